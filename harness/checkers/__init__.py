@@ -1,0 +1,1 @@
+"""Checkers: pure functions of a finished history. No I/O."""

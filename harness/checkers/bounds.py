@@ -1,0 +1,79 @@
+"""Latency bounds: fault- and recovery-phase statistics against the same probe's baseline.
+
+limit(stat) = max(floor, factor x baseline p99): an absolute floor so that a very fast
+baseline does not turn scheduler noise into alarms, and a multiple so that a slow server is
+judged against itself. Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from harness.schedule import JUDGED_PHASES
+
+
+@dataclass(frozen=True)
+class Bound:
+    p99_floor_ms: float = 50.0
+    p99_factor: float = 5.0
+    max_floor_ms: float = 100.0
+    max_factor: float = 10.0
+    max_errors: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"bound {f.name} must be a number >= 0, got {v!r}")
+
+    def limits_us(self, baseline_p99_us: float) -> dict[str, float]:
+        return {
+            "p99_us": max(self.p99_floor_ms * 1000.0, self.p99_factor * baseline_p99_us),
+            "max_us": max(self.max_floor_ms * 1000.0, self.max_factor * baseline_p99_us),
+        }
+
+
+@dataclass(frozen=True)
+class Bounds:
+    default: Bound = field(default_factory=Bound)
+    per_probe: dict[str, Bound] = field(default_factory=dict)
+
+    def for_probe(self, probe: str) -> Bound:
+        return self.per_probe.get(probe, self.default)
+
+    def with_overrides(self, **kw) -> "Bounds":
+        return replace(self, default=replace(self.default, **kw))
+
+    def to_json(self) -> dict:
+        return {"default": asdict(self.default),
+                "per_probe": {k: asdict(v) for k, v in self.per_probe.items()}}
+
+
+def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,
+                 probes: list[str]) -> tuple[list[dict], list[str]]:
+    """Violations of the bounds, and problems that make the table unjudgeable."""
+    violations: list[dict] = []
+    problems: list[str] = []
+    for probe in probes:
+        phases = table.get(probe, {})
+        bound = bounds.for_probe(probe)
+        base = phases.get("baseline")
+        if not base or base["p99_us"] is None:
+            problems.append(f"{probe}: no successful baseline samples")
+            continue
+        limits = bound.limits_us(base["p99_us"])
+        for phase in JUDGED_PHASES:
+            row = phases.get(phase)
+            if not row or row["count"] == 0:
+                problems.append(f"{probe}: no samples in phase {phase}")
+                continue
+            if row["errors"] > bound.max_errors:
+                violations.append({"probe": probe, "phase": phase, "stat": "errors",
+                                   "observed_us": None, "limit_us": None,
+                                   "observed": row["errors"], "limit": bound.max_errors})
+            for stat in ("p99_us", "max_us"):
+                observed = row[stat]
+                if observed is not None and observed > limits[stat]:
+                    violations.append({"probe": probe, "phase": phase, "stat": stat[:-3],
+                                       "observed_us": observed, "limit_us": int(limits[stat])})
+    return violations, problems

@@ -1,0 +1,57 @@
+"""The scenario verdict: compose run errors, drop evidence and latency bounds. Pure.
+
+Order: the run broke (a client could not start, no samples) -> ``error``; a bound was
+violated -> ``fail`` (a stall is a stall, whatever else happened); the drop left no
+server-side evidence -> ``error`` (never ``pass``); otherwise ``pass``.
+"""
+
+from __future__ import annotations
+
+from harness.checkers.bounds import Bounds, check_bounds
+from harness.checkers.ops import operations, probe_table
+
+
+def drop_summary(events: list[dict]) -> dict | None:
+    """{mode, at_s, evidence, ...} from the drop events, or None if no drop was scheduled."""
+    drop: dict | None = None
+    for e in events:
+        if e.get("type") != "drop":
+            continue
+        drop = drop or {"mode": e.get("mode"), "at_s": None, "evidence": None, "end_s": None}
+        kind = e.get("event")
+        if kind == "start" and drop["at_s"] is None:
+            drop["at_s"] = e["t_s"]
+        elif kind == "evidence":
+            drop["evidence"] = e.get("evidence")
+            drop["evidence_at_s"] = e["t_s"]
+        elif kind == "no_evidence":
+            drop["no_evidence"] = e.get("reason", "no server-side evidence")
+        elif kind == "end":
+            drop["end_s"] = e["t_s"]
+            drop.setdefault("detail", e.get("detail"))
+        elif kind == "scheduled":
+            drop["scheduled_s"] = e.get("at_s")
+    return drop
+
+
+def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None) -> dict:
+    """{verdict, reason, drop, probes, violations} from the history alone."""
+    table = probe_table(operations(events), roles=("healthy",))
+    violations, problems = check_bounds(table, bounds, probes)
+    run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
+    drop = drop_summary(events)
+    result = {"probes": table, "violations": violations, "drop": drop}
+    if run_errors or problems:
+        return {**result, "verdict": "error", "reason": "; ".join(run_errors + problems)}
+    if violations:
+        worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in violations[:4])
+        more = f" (+{len(violations) - 4} more)" if len(violations) > 4 else ""
+        return {**result, "verdict": "fail", "reason": f"{len(violations)} bound(s) violated: {worst}{more}"}
+    if expect_drop:
+        if drop is None or drop.get("at_s") is None:
+            return {**result, "verdict": "error", "reason": f"drop {expect_drop} never started"}
+        if not drop.get("evidence"):
+            why = drop.get("no_evidence", "no server-side evidence recorded")
+            return {**result, "verdict": "error", "reason": f"drop {expect_drop} unproven: {why}"}
+    return {**result, "verdict": "pass", "reason": "all bounds held" + (
+        f"; drop {expect_drop} proven" if expect_drop else "")}

@@ -1,0 +1,1 @@
+"""Clients: impacket NetBIOS sessions, each in a process of its own (healthy, victim, probers)."""

@@ -1,0 +1,167 @@
+"""A client process: enters its host's namespace, sets up, then runs its schedule.
+
+Protocol with the runner over a pipe: worker -> ("ready", info) | ("error", line);
+runner -> ("start", t0_monotonic); victim -> ("dropped", detail); worker -> ("done", {}).
+Probes run open-loop from the shared t0: each operation is timed from its intended send
+time, and one that is already later than its timeout when its turn comes is recorded as
+``info`` (not sent, blocked by an earlier operation) instead of being silently skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+
+from harness.errors import ProbeTimeout
+from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
+from harness.schedule import Phases, merged_schedule
+from harness.targets.base import Endpoint
+
+START_TIMEOUT_S = 120.0
+
+
+@dataclass
+class WorkerSpec:
+    name: str  # process name in the history: nbstat, nbt_session, c1.., victim
+    role: str  # healthy | victim
+    netns: str | None
+    endpoint: Endpoint
+    events_path: str
+    phases: Phases
+    rates_hz: dict = field(default_factory=dict)
+    timeout_s: float = 2.0
+    stagger: float = 0.0
+    dialect: str = "smb3"
+    drop_mode: str | None = None
+    drop_params: dict = field(default_factory=dict)
+
+
+def _build_probes(spec: WorkerSpec, session):
+    from harness.probes.nbstat import NodeStatusProbe
+    from harness.probes.nbt_session import SessionRequestProbe
+    from harness.probes.smb_echo import EchoProbe
+    from harness.probes.smb_rw import ReadWriteProbe
+
+    ep = spec.endpoint
+    probes = {}
+    for name in spec.rates_hz:
+        if name == "nbstat":
+            probes[name] = NodeStatusProbe(ep.host, ep.ns_port, spec.timeout_s)
+        elif name == "nbt_session":
+            probes[name] = SessionRequestProbe(ep.host, ep.nbt_port, ep.netbios_name,
+                                               f"NBTH{spec.name}".upper()[:15], spec.timeout_s)
+        elif name == "smb_echo":
+            probes[name] = EchoProbe(session)
+        elif name == "smb_rw":
+            probes[name] = ReadWriteProbe(session, spec.name)
+    for p in probes.values():
+        p.open()
+    return probes
+
+
+def _sleep_until(t0: float, t_s: float) -> None:
+    delay = t0 + t_s - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float) -> None:
+    for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
+        _sleep_until(t0, intended_s)
+        common = {"probe": probe, "seq": seq, "role": spec.role}
+        writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6), **common)
+        late_s = time.monotonic() - t0 - intended_s
+        if late_s > spec.timeout_s:
+            writer.write(INFO, latency_us=None, error="not sent: blocked by an earlier operation past the timeout", **common)
+            continue
+        outcome, error = OK, None
+        try:
+            probes[probe].invoke()
+        except (ProbeTimeout, socket.timeout, TimeoutError) as exc:
+            outcome, error = INFO, f"timeout: {exc}"[:200]
+        except Exception as exc:  # any failure of the operation is a failed probe
+            from harness.clients.session import describe_error
+
+            outcome, error = FAIL, describe_error(exc, spec.endpoint)
+            if "Timeout" in error or "timed out" in error:
+                outcome = INFO
+        end_s = time.monotonic() - t0
+        writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1), error=error, **common)
+
+
+def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
+    _sleep_until(t0, spec.phases.fault_start_s)
+    writer.write("drop", event="start", mode=spec.drop_mode, wire=drop.wire)
+    detail = drop.act(session)
+    writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
+    conn.send(("dropped", detail))
+    after = getattr(drop, "after_act", None)
+    if after:
+        writer.close()
+        after()
+    _sleep_until(t0, spec.phases.total_s)
+    drop.release(session)
+
+
+def worker_main(spec: WorkerSpec, conn) -> None:
+    """Entry point of a client process (forked by the runner)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when we stop
+    writer = None
+    session = None
+    probes: dict = {}
+    try:
+        if spec.netns:
+            from harness.lab.netns import enter_netns
+
+            enter_netns(spec.netns)
+        writer = HistoryWriter(spec.events_path, spec.name)
+        needs_session = spec.role == "victim" or any(p in ("smb_echo", "smb_rw") for p in spec.rates_hz)
+        info = {"pid": os.getpid()}
+        drop = None
+        if needs_session:
+            from harness.clients.session import open_session
+
+            session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect)
+            info["local"] = session.local_addr()
+        if spec.role == "victim":
+            from harness.drops import drop_for
+
+            drop = drop_for(spec.drop_mode, spec.drop_params)
+            drop.prepare(session)
+        else:
+            probes = _build_probes(spec, session)
+    except Exception as exc:
+        from harness.clients.session import describe_error
+
+        conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
+        conn.close()
+        os._exit(0)
+    conn.send(("ready", info))
+    if not conn.poll(START_TIMEOUT_S):
+        os._exit(0)
+    msg, t0 = conn.recv()
+    if msg != "start":
+        os._exit(0)
+    writer.set_t0(t0)
+    try:
+        if spec.role == "victim":
+            _run_victim(spec, session, drop, writer, t0, conn)
+        else:
+            _run_probes(spec, probes, writer, t0)
+            for p in probes.values():
+                p.close()
+            if session:
+                session.close()
+    except Exception as exc:
+        from harness.clients.session import describe_error
+
+        writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
+    try:
+        writer.close()
+        conn.send(("done", {}))
+    except Exception:
+        pass
+    os._exit(0)

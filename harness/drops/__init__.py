@@ -1,0 +1,17 @@
+"""Drop modes: one module per way the victim loses its session, each saying what goes on the
+wire, what the victim does (in its own process) and what server-side evidence proves it."""
+
+from __future__ import annotations
+
+from harness.drops.base import Drop
+from harness.drops.fin import Fin
+from harness.drops.halfframe import HalfFrame
+from harness.drops.kill import Kill
+from harness.drops.rst import Rst
+from harness.drops.stall import Stall
+
+DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall)}
+
+
+def drop_for(mode: str, params: dict | None = None) -> Drop:
+    return DROPS[mode](**(params or {}))

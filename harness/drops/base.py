@@ -1,0 +1,55 @@
+"""What every drop offers: an action in the victim process and a pure evidence check."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from harness.clients.session import Session
+from harness.targets.base import ServerSocket
+
+GONE_OR_CLOSING = ("CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT", "CLOSED")
+
+
+class Drop:
+    mode = "drop"
+    wire = ""  # one sentence: what goes on the wire
+    holds_session = False  # the victim keeps its socket until the run ends
+
+    def prepare(self, session: Session) -> None:
+        """Set-up in the victim process before the run starts (e.g. a file to read)."""
+
+    def act(self, session: Session) -> dict:
+        """Drop the session; return what was done (for the history)."""
+        raise NotImplementedError
+
+    def release(self, session: Session) -> None:
+        """At the end of the run: let go of anything act() held (abortively)."""
+        abort(session.sock)
+
+    def evidence(self, before: ServerSocket | None, rows: list[ServerSocket], detail: dict,
+                 victim_exitcode: int | None) -> dict | None:
+        """Server-side proof that the drop happened, from the server's TCP rows for the
+        victim's peer address; None while there is none yet. Pure."""
+        raise NotImplementedError
+
+
+def abort(sock: socket.socket) -> None:
+    """Close with SO_LINGER 0: the kernel sends a RST instead of a FIN."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    except OSError:
+        pass
+
+
+def vanished(before: ServerSocket | None, rows: list[ServerSocket]) -> dict | None:
+    """Evidence that the server let go of the victim's connection."""
+    if before is None:
+        return None  # it never was seen: nothing can vanish
+    live = [r for r in rows if r.state not in GONE_OR_CLOSING]
+    if live:
+        return None
+    return {"server_socket_before": before.state,
+            "server_socket_after": rows[0].state if rows else "gone",
+            "peer": before.peer}

@@ -1,0 +1,36 @@
+"""``halfframe``: the victim sends an NBT header announcing N bytes, part of them, then
+goes silent with its socket open (no FIN, no RST) until the run ends."""
+
+import struct
+
+from harness.drops.base import Drop
+from harness.packets.nbt import session_message_header
+
+
+class HalfFrame(Drop):
+    mode = "halfframe"
+    wire = "NBT header announcing frame_bytes, then only sent_bytes of them, then silence"
+    holds_session = True
+
+    def __init__(self, frame_bytes: int = 4096, sent_bytes: int = 1024) -> None:
+        if not 0 < int(sent_bytes) < int(frame_bytes):
+            raise ValueError("halfframe needs 0 < sent_bytes < frame_bytes")
+        self.frame_bytes, self.sent_bytes = int(frame_bytes), int(sent_bytes)
+
+    def act(self, session):
+        # The start of a plausible SMB2 header (protocol id, header size 64), zeros after.
+        payload = (b"\xfeSMB" + struct.pack("<H", 64)).ljust(self.sent_bytes, b"\x00")
+        session.sock.sendall(session_message_header(self.frame_bytes) + payload)
+        return {"announced_bytes": self.frame_bytes, "sent_bytes": len(payload) + 4}
+
+    def evidence(self, before, rows, detail, victim_exitcode):
+        if before is None or "bytes_received" not in before.info:
+            return None
+        for row in rows:
+            got = row.info.get("bytes_received", 0) - before.info["bytes_received"]
+            if row.state == "ESTAB" and row.recv_q == 0 and got >= detail.get("sent_bytes", 1):
+                # The server's TCP took every byte and its reader drained them: it now
+                # waits, mid-frame, for bytes that will never come.
+                return {"server_socket": "ESTAB", "bytes_received_since_ready": got,
+                        "recv_q": row.recv_q, "peer": row.peer}
+        return None

@@ -1,0 +1,18 @@
+"""``rst``: abortive close. SO_LINGER 0 then close(): the victim's kernel sends a RST."""
+
+from harness.drops.base import Drop, abort, vanished
+
+
+class Rst(Drop):
+    mode = "rst"
+    wire = "RST from the victim (SO_LINGER 0 + close), no logoff"
+
+    def act(self, session):
+        abort(session.sock)
+        return {"sent": "RST"}
+
+    def release(self, session):
+        pass
+
+    def evidence(self, before, rows, detail, victim_exitcode):
+        return vanished(before, rows)

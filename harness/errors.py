@@ -1,0 +1,28 @@
+"""One exception root for the harness, and the exit codes the command line promises."""
+
+EXIT_PASS = 0  # every scenario passed (skips are listed, not failures)
+EXIT_FAIL = 1  # at least one scenario failed its bounds
+EXIT_BAD_INPUT = 2  # usage, scenario file, target spec
+EXIT_INFRA = 3  # target unreachable or a scenario errored, and none failed
+
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose; carries its exit code."""
+
+    exit_code = EXIT_INFRA
+
+
+class BadInput(HarnessError):
+    """The user's input is wrong: a scenario file, a target spec, an option."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InfraError(HarnessError):
+    """The environment is not fit to run: no root, no samba, unreachable target."""
+
+    exit_code = EXIT_INFRA
+
+
+class ProbeTimeout(HarnessError):
+    """A probe operation ran past its per-operation timeout."""

@@ -1,0 +1,73 @@
+"""The run's history: append-only JSON lines, one event per line, times relative to t0.
+
+Every probe operation is written twice: an ``invoke`` before it is sent and a completion
+(``ok``, ``fail``, or ``info`` when the outcome is unknown, e.g. a timeout) after. An
+invocation with no completion is a stall, never a dropped sample. Drops write ``drop``
+events (start, end, evidence, no_evidence); the runner writes ``run`` and ``error`` events.
+Each process writes its own file (no locks, nothing lost if a process is killed); the
+runner merges them into ``history.jsonl`` in time order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
+COMPLETIONS = (OK, FAIL, INFO)
+
+
+class HistoryWriter:
+    """Writes one process's events, line-buffered and flushed, stamped with t_s since t0."""
+
+    def __init__(self, path: Path, process: str, t0_monotonic: float | None = None) -> None:
+        self.path = Path(path)
+        self.process = process
+        self.t0 = t0_monotonic
+        self._file = open(self.path, "a", buffering=1, encoding="utf-8")
+
+    def set_t0(self, t0_monotonic: float) -> None:
+        self.t0 = t0_monotonic
+
+    def now_s(self) -> float:
+        return time.monotonic() - (self.t0 if self.t0 is not None else 0.0)
+
+    def write(self, type_: str, t_s: float | None = None, **fields) -> dict:
+        event = {"t_s": round(self.now_s() if t_s is None else t_s, 6), "type": type_,
+                 "process": self.process, **fields}
+        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
+        self._file.flush()
+        return event
+
+    def close(self) -> None:
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except (OSError, ValueError):
+            pass
+        self._file.close()
+
+
+def read_events(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a process killed mid-line leaves a torn last line
+
+
+def merge(parts: Iterable[Path], out: Path) -> list[dict]:
+    """Merge per-process event files into one history file ordered by t_s."""
+    events = [e for p in parts if Path(p).exists() for e in read_events(Path(p))]
+    events.sort(key=lambda e: e.get("t_s", 0.0))
+    with open(out, "w", encoding="utf-8") as f:
+        for e in events:
+            f.write(json.dumps(e, separators=(",", ":")) + "\n")
+    return events

@@ -1,0 +1,1 @@
+"""The lab: network namespaces, links and firewall rules the harness creates (and removes)."""

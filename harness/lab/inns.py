@@ -1,0 +1,47 @@
+"""Run one function in a forked child that has entered a network namespace."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Any, Callable
+
+from harness.errors import InfraError
+
+FORK = multiprocessing.get_context("fork")
+
+
+def _child(netns: str | None, fn: Callable, args: tuple, conn) -> None:
+    try:
+        if netns:
+            from harness.lab.netns import enter_netns
+
+            enter_netns(netns)
+        conn.send(("ok", fn(*args)))
+    except BaseException as exc:  # report every failure to the parent as one line
+        conn.send(("err", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+        os._exit(0)
+
+
+def call_in_netns(netns: str | None, fn: Callable, *args: Any, timeout_s: float) -> Any:
+    """fn(*args) in a child inside ``netns``; its result, or InfraError on error or timeout."""
+    parent, child = FORK.Pipe(duplex=False)
+    proc = FORK.Process(target=_child, args=(netns, fn, args, child), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            raise InfraError(f"{getattr(fn, '__name__', fn)} did not finish within {timeout_s:.1f}s")
+        status, value = parent.recv()
+    except EOFError as exc:
+        raise InfraError(f"{getattr(fn, '__name__', fn)} died in namespace {netns}") from exc
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(1)
+        parent.close()
+    if status == "err":
+        raise InfraError(value)
+    return value

@@ -1,0 +1,166 @@
+"""Network namespaces as hosts: a server namespace holding a bridge, client hosts on veths.
+
+Everything created here is named ``nbth-<owner pid>-...`` so that ``nbt-harness cleanup`` (and
+the next run) can find what a killed run left behind: a namespace whose owner pid is dead is
+stale. Deleting a namespace removes its links, bridge, qdiscs and iptables rules with it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from harness.errors import InfraError
+
+PREFIX = "nbth-"
+NETNS_DIR = "/run/netns"
+CLONE_NEWNET = 0x40000000
+LAB_SUBNET_PREFIX = "10.213.0"  # one /24 that exists only inside the lab's namespaces
+LAB_PREFIX_LEN = 24
+SERVER_ADDR = f"{LAB_SUBNET_PREFIX}.1"
+SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"  # second server-side address (the replica listens here)
+CMD_TIMEOUT_S = 10.0
+
+_OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
+
+
+def sh(*argv: str, netns: str | None = None, check: bool = True, timeout_s: float = CMD_TIMEOUT_S) -> str:
+    """Run a command (inside netns if given) and return its stdout; one-line error on failure."""
+    cmd = (["ip", "netns", "exec", netns] if netns else []) + list(argv)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except FileNotFoundError as exc:
+        raise InfraError(f"command not found: {cmd[0]} (install iproute2)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise InfraError(f"command timed out after {timeout_s:.0f}s: {' '.join(cmd)}") from exc
+    if check and done.returncode != 0:
+        msg = (done.stderr or done.stdout).strip().splitlines()
+        raise InfraError(f"{' '.join(cmd)}: {msg[-1] if msg else f'exit {done.returncode}'}")
+    return done.stdout
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def enter_netns(name: str) -> None:
+    """Move the calling process (single-threaded, e.g. a fresh child) into netns ``name``."""
+    fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise InfraError(f"setns({name}) failed: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+def list_netns() -> list[str]:
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def delete_netns(name: str) -> None:
+    """Kill every process inside netns ``name``, then delete it. Idempotent."""
+    if name not in list_netns():
+        return
+    for _ in range(3):
+        pids = [int(p) for p in sh("ip", "netns", "pids", name, check=False).split()]
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    sh("ip", "netns", "del", name, check=False)
+
+
+def stale_netns() -> list[str]:
+    """Namespaces made by a harness process that no longer exists."""
+    out = []
+    for name in list_netns():
+        m = _OWNED.match(name)
+        if m and not _pid_alive(int(m.group(1))):
+            out.append(name)
+    return out
+
+
+def all_owned_netns() -> list[str]:
+    return [n for n in list_netns() if _OWNED.match(n)]
+
+
+@dataclass
+class Host:
+    """A client host: a namespace with one veth into the lab bridge."""
+
+    netns: str
+    addr: str
+
+
+@dataclass
+class Lab:
+    """Server namespace with bridge ``br0``, plus client host namespaces plugged into it."""
+
+    owner_pid: int = field(default_factory=os.getpid)
+    server_netns: str = ""
+    hosts: dict[str, Host] = field(default_factory=dict)
+    _next_host_octet: int = 10
+
+    def __post_init__(self) -> None:
+        self.server_netns = f"{PREFIX}{self.owner_pid}-srv"
+
+    def create(self) -> None:
+        if os.geteuid() != 0:
+            raise InfraError("the embedded target needs root (network namespaces, smbd)")
+        s = self.server_netns
+        delete_netns(s)
+        sh("ip", "netns", "add", s)
+        sh("ip", "-n", s, "link", "set", "lo", "up")
+        sh("ip", "-n", s, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", s, "addr", "add", f"{SERVER_ADDR}/{LAB_PREFIX_LEN}", "dev", "br0")
+        sh("ip", "-n", s, "addr", "add", f"{SERVER_ALIAS_ADDR}/{LAB_PREFIX_LEN}", "dev", "br0")
+        sh("ip", "-n", s, "link", "set", "br0", "up")
+
+    def add_host(self, role: str) -> Host:
+        """A new client host namespace named after its role, with its own address."""
+        if role in self.hosts:
+            return self.hosts[role]
+        index = len(self.hosts)
+        ns = f"{PREFIX}{self.owner_pid}-{role}"[:60]
+        addr = f"{LAB_SUBNET_PREFIX}.{self._next_host_octet}"
+        self._next_host_octet += 1
+        delete_netns(ns)
+        sh("ip", "netns", "add", ns)
+        bridge_port = f"vh{index}"
+        sh("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", bridge_port,
+           "netns", self.server_netns)
+        sh("ip", "-n", self.server_netns, "link", "set", bridge_port, "master", "br0", "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "-n", ns, "addr", "add", f"{addr}/{LAB_PREFIX_LEN}", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        host = Host(ns, addr)
+        self.hosts[role] = host
+        return host
+
+    def destroy(self) -> None:
+        for host in self.hosts.values():
+            delete_netns(host.netns)
+        self.hosts.clear()
+        delete_netns(self.server_netns)

@@ -1,0 +1,40 @@
+"""The server's TCP table from ``ss -tainH`` (iproute2), parsed into ServerSocket rows."""
+
+from __future__ import annotations
+
+import re
+
+from harness.lab.netns import sh
+from harness.targets.base import ServerSocket
+
+_KV = re.compile(r"([a-z_]+):([0-9.]+)(?:/[0-9.]+)?")
+# flags that appear alone in ss -i output (no value) are ignored
+
+
+def parse_ss(text: str) -> list[ServerSocket]:
+    """Parse ``ss -tainH`` output: one line per socket, an indented tcp_info line after it."""
+    rows: list[ServerSocket] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line[0] in " \t":
+            if rows:
+                info = {k: float(v) if "." in v else int(v) for k, v in _KV.findall(line)}
+                last = rows[-1]
+                rows[-1] = ServerSocket(last.state, last.recv_q, last.send_q, last.local,
+                                        last.peer, {**last.info, **info})
+            continue
+        parts = line.split()
+        if len(parts) < 5:
+            continue
+        state, recv_q, send_q, local, peer = parts[:5]
+        rows.append(ServerSocket(state, int(recv_q), int(send_q), local, peer))
+    return rows
+
+
+def netns_sockets(netns: str | None, port: int | None = None) -> list[ServerSocket]:
+    """TCP sockets inside netns (optionally only those with local port ``port``)."""
+    argv = ["ss", "-tainH"]
+    if port is not None:
+        argv += ["sport", "=", f":{port}"]
+    return parse_ss(sh(*argv, netns=netns, timeout_s=5.0))

@@ -1,0 +1,182 @@
+"""Run one scenario against a started target: start the clients, schedule the drop, collect
+evidence from the server side, merge the history, and compute the verdict from it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from pathlib import Path
+
+from harness.checkers.verdict import verdict
+from harness.clients.worker import WorkerSpec, worker_main
+from harness.drops import drop_for
+from harness.errors import HarnessError
+from harness.history import HistoryWriter, merge
+from harness.lab.inns import FORK
+from harness.scenario import SESSION_PROBES, Scenario
+from harness.targets.base import ServerSocket, Target
+
+SETUP_TIMEOUT_S = 30.0
+START_MARGIN_S = 0.3
+EVIDENCE_POLL_S = 0.05
+
+
+@dataclass
+class Worker:
+    spec: WorkerSpec
+    proc: object
+    conn: object
+    info: dict | None = None
+    done: bool = False
+
+
+def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[WorkerSpec]:
+    """One process per prober, per healthy client, and the victim, each on its host."""
+    ep = target.endpoint
+    specs = []
+    common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
+                  dialect=scenario.dialect)
+    for probe in ("nbstat", "nbt_session"):
+        if scenario.rates_hz.get(probe, 0) > 0:
+            specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
+                                    events_path=str(run_dir / f"events-{probe}.jsonl"),
+                                    rates_hz={probe: scenario.rates_hz[probe]}, stagger=0.5, **common))
+    session_rates = {p: scenario.rates_hz[p] for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0}
+    if session_rates:
+        n = scenario.healthy_clients
+        for i in range(n):
+            name = f"c{i + 1}"
+            specs.append(WorkerSpec(name=name, role="healthy", netns=target.client_netns("healthy"),
+                                    events_path=str(run_dir / f"events-{name}.jsonl"),
+                                    rates_hz=session_rates, stagger=i / n, **common))
+    if scenario.drop:
+        specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
+                                events_path=str(run_dir / "events-victim.jsonl"),
+                                drop_mode=scenario.drop.mode, drop_params=scenario.drop.params, **common))
+    return specs
+
+
+def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
+    rows = target.server_sockets()
+    return None if rows is None else [r for r in rows if r.peer == peer]
+
+
+def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
+    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
+    workers: list[Worker] = []
+    try:
+        _run(scenario, target, run_dir, log, workers)
+    except HarnessError as exc:
+        log.write("error", error=str(exc))
+    finally:
+        for w in workers:
+            if w.proc.is_alive():
+                w.proc.kill()
+            w.proc.join(2)
+        log.close()
+    events = merge(sorted(run_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
+    result = verdict(events, scenario.bounds, scenario.probes,
+                     scenario.drop.mode if scenario.drop else None)
+    return {"name": scenario.name, **result, "history": str(run_dir / "history.jsonl")}
+
+
+def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, workers: list[Worker]) -> None:
+    for spec in plan_workers(scenario, target, run_dir):
+        parent, child = FORK.Pipe()
+        proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
+        proc.start()
+        child.close()
+        workers.append(Worker(spec, proc, parent))
+
+    # Set-up: every worker reports ready or an error, within the set-up timeout.
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    pending = list(workers)
+    while pending:
+        ready = wait([w.conn for w in pending], timeout=max(0.0, deadline - time.monotonic()))
+        if not ready:
+            names = ", ".join(w.spec.name for w in pending)
+            raise HarnessError(f"clients not ready within {SETUP_TIMEOUT_S:.0f}s: {names}")
+        for w in [w for w in pending if w.conn in ready]:
+            try:
+                msg, info = w.conn.recv()
+            except EOFError:
+                raise HarnessError(f"{w.spec.name}: client process died during set-up") from None
+            if msg == "error":
+                raise HarnessError(info)
+            w.info = info
+            pending.remove(w)
+
+    victim = next((w for w in workers if w.spec.role == "victim"), None)
+    drop = drop_for(scenario.drop.mode, scenario.drop.params) if scenario.drop else None
+    before = None
+    if victim:
+        rows = _victim_rows(target, victim.info["local"])
+        before = rows[0] if rows else None
+
+    t0 = time.monotonic() + START_MARGIN_S
+    log.set_t0(t0)
+    log.write("run", event="start", scenario=scenario.name, target=target.name,
+              phases=scenario.phases.spans(), clients=[w.spec.name for w in workers])
+    if drop:
+        log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
+                  victim=victim.info.get("local"),
+                  server_socket_before=before.to_json() if before else None)
+    for w in workers:
+        w.conn.send(("start", t0))
+
+    if victim:
+        _collect_evidence(scenario, target, drop, victim, before, log, t0)
+
+    end = t0 + scenario.phases.total_s + 2 * scenario.probe_timeout_s + 5.0
+    for w in workers:
+        w.proc.join(max(0.0, end - time.monotonic()))
+        if w.proc.is_alive():
+            log.write("info", process=w.spec.name, note="client still running after the run; killed")
+            w.proc.kill()
+
+
+def _collect_evidence(scenario, target, drop, victim: Worker, before, log: HistoryWriter, t0: float) -> None:
+    """Wait for the victim's drop, then poll the server's TCP table for proof."""
+    wait_until = t0 + scenario.phases.fault_start_s + 10.0
+    detail: dict = {}
+    while time.monotonic() < wait_until:
+        if victim.conn.poll(0.05):
+            try:
+                msg, payload = victim.conn.recv()
+            except EOFError:
+                break
+            if msg == "dropped":
+                detail = payload
+                break
+        elif not victim.proc.is_alive():
+            break
+    else:
+        log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
+        return
+    peer = victim.info["local"]
+    deadline = time.monotonic() + scenario.evidence_timeout_s
+    rows: list | None = []
+    while True:
+        exitcode = victim.proc.exitcode
+        rows = _victim_rows(target, peer)
+        if rows is None:
+            log.write("drop", event="no_evidence", mode=drop.mode,
+                      reason=f"target {target.name} offers no server-side view")
+            return
+        found = drop.evidence(before, rows, detail, exitcode)
+        if found:
+            log.write("drop", event="evidence", mode=drop.mode, evidence=found)
+            return
+        if time.monotonic() > deadline:
+            break
+        time.sleep(EVIDENCE_POLL_S)
+    log.write("drop", event="no_evidence", mode=drop.mode,
+              reason=f"no server-side evidence within {scenario.evidence_timeout_s:.1f}s "
+                     f"(server rows for {peer}: {[r.state for r in rows] or 'none'}, "
+                     f"victim exit {victim.proc.exitcode})")

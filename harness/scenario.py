@@ -1,0 +1,249 @@
+"""Scenarios: declarative TOML files (or Python scripts defining SCENARIO) under scenarios/.
+
+A scenario names the healthy clients, the probes and their rates, the phases, the drop, and
+the bounds. Loading validates every key and value and reports the first problem in one line
+with the file it came from (BadInput, exit 2).
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from harness.checkers.bounds import Bound, Bounds
+from harness.errors import BadInput
+from harness.schedule import Phases
+
+PROBES = ("nbstat", "nbt_session", "smb_echo", "smb_rw")
+SESSION_PROBES = ("smb_echo", "smb_rw")  # run on each healthy client's own session
+DEFAULT_RATES_HZ = {"nbstat": 20.0, "nbt_session": 10.0, "smb_echo": 10.0, "smb_rw": 4.0}
+DIALECTS = ("smb1", "smb2", "smb3")
+TOP_KEYS = {"name", "description", "healthy_clients", "probe_timeout_s", "dialect",
+            "evidence_timeout_s", "drop", "phases", "probes", "bounds"}
+
+
+@dataclass(frozen=True)
+class DropSpec:
+    mode: str
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str = ""
+    healthy_clients: int = 3
+    drop: DropSpec | None = None
+    phases: Phases = field(default_factory=Phases)
+    rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))
+    probe_timeout_s: float = 2.0
+    dialect: str = "smb3"
+    bounds: Bounds = field(default_factory=Bounds)
+    evidence_timeout_s: float = 5.0
+    source: str = ""
+
+    @property
+    def probes(self) -> list[str]:
+        return [p for p in PROBES if self.rates_hz.get(p, 0) > 0]
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "description": self.description,
+             "healthy_clients": self.healthy_clients, "probe_timeout_s": self.probe_timeout_s,
+             "dialect": self.dialect, "evidence_timeout_s": self.evidence_timeout_s,
+             "phases": asdict(self.phases), "probes": dict(self.rates_hz),
+             "bounds": {**asdict(self.bounds.default),
+                        "per_probe": {k: asdict(v) for k, v in self.bounds.per_probe.items()}}}
+        if self.drop:
+            d["drop"] = {"mode": self.drop.mode, "params": dict(self.drop.params)}
+        return d
+
+    def with_overrides(self, overrides: dict[str, str]) -> "Scenario":
+        """Apply KEY=VALUE overrides (dotted keys, e.g. phases.fault_s=2)."""
+        if not overrides:
+            return self
+        d = copy.deepcopy(self.to_dict())
+        for key, raw in overrides.items():
+            apply_override(d, key, raw)
+        return from_dict(d, f"{self.source or self.name} (with overrides)")
+
+
+def parse_value(raw: str):
+    """An override's value: JSON if it parses (numbers, true, lists), else the string."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, TypeError):
+        return raw
+
+
+def apply_override(d: dict, key: str, raw) -> None:
+    parts = key.split(".")
+    if not all(parts):
+        raise BadInput(f"invalid override key {key!r}")
+    node = d
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise BadInput(f"invalid override key {key!r}: {p} is not a table")
+    node[parts[-1]] = parse_value(raw) if isinstance(raw, str) else raw
+
+
+def _bound(d: dict, where: str) -> Bound:
+    try:
+        return Bound(**d)
+    except TypeError as exc:
+        raise BadInput(f"{where}: unknown bound key ({exc})") from None
+    except ValueError as exc:
+        raise BadInput(f"{where}: {exc}") from None
+
+
+def from_dict(d: dict, source: str) -> Scenario:
+    """Build and validate a Scenario from its dict form (as in a TOML file)."""
+    from harness.drops import DROPS
+
+    def bad(msg: str) -> BadInput:
+        return BadInput(f"{source}: {msg}")
+
+    if not isinstance(d, dict):
+        raise bad("a scenario must be a table")
+    unknown = set(d) - TOP_KEYS
+    if unknown:
+        raise bad(f"unknown key(s): {', '.join(sorted(unknown))}")
+    name = d.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise bad("'name' (a non-empty string) is required")
+    healthy = d.get("healthy_clients", 3)
+    if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= 32:
+        raise bad(f"healthy_clients must be an integer from 1 to 32, got {healthy!r}")
+    timeout_s = d.get("probe_timeout_s", 2.0)
+    if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0.05 <= timeout_s <= 60:
+        raise bad(f"probe_timeout_s must be a number from 0.05 to 60, got {timeout_s!r}")
+    evidence_s = d.get("evidence_timeout_s", 5.0)
+    if not isinstance(evidence_s, (int, float)) or isinstance(evidence_s, bool) or not 0 < evidence_s <= 600:
+        raise bad(f"evidence_timeout_s must be a number in (0, 600], got {evidence_s!r}")
+    dialect = d.get("dialect", "smb3")
+    if dialect not in DIALECTS:
+        raise bad(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+
+    phases_d = d.get("phases", {})
+    if not isinstance(phases_d, dict):
+        raise bad("[phases] must be a table")
+    try:
+        phases = Phases(**phases_d)
+    except TypeError:
+        raise bad(f"[phases] takes warmup_s, baseline_s, fault_s, recovery_s; got {sorted(phases_d)}") from None
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+
+    rates = dict(DEFAULT_RATES_HZ)
+    probes_d = d.get("probes", {})
+    if not isinstance(probes_d, dict):
+        raise bad("[probes] must be a table of probe = rate_hz")
+    for probe, rate in probes_d.items():
+        if probe not in PROBES:
+            raise bad(f"unknown probe {probe!r} (known: {', '.join(PROBES)})")
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1000:
+            raise bad(f"probe {probe} rate must be a number of Hz from 0 to 1000, got {rate!r}")
+        rates[probe] = float(rate)
+    if not any(rates.values()):
+        raise bad("at least one probe needs a rate > 0")
+
+    bounds_d = dict(d.get("bounds", {}))
+    if not isinstance(bounds_d, dict):
+        raise bad("[bounds] must be a table")
+    per_probe_d = bounds_d.pop("per_probe", {})
+    default = _bound(bounds_d, f"{source}: [bounds]")
+    per_probe = {}
+    for probe, bd in per_probe_d.items():
+        if probe not in PROBES:
+            raise bad(f"[bounds.per_probe]: unknown probe {probe!r}")
+        per_probe[probe] = _bound({**asdict(default), **bd}, f"{source}: [bounds.per_probe.{probe}]")
+
+    drop = None
+    if "drop" in d and d["drop"] is not None:
+        drop_d = d["drop"]
+        if not isinstance(drop_d, dict) or not isinstance(drop_d.get("mode"), str):
+            raise bad("[drop] needs a 'mode'")
+        if set(drop_d) - {"mode", "params"}:
+            raise bad(f"[drop] takes mode and params, got {sorted(drop_d)}")
+        mode = drop_d["mode"]
+        if mode not in DROPS:
+            raise bad(f"unknown drop mode {mode!r} (known: {', '.join(sorted(DROPS))})")
+        params = drop_d.get("params", {})
+        try:
+            DROPS[mode](**params)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"[drop.params] for {mode}: {exc}") from None
+        if phases.fault_s <= 0:
+            raise bad("a scenario with a drop needs phases.fault_s > 0")
+        drop = DropSpec(mode, dict(params))
+
+    return Scenario(name=name.strip(), description=str(d.get("description", "")),
+                    healthy_clients=healthy, drop=drop, phases=phases, rates_hz=rates,
+                    probe_timeout_s=float(timeout_s), dialect=dialect,
+                    bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
+                    source=source)
+
+
+def load_file(path: Path) -> Scenario:
+    """Load a scenario from a .toml file or a .py script defining SCENARIO."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"{path}: no such scenario file")
+    if path.suffix == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BadInput(f"{path}: not valid TOML: {exc}") from None
+        return from_dict(data, str(path))
+    if path.suffix == ".py":
+        spec = importlib.util.spec_from_file_location(f"nbth_scenario_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise BadInput(f"{path}: the script failed to load: {type(exc).__name__}: {exc}") from None
+        scenario = getattr(module, "SCENARIO", None)
+        if isinstance(scenario, dict):
+            return from_dict(scenario, str(path))
+        if not isinstance(scenario, Scenario):
+            raise BadInput(f"{path}: a scenario script must define SCENARIO (a harness.scenario.Scenario)")
+        return from_dict(scenario.to_dict(), str(path))
+    raise BadInput(f"{path}: a scenario is a .toml file or a .py script")
+
+
+def default_dir() -> Path:
+    """scenarios/ in the working directory, else the one beside the installed package."""
+    cwd = Path.cwd() / "scenarios"
+    if cwd.is_dir():
+        return cwd
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def scenario_files(directory: Path) -> list[Path]:
+    return sorted(p for p in Path(directory).iterdir()
+                  if p.suffix in (".toml", ".py") and not p.name.startswith(("_", ".")))
+
+
+def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
+    """Scenarios by name (file stem or path); all in the directory when names is empty."""
+    directory = directory or default_dir()
+    if not names:
+        if not directory.is_dir():
+            raise BadInput(f"no scenario directory at {directory}")
+        return [load_file(p) for p in scenario_files(directory)]
+    out = []
+    for name in names:
+        path = Path(name)
+        if path.suffix in (".toml", ".py") and path.exists():
+            out.append(load_file(path))
+            continue
+        matches = [p for p in (directory / f"{name}.toml", directory / f"{name}.py") if p.is_file()]
+        if not matches:
+            known = ", ".join(p.stem for p in scenario_files(directory)) if directory.is_dir() else ""
+            raise BadInput(f"unknown scenario {name!r} (known: {known})")
+        out.append(load_file(matches[0]))
+    return out

@@ -1,0 +1,170 @@
+"""The embedded target: Debian's smbd and nmbd, started by the harness in a lab namespace.
+
+The harness writes a private smb.conf into a temp dir, starts both daemons in the foreground
+inside the lab's server namespace (bridge address 10.213.0.1, ports 137/udp, 139, 445,
+dialects NT1 through SMB 3.1.1, one writable share, one user), waits for an NBSTAT answer and a
+positive NBT session response, and on stop() kills them and removes the namespaces and dir.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from harness.errors import InfraError
+from harness.lab import netns as netns_mod
+from harness.lab.netns import Lab
+from harness.lab.ss import netns_sockets
+from harness.targets.base import Endpoint, ServerSocket, Target
+
+NETBIOS_NAME = "NBTHSRV"
+WORKGROUP = "NBTLAB"
+SHARE = "share"
+USER = "root"  # smbpasswd needs a Unix account; root exists on every machine we run on
+READY_TIMEOUT_S = 20.0
+
+SMB_CONF = """\
+[global]
+    netbios name = {netbios_name}
+    workgroup = {workgroup}
+    server role = standalone server
+    disable netbios = no
+    smb ports = 445 139
+    interfaces = {addr}/24
+    bind interfaces only = yes
+    passdb backend = tdbsam:{dir}/passdb.tdb
+    private dir = {dir}/private
+    lock directory = {dir}/lock
+    state directory = {dir}/state
+    cache directory = {dir}/cache
+    pid directory = {dir}/pid
+    ncalrpc dir = {dir}/ncalrpc
+    log file = {dir}/log.%m
+    server min protocol = NT1
+    server max protocol = SMB3_11
+    load printers = no
+    printing = bsd
+    printcap name = /dev/null
+    disable spoolss = yes
+    dns proxy = no
+    wins support = no
+    local master = no
+    domain master = no
+    preferred master = no
+{extra}
+[{share}]
+    path = {dir}/share
+    read only = no
+    guest ok = no
+"""
+
+
+def require_samba() -> tuple[str, str]:
+    smbd, nmbd = shutil.which("smbd"), shutil.which("nmbd")
+    if not smbd or not nmbd:
+        raise InfraError("smbd/nmbd not found: install Debian's samba package (apt-get install samba)")
+    return smbd, nmbd
+
+
+class LocalSamba(Target):
+    """Real smbd + nmbd in the lab's server namespace."""
+
+    name = "local"
+
+    def __init__(self, extra_conf: str = "", lab: Lab | None = None) -> None:
+        self.lab = lab or Lab()
+        self.extra_conf = extra_conf
+        self.dir: Path | None = None
+        self.procs: list[subprocess.Popen] = []
+        self._password = secrets.token_urlsafe(12)
+        self._endpoint = Endpoint(
+            host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
+            password=self._password)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self._endpoint
+
+    def start(self) -> None:
+        if os.geteuid() != 0:
+            raise InfraError("the embedded target needs root (network namespaces, smbd)")
+        smbd, nmbd = require_samba()
+        for stale in netns_mod.stale_netns():
+            netns_mod.delete_netns(stale)
+        self.dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-samba-"))
+        for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "share"):
+            (self.dir / sub).mkdir()
+        os.chmod(self.dir / "share", 0o777)
+        conf = self.dir / "smb.conf"
+        conf.write_text(SMB_CONF.format(
+            netbios_name=NETBIOS_NAME, workgroup=WORKGROUP, addr=netns_mod.SERVER_ADDR,
+            dir=self.dir, share=SHARE, extra=self.extra_conf))
+        done = subprocess.run(["smbpasswd", "-c", str(conf), "-s", "-a", USER],
+                              input=f"{self._password}\n{self._password}\n", text=True,
+                              capture_output=True, timeout=20)
+        if done.returncode != 0:
+            raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
+        self.lab.create()
+        for daemon, binary in (("nmbd", nmbd), ("smbd", smbd)):
+            log = open(self.dir / f"{daemon}.stdout", "wb")
+            self.procs.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.lab.server_netns, binary, "-F", "--no-process-group",
+                 "-s", str(conf), "--debug-stdout", "-d1"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True))
+            log.close()
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        from harness.lab.inns import call_in_netns
+        from harness.probes.readiness import server_ready
+
+        host = self.lab.add_host("probe")
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        last = "not tried"
+        while time.monotonic() < deadline:
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise InfraError(f"{p.args[4]} exited with {p.returncode} at start: {self.logs()[-300:]!r}")
+            ok, last = call_in_netns(host.netns, server_ready, self.endpoint, timeout_s=5.0)
+            if ok:
+                return
+            time.sleep(0.2)
+        raise InfraError(f"embedded samba not ready after {READY_TIMEOUT_S:.0f}s: {last}")
+
+    def client_netns(self, role: str) -> str | None:
+        return self.lab.add_host(role).netns
+
+    def server_sockets(self) -> list[ServerSocket] | None:
+        return netns_sockets(self.lab.server_netns)
+
+    def logs(self) -> str:
+        if not self.dir:
+            return ""
+        out = []
+        for f in sorted(self.dir.glob("*.stdout")) + sorted(self.dir.glob("log.*")):
+            try:
+                out.append(f"== {f.name}\n" + f.read_text(errors="replace")[-4000:])
+            except OSError:
+                pass
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.procs.clear()
+        self.lab.destroy()  # kills whatever smbd children remain in the namespace
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
