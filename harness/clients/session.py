@@ -67,6 +67,10 @@ class Session:
             shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE,
             creationDisposition=FILE_OVERWRITE_IF if overwrite else FILE_OPEN_IF)
 
+    def max_read_bytes(self) -> int:
+        """The largest READ the server allows (64 KiB unless large MTU was negotiated)."""
+        return int(self.smb._Connection.get("MaxReadSize", 65536) or 65536)
+
     def send_read_nowait(self, file_id, offset: int, length: int) -> int:
         """Send an SMB2 READ and do not wait for the answer (it stays outstanding).
 

@@ -20,7 +20,7 @@ class Fin(Drop):
         self.file_id = prepare_big_file(session, min(self.read_bytes, BIG_FILE_BYTES))
 
     def act(self, session):
-        message_id = session.send_read_nowait(self.file_id, 0, self.read_bytes)
+        message_id = session.send_read_nowait(self.file_id, 0, min(self.read_bytes, session.max_read_bytes()))
         session.sock.close()
         return {"sent": "FIN", "outstanding_message_id": message_id}
 

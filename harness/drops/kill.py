@@ -17,7 +17,7 @@ class Kill(Drop):
     mode = "kill"
     wire = "an outstanding SMB2 READ, then the victim process is SIGKILLed"
 
-    def __init__(self, read_bytes: int = 1 << 20) -> None:
+    def __init__(self, read_bytes: int = 65536) -> None:
         self.read_bytes = int(read_bytes)
         self.file_id = None
 
@@ -25,7 +25,7 @@ class Kill(Drop):
         self.file_id = prepare_big_file(session, self.read_bytes)
 
     def act(self, session):
-        session.send_read_nowait(self.file_id, 0, self.read_bytes)
+        session.send_read_nowait(self.file_id, 0, min(self.read_bytes, session.max_read_bytes()))
         return {"sent": "SMB2 READ", "then": "SIGKILL"}
 
     def after_act(self) -> None:

@@ -27,21 +27,27 @@ def prepare_big_file(session, size_bytes: int) -> object:
 
 class Stall(Drop):
     mode = "stall"
-    wire = "SO_RCVBUF shrunk, several 1 MiB SMB2 READs sent, then nothing is read"
+    wire = "SO_RCVBUF shrunk, SMB2 READs for read_total_bytes sent, then nothing is read"
     holds_session = True
 
-    def __init__(self, reads: int = 4, rcvbuf_bytes: int = 4096) -> None:
-        self.reads, self.rcvbuf_bytes = int(reads), int(rcvbuf_bytes)
+    def __init__(self, read_total_bytes: int = 3 << 20, rcvbuf_bytes: int = 4096) -> None:
+        if not 0 < int(read_total_bytes) <= BIG_FILE_BYTES:
+            raise ValueError(f"read_total_bytes must be in (0, {BIG_FILE_BYTES}]")
+        self.read_total_bytes, self.rcvbuf_bytes = int(read_total_bytes), int(rcvbuf_bytes)
         self.file_id = None
 
     def prepare(self, session):
-        self.file_id = prepare_big_file(session, min(self.reads, 4) * CHUNK_BYTES)
+        self.file_id = prepare_big_file(session, self.read_total_bytes)
 
     def act(self, session):
         session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)
-        ids = [session.send_read_nowait(self.file_id, (i % 4) * CHUNK_BYTES, CHUNK_BYTES)
-               for i in range(self.reads)]
-        return {"outstanding_reads": len(ids), "read_bytes": CHUNK_BYTES,
+        # Reads of the largest size the server allows (64 KiB without large MTU): one
+        # credit each, well within what the server has granted by now.
+        size = min(CHUNK_BYTES, session.max_read_bytes())
+        offsets = range(0, self.read_total_bytes, size)
+        for offset in offsets:
+            session.send_read_nowait(self.file_id, offset, size)
+        return {"outstanding_reads": len(offsets), "read_bytes": size,
                 "rcvbuf_bytes": self.rcvbuf_bytes}
 
     def evidence(self, before, rows, detail, victim_exitcode):

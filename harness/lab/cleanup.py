@@ -1,0 +1,41 @@
+"""Remove what killed runs left behind: namespaces (and every process and link in them),
+temp dirs, and containers, all recognised by their ``nbth-<owner pid>-`` names."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from harness.lab import netns
+
+_TMP = re.compile(r"^nbth-(\d+)-")
+
+
+def stale_temp_dirs() -> list[Path]:
+    out = []
+    for p in Path(tempfile.gettempdir()).iterdir():
+        m = _TMP.match(p.name)
+        if m and p.is_dir() and not netns._pid_alive(int(m.group(1))):
+            out.append(p)
+    return out
+
+
+def cleanup_stale(include_live: bool = False) -> list[str]:
+    """Remove stale leftovers; with include_live, everything the harness ever made."""
+    removed = []
+    names = netns.all_owned_netns() if include_live else netns.stale_netns()
+    for name in names:
+        netns.delete_netns(name)
+        removed.append(f"netns {name}")
+    for d in stale_temp_dirs():
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(f"dir {d}")
+    try:
+        from harness.targets import docker as docker_target
+
+        removed += [f"container {c}" for c in (docker_target.cleanup_stale() or [])]
+    except Exception:  # no docker SDK or engine: nothing of ours can be there
+        pass
+    return removed

@@ -1,0 +1,147 @@
+"""``replica``: a known-bad NBT relay that reproduces the KB Q186873 stall in front of any server.
+
+Behaviour: it forwards NBT session traffic (TCP ``nbt_port``, default 139), direct SMB (TCP
+``smb_port``, default 445; same 4-byte framing: 0x00 and a 3-byte length) and name-service
+datagrams such as NBSTAT (UDP ``ns_port``, default 137) to the real server, faithfully, until
+a client's session is lost. Then, like NT 4.0's NetBIOS layer, it *freezes* for ``hold_s``:
+nothing passes for any session in either direction, yet every socket is still read (TCP
+keeps ACKing; bytes are held in arrival order), new connections are accepted but not served
+and name-service queries are held unanswered. Then it recovers: everything held is flushed in
+order (held NBSTAT queries are answered late, like NO_WAIT commands in the KB) and relaying
+goes on. A trigger during a freeze extends it (``hold_s`` from the latest trigger).
+
+What loses a session (``trigger``):
+
+- ``timeout``: the relay's TCP to the client times out (ETIMEDOUT: TCP_USER_TIMEOUT
+  ``user_timeout_ms`` with keepalive 1 s/1 s/3 probes, so a blackholed client or one that
+  advertises a zero window and never reads fails within a few seconds), or a frame from the
+  client stays incomplete (header says N bytes, fewer came) with no progress for
+  ``frame_timeout_s`` (a NetBIOS-level timeout: the "half frame" drop);
+- ``reset``: ECONNRESET / EPIPE on the client's socket;
+- ``any``: either of those, or a FIN from the client while a request is outstanding or a frame
+  is incomplete;
+- ``never``: a fair relay.
+
+Connections that never sent a SESSION MESSAGE (e.g. only 0x81 -> 0x82) and graceful closes
+(nothing outstanding) never trigger; each connection triggers at most once.
+
+Outstanding requests are counted per connection: +1 for each complete SESSION MESSAGE from the
+client, -1 (never below 0) for each one delivered to it from the server. Approximation: the SMB
+header is peeked so SMB2 interim responses (ASYNC + STATUS_PENDING), oplock/lease break
+notifications, SMB1 server-sent oplock breaks, and requests that get no answer (SMB2 CANCEL,
+SMB1 NT_CANCEL, *_SECONDARY transaction parts, oplock-release LOCKING_ANDX) are not counted;
+encrypted (SMB3 transform) and non-SMB messages count one to one; a request answered by
+several responses cannot go below zero.
+
+``degrade_ms`` > 0: instead of freezing, for ``hold_s`` every chunk forwarded in either direction
+and every name-service answer is delayed by ``degrade_ms`` (an SMB round trip gains about
+2 x degrade_ms, an NBSTAT round trip 1 x degrade_ms).
+
+Events, one JSON object per line (to ``log_path``, else stderr; ``listening`` also on stdout)::
+
+    {"t_monotonic": ..., "event": "listening", "listen": ..., "nbt_port": ..., ...}
+    {"t_monotonic": ..., "event": "trigger", "peer": "ip:port",
+     "reason": "reset"|"timeout"|"frame_timeout"|"close_outstanding",
+     "action": "freeze"|"degrade"|"ignored", ...}
+    {"t_monotonic": ..., "event": "recover", "action": "freeze"|"degrade", "held_s": ..., ...}
+
+``t_monotonic`` is CLOCK_MONOTONIC (``time.monotonic()``), comparable across processes on one
+machine, network namespaces included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from harness.errors import EXIT_BAD_INPUT, BadInput, HarnessError
+from harness.replica.relay import EventLog, Relay, ReplicaConfig, serve
+from harness.replica.triggers import TRIGGERS
+
+__all__ = ["ReplicaConfig", "Relay", "serve", "main", "build_parser", "config_from_args"]
+
+PROG = "python -m harness.replica"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BadInput(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The stand-alone command line; errors raise BadInput instead of exiting."""
+    p = _Parser(prog=PROG, description="Known-bad NBT relay (KB Q186873): freezes every "
+                "session for --hold-s after one client's session is lost.")
+    p.add_argument("--listen", required=True, metavar="ADDR", help="address to listen on")
+    p.add_argument("--upstream", required=True, metavar="ADDR", help="the real server's address")
+    p.add_argument("--trigger", default="any", choices=TRIGGERS,
+                   help="which session losses freeze the relay (default: any)")
+    p.add_argument("--hold-s", type=float, default=1.0, metavar="S",
+                   help="freeze (or degrade) duration after a trigger, seconds (default: 1)")
+    p.add_argument("--degrade-ms", type=float, default=0.0, metavar="MS",
+                   help="> 0: delay every message by MS during the hold instead of freezing")
+    p.add_argument("--nbt-port", type=int, default=139, metavar="P")
+    p.add_argument("--smb-port", type=int, default=445, metavar="P")
+    p.add_argument("--ns-port", type=int, default=137, metavar="P")
+    p.add_argument("--upstream-nbt-port", type=int, metavar="P", help="default: --nbt-port")
+    p.add_argument("--upstream-smb-port", type=int, metavar="P", help="default: --smb-port")
+    p.add_argument("--upstream-ns-port", type=int, metavar="P", help="default: --ns-port")
+    p.add_argument("--user-timeout-ms", type=int, default=3000, metavar="MS",
+                   help="TCP_USER_TIMEOUT on client sockets (default: 3000; 0: system default)")
+    p.add_argument("--frame-timeout-s", type=float, default=1.0, metavar="S",
+                   help="an incomplete client frame stalled this long is a timeout (default: 1)")
+    p.add_argument("--log", metavar="FILE", help="append JSON-lines events here (default: stderr)")
+    return p
+
+
+def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
+    """Parse the command line into a validated config; raise BadInput on any bad option."""
+    args = build_parser().parse_args(argv)
+    return ReplicaConfig(
+        listen_host=args.listen, upstream_host=args.upstream,
+        nbt_port=args.nbt_port, smb_port=args.smb_port, ns_port=args.ns_port,
+        upstream_nbt_port=args.upstream_nbt_port, upstream_smb_port=args.upstream_smb_port,
+        upstream_ns_port=args.upstream_ns_port, trigger=args.trigger, hold_s=args.hold_s,
+        degrade_ms=args.degrade_ms, user_timeout_ms=args.user_timeout_ms,
+        frame_timeout_s=args.frame_timeout_s, log_path=args.log)
+
+
+async def _run(config: ReplicaConfig, log: EventLog) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    def emit(event: dict) -> None:
+        log(event)
+        if event.get("event") == "listening":
+            EventLog(None, sys.stdout)(event)  # a parent may wait for this line on stdout
+
+    await serve(config, stop, emit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the replica in the foreground until SIGINT/SIGTERM; return the exit code.
+
+    0 after a signal; 2 for a bad option (one line on stderr); 3 if a port cannot be bound.
+    """
+    try:
+        config = config_from_args(argv)
+        log = EventLog(config.log_path)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except BadInput as exc:
+        print(f"replica: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        asyncio.run(_run(config, log))
+    except HarnessError as exc:
+        print(f"replica: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.close()
+    return 0

@@ -1,0 +1,93 @@
+"""Reports: the per-scenario table and report.json, pure functions of the verdicts."""
+
+from __future__ import annotations
+
+from harness.schedule import PHASES
+
+REPORT_VERSION = 1
+
+
+def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> dict:
+    """One scenarios[] entry of report.json (the contract: name, verdict, reason, drop,
+    probes, violations), plus description, history path and bounds for humans."""
+    drop = result.get("drop")
+    entry = {
+        "name": result["name"],
+        "verdict": result["verdict"],
+        "reason": result.get("reason", ""),
+        "drop": None if drop is None else {
+            "mode": drop.get("mode"), "at_s": drop.get("at_s"), "evidence": drop.get("evidence"),
+            **({"no_evidence": drop["no_evidence"]} if drop.get("no_evidence") else {}),
+            **({"detail": drop["detail"]} if drop.get("detail") else {}),
+        },
+        "probes": result.get("probes", {}),
+        "violations": result.get("violations", []),
+    }
+    if scenario is not None:
+        entry["description"] = scenario.description
+        entry["bounds"] = scenario.bounds.to_json()
+        entry["phases"] = {name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()}
+    if result.get("history"):
+        entry["history"] = result["history"]
+    if extra:
+        entry.update(extra)
+    return entry
+
+
+def skipped_entry(name: str, reason: str) -> dict:
+    return {"name": name, "verdict": "skip", "reason": reason, "drop": None, "probes": {},
+            "violations": []}
+
+
+def errored_entry(name: str, reason: str) -> dict:
+    return {"name": name, "verdict": "error", "reason": reason, "drop": None, "probes": {},
+            "violations": []}
+
+
+def report_doc(entries: list[dict], target: str) -> dict:
+    counts = {v: sum(1 for e in entries if e["verdict"] == v) for v in ("pass", "fail", "error", "skip")}
+    return {"version": REPORT_VERSION, "target": target, "summary": counts, "scenarios": entries}
+
+
+def _ms(us) -> str:
+    return "-" if us is None else f"{us / 1000:.2f}"
+
+
+def render_table(entry: dict) -> str:
+    """probe x phase: count, errors, p50, p99, max (ms); the verdict and its violations."""
+    lines = [f"== {entry['name']}: {entry['verdict'].upper()}  {entry.get('reason', '')}"]
+    drop = entry.get("drop")
+    if drop:
+        ev = drop.get("evidence")
+        at = "-" if drop.get("at_s") is None else f"{drop['at_s']:.3f}s"
+        lines.append(f"   drop {drop.get('mode')} at {at}; evidence: "
+                     + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else
+                        drop.get("no_evidence", "none")))
+    probes = entry.get("probes") or {}
+    if probes:
+        lines.append(f"   {'probe':<12} {'phase':<9} {'count':>6} {'errors':>6} "
+                     f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        for probe, phases in probes.items():
+            for phase in PHASES:
+                row = phases.get(phase)
+                if not row:
+                    continue
+                lines.append(f"   {probe:<12} {phase:<9} {row['count']:>6} {row['errors']:>6} "
+                             f"{_ms(row['p50_us']):>8} {_ms(row['p99_us']):>8} {_ms(row['max_us']):>8}")
+    for v in entry.get("violations", []):
+        if v["stat"] == "errors":
+            lines.append(f"   VIOLATION {v['probe']} {v['phase']} errors: {v['observed']} > {v['limit']}")
+        else:
+            lines.append(f"   VIOLATION {v['probe']} {v['phase']} {v['stat']}: "
+                         f"{_ms(v['observed_us'])} ms > limit {_ms(v['limit_us'])} ms")
+    return "\n".join(lines)
+
+
+def exit_code(entries: list[dict]) -> int:
+    """0 all passed (skips listed); 1 any failed; 3 none failed but something errored."""
+    verdicts = {e["verdict"] for e in entries}
+    if "fail" in verdicts:
+        return 1
+    if "error" in verdicts:
+        return 3
+    return 0

@@ -1,0 +1,516 @@
+"""The docker target: Debian's Samba (docker/samba) in a container, driven by the docker SDK.
+
+Which container: a running container of the compose service ``samba`` (``docker-compose up
+-d`` in the repo, found by its compose labels) is used as it is and never stopped. Otherwise
+the harness builds ``nbt-harness/samba:latest`` from docker/samba (cached) and runs its own
+container ``nbth-<pid>-samba-<hex>``, labelled ``nbt-harness.owner=<pid>``, with a random
+password, and removes it on stop(). ``cleanup_stale()`` removes such containers whose owner
+process is dead.
+
+Which address clients use: the container's IP on its docker bridge, with the standard ports
+137/udp, 139 and 445. The bridge is routed from the host, not NATed, so smbd sees each client's
+true address and port, and the victim's connection can be found in the server's TCP table
+(``server_sockets()``). The ports published on 127.0.0.1 (docker-proxy: smbd sees the bridge
+gateway as the peer of every connection, and impacket's NBSTAT cannot use a port other than
+137) are for users; ``published_endpoint`` describes them. ``address="published"`` makes them
+the clients' endpoint instead, for a harness that cannot reach the bridge.
+
+Server-side evidence: ``ss -tainH`` run in the container's network namespace with nsenter
+(root on the engine's host), else with ``docker exec``. The container has NET_ADMIN and
+iptables, so ``server_sh("iptables", ...)`` can cut one flow inside it.
+
+The password is kept out of every repr, message and log this module produces.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from harness.errors import InfraError
+from harness.lab.ss import parse_ss
+from harness.packets import nbt
+from harness.targets.base import Endpoint, ServerSocket, Target
+
+IMAGE_TAG = "nbt-harness/samba:latest"
+BASE_IMAGE = "debian:bookworm-slim"  # made locally by .ci/docker-setup; never pulled
+CONTEXT_DIR = Path(__file__).resolve().parents[2] / "docker" / "samba"
+REPO_DIR = Path(__file__).resolve().parents[2]
+COMPOSE_SERVICE = "samba"
+OWNER_LABEL = "nbt-harness.owner"  # pid of the harness process that started the container
+HOST_LABEL = "nbt-harness.host"  # its hostname: only the same host can tell if that pid lives
+NAME_PREFIX = "nbth-"
+
+# Defaults of docker/samba/entrypoint.sh and docker-compose.yml (a found container may not set
+# them in its environment).
+DEFAULT_USER = "nbtuser"
+DEFAULT_PASSWORD = "nbt-harness-lab"
+DEFAULT_SHARE = "share"
+DEFAULT_NETBIOS_NAME = "NBTHDOCKER"
+CALLING_NAME = "NBTHPROBE"
+
+NS_PORT, NBT_PORT, SMB_PORT = 137, 139, 445
+CONTAINER_PORTS = {"ns": f"{NS_PORT}/udp", "nbt": f"{NBT_PORT}/tcp", "smb": f"{SMB_PORT}/tcp"}
+
+ENGINE_TIMEOUT_S = 5.0  # connecting to the engine
+API_TIMEOUT_S = 30.0  # each later API call
+BUILD_TIMEOUT_S = 900.0  # a cold build runs apt-get install samba
+HEALTH_TIMEOUT_S = 60.0
+HEALTH_INTERVAL_S = 1.0  # docker runs the first check one interval after start
+READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
+PROBE_TIMEOUT_S = 1.0
+STOP_GRACE_S = 5
+LOG_TAIL_LINES = 200
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _compose_project_name(directory: Path) -> str:
+    """docker-compose v1's default project name: the directory's basename, normalized."""
+    return re.sub(r"[^-_a-z0-9]", "", directory.name.lower())
+
+
+def connect(timeout_s: float = ENGINE_TIMEOUT_S):
+    """A docker SDK client for the engine of the environment (DOCKER_HOST or the local socket).
+
+    Raises InfraError("no docker engine reachable: ...") when none answers within timeout_s.
+    """
+    try:
+        import docker
+    except ImportError as exc:
+        raise InfraError("no docker engine reachable: the docker Python SDK is not installed") from exc
+    try:
+        client = docker.from_env(timeout=max(1, round(timeout_s)))
+        client.ping()
+    except Exception as exc:  # DockerException, requests' ConnectionError, socket errors
+        raise InfraError(f"no docker engine reachable: {_one_line(exc)}") from exc
+    client.api.timeout = API_TIMEOUT_S
+    return client
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or type(exc).__name__
+
+
+def cleanup_stale(client=None) -> list[str]:
+    """Remove containers labelled ``nbt-harness.owner=<pid>`` (from this host) whose pid is dead.
+
+    Returns the names removed. With no engine reachable there is nothing to clean: returns [].
+    """
+    if client is None:
+        try:
+            client = connect()
+        except InfraError:
+            return []
+    hostname = socket.gethostname()
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+        labels = container.labels or {}
+        try:
+            pid = int(labels.get(OWNER_LABEL, ""))
+        except ValueError:
+            continue
+        if labels.get(HOST_LABEL, hostname) != hostname or _pid_alive(pid):
+            continue
+        try:
+            container.remove(force=True)
+            removed.append(container.name)
+        except Exception as exc:  # already gone, or being removed by someone else
+            if "No such container" not in str(exc) and "already in progress" not in str(exc):
+                raise InfraError(f"cannot remove stale container {container.name}: {_one_line(exc)}") from exc
+    return removed
+
+
+def node_status(host: str, port: int, timeout_s: float = PROBE_TIMEOUT_S) -> nbt.NodeStatus:
+    """One NBSTAT (node status for ``*<00>``) over UDP to host:port; raises OSError on timeout."""
+    tid = secrets.randbelow(0x10000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout_s)
+        sock.sendto(nbt.node_status_request(tid), (host, port))
+        deadline = time.monotonic() + timeout_s
+        while True:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            data, _ = sock.recvfrom(2048)
+            status = nbt.parse_node_status_response(data)
+            if status.transaction_id == tid:
+                return status
+
+
+def nbt_session_response(host: str, port: int, called: str,
+                         timeout_s: float = PROBE_TIMEOUT_S) -> int:
+    """Send an NBT SESSION REQUEST to host:port; return the response type (0x82 = positive)."""
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.settimeout(timeout_s)
+        sock.sendall(nbt.session_request(called, CALLING_NAME))
+        header = b""
+        while len(header) < nbt.SESSION_HEADER_LEN:
+            chunk = sock.recv(nbt.SESSION_HEADER_LEN - len(header))
+            if not chunk:
+                raise ConnectionError("connection closed before a session response")
+            header += chunk
+        packet_type, _length = nbt.parse_session_header(header)
+        return packet_type
+
+
+class DockerSamba(Target):
+    """Samba in a docker container: found (compose service ``samba``) or started and owned."""
+
+    name = "docker"
+
+    def __init__(
+        self,
+        *,
+        use_existing: bool = True,
+        compose_project: str | None = None,
+        address: str = "bridge",
+        host_ports: dict[str, int] | None = None,
+        username: str = DEFAULT_USER,
+        share: str = DEFAULT_SHARE,
+        netbios_name: str = DEFAULT_NETBIOS_NAME,
+        image_tag: str = IMAGE_TAG,
+        context_dir: Path | str | None = None,
+        health_timeout_s: float = HEALTH_TIMEOUT_S,
+        health_interval_s: float = HEALTH_INTERVAL_S,
+    ) -> None:
+        """
+        use_existing: use a running container of the compose service if there is one.
+        compose_project: its project label (default: $COMPOSE_PROJECT_NAME, else the repo
+            directory's name, as docker-compose v1 derives it).
+        address: "bridge" (container IP, standard ports) or "published" (127.0.0.1, host ports)
+            for the clients' endpoint.
+        host_ports: host ports to publish on 127.0.0.1, keys "ns", "nbt", "smb"; missing keys
+            get a free port chosen by the engine. Only for a container this target starts.
+        username, share, netbios_name: for a container this target starts (a found one is
+            read from its environment). The password is always random for a started one.
+        health_interval_s: docker healthcheck interval for a started container (each check is
+            one NBSTAT and one smbclient session from inside the container).
+        """
+        if address not in ("bridge", "published"):
+            raise ValueError(f"address must be 'bridge' or 'published', not {address!r}")
+        unknown = set(host_ports or {}) - set(CONTAINER_PORTS)
+        if unknown:
+            raise ValueError(f"host_ports keys must be among {sorted(CONTAINER_PORTS)}: {sorted(unknown)}")
+        self.use_existing = use_existing
+        self.compose_project = (compose_project or os.environ.get("COMPOSE_PROJECT_NAME")
+                                or _compose_project_name(REPO_DIR))
+        self.address = address
+        self.host_ports = dict(host_ports or {})
+        self.image_tag = image_tag
+        self.context_dir = Path(context_dir) if context_dir else CONTEXT_DIR
+        self.health_timeout_s = health_timeout_s
+        self.health_interval_s = health_interval_s
+        self._want = {"user": username, "share": share, "netbios_name": netbios_name}
+        self._client = None
+        self._container = None
+        self._owned = False
+        self._password = ""
+        self._endpoint: Endpoint | None = None
+        self._published: Endpoint | None = None
+        self.timings: dict[str, float] = {}  # seconds: build_s, start_to_healthy_s, ready_s
+
+    # --- what the runner sees --------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> Endpoint:
+        if self._endpoint is None:
+            raise InfraError("docker target not started")
+        return self._endpoint
+
+    @property
+    def published_endpoint(self) -> Endpoint:
+        """The same server through the ports published on 127.0.0.1 (for users; NATed)."""
+        if self._published is None:
+            raise InfraError("docker target not started")
+        return self._published
+
+    @property
+    def container_name(self) -> str | None:
+        return self._container.name if self._container is not None else None
+
+    @property
+    def owned(self) -> bool:
+        """True when this target started the container (and so will remove it)."""
+        return self._owned
+
+    @property
+    def server_pid(self) -> int:
+        """Host pid of the container's init process (the entrypoint), for nsenter."""
+        container = self._require_container()
+        container.reload()
+        pid = int(container.attrs["State"].get("Pid") or 0)
+        if pid <= 0:
+            raise InfraError(f"container {container.name} is not running")
+        return pid
+
+    def describe(self) -> str:
+        if self._endpoint is None:
+            return f"{self.name}: not started"
+        how = "started" if self._owned else "found"
+        return f"{self.name} ({how} {self.container_name}): {self._endpoint.describe()}"
+
+    def __repr__(self) -> str:
+        host = self._endpoint.host if self._endpoint else None
+        return (f"DockerSamba(container={self.container_name!r}, owned={self._owned}, "
+                f"address={self.address!r}, host={host!r})")
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._client = connect()
+        cleanup_stale(self._client)
+        found = self._find_compose_container() if self.use_existing else None
+        t0 = time.monotonic()
+        if found is not None:
+            self._container, self._owned = found, False
+            self._read_credentials(found)
+        else:
+            self._build_image()
+            t0 = time.monotonic()
+            self._run_container()
+        self._wait_healthy()
+        self.timings["start_to_healthy_s"] = time.monotonic() - t0
+        self._make_endpoints()
+        t1 = time.monotonic()
+        self._check_ready()
+        self.timings["ready_s"] = time.monotonic() - t1
+
+    def stop(self) -> None:
+        container, self._container = self._container, None
+        if container is not None and self._owned:
+            try:
+                container.stop(timeout=STOP_GRACE_S)
+            except Exception:  # gone already, or stuck: remove(force) below decides
+                pass
+            try:
+                container.remove(force=True)
+            except Exception as exc:
+                if "No such container" not in str(exc) and "already in progress" not in str(exc):
+                    raise InfraError(f"cannot remove container {container.name}: {_one_line(exc)}") from exc
+        self._owned = False
+        self._endpoint = self._published = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # --- evidence ---------------------------------------------------------------------------
+
+    def client_netns(self, role: str) -> str | None:
+        return None  # clients run in the harness's own namespace and reach the bridge IP
+
+    def server_sockets(self) -> list[ServerSocket] | None:
+        if self._container is None:
+            return None
+        return parse_ss(self.server_sh("ss", "-tainH"))
+
+    def server_sh(self, *argv: str, timeout_s: float = 10.0) -> str:
+        """Run argv in the container's network namespace; return stdout (InfraError on failure).
+
+        Uses the host's binaries through nsenter when root on the engine's host, else
+        ``docker exec`` (the image has ss, ip and iptables).
+        """
+        container = self._require_container()
+        if os.geteuid() == 0 and shutil.which("nsenter") and self._engine_is_local():
+            cmd = ["nsenter", "-t", str(self.server_pid), "-n", "--", *argv]
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            except subprocess.TimeoutExpired as exc:
+                raise InfraError(f"timed out after {timeout_s:.0f}s: {' '.join(cmd)}") from exc
+            if done.returncode != 0:
+                msg = (done.stderr or done.stdout).strip().splitlines()
+                raise InfraError(f"{' '.join(cmd)}: {msg[-1] if msg else f'exit {done.returncode}'}")
+            return done.stdout
+        result = container.exec_run(list(argv), stdout=True, stderr=True, demux=True)
+        out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
+        if result.exit_code != 0:
+            msg = (err or out or b"").decode(errors="replace").strip().splitlines()
+            raise InfraError(f"docker exec {container.name} {' '.join(argv)}: "
+                             f"{msg[-1] if msg else f'exit {result.exit_code}'}")
+        return (out or b"").decode(errors="replace")
+
+    def logs(self, tail: int = LOG_TAIL_LINES) -> str:
+        if self._container is None:
+            return ""
+        try:
+            text = self._container.logs(tail=tail).decode(errors="replace")
+        except Exception as exc:
+            return f"(container logs unavailable: {_one_line(exc)})"
+        return self._redact(text)
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _require_container(self):
+        if self._container is None:
+            raise InfraError("docker target not started")
+        return self._container
+
+    def _engine_is_local(self) -> bool:
+        base_url = getattr(self._client.api, "base_url", "") if self._client else ""
+        return "docker.sock" in base_url or base_url.startswith("http+docker://local")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._password, "***") if self._password else text
+
+    def _find_compose_container(self):
+        labels = [f"com.docker.compose.service={COMPOSE_SERVICE}",
+                  f"com.docker.compose.project={self.compose_project}"]
+        running = self._client.containers.list(filters={"label": labels, "status": "running"})
+        running = [c for c in running if c.labels.get("com.docker.compose.oneoff") != "True"]
+        return sorted(running, key=lambda c: c.name)[0] if running else None
+
+    def _read_credentials(self, container) -> None:
+        env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [] if "=" in e)
+        self._want = {"user": env.get("SAMBA_USER") or DEFAULT_USER,
+                      "share": env.get("SAMBA_SHARE") or DEFAULT_SHARE,
+                      "netbios_name": env.get("SAMBA_NETBIOS_NAME") or DEFAULT_NETBIOS_NAME}
+        self._password = env.get("SAMBA_PASSWORD") or DEFAULT_PASSWORD
+
+    def _build_image(self) -> None:
+        from docker.errors import BuildError, ImageNotFound
+
+        try:
+            self._client.images.get(BASE_IMAGE)
+        except ImageNotFound:
+            try:
+                self._client.images.get(self.image_tag)
+                return  # cannot rebuild without the base, but the image is there: use it
+            except ImageNotFound:
+                raise InfraError(f"base image {BASE_IMAGE} missing and no registry to pull from: "
+                                 "run .ci/docker-setup") from None
+        if not (self.context_dir / "Dockerfile").is_file():
+            raise InfraError(f"no Dockerfile in {self.context_dir} (build context of the samba image)")
+        t0 = time.monotonic()
+        try:
+            self._client.images.build(path=str(self.context_dir), tag=self.image_tag, rm=True,
+                                      forcerm=True, pull=False, timeout=BUILD_TIMEOUT_S)
+        except BuildError as exc:
+            lines = [str(x.get("stream") or x.get("error") or "").strip() for x in exc.build_log]
+            last = [line for line in lines if line][-1:] or [exc.msg]
+            raise InfraError(f"building {self.image_tag} failed: {last[0]}") from exc
+        except Exception as exc:
+            raise InfraError(f"building {self.image_tag} failed: {_one_line(exc)}") from exc
+        self.timings["build_s"] = time.monotonic() - t0
+
+    def _run_container(self) -> None:
+        self._password = secrets.token_urlsafe(18)
+        pid = os.getpid()
+        name = f"{NAME_PREFIX}{pid}-samba-{secrets.token_hex(3)}"
+        ports = {CONTAINER_PORTS[key]: ("127.0.0.1", self.host_ports.get(key))
+                 for key in CONTAINER_PORTS}
+        interval_ns = int(self.health_interval_s * 1e9)
+        try:
+            self._container = self._client.containers.run(
+                self.image_tag, detach=True, name=name,
+                labels={OWNER_LABEL: str(pid), HOST_LABEL: socket.gethostname()},
+                environment={"SAMBA_USER": self._want["user"], "SAMBA_PASSWORD": self._password,
+                             "SAMBA_SHARE": self._want["share"],
+                             "SAMBA_NETBIOS_NAME": self._want["netbios_name"]},
+                ports=ports, cap_add=["NET_ADMIN"],
+                healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
+                             "interval": interval_ns, "timeout": int(10e9), "retries": 3,
+                             "start_period": int(self.health_timeout_s * 1e9)})
+        except Exception as exc:
+            raise InfraError(f"cannot start container from {self.image_tag}: {_one_line(exc)}") from exc
+        self._owned = True
+
+    def _wait_healthy(self) -> None:
+        container = self._container
+        deadline = time.monotonic() + self.health_timeout_s
+        last = "no health report yet"
+        while True:
+            container.reload()
+            state = container.attrs["State"]
+            if state.get("Status") != "running":
+                raise InfraError(f"container {container.name} is {state.get('Status')} "
+                                 f"(exit {state.get('ExitCode')}): {self.logs(20)[-400:]!r}")
+            health = state.get("Health")
+            if health is None:
+                break  # no healthcheck configured (a user's own image): our checks decide
+            if health.get("Log"):
+                last = self._redact(str(health["Log"][-1].get("Output", "")).strip())
+            if health.get("Status") == "healthy":
+                break
+            if health.get("Status") == "unhealthy":
+                raise InfraError(f"container {container.name} is unhealthy: {last}")
+            if time.monotonic() >= deadline:
+                raise InfraError(f"container {container.name} not healthy after "
+                                 f"{self.health_timeout_s:.0f}s: {last}")
+            time.sleep(0.1)
+
+    def _make_endpoints(self) -> None:
+        container = self._container
+        container.reload()
+        settings = container.attrs["NetworkSettings"]
+        bridge_ip = settings.get("IPAddress") or next(
+            (n.get("IPAddress") for n in (settings.get("Networks") or {}).values()
+             if n.get("IPAddress")), "")
+        published = {}
+        for key, container_port in CONTAINER_PORTS.items():
+            bindings = (settings.get("Ports") or {}).get(container_port) or []
+            ports = [int(b["HostPort"]) for b in bindings
+                     if b.get("HostPort") and b.get("HostIp") in ("127.0.0.1", "0.0.0.0", "")]
+            published[key] = ports[0] if ports else 0
+        common = {"netbios_name": self._want["netbios_name"], "share": self._want["share"],
+                  "username": self._want["user"], "password": self._password}
+        if bridge_ip:
+            bridge = Endpoint(host=bridge_ip, nbt_port=NBT_PORT, smb_port=SMB_PORT,
+                              ns_port=NS_PORT, **common)
+        else:
+            bridge = None
+        self._published = Endpoint(host="127.0.0.1", nbt_port=published["nbt"],
+                                   smb_port=published["smb"], ns_port=published["ns"], **common)
+        if self.address == "bridge":
+            if bridge is None:
+                raise InfraError(f"container {container.name} has no bridge IP address "
+                                 "(use address='published')")
+            self._endpoint = bridge
+        else:
+            if not published["nbt"]:
+                raise InfraError(f"container {container.name} publishes no 139/tcp port")
+            self._endpoint = self._published
+
+    def _check_ready(self) -> None:
+        """NBSTAT answered on the clients' endpoint, and NBT session requests answered 0x82
+        both there and on the published 127.0.0.1 port (bounded)."""
+        ep, pub = self._endpoint, self._published
+        checks = []
+        if ep.host != "127.0.0.1":
+            checks.append(("NBSTAT", ep.host, ep.ns_port))
+        checks.append(("SESSION", ep.host, ep.nbt_port))
+        if pub.nbt_port and (pub.host, pub.nbt_port) != (ep.host, ep.nbt_port):
+            checks.append(("SESSION", pub.host, pub.nbt_port))
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        for kind, host, port in checks:
+            while True:
+                try:
+                    if kind == "NBSTAT":
+                        status = node_status(host, port)
+                        names = {n.name.upper() for n in status.names}
+                        if ep.netbios_name.upper() in names:
+                            break
+                        last = f"NBSTAT from {host}:{port} lacks {ep.netbios_name}: {sorted(names)}"
+                    else:
+                        reply = nbt_session_response(host, port, ep.netbios_name)
+                        if reply == nbt.POSITIVE_SESSION_RESPONSE:
+                            break
+                        last = f"session request to {host}:{port} answered 0x{reply:02x}"
+                except (OSError, nbt.MalformedPacket) as exc:
+                    last = f"{kind} to {host}:{port}: {_one_line(exc)}"
+                if time.monotonic() >= deadline:
+                    raise InfraError(f"container {self.container_name} healthy but not ready "
+                                     f"after {READY_TIMEOUT_S:.0f}s: {last}")
+                time.sleep(0.1)

@@ -1,0 +1,52 @@
+"""Target specs from the command line or pytest options: parsing (pure) and construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.errors import BadInput
+
+REPLICA_TRIGGERS = ("any", "timeout", "reset", "never")
+KINDS = ("local", "replica", "docker")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    kind: str  # local | replica | docker
+    trigger: str | None = None
+    options: dict = field(default_factory=dict)
+
+    def label(self) -> str:
+        return self.kind + (f":{self.trigger}" if self.trigger else "")
+
+
+def parse_target(text: str) -> TargetSpec:
+    """'local' | 'replica' | 'replica:TRIGGER' | 'docker'."""
+    text = (text or "local").strip()
+    kind, _, rest = text.partition(":")
+    if kind == "replica":
+        trigger = rest or "any"
+        if trigger not in REPLICA_TRIGGERS:
+            raise BadInput(f"invalid target {text!r}: replica trigger must be one of "
+                           f"{', '.join(REPLICA_TRIGGERS)}")
+        return TargetSpec("replica", trigger)
+    if kind in ("local", "docker") and not rest:
+        return TargetSpec(kind)
+    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER] or docker")
+
+
+def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float | None = None):
+    """A Target object (not started) for the spec."""
+    if spec.kind == "local":
+        from harness.targets.local import LocalSamba
+
+        return LocalSamba()
+    if spec.kind == "replica":
+        from harness.targets.replica import ReplicaTarget
+
+        return ReplicaTarget(trigger=spec.trigger or "any", hold_s=hold_s, degrade_ms=degrade_ms)
+    if spec.kind == "docker":
+        from harness.targets.docker import DockerSamba
+
+        return DockerSamba()
+    raise BadInput(f"unknown target kind {spec.kind!r}")
