@@ -70,6 +70,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
     run_dir.mkdir(parents=True)
     log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
     workers: list[Worker] = []
+    target.server_events()  # what the server logged before this run is not this run's
     try:
         _run(scenario, target, run_dir, log, workers)
     except HarnessError as exc:
@@ -79,6 +80,9 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             if w.proc.is_alive():
                 w.proc.kill()
             w.proc.join(2)
+        for e in target.server_events():
+            t = e.pop("t_monotonic", None)
+            log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
         log.close()
     events = merge(sorted(run_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
     result = verdict(events, scenario.bounds, scenario.probes,

@@ -14,9 +14,9 @@ from harness.schedule import JUDGED_PHASES
 
 @dataclass(frozen=True)
 class Bound:
-    p99_floor_ms: float = 50.0
+    p99_floor_ms: float = 100.0
     p99_factor: float = 5.0
-    max_floor_ms: float = 100.0
+    max_floor_ms: float = 250.0
     max_factor: float = 10.0
     max_errors: int = 0
 

@@ -114,17 +114,24 @@ class Host:
     addr: str
 
 
+_lab_serial = iter(range(1, 1 << 30))
+
+
 @dataclass
 class Lab:
-    """Server namespace with bridge ``br0``, plus client host namespaces plugged into it."""
+    """Server namespace with bridge ``br0``, plus client host namespaces plugged into it.
+
+    Each lab of a process gets a serial number, so several labs (targets) can coexist.
+    """
 
     owner_pid: int = field(default_factory=os.getpid)
+    serial: int = field(default_factory=lambda: next(_lab_serial))
     server_netns: str = ""
     hosts: dict[str, Host] = field(default_factory=dict)
     _next_host_octet: int = 10
 
     def __post_init__(self) -> None:
-        self.server_netns = f"{PREFIX}{self.owner_pid}-srv"
+        self.server_netns = f"{PREFIX}{self.owner_pid}-{self.serial}-srv"
 
     def create(self) -> None:
         if os.geteuid() != 0:
@@ -143,7 +150,7 @@ class Lab:
         if role in self.hosts:
             return self.hosts[role]
         index = len(self.hosts)
-        ns = f"{PREFIX}{self.owner_pid}-{role}"[:60]
+        ns = f"{PREFIX}{self.owner_pid}-{self.serial}-{role}"[:60]
         addr = f"{LAB_SUBNET_PREFIX}.{self._next_host_octet}"
         self._next_host_octet += 1
         delete_netns(ns)
@@ -159,8 +166,14 @@ class Lab:
         self.hosts[role] = host
         return host
 
+    @property
+    def prefix(self) -> str:
+        return f"{PREFIX}{self.owner_pid}-{self.serial}-"
+
     def destroy(self) -> None:
-        for host in self.hosts.values():
-            delete_netns(host.netns)
+        """Delete every namespace of this lab, including one a signal caught half-made."""
+        for name in [n for n in list_netns() if n.startswith(self.prefix)]:
+            if name != self.server_netns:
+                delete_netns(name)
         self.hosts.clear()
         delete_netns(self.server_netns)

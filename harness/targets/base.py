@@ -68,6 +68,11 @@ class Target(abc.ABC):
         """Recent server logs, for a report of a failed or errored scenario."""
         return ""
 
+    def server_events(self) -> list[dict]:
+        """Events the server side logged since the last call (e.g. the replica's triggers),
+        each with ``t_monotonic``; the runner puts them into the history."""
+        return []
+
     def describe(self) -> str:
         return f"{self.name}: {self.endpoint.describe()}"
 

@@ -63,6 +63,9 @@ API_TIMEOUT_S = 30.0  # each later API call
 BUILD_TIMEOUT_S = 900.0  # a cold build runs apt-get install samba
 HEALTH_TIMEOUT_S = 60.0
 HEALTH_INTERVAL_S = 1.0  # docker runs the first check one interval after start
+# After a full healthcheck passed, healthcheck.sh reports healthy without a new one for this
+# long: a full check every second would cost the server under test ~10 % of a core.
+HEALTH_RECHECK_S = 30
 READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 5
@@ -418,7 +421,8 @@ class DockerSamba(Target):
                 labels={OWNER_LABEL: str(pid), HOST_LABEL: socket.gethostname()},
                 environment={"SAMBA_USER": self._want["user"], "SAMBA_PASSWORD": self._password,
                              "SAMBA_SHARE": self._want["share"],
-                             "SAMBA_NETBIOS_NAME": self._want["netbios_name"]},
+                             "SAMBA_NETBIOS_NAME": self._want["netbios_name"],
+                             "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S)},
                 ports=ports, cap_add=["NET_ADMIN"],
                 healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
                              "interval": interval_ns, "timeout": int(10e9), "retries": 3,

@@ -1,0 +1,242 @@
+"""The pytest plugin (entry point ``pytest11``): scenario files as test items, and fixtures.
+
+``pytest scenarios/`` collects every scenario file as one item and runs it against the
+target. Settings, each from an ini key, an environment variable and a command-line option
+(precedence: ini < environment < command line):
+
+  --nbt-target      / NBT_HARNESS_TARGET      / nbt_target       local | replica[:T] | docker
+  --nbt-report-dir  / NBT_HARNESS_REPORT_DIR  / nbt_report_dir   where histories go
+  --nbt-set K=V     / NBT_HARNESS_SET (;-sep) / nbt_set          scenario overrides
+  --nbt-hold-s, --nbt-degrade-ms                                 replica behaviour
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.errors import BadInput, HarnessError, InfraError
+
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+TARGETS_KEY = pytest.StashKey["TargetPool"]()
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    report_dir: Path
+    overrides: dict
+    hold_s: float | None
+    degrade_ms: float | None
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("nbt-harness", "NetBIOS/SMB stall harness")
+    group.addoption("--nbt-target", default=None, help="target: local (default), replica[:TRIGGER], docker")
+    group.addoption("--nbt-report-dir", default=None, help="where scenario histories go")
+    group.addoption("--nbt-set", action="append", default=None, metavar="KEY=VALUE",
+                    help="override a scenario parameter (repeatable)")
+    group.addoption("--nbt-hold-s", type=float, default=None, help="replica hold time (s)")
+    group.addoption("--nbt-degrade-ms", type=float, default=None, help="replica degrade delay (ms)")
+    parser.addini("nbt_target", "default target", default="local")
+    parser.addini("nbt_report_dir", "where scenario histories go", default="")
+    parser.addini("nbt_set", "scenario overrides KEY=VALUE", type="linelist", default=[])
+
+
+def _resolve(config) -> Settings:
+    def pick(opt, env, ini):
+        value = config.getoption(opt)
+        if value is not None:
+            return value, f"--{opt.replace('_', '-')}"
+        if os.environ.get(env):
+            return os.environ[env], f"${env}"
+        return config.getini(ini), f"ini {ini}"
+
+    target, _ = pick("nbt_target", "NBT_HARNESS_TARGET", "nbt_target")
+    report_dir, _ = pick("nbt_report_dir", "NBT_HARNESS_REPORT_DIR", "nbt_report_dir")
+    pairs = list(config.getini("nbt_set"))
+    if os.environ.get("NBT_HARNESS_SET"):
+        pairs += [p for p in os.environ["NBT_HARNESS_SET"].split(";") if p.strip()]
+    pairs += config.getoption("nbt_set") or []
+    overrides = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise pytest.UsageError(f"invalid scenario override {pair!r}: expected KEY=VALUE")
+        overrides[key.strip()] = value.strip()
+    from harness.targets.spec import parse_target
+
+    try:
+        parse_target(target)
+    except BadInput as exc:
+        raise pytest.UsageError(str(exc)) from None
+    base = Path(report_dir) if report_dir else Path(config.rootpath) / "nbt-report" / "pytest"
+    return Settings(target, base, overrides, config.getoption("nbt_hold_s"),
+                    config.getoption("nbt_degrade_ms"))
+
+
+class TargetPool:
+    """Started targets, one at a time: a request for another spec stops the current one."""
+
+    def __init__(self) -> None:
+        self.key = None
+        self.target = None
+        self.failure: str | None = None
+
+    def get(self, spec_text: str, hold_s=None, degrade_ms=None):
+        from harness.targets.spec import make_target, parse_target
+
+        key = (spec_text, hold_s, degrade_ms)
+        if key == self.key:
+            if self.failure:
+                raise InfraError(self.failure)
+            return self.target
+        self.close()
+        self.key = key
+        self.target = make_target(parse_target(spec_text), hold_s=hold_s, degrade_ms=degrade_ms)
+        try:
+            self.target.start()
+        except HarnessError as exc:
+            self.target.stop()
+            self.failure = f"target {spec_text} unreachable: {exc}"
+            raise InfraError(self.failure) from None
+        return self.target
+
+    def close(self) -> None:
+        if self.target is not None:
+            self.target.stop()
+        self.key = self.target = self.failure = None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "nbt_scenario: a scenario file collected by nbt-harness")
+    config.stash[SETTINGS_KEY] = _resolve(config)
+    config.stash[TARGETS_KEY] = TargetPool()
+
+
+def pytest_unconfigure(config):
+    pool = config.stash.get(TARGETS_KEY, None)
+    if pool:
+        pool.close()
+
+
+def pytest_report_header(config):
+    s = config.stash[SETTINGS_KEY]
+    extra = f", overrides={s.overrides}" if s.overrides else ""
+    return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.parent.name != "scenarios" or file_path.name.startswith(("_", ".")):
+        return None
+    if file_path.suffix == ".toml" or (file_path.suffix == ".py" and "SCENARIO" in file_path.read_text(errors="replace")):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioOutcome(Exception):
+    def __init__(self, entry: dict, table: str) -> None:
+        super().__init__(entry.get("reason", ""))
+        self.entry, self.table = entry, table
+
+
+class ScenarioFailed(ScenarioOutcome):
+    """The scenario ran and a bound was violated."""
+
+
+class ScenarioErrored(ScenarioOutcome):
+    """The scenario could not be judged (no evidence of the drop, clients broke)."""
+
+
+class ScenarioFile(pytest.File):
+    def collect(self):
+        from harness.scenario import load_file
+
+        try:
+            scenario = load_file(self.path)
+        except BadInput as exc:
+            raise self.CollectError(str(exc)) from None
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+    class CollectError(Exception):
+        pass
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, self.CollectError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def run_entry(config, scenario, target_spec: str | None = None, overrides: dict | None = None,
+              hold_s=None, degrade_ms=None) -> dict:
+    """Run one scenario under the session's settings; return its report entry."""
+    from harness.report import scenario_entry
+    from harness.runner import run_scenario
+
+    s = config.stash[SETTINGS_KEY]
+    spec = target_spec or s.target
+    scenario = scenario.with_overrides({**s.overrides, **(overrides or {})})
+    target = config.stash[TARGETS_KEY].get(spec, hold_s if hold_s is not None else s.hold_s,
+                                            degrade_ms if degrade_ms is not None else s.degrade_ms)
+    safe = spec.replace(":", "-")
+    result = run_scenario(scenario, target, s.report_dir / safe / scenario.name)
+    extra = {"target": spec}
+    if result["verdict"] in ("fail", "error"):
+        extra["server_logs"] = target.logs()[-4000:]
+    entry = scenario_entry(result, scenario, extra)
+    (s.report_dir / safe / scenario.name / "entry.json").write_text(json.dumps(entry, indent=2))
+    return entry
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario, **kw) -> None:
+        super().__init__(**kw)
+        self.scenario = scenario
+        self.add_marker("nbt_scenario")
+
+    def runtest(self):
+        from harness.report import render_table
+
+        try:
+            entry = run_entry(self.config, self.scenario)
+        except InfraError as exc:
+            if "no docker engine" in str(exc):
+                pytest.skip(str(exc))
+            raise
+        table = render_table(entry)
+        if entry["verdict"] == "skip":
+            pytest.skip(entry["reason"])
+        if entry["verdict"] == "fail":
+            raise ScenarioFailed(entry, table)
+        if entry["verdict"] == "error":
+            raise ScenarioErrored(entry, "ERROR (not judged): " + table)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ScenarioOutcome):
+            return excinfo.value.table
+        if isinstance(excinfo.value, HarnessError):
+            return f"nbt-harness: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"scenario {self.scenario.name}"
+
+
+@pytest.fixture(scope="session")
+def nbt_run(request):
+    """Run a scenario (name, file or Scenario) against a target; returns the report entry.
+
+    nbt_run("rst", target="replica:any", overrides={"phases.fault_s": 3})
+    """
+    from harness.scenario import Scenario, resolve
+
+    def run(scenario, target: str | None = None, overrides: dict | None = None, **kw) -> dict:
+        if not isinstance(scenario, Scenario):
+            scenario = resolve([scenario])[0]
+        return run_entry(request.config, scenario, target, overrides, **kw)
+
+    return run

@@ -1,0 +1,114 @@
+"""The command-line contract: exit codes, report.json fields, one-line errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.lab import netns
+from tests.conftest import FAST
+
+pytestmark = pytest.mark.integration
+SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
+
+
+def cli(*args, timeout=120, **kw):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+
+def test_run_writes_the_report_contract(tmp_path):
+    done = cli("run", "rst", "baseline", "--report-dir", str(tmp_path), *SETS)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rst: PASS" in done.stdout and "probe" in done.stdout and "p99 ms" in done.stdout
+    doc = json.loads((tmp_path / "report.json").read_text())
+    names = [s["name"] for s in doc["scenarios"]]
+    assert names == ["rst", "baseline"]
+    rst = doc["scenarios"][0]
+    assert rst["verdict"] == "pass" and rst["reason"]
+    assert rst["drop"]["mode"] == "rst" and rst["drop"]["at_s"] > 0 and rst["drop"]["evidence"]
+    for probe in ("nbstat", "nbt_session", "smb_echo", "smb_rw"):
+        row = rst["probes"][probe]["fault"]
+        assert set(row) == {"count", "errors", "p50_us", "p99_us", "max_us"}
+    assert rst["violations"] == []
+    # the password of the embedded user is random; it must appear nowhere
+    assert "password" not in json.dumps(doc).lower()
+
+
+def test_failed_bounds_exit_1(tmp_path):
+    # Bounds no real server can meet: 1 us. The verdict must be fail, exit code 1.
+    done = cli("run", "baseline", "--report-dir", str(tmp_path), *SETS,
+               "--set", "bounds.p99_floor_ms=0.001", "--set", "bounds.p99_factor=0.01",
+               "--set", "bounds.max_floor_ms=0.001", "--set", "bounds.max_factor=0.01")
+    assert done.returncode == 1, done.stdout + done.stderr
+    doc = json.loads((tmp_path / "report.json").read_text())
+    v = doc["scenarios"][0]["violations"]
+    assert v and {"probe", "phase", "stat", "observed_us", "limit_us"} <= set(v[0])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "nosuch"], "unknown scenario 'nosuch'"),
+    (["run", "rst", "--target", "moon"], "invalid target 'moon'"),
+    (["run", "rst", "--set", "phases.fault_s=-1"], "fault_s"),
+    (["run", "rst", "--set", "nokey"], "KEY=VALUE"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_exit_2_one_line(args, message):
+    done = cli(*args, timeout=30)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_broken_scenario_file_exit_2(tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text("name = 'broken'\n[drop]\nmode = 'meteor'\n")
+    done = cli("run", str(bad), timeout=30)
+    assert done.returncode == 2 and "unknown drop mode 'meteor'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_list_has_one_line_per_scenario():
+    done = cli("list", timeout=30)
+    assert done.returncode == 0
+    stems = [line.split()[0] for line in done.stdout.splitlines()]
+    assert {"baseline", "rst", "fin", "kill", "halfframe", "stall"} <= set(stems)
+
+
+def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
+    before = set(netns.list_netns())
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "stall", "--report-dir",
+                             str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_lab(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    assert set(netns.list_netns()) == before
+    assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
+
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "stall", "--report-dir",
+                             str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_lab(proc.pid)
+    time.sleep(3.0)  # mid-scenario
+    proc.kill()
+    proc.wait(10)
+    left = [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
+    assert left, "SIGKILL should leave the lab behind for cleanup to find"
+    done = cli("cleanup", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
+    assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
+
+
+def _wait_for_lab(pid, timeout_s=20.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(n.startswith(f"nbth-{pid}-") and n.endswith("-victim") for n in netns.list_netns()):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the run never built its lab")

@@ -1,0 +1,48 @@
+"""Every drop mode and the baseline against the embedded Samba: the verdict, the evidence,
+and samples of every probe in every phase."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.history import read_events
+from harness.schedule import PHASES
+from tests.conftest import DROP_MODES, FAST
+
+pytestmark = pytest.mark.integration
+
+
+def assert_every_probe_sampled(entry):
+    for probe in ("nbstat", "nbt_session", "smb_echo", "smb_rw"):
+        for phase in PHASES:
+            row = entry["probes"][probe][phase]
+            assert row["count"] > 0 and row["p50_us"] is not None, (probe, phase, row)
+
+
+@pytest.mark.parametrize("mode", DROP_MODES)
+def test_drop_passes_on_healthy_samba_with_evidence(nbt_run, mode):
+    entry = nbt_run(mode, target="local", overrides=FAST)
+    assert entry["verdict"] == "pass", entry["reason"] + json.dumps(entry["violations"])
+    drop = entry["drop"]
+    assert drop["mode"] == mode and drop["at_s"] == pytest.approx(2.5, abs=0.2)
+    assert drop["evidence"], drop
+    assert_every_probe_sampled(entry)
+    history = list(read_events(Path(entry["history"])))
+    kinds = [(e["type"], e.get("event")) for e in history if e["type"] == "drop"]
+    assert ("drop", "start") in kinds and ("drop", "evidence") in kinds
+
+
+def test_baseline_passes_and_has_no_drop(nbt_run):
+    entry = nbt_run("baseline", target="local", overrides=FAST)
+    assert entry["verdict"] == "pass", entry["reason"]
+    assert entry["drop"] is None
+    assert_every_probe_sampled(entry)
+
+
+def test_a_drop_without_evidence_is_an_error_not_a_pass(nbt_run, monkeypatch):
+    from harness.drops.halfframe import HalfFrame
+
+    monkeypatch.setattr(HalfFrame, "evidence", lambda self, *a: None)
+    entry = nbt_run("halfframe", target="local", overrides={**FAST, "evidence_timeout_s": 0.5})
+    assert entry["verdict"] == "error" and "unproven" in entry["reason"]

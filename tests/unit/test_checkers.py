@@ -1,0 +1,119 @@
+"""Verdicts from small hand-written histories."""
+
+from harness.checkers.bounds import Bound, Bounds, check_bounds
+from harness.checkers.ops import STALL, operations, probe_table
+from harness.checkers.verdict import verdict
+from harness.stats import percentile, summarize_us
+
+
+def test_percentile_nearest_rank():
+    assert percentile([], 99) is None
+    assert percentile([5], 50) == 5
+    assert percentile(list(range(1, 101)), 99) == 99
+    assert percentile(list(range(1, 101)), 50) == 50
+    assert percentile([3, 1, 2], 100) == 3
+
+
+def test_summarize():
+    assert summarize_us([1000, 2000, 3000], errors=1) == {
+        "count": 4, "errors": 1, "p50_us": 2000, "p99_us": 3000, "max_us": 3000}
+
+
+def op(process, probe, seq, phase, latency_us, outcome="ok", role="healthy"):
+    t = {"warmup": 0.1, "baseline": 1.5, "fault": 3.5, "recovery": 6.5}[phase] + seq * 0.01
+    inv = {"t_s": t, "type": "invoke", "process": process, "probe": probe, "seq": seq,
+           "phase": phase, "intended_s": t, "role": role}
+    if outcome is None:
+        return [inv]
+    done = {"t_s": t + (latency_us or 0) / 1e6, "type": outcome, "process": process, "probe": probe,
+            "seq": seq, "role": role, "latency_us": latency_us, "error": None if outcome == "ok" else "x"}
+    return [inv, done]
+
+
+def history(fault_latency_us=1000, recovery_latency_us=1000, extra=(), drop=True, evidence=True):
+    ev = []
+    seq = 0
+    for phase, lat in (("baseline", 1000), ("fault", fault_latency_us), ("recovery", recovery_latency_us)):
+        for _ in range(20):
+            ev += op("c1", "smb_echo", seq, phase, lat)
+            seq += 1
+    if drop:
+        ev.append({"t_s": 3.0, "type": "drop", "event": "start", "mode": "rst", "process": "victim"})
+        if evidence:
+            ev.append({"t_s": 3.01, "type": "drop", "event": "evidence", "mode": "rst",
+                       "evidence": {"server_socket_after": "gone"}, "process": "runner"})
+    return ev + list(extra)
+
+
+def test_pairs_invocations_and_marks_stalls():
+    ops = operations(op("c1", "smb_echo", 0, "fault", 5) + op("c1", "smb_echo", 1, "fault", None, outcome=None))
+    assert [o.outcome for o in ops] == ["ok", STALL]
+
+
+def test_same_seq_on_two_processes_are_two_operations():
+    ops = operations(op("c1", "smb_echo", 0, "fault", 5) + op("c2", "smb_echo", 0, "fault", 7))
+    assert len(ops) == 2
+
+
+def test_victim_operations_are_not_judged():
+    table = probe_table(operations(op("victim", "smb_echo", 0, "fault", 9, role="victim")))
+    assert table == {}
+
+
+def test_healthy_history_passes():
+    v = verdict(history(), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "pass", v["reason"]
+    assert v["probes"]["smb_echo"]["fault"]["count"] == 20
+
+
+def test_fault_latency_over_bound_fails_and_names_the_violation():
+    v = verdict(history(fault_latency_us=400_000), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "fail"
+    stats = {(x["probe"], x["phase"], x["stat"]) for x in v["violations"]}
+    assert ("smb_echo", "fault", "p99") in stats and ("smb_echo", "fault", "max") in stats
+    p99 = next(x for x in v["violations"] if x["stat"] == "p99")
+    assert p99["observed_us"] == 400_000 and p99["limit_us"] == 100_000
+
+
+def test_limit_scales_with_baseline():
+    b = Bound(p99_floor_ms=1, p99_factor=5, max_floor_ms=1, max_factor=10)
+    assert b.limits_us(20_000) == {"p99_us": 100_000, "max_us": 200_000}
+    assert b.limits_us(10) == {"p99_us": 1000, "max_us": 1000}
+
+
+def test_a_stall_is_an_error_count_violation():
+    stalled = op("c1", "smb_echo", 999, "fault", None, outcome=None)
+    v = verdict(history(extra=stalled), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "fail"
+    assert v["violations"][0]["stat"] == "errors" and v["violations"][0]["observed"] == 1
+
+
+def test_timeout_in_recovery_fails():
+    timed_out = op("c1", "smb_echo", 999, "recovery", None, outcome="info")
+    assert verdict(history(extra=timed_out), Bounds(), ["smb_echo"], "rst")["verdict"] == "fail"
+
+
+def test_missing_evidence_is_error_never_pass():
+    v = verdict(history(evidence=False), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "error" and "unproven" in v["reason"]
+    v = verdict(history(drop=False), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "error" and "never started" in v["reason"]
+
+
+def test_no_samples_in_a_phase_is_error():
+    ev = [e for e in history() if e.get("phase") != "recovery" and not (e.get("seq", 0) >= 40)]
+    v = verdict(ev, Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "error" and "no samples in phase recovery" in v["reason"]
+
+
+def test_run_error_is_error():
+    v = verdict(history(extra=[{"t_s": 0, "type": "error", "error": "c1: login failed"}]),
+                Bounds(), ["smb_echo"], "rst")
+    assert v["verdict"] == "error" and "login failed" in v["reason"]
+
+
+def test_per_probe_bound_overrides_default():
+    bounds = Bounds(per_probe={"smb_echo": Bound(p99_floor_ms=500, max_floor_ms=500)})
+    table = probe_table(operations(history(fault_latency_us=400_000)))
+    violations, problems = check_bounds(table, bounds, ["smb_echo"])
+    assert violations == [] and problems == []

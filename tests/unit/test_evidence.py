@@ -1,0 +1,65 @@
+"""Drop evidence from hand-written server TCP tables (ss -tainH output)."""
+
+from harness.drops import DROPS
+from harness.drops.kill import SIGKILLED
+from harness.lab.ss import parse_ss
+
+PEER = "10.213.0.12:40000"
+SS_ESTAB = f"""LISTEN 0      50     10.213.0.1:139 0.0.0.0:*
+\t cubic cwnd:10
+ESTAB  0      0      10.213.0.1:139 {PEER}
+\t cubic wscale:7,7 rto:204 rtt:0.05/0.02 bytes_sent:900 bytes_acked:901 bytes_received:1500 send 1Mbps
+"""
+
+
+def rows(text, peer=PEER):
+    return [r for r in parse_ss(text) if r.peer == peer]
+
+
+def test_parse_ss_rows_and_info():
+    all_rows = parse_ss(SS_ESTAB)
+    assert [r.state for r in all_rows] == ["LISTEN", "ESTAB"]
+    est = all_rows[1]
+    assert est.local == "10.213.0.1:139" and est.peer == PEER
+    assert est.info["bytes_received"] == 1500 and est.info["rtt"] == 0.05
+
+
+BEFORE = rows(SS_ESTAB)[0]
+
+
+def test_vanished_connection_is_evidence_for_rst_and_fin():
+    for mode in ("rst", "fin"):
+        drop = DROPS[mode]()
+        assert drop.evidence(BEFORE, [], {}, None)["server_socket_after"] == "gone"
+        assert drop.evidence(BEFORE, rows(SS_ESTAB), {}, None) is None
+        closing = SS_ESTAB.replace("ESTAB ", "CLOSE-WAIT ")
+        assert drop.evidence(BEFORE, rows(closing), {}, None)["server_socket_after"] == "CLOSE-WAIT"
+
+
+def test_nothing_vanishes_that_was_never_seen():
+    assert DROPS["rst"]().evidence(None, [], {}, None) is None
+
+
+def test_kill_needs_the_sigkill_and_the_vanished_socket():
+    drop = DROPS["kill"]()
+    assert drop.evidence(BEFORE, [], {}, 0) is None
+    assert drop.evidence(BEFORE, rows(SS_ESTAB), {}, SIGKILLED) is None
+    assert drop.evidence(BEFORE, [], {}, SIGKILLED)["victim_exitcode"] == SIGKILLED
+
+
+def test_halfframe_needs_bytes_received_and_drained_queue():
+    drop = DROPS["halfframe"]()
+    detail = {"sent_bytes": 1028}
+    after = SS_ESTAB.replace("bytes_received:1500", "bytes_received:2528")
+    assert drop.evidence(BEFORE, rows(after), detail, None)["bytes_received_since_ready"] == 1028
+    assert drop.evidence(BEFORE, rows(SS_ESTAB), detail, None) is None  # nothing arrived
+    queued = after.replace("ESTAB  0      0", "ESTAB  1028   0")
+    assert drop.evidence(BEFORE, rows(queued), detail, None) is None  # not read by the server
+    assert drop.evidence(BEFORE, [], detail, None) is None  # gone is not stuck
+
+
+def test_stall_needs_a_full_send_queue():
+    drop = DROPS["stall"]()
+    full = SS_ESTAB.replace("ESTAB  0      0     ", "ESTAB  0      125976")
+    assert drop.evidence(BEFORE, rows(full), {}, None)["send_q_bytes"] == 125976
+    assert drop.evidence(BEFORE, rows(SS_ESTAB), {}, None) is None

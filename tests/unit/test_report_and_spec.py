@@ -1,0 +1,60 @@
+import pytest
+
+from harness.errors import BadInput
+from harness.report import exit_code, render_table, report_doc, scenario_entry
+from harness.targets.base import Endpoint
+from harness.targets.spec import parse_target
+
+
+def test_target_specs():
+    assert parse_target("local").kind == "local"
+    assert parse_target("replica").trigger == "any"
+    assert parse_target("replica:timeout").trigger == "timeout"
+    assert parse_target("docker").kind == "docker"
+    for bad in ("replica:sometimes", "local:x", "nfs"):
+        with pytest.raises(BadInput):
+            parse_target(bad)
+
+
+def test_endpoint_never_shows_password():
+    ep = Endpoint("10.0.0.1", "SRV", "share", "bob", password="s3cret-pw")
+    assert "s3cret-pw" not in repr(ep) and "s3cret-pw" not in ep.describe()
+
+
+RESULT = {
+    "name": "rst", "verdict": "fail", "reason": "1 bound(s) violated",
+    "drop": {"mode": "rst", "at_s": 4.0, "evidence": {"server_socket_after": "gone"}},
+    "probes": {"nbstat": {"baseline": {"count": 10, "errors": 0, "p50_us": 110, "p99_us": 160, "max_us": 170},
+                          "fault": {"count": 10, "errors": 2, "p50_us": 900_000, "p99_us": 1_000_000, "max_us": 1_000_000}}},
+    "violations": [{"probe": "nbstat", "phase": "fault", "stat": "p99", "observed_us": 1_000_000, "limit_us": 100_000},
+                   {"probe": "nbstat", "phase": "fault", "stat": "errors", "observed_us": None, "limit_us": None,
+                    "observed": 2, "limit": 0}],
+}
+
+
+def test_report_entry_has_the_contract_fields():
+    e = scenario_entry(RESULT)
+    assert {"name", "verdict", "reason", "drop", "probes", "violations"} <= set(e)
+    assert set(e["drop"]) >= {"mode", "at_s", "evidence"}
+    row = e["probes"]["nbstat"]["fault"]
+    assert set(row) == {"count", "errors", "p50_us", "p99_us", "max_us"}
+    assert set(e["violations"][0]) >= {"probe", "phase", "stat", "observed_us", "limit_us"}
+
+
+def test_table_shows_rows_and_violations():
+    text = render_table(scenario_entry(RESULT))
+    assert "rst: FAIL" in text
+    assert "nbstat       fault         10      2   900.00  1000.00  1000.00" in text
+    assert "VIOLATION nbstat fault p99: 1000.00 ms > limit 100.00 ms" in text
+    assert "VIOLATION nbstat fault errors: 2 > 0" in text
+
+
+@pytest.mark.parametrize("verdicts, code", [
+    (["pass", "skip"], 0), (["pass", "fail", "error"], 1), (["pass", "error"], 3), ([], 0)])
+def test_exit_codes(verdicts, code):
+    assert exit_code([{"verdict": v} for v in verdicts]) == code
+
+
+def test_report_doc_summary():
+    doc = report_doc([{"verdict": "pass"}, {"verdict": "skip"}], "local")
+    assert doc["summary"] == {"pass": 1, "fail": 0, "error": 0, "skip": 1}
