@@ -118,9 +118,9 @@ class LocalSamba(Target):
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True))
             log.close()
-        self._wait_ready()
+        self._wait_ready(self._endpoint)
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, endpoint: Endpoint) -> None:
         from harness.lab.inns import call_in_netns
         from harness.probes.readiness import server_ready
 
@@ -131,7 +131,7 @@ class LocalSamba(Target):
             for p in self.procs:
                 if p.poll() is not None:
                     raise InfraError(f"{p.args[4]} exited with {p.returncode} at start: {self.logs()[-300:]!r}")
-            ok, last = call_in_netns(host.netns, server_ready, self.endpoint, timeout_s=5.0)
+            ok, last = call_in_netns(host.netns, server_ready, endpoint, timeout_s=5.0)
             if ok:
                 return
             time.sleep(0.2)

@@ -1,0 +1,117 @@
+"""The ``replica`` target: the embedded Samba behind the Q186873 replica relay.
+
+The relay runs as its own process in the server namespace, listening on the lab's second
+server address (10.213.0.2, ports 137/udp, 139, 445) and forwarding to smbd/nmbd on
+10.213.0.1. Clients are given the relay's address; the server-side evidence is read from the
+relay's sockets (the same namespace, the same peer addresses). Its trigger and recover lines
+become ``server`` events in each scenario's history, so a report shows why a stall happened.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+from harness.errors import InfraError
+from harness.lab import netns as netns_mod
+from harness.targets.base import Endpoint
+from harness.targets.local import LocalSamba
+
+DEFAULT_HOLD_S = 1.0
+LISTEN_TIMEOUT_S = 10.0
+
+
+class ReplicaTarget(LocalSamba):
+    def __init__(self, trigger: str = "any", hold_s: float | None = None,
+                 degrade_ms: float | None = None) -> None:
+        super().__init__()
+        self.trigger = trigger
+        self.hold_s = DEFAULT_HOLD_S if hold_s is None else hold_s
+        self.degrade_ms = degrade_ms or 0.0
+        self.name = f"replica:{trigger}"
+        self.relay: subprocess.Popen | None = None
+        self._log_offset = 0
+        self._upstream = super().endpoint
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return replace(self._upstream, host=netns_mod.SERVER_ALIAS_ADDR)
+
+    def describe(self) -> str:
+        how = f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else "freeze"
+        return (f"{self.name} ({how} for {self.hold_s:g}s) in front of "
+                f"{self._upstream.describe()}: {self.endpoint.describe()}")
+
+    def start(self) -> None:
+        super().start()  # smbd + nmbd, ready on the upstream address
+        assert self.dir is not None
+        self.log_path = self.dir / "replica.log"
+        argv = [sys.executable, "-m", "harness.replica",
+                "--listen", netns_mod.SERVER_ALIAS_ADDR, "--upstream", self._upstream.host,
+                "--trigger", self.trigger, "--hold-s", str(self.hold_s),
+                "--log", str(self.log_path)]
+        if self.degrade_ms:
+            argv += ["--degrade-ms", str(self.degrade_ms)]
+        stdout = open(self.dir / "replica.stdout", "wb")
+        self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
+                                      stdout=stdout, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        stdout.close()
+        deadline = time.monotonic() + LISTEN_TIMEOUT_S
+        while not any(e.get("event") == "listening" for e in self._read_log(advance=False)):
+            if self.relay.poll() is not None:
+                out = (self.dir / "replica.stdout").read_text(errors="replace").strip()
+                raise InfraError(f"replica exited with {self.relay.returncode}: {out[-300:]}")
+            if time.monotonic() > deadline:
+                raise InfraError(f"replica not listening after {LISTEN_TIMEOUT_S:.0f}s")
+            time.sleep(0.05)
+        self._wait_ready(self.endpoint)
+        self.server_events()  # readiness checks are not scenario events
+
+    def _read_log(self, advance: bool) -> list[dict]:
+        try:
+            with open(self.log_path, encoding="utf-8") as f:
+                f.seek(self._log_offset)
+                text = f.read()
+                end = f.tell()
+        except (OSError, AttributeError):
+            return []
+        lines = text.splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            end -= len(lines[-1].encode())
+            lines = lines[:-1]
+        if advance:
+            self._log_offset = end
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def server_events(self) -> list[dict]:
+        return [{"source": "replica", **e} for e in self._read_log(advance=True)
+                if e.get("event") in ("trigger", "recover")]
+
+    def logs(self) -> str:
+        text = super().logs()
+        try:
+            text += "\n== replica.log\n" + self.log_path.read_text(errors="replace")[-4000:]
+        except (OSError, AttributeError):
+            pass
+        return text
+
+    def stop(self) -> None:
+        if self.relay is not None and self.relay.poll() is None:
+            self.relay.terminate()
+            try:
+                self.relay.wait(3)
+            except subprocess.TimeoutExpired:
+                self.relay.kill()
+                self.relay.wait(3)
+        self.relay = None
+        super().stop()
