@@ -22,6 +22,7 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         },
         "probes": result.get("probes", {}),
         "violations": result.get("violations", []),
+        "host_stalls": result.get("host_stalls"),
     }
     if scenario is not None:
         entry["description"] = scenario.description

@@ -10,6 +10,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from harness.checkers.verdict import verdict
+from harness.clients.canary import canary_main
 from harness.clients.worker import WorkerSpec, worker_main
 from harness.drops import drop_for
 from harness.errors import HarnessError
@@ -86,7 +87,8 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
         log.close()
     events = merge(sorted(run_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
     result = verdict(events, scenario.bounds, scenario.probes,
-                     scenario.drop.mode if scenario.drop else None)
+                     scenario.drop.mode if scenario.drop else None,
+                     host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
     return {"name": scenario.name, **result, "history": str(run_dir / "history.jsonl")}
 
 
@@ -97,6 +99,13 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
         proc.start()
         child.close()
         workers.append(Worker(spec, proc, parent))
+    parent, child = FORK.Pipe()
+    canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
+                          args=(str(run_dir / "events-canary.jsonl"), scenario.phases.total_s, child))
+    canary.start()
+    child.close()
+    workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,
+                                     events_path="", phases=scenario.phases), canary, parent))
 
     # Set-up: every worker reports ready or an error, within the set-up timeout.
     deadline = time.monotonic() + SETUP_TIMEOUT_S

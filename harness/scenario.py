@@ -23,7 +23,7 @@ SESSION_PROBES = ("smb_echo", "smb_rw")  # run on each healthy client's own sess
 DEFAULT_RATES_HZ = {"nbstat": 20.0, "nbt_session": 10.0, "smb_echo": 10.0, "smb_rw": 4.0}
 DIALECTS = ("smb1", "smb2", "smb3")
 TOP_KEYS = {"name", "description", "healthy_clients", "probe_timeout_s", "dialect",
-            "evidence_timeout_s", "drop", "phases", "probes", "bounds"}
+            "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class Scenario:
     dialect: str = "smb3"
     bounds: Bounds = field(default_factory=Bounds)
     evidence_timeout_s: float = 5.0
+    host_stall_ms: float = 20.0  # canary lateness that excuses overlapping samples; 0: never
     source: str = ""
 
     @property
@@ -54,6 +55,7 @@ class Scenario:
         d = {"name": self.name, "description": self.description,
              "healthy_clients": self.healthy_clients, "probe_timeout_s": self.probe_timeout_s,
              "dialect": self.dialect, "evidence_timeout_s": self.evidence_timeout_s,
+             "host_stall_ms": self.host_stall_ms,
              "phases": asdict(self.phases), "probes": dict(self.rates_hz),
              "bounds": {**asdict(self.bounds.default),
                         "per_probe": {k: asdict(v) for k, v in self.bounds.per_probe.items()}}}
@@ -124,6 +126,9 @@ def from_dict(d: dict, source: str) -> Scenario:
     evidence_s = d.get("evidence_timeout_s", 5.0)
     if not isinstance(evidence_s, (int, float)) or isinstance(evidence_s, bool) or not 0 < evidence_s <= 600:
         raise bad(f"evidence_timeout_s must be a number in (0, 600], got {evidence_s!r}")
+    host_stall_ms = d.get("host_stall_ms", 20.0)
+    if not isinstance(host_stall_ms, (int, float)) or isinstance(host_stall_ms, bool) or host_stall_ms < 0:
+        raise bad(f"host_stall_ms must be a number >= 0 (0 turns the canary's excuse off), got {host_stall_ms!r}")
     dialect = d.get("dialect", "smb3")
     if dialect not in DIALECTS:
         raise bad(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
@@ -185,6 +190,7 @@ def from_dict(d: dict, source: str) -> Scenario:
                     healthy_clients=healthy, drop=drop, phases=phases, rates_hz=rates,
                     probe_timeout_s=float(timeout_s), dialect=dialect,
                     bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
+                    host_stall_ms=float(host_stall_ms),
                     source=source)
 
 

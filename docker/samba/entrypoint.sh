@@ -57,17 +57,24 @@ say "user=$user share=$share netbios name=$netbios_name workgroup=$workgroup"
 
 nmbd_pid=""
 smbd_pid=""
-stopping=0
-forward() {
-    stopping=1
-    [[ -n "$smbd_pid" ]] && kill -TERM "$smbd_pid" 2>/dev/null || true
-    [[ -n "$nmbd_pid" ]] && kill -TERM "$nmbd_pid" 2>/dev/null || true
+signalled=0
+stop_daemons() {
+    local pid
+    for pid in "$smbd_pid" "$nmbd_pid"; do
+        if [[ -n "$pid" ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
 }
-trap forward TERM INT
+# shellcheck disable=SC2317  # invoked by the trap
+on_signal() { signalled=1; stop_daemons; }
+trap on_signal TERM INT
 
-nmbd -F --no-process-group --debug-stdout -d "$log_level" </dev/null &
+# Each daemon in its own session: smbd signals its whole process group when it goes down
+# (kill(0, SIGTERM)), which would otherwise look like a `docker stop` to this script.
+# (A background child of a non-interactive shell is no group leader, so setsid execs in place
+# and $! is the daemon's own pid.)
+setsid nmbd -F --no-process-group --debug-stdout -d "$log_level" </dev/null &
 nmbd_pid=$!
-smbd -F --no-process-group --debug-stdout -d "$log_level" </dev/null &
+setsid smbd -F --no-process-group --debug-stdout -d "$log_level" </dev/null &
 smbd_pid=$!
 say "started nmbd (pid $nmbd_pid) and smbd (pid $smbd_pid)"
 
@@ -75,9 +82,7 @@ say "started nmbd (pid $nmbd_pid) and smbd (pid $smbd_pid)"
 status=0
 while :; do
     if wait -n "$nmbd_pid" "$smbd_pid"; then status=0; else status=$?; fi
-    if ((stopping)); then
-        break
-    fi
+    ((signalled)) && break
     if ! kill -0 "$nmbd_pid" 2>/dev/null; then
         say "nmbd exited (status $status); stopping smbd"
         break
@@ -86,10 +91,11 @@ while :; do
         say "smbd exited (status $status); stopping nmbd"
         break
     fi
+    ((status == 127)) && break  # no child left to wait for
 done
-forward
+stop_daemons
 wait "$nmbd_pid" "$smbd_pid" 2>/dev/null || true
-if ((stopping)) && [[ $status -gt 128 ]]; then
+if ((signalled)); then
     say "stopped"
     exit 0
 fi

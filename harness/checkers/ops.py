@@ -50,15 +50,37 @@ def operations(events: Iterable[dict]) -> list[Op]:
     return ops
 
 
-def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",)) -> dict[str, dict[str, dict]]:
-    """{probe: {phase: {count, errors, p50_us, p99_us, max_us}}} over ops of the given roles."""
+def host_stalls(events: Iterable[dict], threshold_us: float) -> list[tuple[float, float]]:
+    """Windows (start_s, end_s) in which the canary woke more than threshold_us late."""
+    return [(e["t_s"] - e["late_us"] / 1e6, e["t_s"]) for e in events
+            if e.get("type") == "canary" and e.get("late_us", 0) > threshold_us]
+
+
+def _overlaps(op: Op, windows: list[tuple[float, float]]) -> bool:
+    end = op.intended_s + (op.latency_us or 0) / 1e6
+    return any(start < end and op.intended_s < stop for start, stop in windows)
+
+
+def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
+                host_stall_windows: list[tuple[float, float]] | None = None) -> dict[str, dict[str, dict]]:
+    """{probe: {phase: {count, errors, p50_us, p99_us, max_us}}} over ops of the given roles.
+
+    Successful operations that overlap a host stall window are left out of the latency
+    statistics and counted in ``host_stall_excluded``; errors are never left out.
+    """
     lat: dict[tuple[str, str], list[float]] = defaultdict(list)
     errs: dict[tuple[str, str], int] = defaultdict(int)
+    excluded: dict[tuple[str, str], int] = defaultdict(int)
+    windows = host_stall_windows or []
     for op in ops:
         if op.role not in roles:
             continue
         key = (op.probe, op.phase)
         if op.outcome == "ok" and op.latency_us is not None:
+            if windows and _overlaps(op, windows):
+                excluded[key] += 1
+                lat.setdefault(key, [])
+                continue
             lat[key].append(op.latency_us)
         else:
             errs[key] += 1
@@ -66,4 +88,6 @@ def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",)) -> dic
     table: dict[str, dict[str, dict]] = defaultdict(dict)
     for (probe, phase), values in sorted(lat.items()):
         table[probe][phase] = summarize_us(values, errs[(probe, phase)])
+        if excluded[(probe, phase)]:
+            table[probe][phase]["host_stall_excluded"] = excluded[(probe, phase)]
     return dict(table)

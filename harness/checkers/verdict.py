@@ -8,7 +8,9 @@ server-side evidence -> ``error`` (never ``pass``); otherwise ``pass``.
 from __future__ import annotations
 
 from harness.checkers.bounds import Bounds, check_bounds
-from harness.checkers.ops import operations, probe_table
+from harness.checkers.ops import host_stalls, operations, probe_table
+
+HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 
 
 def drop_summary(events: list[dict]) -> dict | None:
@@ -34,13 +36,21 @@ def drop_summary(events: list[dict]) -> dict | None:
     return drop
 
 
-def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None) -> dict:
-    """{verdict, reason, drop, probes, violations} from the history alone."""
-    table = probe_table(operations(events), roles=("healthy",))
+def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
+            host_stall_us: float | None = HOST_STALL_US) -> dict:
+    """{verdict, reason, drop, probes, violations, host_stalls} from the history alone.
+
+    host_stall_us: canary lateness that marks a machine stall whose overlapping samples are
+    left out of the latency statistics (None: keep every sample).
+    """
+    windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
+    table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
     violations, problems = check_bounds(table, bounds, probes)
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
-    result = {"probes": table, "violations": violations, "drop": drop}
+    result = {"probes": table, "violations": violations, "drop": drop,
+              "host_stalls": {"count": len(windows),
+                              "worst_us": int(max((b - a for a, b in windows), default=0) * 1e6)}}
     if run_errors or problems:
         return {**result, "verdict": "error", "reason": "; ".join(run_errors + problems)}
     if violations:

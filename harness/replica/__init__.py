@@ -60,7 +60,7 @@ from harness.errors import EXIT_BAD_INPUT, BadInput, HarnessError
 from harness.replica.relay import EventLog, Relay, ReplicaConfig, serve
 from harness.replica.triggers import TRIGGERS
 
-__all__ = ["ReplicaConfig", "Relay", "serve", "main", "build_parser", "config_from_args"]
+__all__ = ["Relay", "ReplicaConfig", "build_parser", "config_from_args", "main", "serve"]
 
 PROG = "python -m harness.replica"
 
@@ -72,26 +72,53 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The stand-alone command line; errors raise BadInput instead of exiting."""
-    p = _Parser(prog=PROG, description="Known-bad NBT relay (KB Q186873): freezes every "
-                "session for --hold-s after one client's session is lost.")
+    p = _Parser(
+        prog=PROG,
+        description="Known-bad NBT relay (KB Q186873): freezes every "
+        "session for --hold-s after one client's session is lost.",
+    )
     p.add_argument("--listen", required=True, metavar="ADDR", help="address to listen on")
     p.add_argument("--upstream", required=True, metavar="ADDR", help="the real server's address")
-    p.add_argument("--trigger", default="any", choices=TRIGGERS,
-                   help="which session losses freeze the relay (default: any)")
-    p.add_argument("--hold-s", type=float, default=1.0, metavar="S",
-                   help="freeze (or degrade) duration after a trigger, seconds (default: 1)")
-    p.add_argument("--degrade-ms", type=float, default=0.0, metavar="MS",
-                   help="> 0: delay every message by MS during the hold instead of freezing")
+    p.add_argument(
+        "--trigger",
+        default="any",
+        choices=TRIGGERS,
+        help="which session losses freeze the relay (default: any)",
+    )
+    p.add_argument(
+        "--hold-s",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="freeze (or degrade) duration after a trigger, seconds (default: 1)",
+    )
+    p.add_argument(
+        "--degrade-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="> 0: delay every message by MS during the hold instead of freezing",
+    )
     p.add_argument("--nbt-port", type=int, default=139, metavar="P")
     p.add_argument("--smb-port", type=int, default=445, metavar="P")
     p.add_argument("--ns-port", type=int, default=137, metavar="P")
     p.add_argument("--upstream-nbt-port", type=int, metavar="P", help="default: --nbt-port")
     p.add_argument("--upstream-smb-port", type=int, metavar="P", help="default: --smb-port")
     p.add_argument("--upstream-ns-port", type=int, metavar="P", help="default: --ns-port")
-    p.add_argument("--user-timeout-ms", type=int, default=3000, metavar="MS",
-                   help="TCP_USER_TIMEOUT on client sockets (default: 3000; 0: system default)")
-    p.add_argument("--frame-timeout-s", type=float, default=1.0, metavar="S",
-                   help="an incomplete client frame stalled this long is a timeout (default: 1)")
+    p.add_argument(
+        "--user-timeout-ms",
+        type=int,
+        default=3000,
+        metavar="MS",
+        help="TCP_USER_TIMEOUT on client sockets (default: 3000; 0: system default)",
+    )
+    p.add_argument(
+        "--frame-timeout-s",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="an incomplete client frame stalled this long is a timeout (default: 1)",
+    )
     p.add_argument("--log", metavar="FILE", help="append JSON-lines events here (default: stderr)")
     return p
 
@@ -100,12 +127,21 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
     """Parse the command line into a validated config; raise BadInput on any bad option."""
     args = build_parser().parse_args(argv)
     return ReplicaConfig(
-        listen_host=args.listen, upstream_host=args.upstream,
-        nbt_port=args.nbt_port, smb_port=args.smb_port, ns_port=args.ns_port,
-        upstream_nbt_port=args.upstream_nbt_port, upstream_smb_port=args.upstream_smb_port,
-        upstream_ns_port=args.upstream_ns_port, trigger=args.trigger, hold_s=args.hold_s,
-        degrade_ms=args.degrade_ms, user_timeout_ms=args.user_timeout_ms,
-        frame_timeout_s=args.frame_timeout_s, log_path=args.log)
+        listen_host=args.listen,
+        upstream_host=args.upstream,
+        nbt_port=args.nbt_port,
+        smb_port=args.smb_port,
+        ns_port=args.ns_port,
+        upstream_nbt_port=args.upstream_nbt_port,
+        upstream_smb_port=args.upstream_smb_port,
+        upstream_ns_port=args.upstream_ns_port,
+        trigger=args.trigger,
+        hold_s=args.hold_s,
+        degrade_ms=args.degrade_ms,
+        user_timeout_ms=args.user_timeout_ms,
+        frame_timeout_s=args.frame_timeout_s,
+        log_path=args.log,
+    )
 
 
 async def _run(config: ReplicaConfig, log: EventLog) -> None:

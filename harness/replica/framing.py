@@ -60,7 +60,7 @@ class FrameTracker:
     chunk. It never copies bodies: only the first ``peek_len`` bytes of each are kept.
     """
 
-    __slots__ = ("_header", "_type", "_length", "_left", "_head", "_peek_len", "opaque")
+    __slots__ = ("_head", "_header", "_left", "_length", "_peek_len", "_type", "opaque")
 
     def __init__(self, peek_len: int = PEEK_LEN) -> None:
         self._header = b""  # bytes of a header received so far (0-3 when between frames)

@@ -120,17 +120,24 @@ class ReplicaConfig:
         if self.nbt_port and self.nbt_port == self.smb_port:
             raise BadInput(f"nbt_port and smb_port are both {self.nbt_port}")
         if self.trigger not in TRIGGERS:
-            raise BadInput(f"unknown trigger {self.trigger!r} (expected one of {', '.join(TRIGGERS)})")
+            raise BadInput(
+                f"unknown trigger {self.trigger!r} (expected one of {', '.join(TRIGGERS)})"
+            )
         _check_number("hold_s", self.hold_s, 0.0)
         _check_number("degrade_ms", self.degrade_ms, 0.0)
         _check_number("frame_timeout_s", self.frame_timeout_s, 0.0, strict=True)
-        if isinstance(self.user_timeout_ms, bool) or not isinstance(self.user_timeout_ms, int) \
-                or self.user_timeout_ms < 0:
+        if (
+            isinstance(self.user_timeout_ms, bool)
+            or not isinstance(self.user_timeout_ms, int)
+            or self.user_timeout_ms < 0
+        ):
             raise BadInput(f"user_timeout_ms must be an integer >= 0, got {self.user_timeout_ms!r}")
         if ipaddress.ip_address(self.listen_host) == ipaddress.ip_address(self.upstream_host):
-            for listen, upstream in ((self.nbt_port, self.upstream_nbt_port),
-                                     (self.smb_port, self.upstream_smb_port),
-                                     (self.ns_port, self.upstream_ns_port)):
+            for listen, upstream in (
+                (self.nbt_port, self.upstream_nbt_port),
+                (self.smb_port, self.upstream_smb_port),
+                (self.ns_port, self.upstream_ns_port),
+            ):
                 if listen == upstream:
                     raise BadInput(f"the relay would forward {self.listen_host}:{listen} to itself")
 
@@ -139,7 +146,9 @@ class EventLog:
     """JSON-lines event sink: one line per event to ``path`` (appended), else to stderr."""
 
     def __init__(self, path: str | None, stream: TextIO | None = None) -> None:
-        self._stream: TextIO | None = stream if stream is not None else (None if path else sys.stderr)
+        self._stream: TextIO | None = (
+            stream if stream is not None else (None if path else sys.stderr)
+        )
         self._file: TextIO | None = None
         if path:
             try:
@@ -192,8 +201,19 @@ class _Pipe:
     frozen or degraded or earlier items still wait; then they queue, in order.
     """
 
-    __slots__ = ("relay", "session", "src", "dst", "queue", "queued_bytes", "timer",
-                 "src_paused", "dst_paused", "eof_sent", "done")
+    __slots__ = (
+        "done",
+        "dst",
+        "dst_paused",
+        "eof_sent",
+        "queue",
+        "queued_bytes",
+        "relay",
+        "session",
+        "src",
+        "src_paused",
+        "timer",
+    )
 
     def __init__(self, relay: Relay, session: _Session) -> None:
         self.relay = relay
@@ -380,8 +400,9 @@ class _Session(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL_S)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
             if relay.config.user_timeout_ms:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
-                                relay.config.user_timeout_ms)
+                sock.setsockopt(
+                    socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, relay.config.user_timeout_ms
+                )
         except OSError:
             pass  # already reset; connection_lost follows
         relay.sessions.add(self)
@@ -400,8 +421,9 @@ class _Session(asyncio.Protocol):
             sock.connect((host, self.upstream_port))
         except (BlockingIOError, InterruptedError):
             relay.loop.add_writer(sock.fileno(), self._upstream_connected)
-            self.connect_timer = relay.loop.call_later(UPSTREAM_CONNECT_TIMEOUT_S,
-                                                       self._upstream_failed)
+            self.connect_timer = relay.loop.call_later(
+                UPSTREAM_CONNECT_TIMEOUT_S, self._upstream_failed
+            )
             return
         except OSError:
             self._upstream_failed()
@@ -450,14 +472,16 @@ class _Session(asyncio.Protocol):
         for frame in frames:
             if frame.packet_type == SESSION_MESSAGE:
                 self.client_messages += 1
-                self.outstanding = outstanding_after(self.outstanding,
-                                                     smb_message_kind(frame.head, True))
+                self.outstanding = outstanding_after(
+                    self.outstanding, smb_message_kind(frame.head, True)
+                )
         if self.client_frames.incomplete:
             self.last_progress_s = self.relay.loop.time()
             self.frame_timeout_fired = False
             if self.frame_timer is None:
                 self.frame_timer = self.relay.loop.call_at(
-                    self.last_progress_s + self.relay.config.frame_timeout_s, self._check_frame)
+                    self.last_progress_s + self.relay.config.frame_timeout_s, self._check_frame
+                )
         self.up.push(data)
 
     def eof_received(self) -> bool:
@@ -485,8 +509,12 @@ class _Session(asyncio.Protocol):
     def _check_frame(self) -> None:
         """A NetBIOS-level timeout: a frame from the client made no progress for a while."""
         self.frame_timer = None
-        if (self.client_gone or self.triggered or self.frame_timeout_fired
-                or not self.client_frames.incomplete):
+        if (
+            self.client_gone
+            or self.triggered
+            or self.frame_timeout_fired
+            or not self.client_frames.incomplete
+        ):
             return
         relay = self.relay
         now_s = relay.loop.time()
@@ -502,9 +530,12 @@ class _Session(asyncio.Protocol):
     def _session_lost(self, ending: Ending) -> None:
         if self.triggered:
             return  # one loss per connection: its first counted trigger
-        reason = loss_reason(ending, client_messages=self.client_messages,
-                             outstanding=self.outstanding,
-                             incomplete_frame=self.client_frames.incomplete)
+        reason = loss_reason(
+            ending,
+            client_messages=self.client_messages,
+            outstanding=self.outstanding,
+            incomplete_frame=self.client_frames.incomplete,
+        )
         if reason is not None and self.relay.session_lost(self, reason) != "ignored":
             self.triggered = True
 
@@ -525,8 +556,10 @@ class _Session(asyncio.Protocol):
     def from_upstream(self, data: bytes) -> None:
         responses = 0
         for frame in self.server_frames.feed(data):
-            if (frame.packet_type == SESSION_MESSAGE
-                    and smb_message_kind(frame.head, False) == "response"):
+            if (
+                frame.packet_type == SESSION_MESSAGE
+                and smb_message_kind(frame.head, False) == "response"
+            ):
                 responses += 1
         self.down.push(data, responses)
 
@@ -565,7 +598,7 @@ class _Session(asyncio.Protocol):
 
 
 class _UdpFlow:
-    __slots__ = ("sock", "addr", "last_used_s")
+    __slots__ = ("addr", "last_used_s", "sock")
 
     def __init__(self, sock: socket.socket, addr: Any, now_s: float) -> None:
         self.sock = sock
@@ -706,15 +739,22 @@ class Relay:
         """Bind every socket (InfraError if one cannot be bound), then emit ``listening``."""
         cfg = self.config
         try:
-            for kind, port, upstream_port in (("nbt", cfg.nbt_port, cfg.upstream_nbt_port),
-                                              ("smb", cfg.smb_port, cfg.upstream_smb_port)):
+            for kind, port, upstream_port in (
+                ("nbt", cfg.nbt_port, cfg.upstream_nbt_port),
+                ("smb", cfg.smb_port, cfg.upstream_smb_port),
+            ):
                 try:
                     server = await self.loop.create_server(
                         lambda k=kind, p=upstream_port: _Session(self, k, p),
-                        cfg.listen_host, port, backlog=256, reuse_address=True)
+                        cfg.listen_host,
+                        port,
+                        backlog=256,
+                        reuse_address=True,
+                    )
                 except OSError as exc:
-                    raise InfraError(f"cannot bind TCP {cfg.listen_host}:{port}: "
-                                     f"{exc.strerror or exc}") from None
+                    raise InfraError(
+                        f"cannot bind TCP {cfg.listen_host}:{port}: {exc.strerror or exc}"
+                    ) from None
                 self._servers.append(server)
                 self.ports[f"{kind}_port"] = server.sockets[0].getsockname()[1]
             family = socket.AF_INET6 if ":" in cfg.listen_host else socket.AF_INET
@@ -727,8 +767,9 @@ class Relay:
                 sock.bind((cfg.listen_host, cfg.ns_port))
             except OSError as exc:
                 sock.close()
-                raise InfraError(f"cannot bind UDP {cfg.listen_host}:{cfg.ns_port}: "
-                                 f"{exc.strerror or exc}") from None
+                raise InfraError(
+                    f"cannot bind UDP {cfg.listen_host}:{cfg.ns_port}: {exc.strerror or exc}"
+                ) from None
             self.ports["ns_port"] = sock.getsockname()[1]
             assert cfg.upstream_ns_port is not None
             self._ns = _NameService(self, sock, (cfg.upstream_host, cfg.upstream_ns_port))
@@ -736,14 +777,24 @@ class Relay:
         except BaseException:
             await self.close()
             raise
-        self.emit({
-            "t_monotonic": time.monotonic(), "event": "listening", "pid": os.getpid(),
-            "listen": cfg.listen_host, **self.ports,
-            "upstream": cfg.upstream_host, "upstream_nbt_port": cfg.upstream_nbt_port,
-            "upstream_smb_port": cfg.upstream_smb_port, "upstream_ns_port": cfg.upstream_ns_port,
-            "trigger": cfg.trigger, "hold_s": cfg.hold_s, "degrade_ms": cfg.degrade_ms,
-            "user_timeout_ms": cfg.user_timeout_ms, "frame_timeout_s": cfg.frame_timeout_s,
-        })
+        self.emit(
+            {
+                "t_monotonic": time.monotonic(),
+                "event": "listening",
+                "pid": os.getpid(),
+                "listen": cfg.listen_host,
+                **self.ports,
+                "upstream": cfg.upstream_host,
+                "upstream_nbt_port": cfg.upstream_nbt_port,
+                "upstream_smb_port": cfg.upstream_smb_port,
+                "upstream_ns_port": cfg.upstream_ns_port,
+                "trigger": cfg.trigger,
+                "hold_s": cfg.hold_s,
+                "degrade_ms": cfg.degrade_ms,
+                "user_timeout_ms": cfg.user_timeout_ms,
+                "frame_timeout_s": cfg.frame_timeout_s,
+            }
+        )
         return dict(self.ports)
 
     async def close(self) -> None:
@@ -785,13 +836,21 @@ class Relay:
         if action != "ignored":
             extended = self._hold_until_s is not None
             self._start_hold(action, now_s)
-        self.emit({
-            "t_monotonic": time.monotonic(), "event": "trigger", "peer": session.peer,
-            "reason": reason, "action": action, "port": session.port_kind,
-            "trigger": cfg.trigger, "outstanding": session.outstanding,
-            "client_messages": session.client_messages, "extended": extended,
-            "hold_until_monotonic": self._hold_until_s if action != "ignored" else None,
-        })
+        self.emit(
+            {
+                "t_monotonic": time.monotonic(),
+                "event": "trigger",
+                "peer": session.peer,
+                "reason": reason,
+                "action": action,
+                "port": session.port_kind,
+                "trigger": cfg.trigger,
+                "outstanding": session.outstanding,
+                "client_messages": session.client_messages,
+                "extended": extended,
+                "hold_until_monotonic": self._hold_until_s if action != "ignored" else None,
+            }
+        )
         return action
 
     def _start_hold(self, action: Action, now_s: float) -> None:
@@ -826,15 +885,24 @@ class Relay:
                     ns.forward(addr, data)
                 else:
                     ns.answer(addr, data)
-        self.emit({
-            "t_monotonic": t_recover, "event": "recover", "action": self._hold_action,
-            "held_s": round(held_s, 6), "held_bytes": self._held_bytes,
-            "held_datagrams": self._held_datagrams,
-        })
+        self.emit(
+            {
+                "t_monotonic": t_recover,
+                "event": "recover",
+                "action": self._hold_action,
+                "held_s": round(held_s, 6),
+                "held_bytes": self._held_bytes,
+                "held_datagrams": self._held_datagrams,
+            }
+        )
 
 
-async def serve(config: ReplicaConfig, stop: asyncio.Event, emit: EventSink | None = None,
-                ready: Callable[[dict[str, int]], None] | None = None) -> None:
+async def serve(
+    config: ReplicaConfig,
+    stop: asyncio.Event,
+    emit: EventSink | None = None,
+    ready: Callable[[dict[str, int]], None] | None = None,
+) -> None:
     """Run a relay until ``stop`` is set. ``ready`` gets the bound ports once listening."""
     relay = Relay(config, emit)
     ports = await relay.start()

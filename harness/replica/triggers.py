@@ -46,8 +46,9 @@ _COUNTED: dict[str, frozenset[str]] = {
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
 # TCP gave up on the peer: the user timeout or keepalive expired (ETIMEDOUT), or the last
 # retransmissions drew ICMP errors, which Linux then reports instead of ETIMEDOUT.
-_TIMEOUT_ERRNOS = frozenset({errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH,
-                             errno.EHOSTDOWN})
+_TIMEOUT_ERRNOS = frozenset(
+    {errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+)
 
 
 def ending_of(exc: BaseException | None) -> Ending:
@@ -62,8 +63,9 @@ def ending_of(exc: BaseException | None) -> Ending:
     return "error"
 
 
-def loss_reason(ending: Ending, *, client_messages: int, outstanding: int,
-                incomplete_frame: bool) -> Reason | None:
+def loss_reason(
+    ending: Ending, *, client_messages: int, outstanding: int, incomplete_frame: bool
+) -> Reason | None:
     """The session-loss reason for a client connection's ending, or None if it is not one.
 
     ``client_messages``: complete SESSION MESSAGE frames the client sent on this connection.

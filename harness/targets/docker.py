@@ -24,6 +24,7 @@ The password is kept out of every repr, message and log this module produces.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -99,10 +100,23 @@ def connect(timeout_s: float = ENGINE_TIMEOUT_S):
     try:
         client = docker.from_env(timeout=max(1, round(timeout_s)))
         client.ping()
-    except Exception as exc:  # DockerException, requests' ConnectionError, socket errors
+    except _docker_errors() as exc:
         raise InfraError(f"no docker engine reachable: {_one_line(exc)}") from exc
     client.api.timeout = API_TIMEOUT_S
     return client
+
+
+def _docker_errors() -> tuple[type[BaseException], ...]:
+    """What a docker SDK call raises: API and SDK errors, and the transport's (requests)."""
+    from docker.errors import DockerException
+    from requests.exceptions import RequestException
+
+    return (DockerException, RequestException, OSError)
+
+
+def _gone(exc: BaseException) -> bool:
+    """A removal error that means the container is gone or going anyway."""
+    return "No such container" in str(exc) or "already in progress" in str(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -110,8 +124,9 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] or type(exc).__name__
 
 
-def cleanup_stale(client=None) -> list[str]:
-    """Remove containers labelled ``nbt-harness.owner=<pid>`` (from this host) whose pid is dead.
+def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
+    """Remove containers labelled ``nbt-harness.owner=<pid>`` (from this host) whose pid is dead
+    (with include_live: whether or not it lives). Compose containers are never touched.
 
     Returns the names removed. With no engine reachable there is nothing to clean: returns [].
     """
@@ -128,13 +143,13 @@ def cleanup_stale(client=None) -> list[str]:
             pid = int(labels.get(OWNER_LABEL, ""))
         except ValueError:
             continue
-        if labels.get(HOST_LABEL, hostname) != hostname or _pid_alive(pid):
+        if labels.get(HOST_LABEL, hostname) != hostname or (_pid_alive(pid) and not include_live):
             continue
         try:
             container.remove(force=True)
             removed.append(container.name)
-        except Exception as exc:  # already gone, or being removed by someone else
-            if "No such container" not in str(exc) and "already in progress" not in str(exc):
+        except _docker_errors() as exc:
+            if not _gone(exc):
                 raise InfraError(f"cannot remove stale container {container.name}: {_one_line(exc)}") from exc
     return removed
 
@@ -221,6 +236,7 @@ class DockerSamba(Target):
         self._client = None
         self._container = None
         self._owned = False
+        self._pid = 0
         self._password = ""
         self._endpoint: Endpoint | None = None
         self._published: Endpoint | None = None
@@ -254,10 +270,13 @@ class DockerSamba(Target):
     def server_pid(self) -> int:
         """Host pid of the container's init process (the entrypoint), for nsenter."""
         container = self._require_container()
+        if self._pid and os.path.exists(f"/proc/{self._pid}"):
+            return self._pid  # one inspect call less per server_sockets()
         container.reload()
         pid = int(container.attrs["State"].get("Pid") or 0)
         if pid <= 0:
             raise InfraError(f"container {container.name} is not running")
+        self._pid = pid
         return pid
 
     def describe(self) -> str:
@@ -295,16 +314,16 @@ class DockerSamba(Target):
     def stop(self) -> None:
         container, self._container = self._container, None
         if container is not None and self._owned:
-            try:
+            # SIGTERM first (the entrypoint stops both daemons); remove(force) decides anyway.
+            with contextlib.suppress(*_docker_errors()):
                 container.stop(timeout=STOP_GRACE_S)
-            except Exception:  # gone already, or stuck: remove(force) below decides
-                pass
             try:
                 container.remove(force=True)
-            except Exception as exc:
-                if "No such container" not in str(exc) and "already in progress" not in str(exc):
+            except _docker_errors() as exc:
+                if not _gone(exc):
                     raise InfraError(f"cannot remove container {container.name}: {_one_line(exc)}") from exc
         self._owned = False
+        self._pid = 0
         self._endpoint = self._published = None
         if self._client is not None:
             self._client.close()
@@ -330,7 +349,8 @@ class DockerSamba(Target):
         if os.geteuid() == 0 and shutil.which("nsenter") and self._engine_is_local():
             cmd = ["nsenter", "-t", str(self.server_pid), "-n", "--", *argv]
             try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
+                                      check=False)
             except subprocess.TimeoutExpired as exc:
                 raise InfraError(f"timed out after {timeout_s:.0f}s: {' '.join(cmd)}") from exc
             if done.returncode != 0:
@@ -350,7 +370,7 @@ class DockerSamba(Target):
             return ""
         try:
             text = self._container.logs(tail=tail).decode(errors="replace")
-        except Exception as exc:
+        except _docker_errors() as exc:
             return f"(container logs unavailable: {_one_line(exc)})"
         return self._redact(text)
 
@@ -373,7 +393,7 @@ class DockerSamba(Target):
                   f"com.docker.compose.project={self.compose_project}"]
         running = self._client.containers.list(filters={"label": labels, "status": "running"})
         running = [c for c in running if c.labels.get("com.docker.compose.oneoff") != "True"]
-        return sorted(running, key=lambda c: c.name)[0] if running else None
+        return min(running, key=lambda c: c.name) if running else None
 
     def _read_credentials(self, container) -> None:
         env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [] if "=" in e)
@@ -404,7 +424,7 @@ class DockerSamba(Target):
             lines = [str(x.get("stream") or x.get("error") or "").strip() for x in exc.build_log]
             last = [line for line in lines if line][-1:] or [exc.msg]
             raise InfraError(f"building {self.image_tag} failed: {last[0]}") from exc
-        except Exception as exc:
+        except _docker_errors() as exc:
             raise InfraError(f"building {self.image_tag} failed: {_one_line(exc)}") from exc
         self.timings["build_s"] = time.monotonic() - t0
 
@@ -427,7 +447,7 @@ class DockerSamba(Target):
                 healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
                              "interval": interval_ns, "timeout": int(10e9), "retries": 3,
                              "start_period": int(self.health_timeout_s * 1e9)})
-        except Exception as exc:
+        except _docker_errors() as exc:
             raise InfraError(f"cannot start container from {self.image_tag}: {_one_line(exc)}") from exc
         self._owned = True
 

@@ -59,7 +59,7 @@ def recv_exact(sock: socket.socket, n: int, timeout_s: float = OP_TIMEOUT_S) -> 
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(n - len(buf))
-        except socket.timeout:
+        except TimeoutError:
             raise TimeoutError(f"got {len(buf)} of {n} bytes") from None
         if not chunk:
             raise ConnectionError("closed")
@@ -81,8 +81,12 @@ def message(body: bytes) -> bytes:
 def node_status_response(trn_id: int, name: str = "UPSTREAM") -> bytes:
     """A NODE STATUS RESPONSE (RFC 1002 4.2.18) with one name, name<20>."""
     rdata = bytes([1]) + name.ljust(15).encode() + b"\x20" + b"\x04\x00" + b"\x00" * 46
-    return (struct.pack(">HHHHHH", trn_id, 0x8400, 0, 1, 0, 0) + encode_name("*", 0x00)
-            + struct.pack(">HHIH", 0x0021, 0x0001, 0, len(rdata)) + rdata)
+    return (
+        struct.pack(">HHHHHH", trn_id, 0x8400, 0, 1, 0, 0)
+        + encode_name("*", 0x00)
+        + struct.pack(">HHIH", 0x0021, 0x0001, 0, len(rdata))
+        + rdata
+    )
 
 
 def tcp_unacked(sock: socket.socket) -> int:
@@ -149,7 +153,7 @@ class Upstream:
         while not self._stop.is_set():
             try:
                 data, addr = self._udp.recvfrom(2048)
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             self._udp.sendto(node_status_response(struct.unpack(">H", data[:2])[0]), addr)
 
@@ -213,30 +217,44 @@ def _read_line(proc: subprocess.Popen, timeout_s: float) -> str:
     return proc.stdout.readline()
 
 
+ENV = dict(os.environ, PYTHONPATH=str(REPO))
+
+
+def replica_argv(upstream: Upstream | None, options: str, *extra: str) -> list[str]:
+    """``python -m harness.replica`` on loopback, kernel-picked listen ports, ``upstream``'s."""
+    argv = [sys.executable, "-m", "harness.replica", "--listen", LOOPBACK, "--upstream", LOOPBACK]
+    argv += ["--nbt-port", "0", "--smb-port", "0", "--ns-port", "0"]
+    if upstream is not None:
+        for name in ("nbt", "smb", "ns"):
+            argv += [f"--upstream-{name}-port", str(getattr(upstream, f"{name}_port"))]
+    return argv + options.split() + list(extra)
+
+
 @pytest.fixture
 def start_relay(tmp_path: Path, upstream: Upstream) -> Iterator[Callable[..., RelayProc]]:
     started: list[RelayProc] = []
 
     def start(trigger: str = "any", hold_s: float = HOLD_S, *extra: str) -> RelayProc:
         log_path = tmp_path / f"relay{len(started)}.jsonl"
-        cmd = [sys.executable, "-m", "harness.replica", "--listen", LOOPBACK,
-               "--upstream", LOOPBACK, "--nbt-port", "0", "--smb-port", "0", "--ns-port", "0",
-               "--upstream-nbt-port", str(upstream.nbt_port),
-               "--upstream-smb-port", str(upstream.smb_port),
-               "--upstream-ns-port", str(upstream.ns_port),
-               "--trigger", trigger, "--hold-s", str(hold_s),
-               "--frame-timeout-s", str(FRAME_TIMEOUT_S), "--log", str(log_path), *extra]
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        cmd = replica_argv(
+            upstream,
+            f"--trigger {trigger} --hold-s {hold_s} --frame-timeout-s {FRAME_TIMEOUT_S}",
+            "--log",
+            str(log_path),
+            *extra,
+        )
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             listening = json.loads(_read_line(proc, OP_TIMEOUT_S))
         except Exception:
             proc.kill()
             raise
         assert listening["event"] == "listening"
-        relay = RelayProc(proc, log_path, listening["nbt_port"], listening["smb_port"],
-                          listening["ns_port"])
+        relay = RelayProc(
+            proc, log_path, listening["nbt_port"], listening["smb_port"], listening["ns_port"]
+        )
         started.append(relay)
         return relay
 
@@ -306,7 +324,7 @@ def nothing_within(sock: socket.socket, wait_s: float) -> bool:
     sock.settimeout(wait_s)
     try:
         sock.recv(1, socket.MSG_PEEK)
-    except (socket.timeout, BlockingIOError):
+    except (TimeoutError, BlockingIOError):
         return True
     return False
 
@@ -330,10 +348,12 @@ def test_forwards_nbt_smb_and_nbstat_faithfully(start_relay, upstream) -> None:
     assert relay.events("trigger") == []
 
 
-@pytest.mark.parametrize(("trigger", "freezes"),
-                         [("any", True), ("reset", True), ("timeout", False), ("never", False)])
-def test_reset_with_session_freezes_only_under_any_and_reset(start_relay, upstream, trigger,
-                                                             freezes) -> None:
+@pytest.mark.parametrize(
+    ("trigger", "freezes"), [("any", True), ("reset", True), ("timeout", False), ("never", False)]
+)
+def test_reset_with_session_freezes_only_under_any_and_reset(
+    start_relay, upstream, trigger, freezes
+) -> None:
     relay = start_relay(trigger)
     bystander = Client(relay.nbt_port)
     bystander.echo(b"before")
@@ -444,11 +464,13 @@ def test_close_with_request_outstanding(start_relay, upstream, trigger, action) 
     assert event["outstanding"] == 1
 
 
-@pytest.mark.parametrize(("trigger", "action"),
-                         [("any", "freeze"), ("timeout", "freeze"), ("reset", "ignored"),
-                          ("never", "ignored")])
-def test_incomplete_frame_triggers_after_frame_timeout(start_relay, upstream, trigger,
-                                                       action) -> None:
+@pytest.mark.parametrize(
+    ("trigger", "action"),
+    [("any", "freeze"), ("timeout", "freeze"), ("reset", "ignored"), ("never", "ignored")],
+)
+def test_incomplete_frame_triggers_after_frame_timeout(
+    start_relay, upstream, trigger, action
+) -> None:
     relay = start_relay(trigger)
     bystander = Client(relay.nbt_port)
     client = Client(relay.nbt_port)
@@ -508,14 +530,16 @@ def test_bind_failure_exits_3_with_one_line(tmp_path, upstream) -> None:
     blocker.listen()
     port = blocker.getsockname()[1]
     try:
+        argv = replica_argv(upstream, "") + ["--nbt-port", str(port)]  # the last one counts
         done = subprocess.run(
-            [sys.executable, "-m", "harness.replica", "--listen", LOOPBACK, "--upstream",
-             LOOPBACK, "--nbt-port", str(port), "--smb-port", "0", "--ns-port", "0",
-             "--upstream-nbt-port", str(upstream.nbt_port),
-             "--upstream-smb-port", str(upstream.smb_port),
-             "--upstream-ns-port", str(upstream.ns_port)],
-            cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
-            text=True, timeout=OP_TIMEOUT_S)
+            argv,
+            check=False,
+            cwd=REPO,
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=OP_TIMEOUT_S,
+        )
     finally:
         blocker.close()
     assert done.returncode == 3
@@ -523,10 +547,36 @@ def test_bind_failure_exits_3_with_one_line(tmp_path, upstream) -> None:
 
 
 def test_bad_option_exits_2_with_one_line() -> None:
+    argv = replica_argv(None, "--upstream-nbt-port 1139 --trigger sometimes")
     done = subprocess.run(
-        [sys.executable, "-m", "harness.replica", "--listen", LOOPBACK, "--upstream", LOOPBACK,
-         "--trigger", "sometimes"],
-        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True,
-        timeout=OP_TIMEOUT_S)
+        argv, check=False, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=OP_TIMEOUT_S
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "sometimes" in done.stderr
+
+
+def test_upstream_refusing_resets_the_client_without_trigger(start_relay, upstream) -> None:
+    relay = start_relay("any")
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind((LOOPBACK, 0))  # bound, never listening: connections to it are refused
+    closed_port = closed.getsockname()[1]
+    try:
+        argv = replica_argv(upstream, "--trigger any --log", str(relay.log_path) + ".2")
+        argv += ["--upstream-smb-port", str(closed_port)]
+        proc = subprocess.Popen(argv, cwd=REPO, env=ENV, stdout=subprocess.PIPE, text=True)
+        try:
+            ports = json.loads(_read_line(proc, OP_TIMEOUT_S))
+            client = Client(ports["smb_port"], session=False)
+            client.sock.settimeout(OP_TIMEOUT_S)
+            with pytest.raises((ConnectionResetError, ConnectionError)):
+                client.send(b"anyone there?")
+                recv_frame(client.sock)
+            ok = Client(ports["nbt_port"])  # the other port still relays
+            assert ok.echo(b"fine") < 1.0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(OP_TIMEOUT_S) == 0
+    finally:
+        closed.close()
+    log = [json.loads(line) for line in Path(str(relay.log_path) + ".2").read_text().splitlines()]
+    assert [e["event"] for e in log] == ["listening"]

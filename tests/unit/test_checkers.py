@@ -117,3 +117,22 @@ def test_per_probe_bound_overrides_default():
     table = probe_table(operations(history(fault_latency_us=400_000)))
     violations, problems = check_bounds(table, bounds, ["smb_echo"])
     assert violations == [] and problems == []
+
+
+def test_samples_overlapping_a_machine_stall_are_excused_and_counted():
+    slow = op("c1", "smb_echo", 500, "fault", 400_000)  # intended 3.5+5.0=8.5s, 400 ms
+    canary = [{"t_s": 8.7, "type": "canary", "late_us": 300_000.0, "process": "canary"}]
+    v = verdict(history(extra=slow + canary), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "pass", v["violations"]
+    assert v["probes"]["smb_echo"]["fault"]["host_stall_excluded"] == 1
+    assert v["host_stalls"] == {"count": 1, "worst_us": 300_000}
+
+
+def test_a_server_stall_is_not_excused_without_a_canary_stall():
+    slow = op("c1", "smb_echo", 500, "fault", 400_000)
+    canary_far_away = [{"t_s": 1.0, "type": "canary", "late_us": 300_000.0}]
+    assert verdict(history(extra=slow + canary_far_away), Bounds(), ["smb_echo"], "rst")["verdict"] == "fail"
+    small = [{"t_s": 8.7, "type": "canary", "late_us": 10_000.0}]  # under the threshold
+    assert verdict(history(extra=slow + small), Bounds(), ["smb_echo"], "rst")["verdict"] == "fail"
+    big = [{"t_s": 8.7, "type": "canary", "late_us": 300_000.0}]
+    assert verdict(history(extra=slow + big), Bounds(), ["smb_echo"], "rst", host_stall_us=None)["verdict"] == "fail"

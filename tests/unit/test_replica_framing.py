@@ -90,8 +90,11 @@ def test_not_nbt_turns_opaque_and_reports_nothing_more() -> None:
 
 def smb2_header(command: int, *, status: int = 0, flags: int = 0, message_id: int = 7) -> bytes:
     """A 64-byte SMB2 sync header ([MS-SMB2] 2.2.1.2), with the fields the classifier reads."""
-    return (b"\xfeSMB" + struct.pack("<HHIHHIIQ", 64, 1, status, command, 1, flags, 0, message_id)
-            + b"\x00" * 32)
+    return (
+        b"\xfeSMB"
+        + struct.pack("<HHIHHIIQ", 64, 1, status, command, 1, flags, 0, message_id)
+        + b"\x00" * 32
+    )
 
 
 def smb1_header(command: int, *, flags: int = 0) -> bytes:
@@ -119,15 +122,33 @@ def test_smb1_requests_responses_and_no_reply_requests() -> None:
     # server-sent oplock break: a LOCKING_ANDX *request* (no reply flag)
     assert smb_message_kind(smb1_header(0x24, flags=0x18), from_client=False) == "unsolicited"
     # client's oplock release: LOCKING_ANDX, TypeOfLock OPLOCK_RELEASE, no locks
-    words = b"\x08" + b"\xff\x00\x00\x00" + b"\x01\x40" + b"\x02\x00" + b"\x00" * 4 + b"\x00\x00\x00\x00"
+    words = (
+        b"\x08"
+        + b"\xff\x00\x00\x00"
+        + b"\x01\x40"
+        + b"\x02\x00"
+        + b"\x00" * 4
+        + b"\x00\x00\x00\x00"
+    )
     assert smb_message_kind(smb1_header(0x24) + words, from_client=True) == "no_reply"
-    lock = b"\x08" + b"\xff\x00\x00\x00" + b"\x01\x40" + b"\x00\x00" + b"\x00" * 4 + b"\x00\x00\x01\x00"
+    lock = (
+        b"\x08"
+        + b"\xff\x00\x00\x00"
+        + b"\x01\x40"
+        + b"\x00\x00"
+        + b"\x00" * 4
+        + b"\x00\x00\x01\x00"
+    )
     assert smb_message_kind(smb1_header(0x24) + lock, from_client=True) == "request"
 
 
 def test_other_payloads_count_by_direction() -> None:
     assert smb_message_kind(b"ping", from_client=True) == "request"
     assert smb_message_kind(b"ping", from_client=False) == "response"
-    assert smb_message_kind(b"\xfdSMB" + b"\x00" * 48, from_client=False) == "response"  # SMB3 transform
-    assert smb_message_kind(b"\xfeSMB\x40\x00", from_client=False) == "response"  # too short to read
+    assert (
+        smb_message_kind(b"\xfdSMB" + b"\x00" * 48, from_client=False) == "response"
+    )  # SMB3 transform
+    assert (
+        smb_message_kind(b"\xfeSMB\x40\x00", from_client=False) == "response"
+    )  # too short to read
     assert smb_message_kind(b"", from_client=True) == "request"

@@ -6,6 +6,8 @@ import errno
 
 import pytest
 
+from harness.errors import BadInput
+from harness.replica import ReplicaConfig, main
 from harness.replica.triggers import (
     action_for,
     counts,
@@ -63,8 +65,9 @@ CASES = [
 @pytest.mark.parametrize(("facts", "reason"), CASES)
 def test_loss_reason(facts: tuple, reason: str | None) -> None:
     ending, messages, outstanding, incomplete = facts
-    got = loss_reason(ending, client_messages=messages, outstanding=outstanding,
-                      incomplete_frame=incomplete)
+    got = loss_reason(
+        ending, client_messages=messages, outstanding=outstanding, incomplete_frame=incomplete
+    )
     assert got == reason
 
 
@@ -104,3 +107,55 @@ def test_outstanding_after() -> None:
         n = outstanding_after(n, kind)
     assert n == 1
     assert outstanding_after(0, "response") == 0  # extra responses never go below zero
+
+
+# --- the settings a replica accepts --------------------------------------------------------
+
+
+def test_config_defaults_upstream_ports_to_listen_ports() -> None:
+    cfg = ReplicaConfig("10.213.0.2", "10.213.0.1")
+    assert (cfg.nbt_port, cfg.smb_port, cfg.ns_port) == (139, 445, 137)
+    assert (cfg.upstream_nbt_port, cfg.upstream_smb_port, cfg.upstream_ns_port) == (139, 445, 137)
+    assert (cfg.trigger, cfg.hold_s, cfg.degrade_ms) == ("any", 1.0, 0.0)
+    assert (cfg.user_timeout_ms, cfg.frame_timeout_s, cfg.log_path) == (3000, 1.0, None)
+    cfg = ReplicaConfig(
+        "127.0.0.1",
+        "127.0.0.1",
+        nbt_port=0,
+        upstream_nbt_port=1139,
+        smb_port=1445,
+        upstream_smb_port=2445,
+        ns_port=0,
+        upstream_ns_port=1137,
+    )
+    assert cfg.upstream_smb_port == 2445
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"trigger": "sometimes"}, "unknown trigger"),
+        ({"hold_s": -1.0}, "hold_s"),
+        ({"hold_s": float("nan")}, "hold_s"),
+        ({"degrade_ms": -5}, "degrade_ms"),
+        ({"frame_timeout_s": 0}, "frame_timeout_s"),
+        ({"user_timeout_ms": -1}, "user_timeout_ms"),
+        ({"nbt_port": 70000}, "nbt_port"),
+        ({"nbt_port": 0}, "upstream_nbt_port"),  # listening on 0 needs an explicit upstream
+        ({"listen_host": "localhost"}, "listen address"),
+        ({"upstream_host": "10.213.0.1", "listen_host": "10.213.0.1"}, "to itself"),
+        ({"smb_port": 139}, "both 139"),
+    ],
+)
+def test_config_rejects_bad_values_with_one_line(kwargs: dict, message: str) -> None:
+    args = {"listen_host": "10.213.0.2", "upstream_host": "10.213.0.1", **kwargs}
+    with pytest.raises(BadInput, match=message) as info:
+        ReplicaConfig(**args)
+    assert "\n" not in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_main_returns_2_for_a_bad_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--listen", "10.213.0.2", "--upstream", "10.213.0.1", "--hold-s", "x"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--hold-s" in err

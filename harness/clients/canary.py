@@ -1,0 +1,45 @@
+"""The canary: a process that talks to no server and only measures how late the machine
+wakes it. When every client's latency jumps at the same instant as the canary's, the machine
+stalled (a noisy shared host), not the server; the checker then leaves those samples out of
+the latency statistics (and says how many). A server stall leaves the canary on time, so it
+is never excused this way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from harness.history import HistoryWriter
+
+CANARY_RATE_HZ = 200.0
+RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the history
+
+
+def canary_main(events_path: str, total_s: float, conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    writer = HistoryWriter(events_path, "canary")
+    conn.send(("ready", {"pid": os.getpid()}))
+    if not conn.poll(120):
+        os._exit(0)
+    _, t0 = conn.recv()
+    writer.set_t0(t0)
+    period_s = 1.0 / CANARY_RATE_HZ
+    k = 0
+    while (intended_s := k * period_s) < total_s:
+        delay = t0 + intended_s - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        woke_s = time.monotonic() - t0
+        late_us = (woke_s - intended_s) * 1e6
+        if late_us > RECORD_LATE_US:
+            writer.write("canary", t_s=woke_s, late_us=round(late_us, 1))
+            k = int(woke_s / period_s)  # no burst of catch-up wake-ups
+        k += 1
+    writer.close()
+    try:
+        conn.send(("done", {}))
+    except Exception:
+        pass
+    os._exit(0)
