@@ -17,7 +17,7 @@ def stale_temp_dirs() -> list[Path]:
     out = []
     for p in Path(tempfile.gettempdir()).iterdir():
         m = _TMP.match(p.name)
-        if m and p.is_dir() and not netns._pid_alive(int(m.group(1))):
+        if m and p.is_dir() and not netns.pid_alive(int(m.group(1))):
             out.append(p)
     return out
 
@@ -35,7 +35,7 @@ def cleanup_stale(include_live: bool = False) -> list[str]:
     try:
         from harness.targets import docker as docker_target
 
-        removed += [f"container {c}" for c in (docker_target.cleanup_stale() or [])]
+        removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
     except Exception:  # no docker SDK or engine: nothing of ours can be there
         pass
     return removed

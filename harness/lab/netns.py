@@ -65,7 +65,7 @@ def list_netns() -> list[str]:
         return []
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -97,7 +97,7 @@ def stale_netns() -> list[str]:
     out = []
     for name in list_netns():
         m = _OWNED.match(name)
-        if m and not _pid_alive(int(m.group(1))):
+        if m and not pid_alive(int(m.group(1))):
             out.append(name)
     return out
 

@@ -34,7 +34,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.errors import InfraError
+from harness.errors import InfraError, ProbeTimeout
+from harness.lab.netns import pid_alive
 from harness.lab.ss import parse_ss
 from harness.packets import nbt
 from harness.targets.base import Endpoint, ServerSocket, Target
@@ -71,16 +72,6 @@ READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 5
 LOG_TAIL_LINES = 200
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _compose_project_name(directory: Path) -> str:
@@ -143,7 +134,7 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
             pid = int(labels.get(OWNER_LABEL, ""))
         except ValueError:
             continue
-        if labels.get(HOST_LABEL, hostname) != hostname or (_pid_alive(pid) and not include_live):
+        if labels.get(HOST_LABEL, hostname) != hostname or (pid_alive(pid) and not include_live):
             continue
         try:
             container.remove(force=True)
@@ -156,17 +147,16 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
 
 def node_status(host: str, port: int, timeout_s: float = PROBE_TIMEOUT_S) -> nbt.NodeStatus:
     """One NBSTAT (node status for ``*<00>``) over UDP to host:port; raises OSError on timeout."""
-    tid = secrets.randbelow(0x10000)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(timeout_s)
-        sock.sendto(nbt.node_status_request(tid), (host, port))
-        deadline = time.monotonic() + timeout_s
-        while True:
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
-            data, _ = sock.recvfrom(2048)
-            status = nbt.parse_node_status_response(data)
-            if status.transaction_id == tid:
-                return status
+    from harness.probes.nbstat import NodeStatusProbe
+
+    probe = NodeStatusProbe(host, port, timeout_s)
+    probe.open()
+    try:
+        return probe.invoke()
+    except ProbeTimeout as exc:
+        raise TimeoutError(str(exc)) from None
+    finally:
+        probe.close()
 
 
 def nbt_session_response(host: str, port: int, called: str,
