@@ -35,11 +35,6 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
     return entry
 
 
-def skipped_entry(name: str, reason: str) -> dict:
-    return {"name": name, "verdict": "skip", "reason": reason, "drop": None, "probes": {},
-            "violations": []}
-
-
 def errored_entry(name: str, reason: str) -> dict:
     return {"name": name, "verdict": "error", "reason": reason, "drop": None, "probes": {},
             "violations": []}

@@ -30,7 +30,6 @@ class Worker:
     proc: object
     conn: object
     info: dict | None = None
-    done: bool = False
 
 
 def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[WorkerSpec]:

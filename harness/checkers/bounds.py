@@ -7,7 +7,7 @@ judged against itself. Pure.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 
 from harness.schedule import JUDGED_PHASES
 
@@ -40,9 +40,6 @@ class Bounds:
 
     def for_probe(self, probe: str) -> Bound:
         return self.per_probe.get(probe, self.default)
-
-    def with_overrides(self, **kw) -> "Bounds":
-        return replace(self, default=replace(self.default, **kw))
 
     def to_json(self) -> dict:
         return {"default": asdict(self.default),
