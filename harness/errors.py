@@ -24,5 +24,9 @@ class InfraError(HarnessError):
     exit_code = EXIT_INFRA
 
 
+class TargetUnavailable(InfraError):
+    """The target cannot exist here at all (e.g. no docker engine): tests skip, runs exit 3."""
+
+
 class ProbeTimeout(HarnessError):
     """A probe operation ran past its per-operation timeout."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import BadInput, HarnessError, InfraError
+from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 TARGETS_KEY = pytest.StashKey["TargetPool"]()
@@ -86,6 +86,7 @@ class TargetPool:
         self.key = None
         self.target = None
         self.failure: str | None = None
+        self.failure_type: type[InfraError] = InfraError
 
     def get(self, spec_text: str, hold_s=None, degrade_ms=None):
         from harness.targets.spec import make_target, parse_target
@@ -93,7 +94,7 @@ class TargetPool:
         key = (spec_text, hold_s, degrade_ms)
         if key == self.key:
             if self.failure:
-                raise InfraError(self.failure)
+                raise self.failure_type(self.failure)
             return self.target
         self.close()
         self.key = key
@@ -103,13 +104,15 @@ class TargetPool:
         except HarnessError as exc:
             self.target.stop()
             self.failure = f"target {spec_text} unreachable: {exc}"
-            raise InfraError(self.failure) from None
+            self.failure_type = TargetUnavailable if isinstance(exc, TargetUnavailable) else InfraError
+            raise self.failure_type(self.failure) from None
         return self.target
 
     def close(self) -> None:
         if self.target is not None:
             self.target.stop()
         self.key = self.target = self.failure = None
+        self.failure_type: type[InfraError] = InfraError
 
 
 def pytest_configure(config):
@@ -203,10 +206,8 @@ class ScenarioItem(pytest.Item):
 
         try:
             entry = run_entry(self.config, self.scenario)
-        except InfraError as exc:
-            if "no docker engine" in str(exc):
-                pytest.skip(str(exc))
-            raise
+        except TargetUnavailable as exc:
+            pytest.skip(str(exc))
         table = render_table(entry)
         if entry["verdict"] == "skip":
             pytest.skip(entry["reason"])

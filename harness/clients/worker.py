@@ -15,12 +15,17 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from impacket.nmb import NetBIOSTimeout
+
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
 from harness.schedule import Phases, merged_schedule
 from harness.targets.base import Endpoint
 
 START_TIMEOUT_S = 120.0
+# An operation whose outcome is unknown (recorded as ``info``): impacket's NBT layer raises
+# NetBIOSTimeout where a socket would raise socket.timeout.
+TIMEOUTS = (ProbeTimeout, socket.timeout, TimeoutError, NetBIOSTimeout)
 
 
 @dataclass
@@ -80,14 +85,12 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         outcome, error = OK, None
         try:
             probes[probe].invoke()
-        except (ProbeTimeout, socket.timeout, TimeoutError) as exc:
+        except TIMEOUTS as exc:
             outcome, error = INFO, f"timeout: {exc}"[:200]
         except Exception as exc:  # any failure of the operation is a failed probe
             from harness.clients.session import describe_error
 
             outcome, error = FAIL, describe_error(exc, spec.endpoint)
-            if "Timeout" in error or "timed out" in error:
-                outcome = INFO
         end_s = time.monotonic() - t0
         writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1), error=error, **common)
 

@@ -34,7 +34,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.errors import InfraError, ProbeTimeout
+from harness.errors import InfraError, ProbeTimeout, TargetUnavailable
 from harness.lab.netns import pid_alive
 from harness.lab.ss import parse_ss
 from harness.packets import nbt
@@ -82,17 +82,17 @@ def _compose_project_name(directory: Path) -> str:
 def connect(timeout_s: float = ENGINE_TIMEOUT_S):
     """A docker SDK client for the engine of the environment (DOCKER_HOST or the local socket).
 
-    Raises InfraError("no docker engine reachable: ...") when none answers within timeout_s.
+    Raises TargetUnavailable("no docker engine reachable: ...") when none answers within timeout_s.
     """
     try:
         import docker
     except ImportError as exc:
-        raise InfraError("no docker engine reachable: the docker Python SDK is not installed") from exc
+        raise TargetUnavailable("no docker engine reachable: the docker Python SDK is not installed") from exc
     try:
         client = docker.from_env(timeout=max(1, round(timeout_s)))
         client.ping()
     except _docker_errors() as exc:
-        raise InfraError(f"no docker engine reachable: {_one_line(exc)}") from exc
+        raise TargetUnavailable(f"no docker engine reachable: {_one_line(exc)}") from exc
     client.api.timeout = API_TIMEOUT_S
     return client
 
