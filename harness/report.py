@@ -17,6 +17,7 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         "reason": result.get("reason", ""),
         "drop": None if drop is None else {
             "mode": drop.get("mode"), "at_s": drop.get("at_s"), "evidence": drop.get("evidence"),
+            "evidence_at_s": drop.get("evidence_at_s"),
             **({"no_evidence": drop["no_evidence"]} if drop.get("no_evidence") else {}),
             **({"detail": drop["detail"]} if drop.get("detail") else {}),
         },

@@ -3,6 +3,7 @@ evidence from the server side, merge the history, and compute the verdict from i
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from harness.clients.worker import WorkerSpec, worker_main
 from harness.drops import drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
+from harness.lab import firewall
 from harness.lab.inns import FORK
 from harness.scenario import SESSION_PROBES, Scenario
 from harness.targets.base import ServerSocket, Target
@@ -80,6 +82,8 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             if w.proc.is_alive():
                 w.proc.kill()
             w.proc.join(2)
+            if w.spec.role == "victim":  # a victim killed before its release() left its cut
+                firewall.remove_cuts(os.getpid(), netns=w.spec.netns)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
@@ -125,7 +129,7 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
             pending.remove(w)
 
     victim = next((w for w in workers if w.spec.role == "victim"), None)
-    drop = drop_for(scenario.drop.mode, scenario.drop.params) if scenario.drop else None
+    drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
     before = None
     if victim:
         rows = _victim_rows(target, victim.info["local"])

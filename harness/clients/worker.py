@@ -42,6 +42,7 @@ class WorkerSpec:
     dialect: str = "smb3"
     drop_mode: str | None = None
     drop_params: dict = field(default_factory=dict)
+    owner_pid: int = field(default_factory=os.getpid)  # the runner: tags what the drop creates
 
 
 def _build_probes(spec: WorkerSpec, session):
@@ -132,7 +133,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         if spec.role == "victim":
             from harness.drops import drop_for
 
-            drop = drop_for(spec.drop_mode, spec.drop_params)
+            drop = drop_for(spec.drop_mode, spec.drop_params, spec.owner_pid)
             drop.prepare(session)
         else:
             probes = _build_probes(spec, session)

@@ -4,14 +4,17 @@ wire, what the victim does (in its own process) and what server-side evidence pr
 from __future__ import annotations
 
 from harness.drops.base import Drop
+from harness.drops.blackhole import Blackhole
 from harness.drops.fin import Fin
 from harness.drops.halfframe import HalfFrame
 from harness.drops.kill import Kill
 from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
-DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall)}
+DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole)}
 
 
-def drop_for(mode: str, params: dict | None = None) -> Drop:
-    return DROPS[mode](**(params or {}))
+def drop_for(mode: str, params: dict | None = None, owner_pid: int = 0) -> Drop:
+    drop = DROPS[mode](**(params or {}))
+    drop.owner_pid = owner_pid
+    return drop

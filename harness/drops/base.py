@@ -15,6 +15,7 @@ class Drop:
     mode = "drop"
     wire = ""  # one sentence: what goes on the wire
     holds_session = False  # the victim keeps its socket until the run ends
+    owner_pid = 0  # the harness process that owns the run (tags firewall rules)
 
     def prepare(self, session: Session) -> None:
         """Set-up in the victim process before the run starts (e.g. a file to read)."""

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness.lab import netns
+from harness.lab import firewall, netns
 
 _TMP = re.compile(r"^nbth-(\d+)-")
 
@@ -29,6 +29,12 @@ def cleanup_stale(include_live: bool = False) -> list[str]:
     for name in names:
         netns.delete_netns(name)
         removed.append(f"netns {name}")
+    try:
+        n = firewall.remove_cuts(stale_only=not include_live)
+    except Exception:  # no iptables on this machine: no rule of ours can exist
+        n = 0
+    if n:
+        removed.append(f"{n} iptables rule(s)")
     for d in stale_temp_dirs():
         shutil.rmtree(d, ignore_errors=True)
         removed.append(f"dir {d}")

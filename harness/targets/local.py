@@ -76,8 +76,10 @@ class LocalSamba(Target):
 
     name = "local"
 
-    def __init__(self, extra_conf: str = "", lab: Lab | None = None) -> None:
+    def __init__(self, extra_conf: str = "", lab: Lab | None = None,
+                 server_tcp_retries2: int = 3) -> None:
         self.lab = lab or Lab()
+        self.server_tcp_retries2 = server_tcp_retries2
         self.extra_conf = extra_conf
         self.dir: Path | None = None
         self.procs: list[subprocess.Popen] = []
@@ -110,6 +112,11 @@ class LocalSamba(Target):
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
+        # Make the server's TCP give up on an unanswering peer in about 3 s (200 ms RTO
+        # doubled 3 times) instead of Linux's default 15 retries (about 15 min), so a
+        # blackholed victim's session dies inside the scenario window.
+        netns_mod.sh("sysctl", "-q", "-w", f"net.ipv4.tcp_retries2={self.server_tcp_retries2}",
+                     netns=self.lab.server_netns)
         for daemon, binary in (("nmbd", nmbd), ("smbd", smbd)):
             log = open(self.dir / f"{daemon}.stdout", "wb")
             self.procs.append(subprocess.Popen(

@@ -88,10 +88,11 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
     assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
 
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "stall", "--report-dir",
+    # SIGKILL in the middle of a blackhole, once its firewall cut is in place
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "blackhole", "--report-dir",
                              str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_lab(proc.pid)
-    time.sleep(3.0)  # mid-scenario
+    victim_ns = _wait_for_lab(proc.pid)
+    _wait_for(lambda: "nbth-" in _iptables(victim_ns), "the blackhole's iptables cut")
     proc.kill()
     proc.wait(10)
     left = [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
@@ -102,12 +103,24 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
+    assert f"nbth-{proc.pid}-cut" not in _iptables(None)  # no rule left in our own namespace
 
 
-def _wait_for_lab(pid, timeout_s=20.0):
+def _wait_for(condition, what, timeout_s=30.0):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if any(n.startswith(f"nbth-{pid}-") and n.endswith("-victim") for n in netns.list_netns()):
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(0.1)
-    raise AssertionError("the run never built its lab")
+    raise AssertionError(f"never saw {what}")
+
+
+def _wait_for_lab(pid):
+    return _wait_for(lambda: next((n for n in netns.list_netns()
+                                   if n.startswith(f"nbth-{pid}-") and n.endswith("-victim")), None),
+                     "the run's lab")
+
+
+def _iptables(ns):
+    return netns.sh("iptables", "-S", netns=ns, check=False)

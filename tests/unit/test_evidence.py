@@ -63,3 +63,21 @@ def test_stall_needs_a_full_send_queue():
     full = SS_ESTAB.replace("ESTAB  0      0     ", "ESTAB  0      125976")
     assert drop.evidence(BEFORE, rows(full), {}, None)["send_q_bytes"] == 125976
     assert drop.evidence(BEFORE, rows(SS_ESTAB), {}, None) is None
+
+
+RETRANSMITTING = SS_ESTAB.replace("bytes_received:1500", "bytes_received:1500 retrans:1/3 backoff:2")
+
+
+def test_blackhole_needs_retransmissions_then_the_server_giving_up():
+    drop = DROPS["blackhole"]()
+    assert drop.evidence(BEFORE, [], {}, None) is None  # gone, but never seen retransmitting
+    assert drop.evidence(BEFORE, rows(RETRANSMITTING), {}, None) is None  # still trying
+    found = drop.evidence(BEFORE, [], {}, None)  # then it gave up
+    assert found["retransmits_seen"] == 2 and found["server_socket_after"] == "gone"
+
+
+def test_blackhole_evidence_is_per_run():
+    drop = DROPS["blackhole"]()
+    drop.evidence(BEFORE, rows(RETRANSMITTING), {}, None)
+    fresh = DROPS["blackhole"]()
+    assert fresh.evidence(BEFORE, [], {}, None) is None

@@ -1,0 +1,58 @@
+"""iptables rules that cut one TCP flow, tagged ``nbth-<owner pid>-cut`` so that cleanup can
+always find them (in a lab namespace they also vanish with the namespace)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from harness.lab.netns import pid_alive, sh
+
+_TAG = re.compile(r"--comment\s+\"?(nbth-(\d+)-cut)\"?")
+
+
+def tag_for(owner_pid: int) -> str:
+    return f"nbth-{owner_pid}-cut"
+
+
+def flow_rules(local: str, peer: str) -> list[list[str]]:
+    """Both directions of one TCP 4-tuple, as iptables rule specs (chain first)."""
+    lip, lport = local.rsplit(":", 1)
+    pip, pport = peer.rsplit(":", 1)
+    return [
+        ["OUTPUT", "-p", "tcp", "-s", lip, "--sport", lport, "-d", pip, "--dport", pport],
+        ["INPUT", "-p", "tcp", "-s", pip, "--sport", pport, "-d", lip, "--dport", lport],
+    ]
+
+
+def cut_flow(local: str, peer: str, owner_pid: int, netns: str | None = None) -> list[str]:
+    """Silently drop every packet of the flow both ways (no RST, no ICMP). Returns the rules."""
+    added = []
+    for chain, *spec in flow_rules(local, peer):
+        rule = [chain, *spec, "-m", "comment", "--comment", tag_for(owner_pid), "-j", "DROP"]
+        sh("iptables", "-w", "5", "-I", *rule, netns=netns)
+        added.append(" ".join(rule))
+    return added
+
+
+def _tagged_rules(netns: str | None) -> list[tuple[int, list[str]]]:
+    out = []
+    for line in sh("iptables", "-w", "5", "-S", netns=netns, check=False).splitlines():
+        m = _TAG.search(line)
+        if m and line.startswith("-A "):
+            out.append((int(m.group(2)), shlex.split(line)[1:]))
+    return out
+
+
+def remove_cuts(owner_pid: int | None = None, netns: str | None = None,
+                stale_only: bool = False) -> int:
+    """Delete tagged rules (of one owner, or all; with stale_only, of dead owners only)."""
+    n = 0
+    for pid, rule in _tagged_rules(netns):
+        if owner_pid is not None and pid != owner_pid:
+            continue
+        if stale_only and pid_alive(pid):
+            continue
+        sh("iptables", "-w", "5", "-D", *rule, netns=netns, check=False)
+        n += 1
+    return n
