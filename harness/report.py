@@ -20,6 +20,7 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
             "evidence_at_s": drop.get("evidence_at_s"),
             **({"no_evidence": drop["no_evidence"]} if drop.get("no_evidence") else {}),
             **({"detail": drop["detail"]} if drop.get("detail") else {}),
+            **({"after": drop["after"]} if drop.get("after") else {}),
         },
         "probes": result.get("probes", {}),
         "violations": result.get("violations", []),

@@ -73,6 +73,12 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
     log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
+    if scenario.drop:
+        why = drop_for(scenario.drop.mode, scenario.drop.params).unsupported(target.client_netns("victim"))
+        if why:
+            log.close()
+            return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
+                    "probes": {}, "violations": [], "history": None}
     try:
         _run(scenario, target, run_dir, log, workers)
     except HarnessError as exc:

@@ -31,6 +31,9 @@ def drop_summary(events: list[dict]) -> dict | None:
         elif kind == "end":
             drop["end_s"] = e["t_s"]
             drop.setdefault("detail", e.get("detail"))
+        elif kind in ("heal", "after_heal", "victim_traffic"):
+            drop.setdefault("after", []).append(
+                {k: v for k, v in e.items() if k not in ("type", "process", "mode")})
         elif kind == "scheduled":
             drop["scheduled_s"] = e.get("at_s")
     return drop

@@ -106,6 +106,8 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
     if after:
         writer.close()
         after()
+    drop.during(session, t0 + spec.phases.total_s,
+                lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
     _sleep_until(t0, spec.phases.total_s)
     drop.release(session)
 

@@ -16,6 +16,14 @@ class Drop:
     wire = ""  # one sentence: what goes on the wire
     holds_session = False  # the victim keeps its socket until the run ends
     owner_pid = 0  # the harness process that owns the run (tags firewall rules)
+    needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
+
+    def unsupported(self, victim_netns: str | None) -> str | None:
+        """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
+        if self.needs_own_host and victim_netns is None:
+            return (f"drop {self.mode} changes the victim's whole host, and this target runs "
+                    "clients in the harness's own network namespace")
+        return None
 
     def prepare(self, session: Session) -> None:
         """Set-up in the victim process before the run starts (e.g. a file to read)."""
@@ -23,6 +31,10 @@ class Drop:
     def act(self, session: Session) -> dict:
         """Drop the session; return what was done (for the history)."""
         raise NotImplementedError
+
+    def during(self, session: Session, until_monotonic: float, record) -> None:
+        """After act(), until the run ends: what the victim keeps doing (default: nothing).
+        ``record(event, **fields)`` writes a drop event into the history."""
 
     def release(self, session: Session) -> None:
         """At the end of the run: let go of anything act() held (abortively)."""

@@ -8,6 +8,7 @@ from harness.lab.netns import sh
 from harness.targets.base import ServerSocket
 
 _KV = re.compile(r"([a-z_]+):([0-9.]+)(?:/[0-9.]+)?")
+_RETRANS = re.compile(r"\bretrans:(\d+)/(\d+)")  # outstanding / total retransmissions
 # flags that appear alone in ss -i output (no value) are ignored
 
 
@@ -20,6 +21,9 @@ def parse_ss(text: str) -> list[ServerSocket]:
         if line[0] in " \t":
             if rows:
                 info = {k: float(v) if "." in v else int(v) for k, v in _KV.findall(line)}
+                m = _RETRANS.search(line)
+                if m:
+                    info["retrans_total"] = int(m.group(2))
                 last = rows[-1]
                 rows[-1] = ServerSocket(last.state, last.recv_q, last.send_q, last.local,
                                         last.peer, {**last.info, **info})

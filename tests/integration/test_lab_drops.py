@@ -24,3 +24,43 @@ def test_blackhole_fails_against_the_timeout_replica(nbt_run):
     entry = nbt_run("blackhole", target="replica:timeout", overrides=LONG_FAULT)
     assert entry["verdict"] == "fail", entry["reason"]
     assert "nbstat" in {v["probe"] for v in entry["violations"]}
+
+
+def test_partition_passes_and_records_what_the_server_did(nbt_run):
+    entry = nbt_run("partition", target="local", overrides={**FAST, "phases.fault_s": 4.0})
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+    assert entry["drop"]["evidence"]["retransmits_seen"] >= 1
+    after = {a["event"]: a for a in entry["drop"]["after"]}
+    assert after["after_heal"]["victim_echo"] == "session alive"  # 2 s < the server's 3 s
+
+
+def test_netem_passes_and_touches_only_the_victim(nbt_run):
+    entry = nbt_run("netem", target="local", overrides=FAST)
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+    assert entry["drop"]["evidence"]
+    traffic = next(a for a in entry["drop"]["after"] if a["event"] == "victim_traffic")
+    assert traffic["echoes_ok"] > 0
+
+
+def test_a_partition_longer_than_the_timeout_fails_against_the_timeout_replica(nbt_run):
+    """4.5 s without the victim: the replica's TCP to it times out (3 s) and it freezes."""
+    entry = nbt_run("partition", target="replica:timeout",
+                    overrides={**LONG_FAULT, "drop.params.partition_s": 4.5})
+    assert entry["verdict"] == "fail", entry["reason"]
+    assert any(e.get("reason") == "timeout" for e in _server_events(entry))
+
+
+def test_a_short_partition_and_netem_lose_no_session_so_the_replica_stays_fair(nbt_run):
+    """Neither is a lost session in the KB's sense: no trigger, no stall, no false alarm."""
+    for mode in ("partition", "netem"):
+        entry = nbt_run(mode, target="replica:any", overrides=FAST if mode == "netem" else
+                        {**FAST, "phases.fault_s": 4.0})
+        assert entry["verdict"] == "pass", (mode, entry["reason"], entry["violations"])
+
+
+def _server_events(entry):
+    from pathlib import Path
+
+    from harness.history import read_events
+
+    return [e for e in read_events(Path(entry["history"])) if e["type"] == "server"]

@@ -81,3 +81,27 @@ def test_blackhole_evidence_is_per_run():
     drop.evidence(BEFORE, rows(RETRANSMITTING), {}, None)
     fresh = DROPS["blackhole"]()
     assert fresh.evidence(BEFORE, [], {}, None) is None
+
+
+def test_netem_evidence_from_loss_or_delay():
+    lossy = SS_ESTAB.replace("bytes_received:1500", "bytes_received:1500 retrans:0/2")
+    drop = DROPS["netem"](loss_pct=10, delay_ms=100)
+    assert drop.evidence(BEFORE, rows(SS_ESTAB), {"delay_ms": 100}, None) is None
+    assert drop.evidence(BEFORE, rows(lossy), {"delay_ms": 0}, None)["server_retrans"] == 2
+    slow = SS_ESTAB.replace("rtt:0.05/0.02", "rtt:61.2/5")
+    assert drop.evidence(BEFORE, rows(slow), {"delay_ms": 100}, None)["server_rtt_ms"] == 61.2
+    assert drop.evidence(BEFORE, rows(slow), {"delay_ms": 0}, None) is None  # delay not applied
+
+
+def test_partition_evidence_is_the_server_retransmitting_into_it():
+    drop = DROPS["partition"]()
+    assert drop.evidence(BEFORE, rows(SS_ESTAB), {}, None) is None
+    found = drop.evidence(BEFORE, rows(RETRANSMITTING), {}, None)
+    assert found["server_socket"] == "ESTAB" and found["retransmits_seen"] >= 1
+
+
+def test_host_wide_drops_refuse_a_victim_without_a_host_of_its_own():
+    for mode in ("netem", "partition"):
+        assert "whole host" in DROPS[mode]().unsupported(None)
+        assert DROPS[mode]().unsupported("nbth-1-1-victim") is None
+    assert DROPS["blackhole"]().unsupported(None) is None  # one flow: fine anywhere

@@ -1,0 +1,85 @@
+"""``netem``: loss, delay and jitter on the victim's traffic only (tc netem on the egress of
+the victim's own host), while the victim keeps echoing on its session. The victim's host is
+a namespace of its own, so nobody else's packets are touched.
+
+Where the kernel has no sch_netem (seen on this project's VMs), ``backend = "auto"`` falls
+back to what it does have: random loss with iptables' statistic match, in both directions
+of the victim's host; delay and jitter are then not applied, and the drop's detail (in the
+history and the report) says so.
+"""
+
+import time
+
+from harness.drops.base import Drop
+from harness.errors import InfraError
+from harness.lab import firewall
+from harness.lab.netns import sh
+
+BACKENDS = ("auto", "netem", "iptables")
+
+DEV = "eth0"
+
+
+class Netem(Drop):
+    mode = "netem"
+    wire = "tc netem on the victim host's egress: loss_pct % loss, delay_ms +- jitter_ms"
+    holds_session = True
+    needs_own_host = True
+
+    def __init__(self, loss_pct: float = 10.0, delay_ms: float = 100.0, jitter_ms: float = 20.0,
+                 echo_interval_s: float = 0.1, backend: str = "auto") -> None:
+        if not 0 <= float(loss_pct) < 100 or float(delay_ms) < 0 or float(jitter_ms) < 0:
+            raise ValueError("netem needs 0 <= loss_pct < 100, delay_ms >= 0, jitter_ms >= 0")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
+        self.loss_pct, self.delay_ms, self.jitter_ms = float(loss_pct), float(delay_ms), float(jitter_ms)
+        self.echo_interval_s = float(echo_interval_s)
+        self.backend = backend
+
+    def act(self, session):
+        if self.backend in ("auto", "netem"):
+            try:
+                sh("tc", "qdisc", "replace", "dev", DEV, "root", "netem",
+                   "delay", f"{self.delay_ms:g}ms", f"{self.jitter_ms:g}ms",
+                   "loss", f"{self.loss_pct:g}%")
+                return {"backend": "netem", "dev": DEV, "loss_pct": self.loss_pct,
+                        "delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms}
+            except InfraError as exc:
+                if self.backend == "netem" or "unknown" not in str(exc):
+                    raise
+        if not self.loss_pct:
+            raise InfraError("netem: the kernel has no sch_netem and loss_pct is 0: nothing to apply")
+        probability = f"{self.loss_pct / 100:.4f}"
+        for chain in ("INPUT", "OUTPUT"):
+            sh("iptables", "-w", "5", "-I", chain, "-m", "statistic", "--mode", "random",
+               "--probability", probability, "-m", "comment", "--comment",
+               firewall.tag_for(self.owner_pid), "-j", "DROP")
+        return {"backend": "iptables statistic", "loss_pct": self.loss_pct, "delay_ms": 0,
+                "jitter_ms": 0, "not_applied": "delay and jitter: this kernel has no sch_netem"}
+
+    def during(self, session, until_monotonic, record):
+        ok = failed = 0
+        while time.monotonic() < until_monotonic - self.echo_interval_s:
+            try:
+                session.smb.echo()
+                ok += 1
+            except Exception:
+                failed += 1
+            time.sleep(self.echo_interval_s)
+        record("victim_traffic", echoes_ok=ok, echoes_failed=failed)
+
+    def release(self, session):
+        sh("tc", "qdisc", "del", "dev", DEV, "root", check=False)
+        firewall.remove_cuts(self.owner_pid)
+        session.close()
+
+    def evidence(self, before, rows, detail, victim_exitcode):
+        """The server's own view of the victim's path got slow or lossy: its smoothed RTT
+        reached half the added delay, or it retransmitted."""
+        for r in rows:
+            rtt_ms = float(r.info.get("rtt", 0))
+            retrans = int(r.info.get("retrans_total", 0))
+            slow = detail.get("delay_ms", 0) > 0 and rtt_ms >= 0.5 * detail["delay_ms"]
+            if r.state == "ESTAB" and (slow or (self.loss_pct and retrans)):
+                return {"server_rtt_ms": rtt_ms, "server_retrans": retrans, "peer": r.peer}
+        return None
