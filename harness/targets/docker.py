@@ -72,6 +72,7 @@ READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 5
 LOG_TAIL_LINES = 200
+SERVER_TCP_RETRIES2 = 3
 
 
 def _compose_project_name(directory: Path) -> str:
@@ -434,6 +435,9 @@ class DockerSamba(Target):
                              "SAMBA_NETBIOS_NAME": self._want["netbios_name"],
                              "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S)},
                 ports=ports, cap_add=["NET_ADMIN"],
+                # As on the embedded target: the server's TCP gives up on a silent peer in
+                # about 3 s, so a blackholed victim's session dies inside the scenario.
+                sysctls={"net.ipv4.tcp_retries2": str(SERVER_TCP_RETRIES2)},
                 healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
                              "interval": interval_ns, "timeout": int(10e9), "retries": 3,
                              "start_period": int(self.health_timeout_s * 1e9)})

@@ -13,7 +13,7 @@ def write(tmp_path, text, name="s.toml"):
 def test_every_shipped_scenario_loads():
     files = scenario_files(default_dir())
     names = {p.stem for p in files}
-    assert {"baseline", "rst", "fin", "kill", "halfframe", "stall"} <= names
+    assert {"baseline", "rst", "fin", "kill", "halfframe", "stall", "blackhole", "netem", "partition"} <= names
     for p in files:
         sc = load_file(p)
         assert sc.name == p.stem
