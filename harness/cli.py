@@ -112,6 +112,9 @@ def cmd_run(args) -> int:
         target.start()
         target_label = f"{spec.label()} {target.describe()}"
         print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
+    except BadInput:  # wrong password, missing share, bad password file: the user's input
+        target.stop()
+        raise
     except HarnessError as exc:
         target.stop()
         entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]

@@ -17,6 +17,7 @@ from harness.drops import drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab import firewall
+from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK
 from harness.scenario import SESSION_PROBES, Scenario
 from harness.targets.base import ServerSocket, Target
@@ -73,12 +74,13 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
     log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
-    if scenario.drop:
+    why = target.unsupported(scenario)
+    if scenario.drop and not why:
         why = drop_for(scenario.drop.mode, scenario.drop.params).unsupported(target.client_netns("victim"))
-        if why:
-            log.close()
-            return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
-                    "probes": {}, "violations": [], "history": None}
+    if why:
+        log.close()
+        return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
+                "probes": {}, "violations": [], "history": None}
     try:
         _run(scenario, target, run_dir, log, workers)
     except HarnessError as exc:
@@ -141,6 +143,12 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
         rows = _victim_rows(target, victim.info["local"])
         before = rows[0] if rows else None
 
+    capture = None
+    if victim and target.server_sockets() is None and target.client_netns("victim") is None:
+        try:
+            capture = FlowCapture(victim.info["local"], victim.info["peer"]).start()
+        except OSError as exc:  # no root: no AF_PACKET
+            log.write("info", note=f"no capture of the victim's flow: {exc}")
     t0 = time.monotonic() + START_MARGIN_S
     log.set_t0(t0)
     log.write("run", event="start", scenario=scenario.name, target=target.name,
@@ -153,7 +161,11 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
         w.conn.send(("start", t0))
 
     if victim:
-        _collect_evidence(scenario, target, drop, victim, before, log, t0)
+        try:
+            _collect_evidence(scenario, target, drop, victim, before, log, t0, capture)
+        finally:
+            if capture:
+                capture.stop()
 
     end = t0 + scenario.phases.total_s + 2 * scenario.probe_timeout_s + 5.0
     for w in workers:
@@ -163,9 +175,12 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
             w.proc.kill()
 
 
-def _collect_evidence(scenario, target, drop, victim: Worker, before, log: HistoryWriter, t0: float) -> None:
-    """Wait for the victim's drop, then poll the server's TCP table for proof."""
+def _collect_evidence(scenario, target, drop, victim: Worker, before, log: HistoryWriter, t0: float,
+                      capture: FlowCapture | None) -> None:
+    """Wait for the victim's drop, then poll the server's TCP table (or, for a server the
+    harness cannot look inside, the capture of the victim's flow) for proof."""
     wait_until = t0 + scenario.phases.fault_start_s + 10.0
+    drop_at = t0 + scenario.phases.fault_start_s
     detail: dict = {}
     while time.monotonic() < wait_until:
         if victim.conn.poll(0.05):
@@ -187,18 +202,24 @@ def _collect_evidence(scenario, target, drop, victim: Worker, before, log: Histo
     while True:
         exitcode = victim.proc.exitcode
         rows = _victim_rows(target, peer)
-        if rows is None:
-            log.write("drop", event="no_evidence", mode=drop.mode,
-                      reason=f"target {target.name} offers no server-side view")
-            return
-        found = drop.evidence(before, rows, detail, exitcode)
+        if rows is None:  # a server the harness cannot look inside: its own side's capture
+            found = capture and drop.client_evidence(capture.snapshot(), drop_at, detail, exitcode)
+        else:
+            found = drop.evidence(before, rows, detail, exitcode)
         if found:
             log.write("drop", event="evidence", mode=drop.mode, evidence=found)
             return
         if time.monotonic() > deadline:
             break
         time.sleep(EVIDENCE_POLL_S)
-    log.write("drop", event="no_evidence", mode=drop.mode,
-              reason=f"no server-side evidence within {scenario.evidence_timeout_s:.1f}s "
-                     f"(server rows for {peer}: {[r.state for r in rows] or 'none'}, "
-                     f"victim exit {victim.proc.exitcode})")
+    if rows is None:
+        seen = capture.snapshot() if capture else []
+        flags = [f"{c.direction}:{c.segment.flags:#04x}" for c in seen if c.t_monotonic >= drop_at]
+        why = (f"no evidence from the harness's side within {scenario.evidence_timeout_s:.1f}s "
+               f"({len(seen)} segments of {peer} captured; after the drop: {flags[:12]})" if capture else
+               f"target {target.name} offers no server-side view and no capture was possible")
+    else:
+        why = (f"no server-side evidence within {scenario.evidence_timeout_s:.1f}s "
+               f"(server rows for {peer}: {[r.state for r in rows] or 'none'}, "
+               f"victim exit {victim.proc.exitcode})")
+    log.write("drop", event="no_evidence", mode=drop.mode, reason=why)

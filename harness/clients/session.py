@@ -13,13 +13,19 @@ from dataclasses import dataclass
 from impacket import smb
 from impacket.smbconnection import SessionError, SMBConnection
 from impacket.smb3structs import (
+    FILE_DIRECTORY_FILE,
+    FILE_LIST_DIRECTORY,
+    FILE_NOTIFY_CHANGE_FILE_NAME,
+    FILE_OPEN,
     FILE_OPEN_IF,
     FILE_OVERWRITE_IF,
     FILE_SHARE_READ,
     FILE_SHARE_WRITE,
     GENERIC_READ,
     GENERIC_WRITE,
+    SMB2_CHANGE_NOTIFY,
     SMB2_READ,
+    SMB2ChangeNotify,
     SMB2Read,
 )
 
@@ -92,6 +98,32 @@ class Session:
         message_id = dialect.sendSMB(packet)
         dialect._Connection["SequenceWindow"] += charge - 1
         return message_id
+
+    def open_watch_dir(self, name: str):
+        """Create (if needed) and open a directory of the client's own, to watch it."""
+        try:
+            self.conn.createDirectory(self.endpoint.share, name)
+        except SessionError:
+            pass  # it exists already
+        return self.conn.createFile(
+            self.tree_id, name, desiredAccess=FILE_LIST_DIRECTORY,
+            shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE, creationOption=FILE_DIRECTORY_FILE,
+            creationDisposition=FILE_OPEN, fileAttributes=0)
+
+    def send_change_notify_nowait(self, dir_file_id) -> int:
+        """Send an SMB2 CHANGE_NOTIFY ([MS-SMB2] 2.2.35) on a directory nobody changes: the
+        server answers only STATUS_PENDING (interim), so the request stays outstanding for
+        as long as the connection lives. Returns the MessageID."""
+        dialect = self.smb
+        packet = dialect.SMB_PACKET()
+        packet["Command"] = SMB2_CHANGE_NOTIFY
+        packet["TreeID"] = self.tree_id
+        notify = SMB2ChangeNotify()
+        notify["OutputBufferLength"] = 4096
+        notify["FileID"] = dir_file_id
+        notify["CompletionFilter"] = FILE_NOTIFY_CHANGE_FILE_NAME
+        packet["Data"] = notify
+        return dialect.sendSMB(packet)
 
     def close(self) -> None:
         """Log off and close: the graceful way out."""

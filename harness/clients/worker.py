@@ -132,6 +132,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
 
             session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect)
             info["local"] = session.local_addr()
+            info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
         if spec.role == "victim":
             from harness.drops import drop_for
 

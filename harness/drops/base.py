@@ -47,6 +47,22 @@ class Drop:
         raise NotImplementedError
 
 
+    def client_evidence(self, captured: list, since_monotonic: float, detail: dict,
+                        victim_exitcode: int | None) -> dict | None:
+        """Proof from the harness's own side (a capture of the victim's flow), for servers
+        it cannot look inside; None where this drop has no such proof. Pure."""
+        return None
+
+
+def after(captured: list, since_monotonic: float, direction: str) -> list:
+    """Segments of one direction ("out" victim->server, "in") captured since a time."""
+    return [c.segment for c in captured if c.t_monotonic >= since_monotonic and c.direction == direction]
+
+
+def left_with(captured: list, since_monotonic: float, flag: int) -> bool:
+    return any(s.has(flag) for s in after(captured, since_monotonic, "out"))
+
+
 def abort(sock: socket.socket) -> None:
     """Close with SO_LINGER 0: the kernel sends a RST instead of a FIN."""
     try:

@@ -7,7 +7,7 @@ RST, no ICMP). The server's TCP retransmits into the void until it gives up (the
 server's namespace has net.ipv4.tcp_retries2 = 3: about 3 s).
 """
 
-from harness.drops.base import Drop, abort
+from harness.drops.base import Drop, abort, after
 from harness.drops.stall import prepare_big_file
 from harness.lab import firewall
 
@@ -29,13 +29,16 @@ class Blackhole(Drop):
         self.file_id = prepare_big_file(session, self.read_total_bytes)
 
     def act(self, session):
+        # Inbound first: the server's answers to the READs sent next can then never be
+        # acknowledged, so its TCP has data to retransmit (however fast the path is).
+        local = session.local_addr()
+        host, port = session.sock.getpeername()[:2]
+        rules = firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("INPUT",))
         size = session.max_read_bytes()
         offsets = range(0, self.read_total_bytes, size)
         for offset in offsets:
             session.send_read_nowait(self.file_id, offset, size)
-        local = session.local_addr()
-        host, port = session.sock.getpeername()[:2]
-        rules = firewall.cut_flow(local, f"{host}:{port}", self.owner_pid)
+        rules += firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("OUTPUT",))
         return {"outstanding_reads": len(offsets), "cut": f"{local} <-> {host}:{port}",
                 "rules": rules}
 
@@ -55,3 +58,17 @@ class Blackhole(Drop):
             return None
         return {"server_tcp": "retransmitted, then gave up", "retransmits_seen": self.retransmits_seen,
                 "server_socket_after": rows[0].state if rows else "gone", "peer": before.peer}
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        """The server's data kept arriving at the cut again and again (retransmissions of
+        sequence numbers already seen), unanswered."""
+        seen, retransmitted = set(), 0
+        for s in after(captured, since_monotonic, "in"):
+            if not s.payload_len:
+                continue
+            if s.seq in seen:
+                retransmitted += 1
+            seen.add(s.seq)
+        if retransmitted >= 2:
+            return {"capture": "the server retransmitted into the blackhole", "retransmissions": retransmitted}
+        return None

@@ -1,26 +1,27 @@
 """``fin``: the victim closes its socket mid-session, without logoff.
 
-On the wire: an SMB2 READ the victim will never wait for, then FIN (close()). The server's
-answer then meets a closed socket (the victim's kernel answers it with RST).
+On the wire: an SMB2 CHANGE_NOTIFY on the victim's own directory (outstanding: the server
+answers only STATUS_PENDING), then FIN (close()).
 """
 
-from harness.drops.base import Drop, vanished
-from harness.drops.stall import BIG_FILE_BYTES, prepare_big_file
+import os
+
+from harness.drops.base import Drop, left_with, vanished
+from harness.packets.tcp import FIN, RST
 
 
 class Fin(Drop):
     mode = "fin"
-    wire = "an outstanding SMB2 READ, then FIN (close without logoff)"
+    wire = "an outstanding SMB2 CHANGE_NOTIFY, then FIN (close without logoff)"
 
-    def __init__(self, read_bytes: int = 65536) -> None:
-        self.read_bytes = int(read_bytes)
-        self.file_id = None
+    def __init__(self) -> None:
+        self.dir_id = None
 
     def prepare(self, session):
-        self.file_id = prepare_big_file(session, min(self.read_bytes, BIG_FILE_BYTES))
+        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
 
     def act(self, session):
-        message_id = session.send_read_nowait(self.file_id, 0, min(self.read_bytes, session.max_read_bytes()))
+        message_id = session.send_change_notify_nowait(self.dir_id)
         session.sock.close()
         return {"sent": "FIN", "outstanding_message_id": message_id}
 
@@ -29,3 +30,10 @@ class Fin(Drop):
 
     def evidence(self, before, rows, detail, victim_exitcode):
         return vanished(before, rows)
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        # The kernel turns the close into a RST when unread data was queued on the socket.
+        for flag, name in ((FIN, "FIN"), (RST, "RST")):
+            if left_with(captured, since_monotonic, flag):
+                return {"capture": f"{name} left the victim"}
+        return None

@@ -3,7 +3,7 @@ goes silent with its socket open (no FIN, no RST) until the run ends."""
 
 import struct
 
-from harness.drops.base import Drop
+from harness.drops.base import Drop, after
 from harness.packets.nbt import session_message_header
 
 
@@ -33,4 +33,16 @@ class HalfFrame(Drop):
                 # waits, mid-frame, for bytes that will never come.
                 return {"server_socket": "ESTAB", "bytes_received_since_ready": got,
                         "recv_q": row.recv_q, "peer": row.peer}
+        return None
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        """The server's TCP acknowledged every byte of the partial frame (and the victim
+        sent nothing after it)."""
+        sent = [s for s in after(captured, since_monotonic, "out") if s.payload_len]
+        if not sent:
+            return None
+        end = max((s.seq + s.payload_len) & 0xFFFFFFFF for s in sent)
+        acks = [s.ack for s in after(captured, since_monotonic, "in") if s.has(0x10)]
+        if any(((a - end) & 0xFFFFFFFF) < 0x80000000 for a in acks):
+            return {"capture": "the server acknowledged the partial frame", "bytes": sum(s.payload_len for s in sent)}
         return None

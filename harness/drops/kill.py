@@ -1,32 +1,33 @@
 """``kill``: SIGKILL of the victim process while a request is outstanding.
 
-On the wire: an SMB2 READ, then whatever the kernel sends for a socket whose owner died
-(FIN, or RST when the answer arrives or unread data is queued). No logoff.
+On the wire: an SMB2 CHANGE_NOTIFY on the victim's own directory (the server answers only
+STATUS_PENDING, so it stays outstanding), then whatever the kernel sends for a socket whose
+owner died (FIN, or RST when unread data is queued). No logoff. A READ would not do: its
+answer can reach the victim's socket before the kill, and then nothing is outstanding.
 """
 
 import os
 import signal
 
-from harness.drops.base import Drop, vanished
-from harness.drops.stall import prepare_big_file
+from harness.drops.base import Drop, left_with, vanished
+from harness.packets.tcp import FIN, RST
 
 SIGKILLED = -signal.SIGKILL
 
 
 class Kill(Drop):
     mode = "kill"
-    wire = "an outstanding SMB2 READ, then the victim process is SIGKILLed"
+    wire = "an outstanding SMB2 CHANGE_NOTIFY, then the victim process is SIGKILLed"
 
-    def __init__(self, read_bytes: int = 65536) -> None:
-        self.read_bytes = int(read_bytes)
-        self.file_id = None
+    def __init__(self) -> None:
+        self.dir_id = None
 
     def prepare(self, session):
-        self.file_id = prepare_big_file(session, self.read_bytes)
+        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
 
     def act(self, session):
-        session.send_read_nowait(self.file_id, 0, min(self.read_bytes, session.max_read_bytes()))
-        return {"sent": "SMB2 READ", "then": "SIGKILL"}
+        message_id = session.send_change_notify_nowait(self.dir_id)
+        return {"sent": "SMB2 CHANGE_NOTIFY", "outstanding_message_id": message_id, "then": "SIGKILL"}
 
     def after_act(self) -> None:
         """Runs in the victim after act() was recorded: the kill itself."""
@@ -40,3 +41,11 @@ class Kill(Drop):
             return None
         gone = vanished(before, rows)
         return gone and {**gone, "victim_exitcode": victim_exitcode}
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        if victim_exitcode != SIGKILLED:
+            return None
+        for flag, name in ((RST, "RST"), (FIN, "FIN")):
+            if left_with(captured, since_monotonic, flag):
+                return {"capture": f"{name} left the dead victim's socket", "victim_exitcode": victim_exitcode}
+        return None

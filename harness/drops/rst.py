@@ -1,6 +1,7 @@
 """``rst``: abortive close. SO_LINGER 0 then close(): the victim's kernel sends a RST."""
 
-from harness.drops.base import Drop, abort, vanished
+from harness.drops.base import Drop, abort, left_with, vanished
+from harness.packets.tcp import RST
 
 
 class Rst(Drop):
@@ -16,3 +17,6 @@ class Rst(Drop):
 
     def evidence(self, before, rows, detail, victim_exitcode):
         return vanished(before, rows)
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        return {"capture": "RST left the victim"} if left_with(captured, since_monotonic, RST) else None

@@ -4,7 +4,7 @@ buffers have been consumed"). The socket stays open, silent, until the run ends.
 
 import socket
 
-from harness.drops.base import Drop
+from harness.drops.base import Drop, after
 
 BIG_FILE_BYTES = 4 << 20
 CHUNK_BYTES = 1 << 20
@@ -54,4 +54,11 @@ class Stall(Drop):
         for row in rows:
             if row.state == "ESTAB" and row.send_q >= STUCK_SEND_Q_BYTES:
                 return {"server_socket": "ESTAB", "send_q_bytes": row.send_q, "peer": row.peer}
+        return None
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        """The victim's TCP advertised a zero window while the server had more to send."""
+        zero = [s for s in after(captured, since_monotonic, "out") if s.window == 0]
+        if zero and after(captured, since_monotonic, "in"):
+            return {"capture": "the victim advertised a zero window", "zero_window_segments": len(zero)}
         return None

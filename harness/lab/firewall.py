@@ -25,10 +25,14 @@ def flow_rules(local: str, peer: str) -> list[list[str]]:
     ]
 
 
-def cut_flow(local: str, peer: str, owner_pid: int, netns: str | None = None) -> list[str]:
-    """Silently drop every packet of the flow both ways (no RST, no ICMP). Returns the rules."""
+def cut_flow(local: str, peer: str, owner_pid: int, netns: str | None = None,
+             chains: tuple[str, ...] = ("OUTPUT", "INPUT")) -> list[str]:
+    """Silently drop every packet of the flow in the given directions (OUTPUT: what we send,
+    INPUT: what we receive); no RST, no ICMP. Returns the rules."""
     added = []
     for chain, *spec in flow_rules(local, peer):
+        if chain not in chains:
+            continue
         rule = [chain, *spec, "-m", "comment", "--comment", tag_for(owner_pid), "-j", "DROP"]
         sh("iptables", "-w", "5", "-I", *rule, netns=netns)
         added.append(" ".join(rule))

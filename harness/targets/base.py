@@ -68,6 +68,10 @@ class Target(abc.ABC):
         """Recent server logs, for a report of a failed or errored scenario."""
         return ""
 
+    def unsupported(self, scenario) -> str | None:
+        """Why this target cannot run the scenario (it is skipped with that reason), or None."""
+        return None
+
     def server_events(self) -> list[dict]:
         """Events the server side logged since the last call (e.g. the replica's triggers),
         each with ``t_monotonic``; the runner puts them into the history."""

@@ -17,12 +17,19 @@ class TargetSpec:
     options: dict = field(default_factory=dict)
 
     def label(self) -> str:
+        if self.kind == "remote":
+            spec = self.options["spec"]
+            return spec.label or spec.masked()
         return self.kind + (f":{self.trigger}" if self.trigger else "")
 
 
 def parse_target(text: str) -> TargetSpec:
-    """'local' | 'replica' | 'replica:TRIGGER' | 'docker'."""
+    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'smb://...' | a named target."""
     text = (text or "local").strip()
+    if text.startswith("smb://"):
+        from harness.targets.remote import parse_smb_url
+
+        return TargetSpec("remote", options={"spec": parse_smb_url(text)})
     kind, _, rest = text.partition(":")
     if kind == "replica":
         trigger = rest or "any"
@@ -32,7 +39,14 @@ def parse_target(text: str) -> TargetSpec:
         return TargetSpec("replica", trigger)
     if kind in ("local", "docker") and not rest:
         return TargetSpec(kind)
-    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER] or docker")
+    if kind not in KINDS:
+        from harness.targets.remote import config_path, load_named_targets
+
+        named = load_named_targets(config_path())
+        if text in named:
+            return TargetSpec("remote", options={"spec": named[text]})
+    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER], docker, "
+                   "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 
 def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float | None = None):
@@ -49,4 +63,8 @@ def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float
         from harness.targets.docker import DockerSamba
 
         return DockerSamba()
+    if spec.kind == "remote":
+        from harness.targets.remote import RemoteTarget
+
+        return RemoteTarget(spec.options["spec"])
     raise BadInput(f"unknown target kind {spec.kind!r}")
