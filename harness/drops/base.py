@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 
@@ -17,9 +18,12 @@ class Drop:
     holds_session = False  # the victim keeps its socket until the run ends
     owner_pid = 0  # the harness process that owns the run (tags firewall rules)
     needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
+    needs_root = False  # firewall rules or qdiscs
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
+        if self.needs_root and os.geteuid() != 0:
+            return f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid {os.geteuid()}"
         if self.needs_own_host and victim_netns is None:
             return (f"drop {self.mode} changes the victim's whole host, and this target runs "
                     "clients in the harness's own network namespace")

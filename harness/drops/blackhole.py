@@ -16,7 +16,7 @@ class Blackhole(Drop):
     mode = "blackhole"
     wire = "outstanding SMB2 READs, then every packet of the flow dropped both ways (no FIN/RST)"
     holds_session = True
-    needs_privilege = "iptables (root) where the victim runs"
+    needs_root = True
 
     def __init__(self, read_total_bytes: int = 1 << 20) -> None:
         if not 0 < int(read_total_bytes) <= 4 << 20:

@@ -24,6 +24,7 @@ class Netem(Drop):
     mode = "netem"
     wire = "tc netem on the victim host's egress: loss_pct % loss, delay_ms +- jitter_ms"
     holds_session = True
+    needs_root = True
     needs_own_host = True
 
     def __init__(self, loss_pct: float = 10.0, delay_ms: float = 100.0, jitter_ms: float = 20.0,

@@ -18,6 +18,7 @@ class Partition(Drop):
     mode = "partition"
     wire = "READs outstanding, then all of the victim host's traffic dropped for partition_s, then restored"
     holds_session = True
+    needs_root = True
     needs_own_host = True
 
     def __init__(self, partition_s: float = 2.0, read_total_bytes: int = 1 << 20) -> None:

@@ -105,3 +105,12 @@ def test_host_wide_drops_refuse_a_victim_without_a_host_of_its_own():
         assert "whole host" in DROPS[mode]().unsupported(None)
         assert DROPS[mode]().unsupported("nbth-1-1-victim") is None
     assert DROPS["blackhole"]().unsupported(None) is None  # one flow: fine anywhere
+
+
+def test_privileged_drops_skip_without_root(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    for mode in ("blackhole", "netem", "partition"):
+        assert "needs root" in DROPS[mode]().unsupported("nbth-1-1-victim")
+    assert DROPS["rst"]().unsupported(None) is None
