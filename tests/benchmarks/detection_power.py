@@ -12,6 +12,8 @@ the extra hop), and the replica freezing for each --holds-ms or degrading by eac
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,7 +53,14 @@ def main(argv=None) -> int:
     scenario = resolve([args.scenario])[0].with_overrides(overrides)
     holds = [float(x) for x in args.holds_ms.split(",") if x]
     degrades = [float(x) for x in args.degrades_ms.split(",") if x]
-    work = Path(tempfile.mkdtemp(prefix="nbth-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-bench-"))  # cleanup finds it if we die
+    try:
+        return _run(args, scenario, holds, degrades, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(args, scenario, holds, degrades, work: Path) -> int:
     print(f"scenario {scenario.name}, {args.runs} runs per setting, bounds {scenario.bounds.default}")
     print(f"{'setting':<28} {'runs':>4} {'fail':>4} {'error':>5} {'rate':>6}  {'expect':<10} "
           f"{'median worst/limit':>18}  {'s/run':>5}")
