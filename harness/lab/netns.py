@@ -24,6 +24,10 @@ LAB_SUBNET_PREFIX = "10.213.0"  # one /24 that exists only inside the lab's name
 LAB_PREFIX_LEN = 24
 SERVER_ADDR = f"{LAB_SUBNET_PREFIX}.1"
 SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"  # second server-side address (the replica listens here)
+# br0's MAC, set explicitly: a bridge left to itself takes the lowest MAC of its ports, so
+# plugging in a new host could change the server's MAC under the other hosts' ARP caches
+# (their packets then went to the old MAC and were dropped: connects timed out).
+BRIDGE_MAC = "02:6e:62:74:00:01"
 CMD_TIMEOUT_S = 10.0
 
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
@@ -140,7 +144,7 @@ class Lab:
         delete_netns(s)
         sh("ip", "netns", "add", s)
         sh("ip", "-n", s, "link", "set", "lo", "up")
-        sh("ip", "-n", s, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", s, "link", "add", "br0", "address", BRIDGE_MAC, "type", "bridge")
         sh("ip", "-n", s, "addr", "add", f"{SERVER_ADDR}/{LAB_PREFIX_LEN}", "dev", "br0")
         sh("ip", "-n", s, "addr", "add", f"{SERVER_ALIAS_ADDR}/{LAB_PREFIX_LEN}", "dev", "br0")
         sh("ip", "-n", s, "link", "set", "br0", "up")
