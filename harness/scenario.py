@@ -44,7 +44,7 @@ class Scenario:
     dialect: str = "smb3"
     bounds: Bounds = field(default_factory=Bounds)
     evidence_timeout_s: float = 5.0
-    host_stall_ms: float = 20.0  # canary lateness that excuses overlapping samples; 0: never
+    host_stall_ms: float = 20.0  # canary lateness taken off overlapping samples; 0: never
     source: str = ""
 
     @property

@@ -56,38 +56,44 @@ def host_stalls(events: Iterable[dict], threshold_us: float) -> list[tuple[float
             if e.get("type") == "canary" and e.get("late_us", 0) > threshold_us]
 
 
-def _overlaps(op: Op, windows: list[tuple[float, float]]) -> bool:
-    end = op.intended_s + (op.latency_us or 0) / 1e6
-    return any(start < end and op.intended_s < stop for start, stop in windows)
+def host_stall_overlap_us(op: Op, windows: list[tuple[float, float]]) -> float:
+    """How much of the operation's time (in µs) fell inside host stall windows."""
+    start = op.intended_s
+    end = start + (op.latency_us or 0) / 1e6
+    overlap_s = sum(max(0.0, min(end, stop) - max(start, begin)) for begin, stop in windows)
+    return min(overlap_s * 1e6, op.latency_us or 0.0)
 
 
 def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
                 host_stall_windows: list[tuple[float, float]] | None = None) -> dict[str, dict[str, dict]]:
-    """{probe: {phase: {count, errors, p50_us, p99_us, max_us}}} over ops of the given roles.
+    """{probe: {phase: {count, errors, p50_us, p99_us, max_us, host_stall_corrected}}}.
 
-    Successful operations that overlap a host stall window are left out of the latency
-    statistics and counted in ``host_stall_excluded``; errors are never left out.
+    Only ops of the given roles count. A successful operation that overlaps a host stall
+    window (the machine, not the server, stopped) has the overlapping time taken off its
+    latency and is counted in ``host_stall_corrected``: a server stall that happens to
+    contain a machine hiccup still shows, minus the hiccup. Errors are never excused.
     """
     lat: dict[tuple[str, str], list[float]] = defaultdict(list)
     errs: dict[tuple[str, str], int] = defaultdict(int)
-    excluded: dict[tuple[str, str], int] = defaultdict(int)
+    corrected: dict[tuple[str, str], int] = defaultdict(int)
     windows = host_stall_windows or []
     for op in ops:
         if op.role not in roles:
             continue
         key = (op.probe, op.phase)
         if op.outcome == "ok" and op.latency_us is not None:
-            if windows and _overlaps(op, windows):
-                excluded[key] += 1
-                lat.setdefault(key, [])
-                continue
-            lat[key].append(op.latency_us)
+            latency_us = op.latency_us
+            if windows:
+                overlap_us = host_stall_overlap_us(op, windows)
+                if overlap_us > 0:
+                    corrected[key] += 1
+                    latency_us -= overlap_us
+            lat[key].append(latency_us)
         else:
             errs[key] += 1
             lat.setdefault(key, [])
     table: dict[str, dict[str, dict]] = defaultdict(dict)
     for (probe, phase), values in sorted(lat.items()):
-        table[probe][phase] = summarize_us(values, errs[(probe, phase)])
-        if excluded[(probe, phase)]:
-            table[probe][phase]["host_stall_excluded"] = excluded[(probe, phase)]
+        table[probe][phase] = {**summarize_us(values, errs[(probe, phase)]),
+                               "host_stall_corrected": corrected[(probe, phase)]}
     return dict(table)

@@ -43,8 +43,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
             host_stall_us: float | None = HOST_STALL_US) -> dict:
     """{verdict, reason, drop, probes, violations, host_stalls} from the history alone.
 
-    host_stall_us: canary lateness that marks a machine stall whose overlapping samples are
-    left out of the latency statistics (None: keep every sample).
+    host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
+    that overlaps such a stall is taken off it (None: take nothing off).
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
     table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
@@ -53,7 +53,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     drop = drop_summary(events)
     result = {"probes": table, "violations": violations, "drop": drop,
               "host_stalls": {"count": len(windows),
-                              "worst_us": int(max((b - a for a, b in windows), default=0) * 1e6)}}
+                              "worst_us": round(max((b - a for a, b in windows), default=0) * 1e6)}}
     if run_errors or problems:
         return {**result, "verdict": "error", "reason": "; ".join(run_errors + problems)}
     if violations:

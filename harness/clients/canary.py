@@ -1,8 +1,8 @@
 """The canary: a process that talks to no server and only measures how late the machine
 wakes it. When every client's latency jumps at the same instant as the canary's, the machine
-stalled (a noisy shared host), not the server; the checker then leaves those samples out of
-the latency statistics (and says how many). A server stall leaves the canary on time, so it
-is never excused this way.
+stalled (a noisy shared host), not the server; the checker then takes the overlapping time
+off those samples (and says how many). A server stall leaves the canary on time, so it is
+never excused this way.
 """
 
 from __future__ import annotations

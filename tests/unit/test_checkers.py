@@ -1,7 +1,9 @@
 """Verdicts from small hand-written histories."""
 
 from harness.checkers.bounds import Bound, Bounds, check_bounds
-from harness.checkers.ops import STALL, operations, probe_table
+import pytest
+
+from harness.checkers.ops import STALL, Op, host_stall_overlap_us, operations, probe_table
 from harness.checkers.verdict import verdict
 from harness.stats import percentile, summarize_us
 
@@ -119,13 +121,31 @@ def test_per_probe_bound_overrides_default():
     assert violations == [] and problems == []
 
 
-def test_samples_overlapping_a_machine_stall_are_excused_and_counted():
+def test_a_machine_stall_is_taken_off_the_samples_it_overlaps():
     slow = op("c1", "smb_echo", 500, "fault", 400_000)  # intended 3.5+5.0=8.5s, 400 ms
-    canary = [{"t_s": 8.7, "type": "canary", "late_us": 300_000.0, "process": "canary"}]
+    canary = [{"t_s": 8.85, "type": "canary", "late_us": 350_000.0, "process": "canary"}]
     v = verdict(history(extra=slow + canary), Bounds(), ["smb_echo"], expect_drop="rst")
     assert v["verdict"] == "pass", v["violations"]
-    assert v["probes"]["smb_echo"]["fault"]["host_stall_excluded"] == 1
-    assert v["host_stalls"] == {"count": 1, "worst_us": 300_000}
+    fault = v["probes"]["smb_echo"]["fault"]
+    assert fault["host_stall_corrected"] == 1 and fault["max_us"] == 50_000  # 400 ms - 350 ms
+    assert v["host_stalls"] == {"count": 1, "worst_us": 350_000}
+    assert v["probes"]["smb_echo"]["baseline"]["host_stall_corrected"] == 0
+
+
+def test_a_server_freeze_that_contains_a_machine_hiccup_still_fails():
+    frozen = op("c1", "smb_echo", 500, "fault", 1_000_000)  # 8.5 s .. 9.5 s
+    hiccup = [{"t_s": 9.0, "type": "canary", "late_us": 30_000.0, "process": "canary"}]
+    v = verdict(history(extra=frozen + hiccup), Bounds(), ["smb_echo"], expect_drop="rst")
+    assert v["verdict"] == "fail"
+    assert v["probes"]["smb_echo"]["fault"]["max_us"] == 970_000
+
+
+def test_overlap_is_clipped_to_the_operation():
+    sample = Op("c1", "healthy", "smb_echo", 1, "fault", intended_s=10.0, outcome="ok", latency_us=100_000)
+    assert host_stall_overlap_us(sample, [(9.0, 10.05)]) == pytest.approx(50_000)
+    assert host_stall_overlap_us(sample, [(9.0, 11.0)]) == pytest.approx(100_000)
+    assert host_stall_overlap_us(sample, [(10.02, 10.03), (10.05, 10.06)]) == pytest.approx(20_000)
+    assert host_stall_overlap_us(sample, [(10.2, 10.3)]) == 0
 
 
 def test_a_server_stall_is_not_excused_without_a_canary_stall():
