@@ -26,6 +26,8 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         "violations": result.get("violations", []),
         "host_stalls": result.get("host_stalls"),
     }
+    if result.get("scratch"):
+        entry["scratch"] = result["scratch"]
     if scenario is not None:
         entry["description"] = scenario.description
         entry["bounds"] = scenario.bounds.to_json()

@@ -41,7 +41,7 @@ def drop_summary(events: list[dict]) -> dict | None:
 
 def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
             host_stall_us: float | None = HOST_STALL_US) -> dict:
-    """{verdict, reason, drop, probes, violations, host_stalls} from the history alone.
+    """{verdict, reason, drop, probes, violations, host_stalls, scratch} from the history alone.
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
@@ -51,7 +51,9 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     violations, problems = check_bounds(table, bounds, probes)
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
+    scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
     result = {"probes": table, "violations": violations, "drop": drop,
+              "scratch": scratch and {"removed": scratch.get("removed", []), "left": scratch.get("left", [])},
               "host_stalls": {"count": len(windows),
                               "worst_us": round(max((b - a for a, b in windows), default=0) * 1e6)}}
     if run_errors or problems:

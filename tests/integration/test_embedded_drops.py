@@ -31,6 +31,9 @@ def test_drop_passes_on_healthy_samba_with_evidence(nbt_run, mode):
     history = list(read_events(Path(entry["history"])))
     kinds = [(e["type"], e.get("event")) for e in history if e["type"] == "drop"]
     assert ("drop", "start") in kinds and ("drop", "evidence") in kinds
+    assert entry["scratch"]["left"] == [], entry["scratch"]
+    victim_scratch = {"fin": 1, "kill": 1, "stall": 1}.get(mode, 0)  # watch dir, or read file
+    assert sum(n.startswith("nbth-victim-") for n in entry["scratch"]["removed"]) == victim_scratch
 
 
 def test_baseline_passes_and_has_no_drop(nbt_run):

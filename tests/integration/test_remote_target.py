@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from harness.errors import BadInput, InfraError
+from harness.errors import BadInput
 from harness.lab.netns import sh
 from harness.targets.local import LocalSamba
 from harness.targets.remote import RemoteTarget, parse_smb_url
@@ -23,19 +23,24 @@ ROOT_SIDE_ADDR = "10.213.0.250"
 
 
 @pytest.fixture(scope="module")
-def lab_server():
+def lab_samba():
+    with LocalSamba() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lab_server(lab_samba):
     """(url, password): the URL names the server but not its NetBIOS name (learned by NBSTAT)."""
-    server = LocalSamba()
+    server = lab_samba
     link = f"nbth{os.getpid()}r"
-    with server:
-        sh("ip", "link", "add", link, "type", "veth", "peer", "name", "vr", "netns", server.lab.server_netns)
-        sh("ip", "-n", server.lab.server_netns, "link", "set", "vr", "master", "br0", "up")
-        sh("ip", "addr", "add", f"{ROOT_SIDE_ADDR}/24", "dev", link)
-        sh("ip", "link", "set", link, "up")
-        try:
-            yield f"smb://root@{server.endpoint.host}/share", server.endpoint.password
-        finally:
-            sh("ip", "link", "del", link, check=False)
+    sh("ip", "link", "add", link, "type", "veth", "peer", "name", "vr", "netns", server.lab.server_netns)
+    sh("ip", "-n", server.lab.server_netns, "link", "set", "vr", "master", "br0", "up")
+    sh("ip", "addr", "add", f"{ROOT_SIDE_ADDR}/24", "dev", link)
+    sh("ip", "link", "set", link, "up")
+    try:
+        yield f"smb://root@{server.endpoint.host}/share", server.endpoint.password
+    finally:
+        sh("ip", "link", "del", link, check=False)
 
 
 @pytest.fixture
@@ -54,12 +59,16 @@ def test_capabilities_are_discovered_and_the_name_learned(password_env):
 
 
 @pytest.mark.parametrize("name", ["baseline", *DROP_MODES, "blackhole"])
-def test_default_suite_passes_against_a_url_target_with_evidence_from_our_side(nbt_run, password_env, name):
+def test_default_suite_passes_against_a_url_target_with_evidence_from_our_side(nbt_run, password_env, name,
+                                                                               lab_samba):
     overrides = {**FAST, "phases.fault_s": 4.0} if name == "blackhole" else FAST
     entry = nbt_run(name, target=password_env, overrides=overrides)
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     if name != "baseline":
         assert entry["drop"]["evidence"]["capture"], entry["drop"]
+    # The victim could not clean up after itself; the run did, and left nothing on the share.
+    assert entry["scratch"]["left"] == [], entry["scratch"]
+    assert sorted(p.name for p in (lab_samba.dir / "share").iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["netem", "partition"])

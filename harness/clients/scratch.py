@@ -1,0 +1,71 @@
+"""Scratch files the clients leave on the share, and their removal after a run.
+
+Healthy clients delete their own file when they close. The victim cannot: it was reset,
+killed or cut off mid-session, so its directory (fin, kill) and file (stall) stay behind. After
+every run the runner opens one fresh session and removes what this run's client processes
+created (names carry the process id: ``nbth-<client>-<pid>[.dat]``), nothing else. What the
+server still holds open (a victim session it has not given up on yet) is reported as left.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+SCRATCH_NAME = re.compile(r"^nbth-[A-Za-z0-9_]+-(\d+)(\.dat)?$")
+SWEEP_TIMEOUT_S = 5.0
+SWEEP_PASSES = 3  # the server may still be closing the victim's handles when the run ends
+SWEEP_RETRY_S = 0.3
+
+
+def scratch_owner_pid(name: str) -> int | None:
+    """The client process id a scratch name belongs to, or None if it is not a scratch name."""
+    m = SCRATCH_NAME.match(name)
+    return int(m.group(1)) if m else None
+
+
+def _list(session, pattern: str) -> list:
+    """Entries of the share root matching pattern; none is an empty list, not an error."""
+    from impacket.nt_errors import STATUS_NO_SUCH_FILE
+    from impacket.smbconnection import SessionError
+
+    try:
+        return session.conn.listPath(session.endpoint.share, pattern)
+    except SessionError as exc:
+        if exc.getErrorCode() == STATUS_NO_SUCH_FILE:
+            return []
+        raise
+
+
+def sweep(endpoint, pids: list[int], timeout_s: float) -> dict:
+    """Remove this run's scratch entries from the share root: {removed: [...], left: [...]}."""
+    from harness.clients.session import describe_error, open_session
+
+    wanted = set(pids)
+    session = open_session(endpoint, "NBTH-SWEEP", timeout_s)
+    removed: list[str] = []
+    failed: dict[str, str] = {}
+    try:
+        pending = [(e.get_longname(), e.is_directory()) for e in _list(session, "nbth-*")
+                   if scratch_owner_pid(e.get_longname()) in wanted]
+        for attempt in range(SWEEP_PASSES):
+            if attempt:
+                time.sleep(SWEEP_RETRY_S)
+            retry = []
+            for name, is_dir in pending:
+                try:
+                    if is_dir:
+                        session.conn.deleteDirectory(endpoint.share, name)
+                    else:
+                        session.conn.deleteFile(endpoint.share, name)
+                    removed.append(name)
+                    failed.pop(name, None)
+                except Exception as exc:
+                    failed[name] = describe_error(exc, endpoint)
+                    retry.append((name, is_dir))
+            pending = retry
+            if not pending:
+                break
+    finally:
+        session.close()
+    return {"removed": sorted(removed), "left": [f"{n}: {why}" for n, why in sorted(failed.items())]}
