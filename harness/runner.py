@@ -11,6 +11,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from harness.checkers.verdict import verdict
+from harness.clients import scratch
 from harness.clients.canary import canary_main
 from harness.clients.worker import WorkerSpec, worker_main
 from harness.drops import drop_for
@@ -18,7 +19,7 @@ from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab import firewall
 from harness.lab.capture import FlowCapture
-from harness.lab.inns import FORK
+from harness.lab.inns import FORK, call_in_netns
 from harness.scenario import SESSION_PROBES, Scenario
 from harness.targets.base import ServerSocket, Target
 
@@ -33,6 +34,13 @@ class Worker:
     proc: object
     conn: object
     info: dict | None = None
+
+
+def healthy_host(client_index: int, hosts: int) -> str:
+    """The host role of healthy client ``client_index``: round robin over ``hosts`` hosts;
+    the first is the one the session-less probers use too."""
+    k = client_index % hosts
+    return "healthy" if k == 0 else f"healthy{k + 1}"
 
 
 def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[WorkerSpec]:
@@ -51,7 +59,8 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[Work
         n = scenario.healthy_clients
         for i in range(n):
             name = f"c{i + 1}"
-            specs.append(WorkerSpec(name=name, role="healthy", netns=target.client_netns("healthy"),
+            specs.append(WorkerSpec(name=name, role="healthy",
+                                    netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
                                     events_path=str(run_dir / f"events-{name}.jsonl"),
                                     rates_hz=session_rates, stagger=i / n, **common))
     if scenario.drop:
@@ -92,6 +101,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             w.proc.join(2)
             if w.spec.role == "victim":  # a victim killed before its release() left its cut
                 firewall.remove_cuts(os.getpid(), netns=w.spec.netns)
+        _sweep_scratch(target, workers, log)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
@@ -101,6 +111,21 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
     return {"name": scenario.name, **result, "history": str(run_dir / "history.jsonl")}
+
+
+def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:
+    """Remove the scratch files and directories this run's clients left on the share."""
+    pids = [w.info["pid"] for w in workers
+            if w.info and "peer" in w.info]  # only processes that had a session created any
+    if not pids:
+        return
+    try:
+        swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
+                              scratch.SWEEP_TIMEOUT_S, timeout_s=scratch.SWEEP_TIMEOUT_S + 2)
+    except HarnessError as exc:
+        log.write("info", note=f"scratch files not removed: {exc}")
+        return
+    log.write("scratch", **swept)
 
 
 def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, workers: list[Worker]) -> None:
@@ -153,6 +178,10 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
     log.set_t0(t0)
     log.write("run", event="start", scenario=scenario.name, target=target.name,
               phases=scenario.phases.spans(), clients=[w.spec.name for w in workers])
+    for w in workers:
+        if w.info and "local" in w.info:
+            log.write("client", name=w.spec.name, role=w.spec.role, host=w.spec.netns,
+                      local=w.info["local"], peer=w.info.get("peer"))
     if drop:
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
                   victim=victim.info.get("local"),

@@ -22,7 +22,7 @@ PROBES = ("nbstat", "nbt_session", "smb_echo", "smb_rw")
 SESSION_PROBES = ("smb_echo", "smb_rw")  # run on each healthy client's own session
 DEFAULT_RATES_HZ = {"nbstat": 20.0, "nbt_session": 10.0, "smb_echo": 10.0, "smb_rw": 4.0}
 DIALECTS = ("smb1", "smb2", "smb3")
-TOP_KEYS = {"name", "description", "healthy_clients", "probe_timeout_s", "dialect",
+TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect",
             "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}
 
 
@@ -37,6 +37,7 @@ class Scenario:
     name: str
     description: str = ""
     healthy_clients: int = 3
+    healthy_hosts: int = 1  # lab hosts the healthy clients are spread over (round robin)
     drop: DropSpec | None = None
     phases: Phases = field(default_factory=Phases)
     rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))
@@ -53,7 +54,8 @@ class Scenario:
 
     def to_dict(self) -> dict:
         d = {"name": self.name, "description": self.description,
-             "healthy_clients": self.healthy_clients, "probe_timeout_s": self.probe_timeout_s,
+             "healthy_clients": self.healthy_clients, "healthy_hosts": self.healthy_hosts,
+             "probe_timeout_s": self.probe_timeout_s,
              "dialect": self.dialect, "evidence_timeout_s": self.evidence_timeout_s,
              "host_stall_ms": self.host_stall_ms,
              "phases": asdict(self.phases), "probes": dict(self.rates_hz),
@@ -120,6 +122,9 @@ def from_dict(d: dict, source: str) -> Scenario:
     healthy = d.get("healthy_clients", 3)
     if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= 32:
         raise bad(f"healthy_clients must be an integer from 1 to 32, got {healthy!r}")
+    hosts = d.get("healthy_hosts", 1)
+    if not isinstance(hosts, int) or isinstance(hosts, bool) or not 1 <= hosts <= healthy:
+        raise bad(f"healthy_hosts must be an integer from 1 to healthy_clients ({healthy}), got {hosts!r}")
     timeout_s = d.get("probe_timeout_s", 2.0)
     if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0.05 <= timeout_s <= 60:
         raise bad(f"probe_timeout_s must be a number from 0.05 to 60, got {timeout_s!r}")
@@ -187,7 +192,7 @@ def from_dict(d: dict, source: str) -> Scenario:
         drop = DropSpec(mode, dict(params))
 
     return Scenario(name=name.strip(), description=str(d.get("description", "")),
-                    healthy_clients=healthy, drop=drop, phases=phases, rates_hz=rates,
+                    healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases, rates_hz=rates,
                     probe_timeout_s=float(timeout_s), dialect=dialect,
                     bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
                     host_stall_ms=float(host_stall_ms),

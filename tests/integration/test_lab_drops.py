@@ -1,7 +1,10 @@
 """Drops that need the lab network: the server's TCP really times out on a blackholed victim."""
 
+from pathlib import Path
+
 import pytest
 
+from harness.history import read_events
 from tests.conftest import FAST
 
 pytestmark = pytest.mark.integration
@@ -39,7 +42,8 @@ def test_netem_passes_and_touches_only_the_victim(nbt_run):
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     assert entry["drop"]["evidence"]
     traffic = next(a for a in entry["drop"]["after"] if a["event"] == "victim_traffic")
-    assert traffic["echoes_ok"] > 0
+    assert traffic["echoes_ok"] > 0 and traffic["reads_ok"] > 0
+    assert [n for n in entry["scratch"]["removed"] if n.startswith("nbth-victim-")] and not entry["scratch"]["left"]
 
 
 def test_a_partition_longer_than_the_timeout_fails_against_the_timeout_replica(nbt_run):
@@ -59,8 +63,14 @@ def test_a_short_partition_and_netem_lose_no_session_so_the_replica_stays_fair(n
 
 
 def _server_events(entry):
-    from pathlib import Path
-
-    from harness.history import read_events
-
     return [e for e in read_events(Path(entry["history"])) if e["type"] == "server"]
+
+
+def test_healthy_clients_spread_over_hosts_stay_bounded_through_a_blackhole(nbt_run):
+    entry = nbt_run("blackhole", target="local", overrides={**LONG_FAULT, "healthy_hosts": 3})
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+    clients = {e["name"]: e for e in read_events(Path(entry["history"])) if e["type"] == "client"}
+    healthy = [clients[f"c{i}"] for i in (1, 2, 3)]
+    assert len({c["host"] for c in healthy}) == 3
+    assert len({c["local"].split(":")[0] for c in healthy}) == 3
+    assert clients["victim"]["host"] not in {c["host"] for c in healthy}

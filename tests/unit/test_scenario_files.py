@@ -54,6 +54,8 @@ max_floor_ms = 5
     ("name='x'\n[phases]\nfault_s=-2", "fault_s"),
     ("name='x'\n[phases]\nlength=2", "[phases] takes"),
     ("name='x'\nhealthy_clients=0", "healthy_clients"),
+    ("name='x'\nhealthy_clients=2\nhealthy_hosts=3", "healthy_hosts"),
+    ("name='x'\nhealthy_hosts=0", "healthy_hosts"),
     ("name='x'\n[bounds]\np99_floor_ms='high'", "p99_floor_ms"),
     ("name='x'\n[bounds]\nmedian=3", "unknown bound key"),
 ])
@@ -95,3 +97,11 @@ def test_overrides_are_validated_like_files():
 def test_unknown_scenario_name_lists_known():
     with pytest.raises(BadInput, match="known: .*rst"):
         resolve(["nope"])
+
+
+def test_healthy_clients_are_spread_round_robin_over_hosts():
+    from harness.runner import healthy_host
+
+    assert [healthy_host(i, 1) for i in range(3)] == ["healthy"] * 3
+    assert [healthy_host(i, 2) for i in range(5)] == ["healthy", "healthy2", "healthy", "healthy2", "healthy"]
+    assert [healthy_host(i, 3) for i in range(3)] == ["healthy", "healthy2", "healthy3"]
