@@ -1,5 +1,6 @@
 import os
 import shutil
+import time
 
 import pytest
 
@@ -27,3 +28,29 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def fast():
     return dict(FAST)
+
+
+def wait_for(condition, what, timeout_s=30.0):
+    """Poll ``condition`` until it returns something true; AssertionError after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def wait_for_victim_host(pid):
+    """The victim host namespace of the harness process ``pid``, once it exists."""
+    from harness.lab import netns
+
+    return wait_for(lambda: next((n for n in netns.list_netns()
+                                  if n.startswith(f"nbth-{pid}-") and n.endswith("-victim")), None),
+                    f"the victim host of process {pid}")
+
+
+def iptables_rules(ns):
+    from harness.lab import netns
+
+    return netns.sh("iptables", "-S", netns=ns, check=False)

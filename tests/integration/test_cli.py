@@ -5,12 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from harness.lab import netns
-from tests.conftest import FAST
+from tests.conftest import FAST, iptables_rules, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
@@ -82,7 +81,7 @@ def test_list_has_one_line_per_scenario():
 def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "stall", "--report-dir",
                              str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_lab(proc.pid)
+    wait_for_victim_host(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
@@ -91,8 +90,8 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     # SIGKILL in the middle of a blackhole, once its firewall cut is in place
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "blackhole", "--report-dir",
                              str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    victim_ns = _wait_for_lab(proc.pid)
-    _wait_for(lambda: "nbth-" in _iptables(victim_ns), "the blackhole's iptables cut")
+    victim_ns = wait_for_victim_host(proc.pid)
+    wait_for(lambda: "nbth-" in iptables_rules(victim_ns), "the blackhole's iptables cut")
     proc.kill()
     proc.wait(10)
     left = [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
@@ -103,24 +102,4 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
-    assert f"nbth-{proc.pid}-cut" not in _iptables(None)  # no rule left in our own namespace
-
-
-def _wait_for(condition, what, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"never saw {what}")
-
-
-def _wait_for_lab(pid):
-    return _wait_for(lambda: next((n for n in netns.list_netns()
-                                   if n.startswith(f"nbth-{pid}-") and n.endswith("-victim")), None),
-                     "the run's lab")
-
-
-def _iptables(ns):
-    return netns.sh("iptables", "-S", netns=ns, check=False)
+    assert f"nbth-{proc.pid}-cut" not in iptables_rules(None)  # no rule left in our own namespace

@@ -1,9 +1,15 @@
 """The pytest plugin end to end: scenario files collected as items and run for real."""
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from harness.lab import netns
+from tests.conftest import iptables_rules, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -39,3 +45,27 @@ def test_broken_scenario_is_a_collection_error(pytester):
     result = pytester.runpytest_subprocess("scenarios", "-p", "no:cacheprovider", timeout=60)
     result.stdout.fnmatch_lines(["*unknown drop mode 'meteor'*"])
     assert result.ret == 2
+
+
+def test_pytest_timeout_mid_blackhole_leaves_nothing_behind(pytester):
+    """pytest-timeout (signal method) fires while the victim's flow is cut: the run unwinds
+    through the same teardown, so no namespace, rule, process or temp dir of it remains."""
+    d = pytester.mkdir("scenarios")
+    shutil.copy(SCENARIOS / "blackhole.toml", d / "blackhole.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "scenarios", "-p", "no:cacheprovider", "--timeout=7",
+         "--nbt-set=phases.warmup_s=0.5", "--nbt-set=phases.baseline_s=1.5"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        victim_ns = wait_for_victim_host(proc.pid)
+        wait_for(lambda: "nbth-" in iptables_rules(victim_ns), "the blackhole's iptables cut")
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Timeout" in out and "1 failed" in out, out[-2000:]
+    assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
+    assert not [t for t in os.listdir("/tmp") if t.startswith(f"nbth-{proc.pid}-")]
+    ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
+
