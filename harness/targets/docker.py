@@ -72,6 +72,7 @@ READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
 PROBE_TIMEOUT_S = 1.0
 STOP_GRACE_S = 5
 LOG_TAIL_LINES = 200
+SERVER_VIEWS = ("auto", "nsenter", "exec")  # how server_sh reaches the container namespace
 SERVER_TCP_RETRIES2 = 3
 
 
@@ -195,6 +196,7 @@ class DockerSamba(Target):
         context_dir: Path | str | None = None,
         health_timeout_s: float = HEALTH_TIMEOUT_S,
         health_interval_s: float = HEALTH_INTERVAL_S,
+        server_view: str = "auto",
     ) -> None:
         """
         use_existing: use a running container of the compose service if there is one.
@@ -208,9 +210,14 @@ class DockerSamba(Target):
             read from its environment). The password is always random for a started one.
         health_interval_s: docker healthcheck interval for a started container (each check is
             one NBSTAT and one smbclient session from inside the container).
+        server_view: how commands reach the container's network namespace: "nsenter" (the
+            host's binaries; root on the engine's host), "exec" (docker exec, the image's
+            binaries; any user of the engine), or "auto" (nsenter where possible).
         """
         if address not in ("bridge", "published"):
             raise ValueError(f"address must be 'bridge' or 'published', not {address!r}")
+        if server_view not in SERVER_VIEWS:
+            raise ValueError(f"server_view must be one of {', '.join(SERVER_VIEWS)}, not {server_view!r}")
         unknown = set(host_ports or {}) - set(CONTAINER_PORTS)
         if unknown:
             raise ValueError(f"host_ports keys must be among {sorted(CONTAINER_PORTS)}: {sorted(unknown)}")
@@ -218,6 +225,7 @@ class DockerSamba(Target):
         self.compose_project = (compose_project or os.environ.get("COMPOSE_PROJECT_NAME")
                                 or _compose_project_name(REPO_DIR))
         self.address = address
+        self.server_view = server_view
         self.host_ports = dict(host_ports or {})
         self.image_tag = image_tag
         self.context_dir = Path(context_dir) if context_dir else CONTEXT_DIR
@@ -330,6 +338,11 @@ class DockerSamba(Target):
             return None
         return parse_ss(self.server_sh("ss", "-tainH"))
 
+    def _use_nsenter(self) -> bool:
+        if self.server_view != "auto":
+            return self.server_view == "nsenter"
+        return os.geteuid() == 0 and bool(shutil.which("nsenter")) and self._engine_is_local()
+
     def server_sh(self, *argv: str, timeout_s: float = 10.0) -> str:
         """Run argv in the container's network namespace; return stdout (InfraError on failure).
 
@@ -337,7 +350,7 @@ class DockerSamba(Target):
         ``docker exec`` (the image has ss, ip and iptables).
         """
         container = self._require_container()
-        if os.geteuid() == 0 and shutil.which("nsenter") and self._engine_is_local():
+        if self._use_nsenter():
             cmd = ["nsenter", "-t", str(self.server_pid), "-n", "--", *argv]
             try:
                 done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,

@@ -127,6 +127,21 @@ def test_server_sockets_show_the_clients_true_address(target):
         conn.close()
 
 
+@pytest.mark.parametrize("view", ["nsenter", "exec"])
+def test_both_ways_into_the_container_see_the_same_connection(target, view, monkeypatch):
+    """nsenter (root on the engine's host) and docker exec (any engine user) both find the
+    client's connection in the server's TCP table, and both can run iptables there."""
+    monkeypatch.setattr(target, "server_view", view)
+    conn = _smb_session(target.endpoint)
+    try:
+        local = "%s:%d" % conn.getSMBServer().get_socket().getsockname()[:2]
+        mine = [r for r in target.server_sockets() if r.peer == local]
+        assert [r.state for r in mine] == ["ESTAB"]
+        assert "-P INPUT" in target.server_sh("iptables", "-S", "INPUT")
+    finally:
+        conn.close()
+
+
 def test_smb_session_through_published_port(target):
     pub = target.published_endpoint
     conn = _smb_session(pub)
