@@ -50,12 +50,30 @@ class Drop:
         victim's peer address; None while there is none yet. Pure."""
         raise NotImplementedError
 
-
     def client_evidence(self, captured: list, since_monotonic: float, detail: dict,
                         victim_exitcode: int | None) -> dict | None:
         """Proof from the harness's own side (a capture of the victim's flow), for servers
         it cannot look inside; None where this drop has no such proof. Pure."""
         return None
+
+
+class WithOutstandingNotify(Drop):
+    """A drop that first leaves a request outstanding on the server: an SMB2 CHANGE_NOTIFY on
+    the victim's own directory, which the server answers only with STATUS_PENDING. (A READ
+    would not do: its answer can reach the victim before the drop.)"""
+
+    def __init__(self) -> None:
+        self.dir_id = None
+
+    def prepare(self, session):
+        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
+
+    def send_notify(self, session) -> int:
+        """Send the CHANGE_NOTIFY; return its MessageID."""
+        return session.send_change_notify_nowait(self.dir_id)
+
+    def release(self, session):
+        pass
 
 
 def after(captured: list, since_monotonic: float, direction: str) -> list:

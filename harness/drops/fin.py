@@ -4,29 +4,18 @@ On the wire: an SMB2 CHANGE_NOTIFY on the victim's own directory (outstanding: t
 answers only STATUS_PENDING), then FIN (close()).
 """
 
-import os
-
-from harness.drops.base import Drop, left_with, vanished
+from harness.drops.base import WithOutstandingNotify, left_with, vanished
 from harness.packets.tcp import FIN, RST
 
 
-class Fin(Drop):
+class Fin(WithOutstandingNotify):
     mode = "fin"
     wire = "an outstanding SMB2 CHANGE_NOTIFY, then FIN (close without logoff)"
 
-    def __init__(self) -> None:
-        self.dir_id = None
-
-    def prepare(self, session):
-        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
-
     def act(self, session):
-        message_id = session.send_change_notify_nowait(self.dir_id)
+        message_id = self.send_notify(session)
         session.sock.close()
         return {"sent": "FIN", "outstanding_message_id": message_id}
-
-    def release(self, session):
-        pass
 
     def evidence(self, before, rows, detail, victim_exitcode):
         return vanished(before, rows)

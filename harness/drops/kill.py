@@ -9,32 +9,23 @@ answer can reach the victim's socket before the kill, and then nothing is outsta
 import os
 import signal
 
-from harness.drops.base import Drop, left_with, vanished
+from harness.drops.base import WithOutstandingNotify, left_with, vanished
 from harness.packets.tcp import FIN, RST
 
 SIGKILLED = -signal.SIGKILL
 
 
-class Kill(Drop):
+class Kill(WithOutstandingNotify):
     mode = "kill"
     wire = "an outstanding SMB2 CHANGE_NOTIFY, then the victim process is SIGKILLed"
 
-    def __init__(self) -> None:
-        self.dir_id = None
-
-    def prepare(self, session):
-        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
-
     def act(self, session):
-        message_id = session.send_change_notify_nowait(self.dir_id)
+        message_id = self.send_notify(session)
         return {"sent": "SMB2 CHANGE_NOTIFY", "outstanding_message_id": message_id, "then": "SIGKILL"}
 
     def after_act(self) -> None:
         """Runs in the victim after act() was recorded: the kill itself."""
         os.kill(os.getpid(), signal.SIGKILL)
-
-    def release(self, session):
-        pass
 
     def evidence(self, before, rows, detail, victim_exitcode):
         if victim_exitcode != SIGKILLED:
