@@ -52,8 +52,10 @@ def test_pytest_timeout_mid_blackhole_leaves_nothing_behind(pytester):
     through the same teardown, so no namespace, rule, process or temp dir of it remains."""
     d = pytester.mkdir("scenarios")
     shutil.copy(SCENARIOS / "blackhole.toml", d / "blackhole.toml")
+    # The cut starts about 2 s after the clients (warmup + baseline) and lasts the 6 s fault
+    # phase: a 9 s timeout, counted from the item's start, fires while it is in place.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "scenarios", "-p", "no:cacheprovider", "--timeout=7",
+        [sys.executable, "-m", "pytest", "scenarios", "-p", "no:cacheprovider", "--timeout=9",
          "--nbt-set=phases.warmup_s=0.5", "--nbt-set=phases.baseline_s=1.5"],
         cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
