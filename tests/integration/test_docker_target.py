@@ -130,13 +130,16 @@ def test_server_sockets_show_the_clients_true_address(target, view, monkeypatch)
         conn.close()
 
 
-def test_smb_session_through_published_port(target):
-    pub = target.published_endpoint
-    conn = _smb_session(pub)
+def _assert_tree_connects(endpoint) -> None:
+    conn = _smb_session(endpoint)
     try:
-        assert conn.connectTree(pub.share)
+        assert conn.connectTree(endpoint.share)
     finally:
         conn.close()
+
+
+def test_smb_session_through_published_port(target):
+    _assert_tree_connects(target.published_endpoint)
 
 
 def test_stop_removes_only_what_it_started(engine):
@@ -204,10 +207,5 @@ def test_compose_container_is_used_and_left_running(engine, compose_project):
     with t:
         assert not t.owned
         name = t.container_name
-        ep = t.endpoint
-        conn = _smb_session(ep)
-        try:
-            assert conn.connectTree(ep.share)
-        finally:
-            conn.close()
+        _assert_tree_connects(t.endpoint)
     assert engine.containers.get(name).status == "running"

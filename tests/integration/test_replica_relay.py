@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import ProbeTimeout
 from harness.packets.nbt import (
     POSITIVE_SESSION_RESPONSE,
     SESSION_MESSAGE,
@@ -34,6 +35,7 @@ from harness.packets.nbt import (
     session_message_header,
     session_request,
 )
+from harness.probes import nbt_session
 
 pytestmark = pytest.mark.integration
 
@@ -50,21 +52,11 @@ BIG_REPLY_BYTES = 4 * 1024 * 1024
 
 
 def recv_exact(sock: socket.socket, n: int, timeout_s: float = OP_TIMEOUT_S) -> bytes:
-    deadline = time.monotonic() + timeout_s
-    buf = b""
-    while len(buf) < n:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"got {len(buf)} of {n} bytes")
-        sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(n - len(buf))
-        except TimeoutError:
-            raise TimeoutError(f"got {len(buf)} of {n} bytes") from None
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
+    """The probe's recv_exact, with a plain TimeoutError as these tests expect."""
+    try:
+        return nbt_session.recv_exact(sock, n, time.monotonic() + timeout_s, f"{n} bytes")
+    except ProbeTimeout as exc:
+        raise TimeoutError(str(exc)) from None
 
 
 def recv_frame(sock: socket.socket, timeout_s: float = OP_TIMEOUT_S) -> tuple[int, bytes]:
