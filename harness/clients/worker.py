@@ -76,9 +76,10 @@ def _sleep_until(t0: float, t_s: float) -> None:
 
 def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float) -> None:
     for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
-        _sleep_until(t0, intended_s)
+        phase = spec.phases.phase_at(intended_s)  # before the wake-up: not in the timed path
         common = {"probe": probe, "seq": seq, "role": spec.role}
-        writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6), **common)
+        _sleep_until(t0, intended_s)
+        writer.write(INVOKE, phase=phase, intended_s=round(intended_s, 6), **common)
         late_s = time.monotonic() - t0 - intended_s
         if late_s > spec.timeout_s:
             writer.write(INFO, latency_us=None, error="not sent: blocked by an earlier operation past the timeout", **common)
@@ -86,13 +87,15 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         outcome, error = OK, None
         try:
             probes[probe].invoke()
+            end_s = time.monotonic() - t0
         except TIMEOUTS as exc:
+            end_s = time.monotonic() - t0
             outcome, error = INFO, f"timeout: {exc}"[:200]
         except Exception as exc:  # any failure of the operation is a failed probe
+            end_s = time.monotonic() - t0  # describing the error is not part of the operation
             from harness.clients.session import describe_error
 
             outcome, error = FAIL, describe_error(exc, spec.endpoint)
-        end_s = time.monotonic() - t0
         writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1), error=error, **common)
 
 

@@ -21,6 +21,7 @@ class NodeStatusProbe:
         self.timeout_s = timeout_s
         self.sock: socket.socket | None = None
         self._trn_id = 0
+        self._query_tail = node_status_request(0)[2:]  # all but the transaction id
 
     def open(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -29,7 +30,7 @@ class NodeStatusProbe:
     def invoke(self) -> NodeStatus:
         assert self.sock is not None
         self._trn_id = (self._trn_id + 1) & 0xFFFF
-        self.sock.send(node_status_request(self._trn_id))
+        self.sock.send(self._trn_id.to_bytes(2, "big") + self._query_tail)
         deadline = time.monotonic() + self.timeout_s
         while True:  # skip late answers to earlier (timed-out) queries
             remaining = deadline - time.monotonic()

@@ -38,6 +38,11 @@ def recv_exact(sock: socket.socket, n: int, deadline: float, what: str) -> bytes
 
 def request_session(host: str, port: int, called: str, calling: str, timeout_s: float) -> None:
     """Open a TCP connection, do the NBT session request, close. Raise on anything but 0x82."""
+    send_session_request(host, port, session_request(called, calling), timeout_s)
+
+
+def send_session_request(host: str, port: int, request: bytes, timeout_s: float) -> None:
+    """request_session() with the SESSION REQUEST already encoded (the probe's timed path)."""
     deadline = time.monotonic() + timeout_s
     try:
         sock = socket.create_connection((host, port), timeout=timeout_s)
@@ -45,7 +50,7 @@ def request_session(host: str, port: int, called: str, calling: str, timeout_s: 
         raise ProbeTimeout(f"TCP connect to {host}:{port} timed out") from exc
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.sendall(session_request(called, calling))
+        sock.sendall(request)
         ptype, length = parse_session_header(recv_exact(sock, 4, deadline, "NBT session response"))
         body = recv_exact(sock, length, deadline, "NBT session response body") if length else b""
         if ptype == NEGATIVE_SESSION_RESPONSE:
@@ -63,12 +68,13 @@ class SessionRequestProbe:
     def __init__(self, host: str, port: int, called: str, calling: str, timeout_s: float = 2.0):
         self.host, self.port, self.called, self.calling = host, port, called, calling
         self.timeout_s = timeout_s
+        self._request = session_request(called, calling)
 
     def open(self) -> None:
         pass
 
     def invoke(self) -> None:
-        request_session(self.host, self.port, self.called, self.calling, self.timeout_s)
+        send_session_request(self.host, self.port, self._request, self.timeout_s)
 
     def close(self) -> None:
         pass

@@ -21,13 +21,14 @@ class ReadWriteProbe:
         self.file_name = client_file_name(client)
         self.file_id = None
         self._n = 0
+        self._tail = os.urandom(size_bytes - 4)  # the counter in front makes each block unique
 
     def open(self) -> None:
         self.file_id = self.session.open_file(self.file_name)
 
     def invoke(self) -> None:
         self._n += 1
-        block = self._n.to_bytes(4, "little") + os.urandom(self.size_bytes - 4)
+        block = self._n.to_bytes(4, "little") + self._tail
         conn, tid = self.session.conn, self.session.tree_id
         conn.writeFile(tid, self.file_id, block, 0)
         back = conn.readFile(tid, self.file_id, 0, self.size_bytes)
