@@ -29,16 +29,6 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _overrides(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        key, eq, value = pair.partition("=")
-        if not eq or not key:
-            raise BadInput(f"--set takes KEY=VALUE, got {pair!r}")
-        out[key.strip()] = value.strip()
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nbt-harness", description="Prove that one bad NetBIOS/SMB client cannot "
                 "stall everyone else (KB Q186873 class of bug).")
@@ -89,10 +79,10 @@ def cmd_cleanup(args) -> int:
 def cmd_run(args) -> int:
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
     from harness.runner import run_scenario
-    from harness.scenario import resolve
+    from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
 
-    overrides = _overrides(args.set)
+    overrides = parse_overrides(args.set)
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
     spec = parse_target(args.target)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)

@@ -49,26 +49,25 @@ def pytest_addoption(parser):
 
 def _resolve(config) -> Settings:
     def pick(opt, env, ini):
+        """The option if given, else the environment variable, else the ini value."""
         value = config.getoption(opt)
         if value is not None:
-            return value, f"--{opt.replace('_', '-')}"
-        if os.environ.get(env):
-            return os.environ[env], f"${env}"
-        return config.getini(ini), f"ini {ini}"
+            return value
+        return os.environ.get(env) or config.getini(ini)
 
-    target, _ = pick("nbt_target", "NBT_HARNESS_TARGET", "nbt_target")
-    report_dir, _ = pick("nbt_report_dir", "NBT_HARNESS_REPORT_DIR", "nbt_report_dir")
+    target = pick("nbt_target", "NBT_HARNESS_TARGET", "nbt_target")
+    report_dir = pick("nbt_report_dir", "NBT_HARNESS_REPORT_DIR", "nbt_report_dir")
     pairs = list(config.getini("nbt_set"))
     if os.environ.get("NBT_HARNESS_SET"):
         pairs += [p for p in os.environ["NBT_HARNESS_SET"].split(";") if p.strip()]
     pairs += config.getoption("nbt_set") or []
-    overrides = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq:
-            raise pytest.UsageError(f"invalid scenario override {pair!r}: expected KEY=VALUE")
-        overrides[key.strip()] = value.strip()
+    from harness.scenario import parse_overrides
     from harness.targets.spec import parse_target
+
+    try:
+        overrides = parse_overrides(pairs)
+    except BadInput as exc:
+        raise pytest.UsageError(str(exc)) from None
 
     try:
         parse_target(target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
 from harness.schedule import PHASES
 
 REPORT_VERSION = 1
@@ -87,7 +88,7 @@ def exit_code(entries: list[dict]) -> int:
     """0 all passed (skips listed); 1 any failed; 3 none failed but something errored."""
     verdicts = {e["verdict"] for e in entries}
     if "fail" in verdicts:
-        return 1
+        return EXIT_FAIL
     if "error" in verdicts:
-        return 3
-    return 0
+        return EXIT_INFRA
+    return EXIT_PASS

@@ -14,7 +14,7 @@ from harness.checkers.verdict import verdict
 from harness.clients import scratch
 from harness.clients.canary import canary_main
 from harness.clients.worker import WorkerSpec, worker_main
-from harness.drops import drop_for
+from harness.drops import Drop, drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab import firewall
@@ -83,15 +83,16 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
     log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
+    drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
     why = target.unsupported(scenario)
-    if scenario.drop and not why:
-        why = drop_for(scenario.drop.mode, scenario.drop.params).unsupported(target.client_netns("victim"))
+    if drop and not why:
+        why = drop.unsupported(target.client_netns("victim"))
     if why:
         log.close()
         return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
                 "probes": {}, "violations": [], "history": None}
     try:
-        _run(scenario, target, run_dir, log, workers)
+        _run(scenario, target, drop, run_dir, log, workers)
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
@@ -128,7 +129,8 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
     log.write("scratch", **swept)
 
 
-def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, workers: list[Worker]) -> None:
+def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, log: HistoryWriter,
+         workers: list[Worker]) -> None:
     for spec in plan_workers(scenario, target, run_dir):
         parent, child = FORK.Pipe()
         proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
@@ -162,14 +164,14 @@ def _run(scenario: Scenario, target: Target, run_dir: Path, log: HistoryWriter, 
             pending.remove(w)
 
     victim = next((w for w in workers if w.spec.role == "victim"), None)
-    drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
     before = None
+    rows = None
     if victim:
         rows = _victim_rows(target, victim.info["local"])
         before = rows[0] if rows else None
 
-    capture = None
-    if victim and target.server_sockets() is None and target.client_netns("victim") is None:
+    capture = None  # a server the harness cannot look inside (rows None): capture our side
+    if victim and rows is None and target.client_netns("victim") is None:
         try:
             capture = FlowCapture(victim.info["local"], victim.info["peer"]).start()
         except OSError as exc:  # no root: no AF_PACKET

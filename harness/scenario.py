@@ -75,6 +75,17 @@ class Scenario:
         return from_dict(d, f"{self.source or self.name} (with overrides)")
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings (from --set, --nbt-set, ini or environment) as {key: raw value}."""
+    out = {}
+    for pair in pairs or []:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise BadInput(f"invalid scenario override {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
 def parse_value(raw: str):
     """An override's value: JSON if it parses (numbers, true, lists), else the string."""
     try:
