@@ -105,10 +105,6 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
     detail = drop.act(session)
     writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
     conn.send(("dropped", detail))
-    after = getattr(drop, "after_act", None)
-    if after:
-        writer.close()
-        after()
     drop.during(session, t0 + spec.phases.total_s,
                 lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
     _sleep_until(t0, spec.phases.total_s)

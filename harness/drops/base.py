@@ -10,12 +10,13 @@ from harness.clients.session import Session
 from harness.targets.base import ServerSocket
 
 GONE_OR_CLOSING = ("CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT", "CLOSED")
+BIG_FILE_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 
 
 class Drop:
     mode = "drop"
     wire = ""  # one sentence: what goes on the wire
-    holds_session = False  # the victim keeps its socket until the run ends
     owner_pid = 0  # the harness process that owns the run (tags firewall rules)
     needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
     needs_root = False  # firewall rules or qdiscs
@@ -72,8 +73,48 @@ class WithOutstandingNotify(Drop):
         """Send the CHANGE_NOTIFY; return its MessageID."""
         return session.send_change_notify_nowait(self.dir_id)
 
-    def release(self, session):
-        pass
+
+def prepare_big_file(session, size_bytes: int) -> object:
+    """Create the victim's own file of size_bytes on the share; return its file id."""
+    from harness.clients.session import client_file_name
+
+    file_id = session.open_file(client_file_name("victim"))
+    block = b"\xa5" * CHUNK_BYTES
+    written = 0
+    while written < size_bytes:
+        n = min(CHUNK_BYTES, size_bytes - written)
+        session.conn.writeFile(session.tree_id, file_id, block[:n], written)
+        written += n
+    return file_id
+
+
+class WithBigFile(Drop):
+    """A drop that leaves the server with SMB2 READs of the victim's own file to answer
+    (``read_total_bytes`` of them), and reads the server's retransmissions as evidence."""
+
+    def __init__(self, read_total_bytes: int) -> None:
+        if not 0 < int(read_total_bytes) <= BIG_FILE_BYTES:
+            raise ValueError(f"read_total_bytes must be in (0, {BIG_FILE_BYTES}]")
+        self.read_total_bytes = int(read_total_bytes)
+        self.file_id = None
+        self.retransmits_seen = 0  # evidence state, kept by the runner's instance
+
+    def prepare(self, session):
+        self.file_id = prepare_big_file(session, self.read_total_bytes)
+
+    def send_reads(self, session, size_bytes: int) -> int:
+        """READs of size_bytes covering read_total_bytes, not waiting for answers; how many."""
+        offsets = range(0, self.read_total_bytes, size_bytes)
+        for offset in offsets:
+            session.send_read_nowait(self.file_id, offset, size_bytes)
+        return len(offsets)
+
+    def note_retransmits(self, rows: list[ServerSocket]) -> int:
+        """The most retransmissions (tcp_info retrans/backoff) seen so far on the server's rows."""
+        for r in rows:
+            self.retransmits_seen = max(self.retransmits_seen, int(r.info.get("retrans", 0)),
+                                        int(r.info.get("backoff", 0)))
+        return self.retransmits_seen
 
 
 def after(captured: list, since_monotonic: float, direction: str) -> list:

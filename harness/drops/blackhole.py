@@ -7,26 +7,17 @@ RST, no ICMP). The server's TCP retransmits into the void until it gives up (the
 server's namespace has net.ipv4.tcp_retries2 = 3: about 3 s).
 """
 
-from harness.drops.base import Drop, abort, after
-from harness.drops.stall import prepare_big_file
+from harness.drops.base import WithBigFile, abort, after
 from harness.lab import firewall
 
 
-class Blackhole(Drop):
+class Blackhole(WithBigFile):
     mode = "blackhole"
     wire = "outstanding SMB2 READs, then every packet of the flow dropped both ways (no FIN/RST)"
-    holds_session = True
     needs_root = True
 
     def __init__(self, read_total_bytes: int = 1 << 20) -> None:
-        if not 0 < int(read_total_bytes) <= 4 << 20:
-            raise ValueError("read_total_bytes must be in (0, 4 MiB]")
-        self.read_total_bytes = int(read_total_bytes)
-        self.file_id = None
-        self.retransmits_seen = 0  # evidence state, kept by the runner's instance
-
-    def prepare(self, session):
-        self.file_id = prepare_big_file(session, self.read_total_bytes)
+        super().__init__(read_total_bytes)
 
     def act(self, session):
         # Inbound first: the server's answers to the READs sent next can then never be
@@ -34,12 +25,9 @@ class Blackhole(Drop):
         local = session.local_addr()
         host, port = session.sock.getpeername()[:2]
         rules = firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("INPUT",))
-        size = session.max_read_bytes()
-        offsets = range(0, self.read_total_bytes, size)
-        for offset in offsets:
-            session.send_read_nowait(self.file_id, offset, size)
+        reads = self.send_reads(session, session.max_read_bytes())
         rules += firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("OUTPUT",))
-        return {"outstanding_reads": len(offsets), "cut": f"{local} <-> {host}:{port}",
+        return {"outstanding_reads": reads, "cut": f"{local} <-> {host}:{port}",
                 "rules": rules}
 
     def release(self, session):
@@ -49,10 +37,7 @@ class Blackhole(Drop):
     def evidence(self, before, rows, detail, victim_exitcode):
         """The server retransmitted to the victim (seen in tcp_info), then its TCP gave up
         and the connection left the table. Stateful across polls of one run."""
-        for r in rows:
-            self.retransmits_seen = max(self.retransmits_seen, int(r.info.get("retrans", 0)),
-                                        int(r.info.get("backoff", 0)))
-        if before is None or self.retransmits_seen == 0:
+        if before is None or self.note_retransmits(rows) == 0:
             return None
         if any(r.state == "ESTAB" for r in rows):
             return None

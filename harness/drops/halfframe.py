@@ -10,7 +10,6 @@ from harness.packets.nbt import session_message_header
 class HalfFrame(Drop):
     mode = "halfframe"
     wire = "NBT header announcing frame_bytes, then only sent_bytes of them, then silence"
-    holds_session = True
 
     def __init__(self, frame_bytes: int = 4096, sent_bytes: int = 1024) -> None:
         if not 0 < int(sent_bytes) < int(frame_bytes):

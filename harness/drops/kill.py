@@ -23,8 +23,9 @@ class Kill(WithOutstandingNotify):
         message_id = self.send_notify(session)
         return {"sent": "SMB2 CHANGE_NOTIFY", "outstanding_message_id": message_id, "then": "SIGKILL"}
 
-    def after_act(self) -> None:
-        """Runs in the victim after act() was recorded: the kill itself."""
+    def during(self, session, until_monotonic, record):
+        """Runs in the victim once act() is recorded (every history line is flushed as it
+        is written): the kill itself."""
         os.kill(os.getpid(), signal.SIGKILL)
 
     def evidence(self, before, rows, detail, victim_exitcode):

@@ -13,8 +13,7 @@ history and the report) says so.
 
 import time
 
-from harness.drops.base import Drop
-from harness.drops.stall import prepare_big_file
+from harness.drops.base import Drop, prepare_big_file
 from harness.errors import InfraError
 from harness.lab import firewall
 from harness.lab.netns import sh
@@ -27,7 +26,6 @@ DEV = "eth0"
 class Netem(Drop):
     mode = "netem"
     wire = "tc netem on the victim host's egress: loss_pct % loss, delay_ms +- jitter_ms"
-    holds_session = True
     needs_root = True
     needs_own_host = True
 
@@ -62,11 +60,9 @@ class Netem(Drop):
                     raise
         if not self.loss_pct:
             raise InfraError("netem: the kernel has no sch_netem and loss_pct is 0: nothing to apply")
-        probability = f"{self.loss_pct / 100:.4f}"
+        random_loss = ["-m", "statistic", "--mode", "random", "--probability", f"{self.loss_pct / 100:.4f}"]
         for chain in ("INPUT", "OUTPUT"):
-            sh("iptables", "-w", "5", "-I", chain, "-m", "statistic", "--mode", "random",
-               "--probability", probability, "-m", "comment", "--comment",
-               firewall.tag_for(self.owner_pid), "-j", "DROP")
+            firewall.insert_drop(chain, random_loss, self.owner_pid)
         return {"backend": "iptables statistic", "loss_pct": self.loss_pct, "delay_ms": 0,
                 "jitter_ms": 0, "not_applied": "delay and jitter: this kernel has no sch_netem"}
 

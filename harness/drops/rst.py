@@ -12,9 +12,6 @@ class Rst(Drop):
         abort(session.sock)
         return {"sent": "RST"}
 
-    def release(self, session):
-        pass
-
     def evidence(self, before, rows, detail, victim_exitcode):
         return vanished(before, rows)
 

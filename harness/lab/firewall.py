@@ -25,18 +25,20 @@ def flow_rules(local: str, peer: str) -> list[list[str]]:
     ]
 
 
-def cut_flow(local: str, peer: str, owner_pid: int, netns: str | None = None,
+def insert_drop(chain: str, match: list[str], owner_pid: int, netns: str | None = None) -> str:
+    """Insert one tagged DROP rule (first in ``chain``) for packets matching ``match``
+    (empty: every packet); return it as text."""
+    rule = [chain, *match, "-m", "comment", "--comment", tag_for(owner_pid), "-j", "DROP"]
+    sh("iptables", "-w", "5", "-I", *rule, netns=netns)
+    return " ".join(rule)
+
+
+def cut_flow(local: str, peer: str, owner_pid: int,
              chains: tuple[str, ...] = ("OUTPUT", "INPUT")) -> list[str]:
     """Silently drop every packet of the flow in the given directions (OUTPUT: what we send,
     INPUT: what we receive); no RST, no ICMP. Returns the rules."""
-    added = []
-    for chain, *spec in flow_rules(local, peer):
-        if chain not in chains:
-            continue
-        rule = [chain, *spec, "-m", "comment", "--comment", tag_for(owner_pid), "-j", "DROP"]
-        sh("iptables", "-w", "5", "-I", *rule, netns=netns)
-        added.append(" ".join(rule))
-    return added
+    return [insert_drop(chain, spec, owner_pid)
+            for chain, *spec in flow_rules(local, peer) if chain in chains]
 
 
 def _tagged_rules(netns: str | None) -> list[tuple[int, list[str]]]:
