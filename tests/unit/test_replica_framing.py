@@ -131,11 +131,11 @@ def test_smb1_requests_responses_and_no_reply_requests() -> None:
         + b"\x00\x00\x00\x00"
     )
     assert smb_message_kind(smb1_header(0x24) + words, from_client=True) == "no_reply"
-    lock = (
+    lock = (  # an oplock release that also takes a lock: the server answers it
         b"\x08"
         + b"\xff\x00\x00\x00"
         + b"\x01\x40"
-        + b"\x00\x00"
+        + b"\x02\x00"
         + b"\x00" * 4
         + b"\x00\x00\x01\x00"
     )

@@ -17,7 +17,8 @@ def test_every_shipped_scenario_loads():
     for p in files:
         sc = load_file(p)
         assert sc.name == p.stem
-        assert (sc.drop is None) == (sc.name == "baseline") or sc.drop.mode == sc.name
+        assert (sc.drop is None) == (sc.name == "baseline")
+        assert sc.drop is None or sc.drop.mode == sc.name
 
 
 def test_toml_scenario_full(tmp_path):
