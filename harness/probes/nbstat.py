@@ -54,3 +54,15 @@ class NodeStatusProbe:
         if self.sock:
             self.sock.close()
             self.sock = None
+
+
+def node_status(host: str, port: int, timeout_s: float) -> NodeStatus:
+    """One NBSTAT outside a run (readiness, discovery); a timeout is a TimeoutError."""
+    probe = NodeStatusProbe(host, port, timeout_s)
+    probe.open()
+    try:
+        return probe.invoke()
+    except ProbeTimeout as exc:
+        raise TimeoutError(str(exc)) from None
+    finally:
+        probe.close()

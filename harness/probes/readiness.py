@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from harness.probes.nbstat import NodeStatusProbe
+from harness.probes.nbstat import node_status
 from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint
 
 
 def server_ready(endpoint: Endpoint, timeout_s: float = 1.0) -> tuple[bool, str]:
-    probe = NodeStatusProbe(endpoint.host, endpoint.ns_port, timeout_s)
     try:
-        probe.open()
-        probe.invoke()
+        node_status(endpoint.host, endpoint.ns_port, timeout_s)
     except Exception as exc:
         return False, f"NBSTAT: {exc}"
-    finally:
-        probe.close()
     try:
         request_session(endpoint.host, endpoint.nbt_port, endpoint.netbios_name, "NBTHREADY", timeout_s)
     except Exception as exc:

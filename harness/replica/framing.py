@@ -29,8 +29,6 @@ from harness.packets.nbt import SESSION_HEADER_LEN, SESSION_MESSAGE, parse_sessi
 # (32 bytes) plus the LOCKING_ANDX words up to NumberOfRequestedLocks ([MS-CIFS] 2.2.4.32.1).
 PEEK_LEN = 49
 
-MAX_DIRECT_TCP_LENGTH = 0xFFFFFF  # [MS-SMB2] 2.1: 24-bit StreamProtocolLength
-
 
 @dataclass(frozen=True, slots=True)
 class Frame:

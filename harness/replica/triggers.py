@@ -27,7 +27,6 @@ from __future__ import annotations
 import errno
 from typing import Literal
 
-Trigger = Literal["any", "timeout", "reset", "never"]
 Reason = Literal["reset", "timeout", "frame_timeout", "close_outstanding"]
 Ending = Literal["eof", "reset", "timeout", "frame_timeout", "error"]
 Action = Literal["freeze", "degrade", "ignored"]

@@ -34,10 +34,12 @@ import subprocess
 import time
 from pathlib import Path
 
-from harness.errors import InfraError, ProbeTimeout, TargetUnavailable
+from harness.errors import InfraError, TargetUnavailable
 from harness.lab.netns import pid_alive
 from harness.lab.ss import parse_ss
 from harness.packets import nbt
+from harness.probes.nbstat import node_status
+from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint, ServerSocket, Target
 
 IMAGE_TAG = "nbt-harness/samba:latest"
@@ -145,36 +147,6 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
             if not _gone(exc):
                 raise InfraError(f"cannot remove stale container {container.name}: {_one_line(exc)}") from exc
     return removed
-
-
-def node_status(host: str, port: int, timeout_s: float = PROBE_TIMEOUT_S) -> nbt.NodeStatus:
-    """One NBSTAT (node status for ``*<00>``) over UDP to host:port; raises OSError on timeout."""
-    from harness.probes.nbstat import NodeStatusProbe
-
-    probe = NodeStatusProbe(host, port, timeout_s)
-    probe.open()
-    try:
-        return probe.invoke()
-    except ProbeTimeout as exc:
-        raise TimeoutError(str(exc)) from None
-    finally:
-        probe.close()
-
-
-def nbt_session_response(host: str, port: int, called: str,
-                         timeout_s: float = PROBE_TIMEOUT_S) -> int:
-    """Send an NBT SESSION REQUEST to host:port; return the response type (0x82 = positive)."""
-    with socket.create_connection((host, port), timeout=timeout_s) as sock:
-        sock.settimeout(timeout_s)
-        sock.sendall(nbt.session_request(called, CALLING_NAME))
-        header = b""
-        while len(header) < nbt.SESSION_HEADER_LEN:
-            chunk = sock.recv(nbt.SESSION_HEADER_LEN - len(header))
-            if not chunk:
-                raise ConnectionError("connection closed before a session response")
-            header += chunk
-        packet_type, _length = nbt.parse_session_header(header)
-        return packet_type
 
 
 class DockerSamba(Target):
@@ -529,16 +501,14 @@ class DockerSamba(Target):
             while True:
                 try:
                     if kind == "NBSTAT":
-                        status = node_status(host, port)
+                        status = node_status(host, port, PROBE_TIMEOUT_S)
                         names = {n.name.upper() for n in status.names}
                         if ep.netbios_name.upper() in names:
                             break
                         last = f"NBSTAT from {host}:{port} lacks {ep.netbios_name}: {sorted(names)}"
-                    else:
-                        reply = nbt_session_response(host, port, ep.netbios_name)
-                        if reply == nbt.POSITIVE_SESSION_RESPONSE:
-                            break
-                        last = f"session request to {host}:{port} answered 0x{reply:02x}"
+                    else:  # raises ConnectionError (an OSError) on a negative response
+                        request_session(host, port, ep.netbios_name, CALLING_NAME, PROBE_TIMEOUT_S)
+                        break
                 except (OSError, nbt.MalformedPacket) as exc:
                     last = f"{kind} to {host}:{port}: {_one_line(exc)}"
                 if time.monotonic() >= deadline:

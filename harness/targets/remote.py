@@ -161,7 +161,7 @@ class RemoteTarget(Target):
         return f"{self.spec.masked()} ({self.endpoint.netbios_name}; offers {caps or 'nothing'})"
 
     def start(self) -> None:
-        from harness.probes.nbstat import NodeStatusProbe
+        from harness.probes.nbstat import node_status
         from harness.probes.nbt_session import request_session
 
         s = self.spec
@@ -171,16 +171,12 @@ class RemoteTarget(Target):
         except socket.gaierror:
             raise InfraError(f"unknown host {s.host!r}") from None
         name = s.netbios_name
-        probe = NodeStatusProbe(s.host, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
         try:
-            probe.open()
-            status = probe.invoke()
+            status = node_status(s.host, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
             self.caps.nbstat = True
             name = name or status.server_name()
         except Exception as exc:
             self.caps.notes.append(f"no NBSTAT answer on udp/{s.ns_port}: {type(exc).__name__}")
-        finally:
-            probe.close()
         if not name:
             raise InfraError(f"{s.host} does not answer NBSTAT with a server name; give it with "
                              "?netbios_name=NAME")

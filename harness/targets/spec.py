@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import BadInput
-
-REPLICA_TRIGGERS = ("any", "timeout", "reset", "never")
+from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 KINDS = ("local", "replica", "docker")
 
 
