@@ -122,7 +122,8 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
         return
     try:
         swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
-                              scratch.SWEEP_TIMEOUT_S, timeout_s=scratch.SWEEP_TIMEOUT_S + 2)
+                              scratch.SWEEP_TIMEOUT_S,
+                              timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S)
     except HarnessError as exc:
         log.write("info", note=f"scratch files not removed: {exc}")
         return

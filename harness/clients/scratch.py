@@ -13,8 +13,10 @@ import re
 import time
 
 SCRATCH_NAME = re.compile(r"^nbth-[A-Za-z0-9_]+-(\d+)(\.dat)?$")
-SWEEP_TIMEOUT_S = 5.0
-SWEEP_PASSES = 3  # the server may still be closing the victim's handles when the run ends
+SWEEP_TIMEOUT_S = 5.0  # per SMB operation of the sweep
+# A server may still hold the victim's handles when the run ends: a blackholed session lives
+# until its TCP gives up (seconds after the run on the embedded server). Retry that long.
+SWEEP_WAIT_S = 8.0
 SWEEP_RETRY_S = 0.3
 
 
@@ -48,9 +50,8 @@ def sweep(endpoint, pids: list[int], timeout_s: float) -> dict:
     try:
         pending = [(e.get_longname(), e.is_directory()) for e in _list(session, "nbth-*")
                    if scratch_owner_pid(e.get_longname()) in wanted]
-        for attempt in range(SWEEP_PASSES):
-            if attempt:
-                time.sleep(SWEEP_RETRY_S)
+        give_up = time.monotonic() + SWEEP_WAIT_S
+        while pending:
             retry = []
             for name, is_dir in pending:
                 try:
@@ -64,8 +65,9 @@ def sweep(endpoint, pids: list[int], timeout_s: float) -> dict:
                     failed[name] = describe_error(exc, endpoint)
                     retry.append((name, is_dir))
             pending = retry
-            if not pending:
+            if not pending or time.monotonic() + SWEEP_RETRY_S > give_up:
                 break
+            time.sleep(SWEEP_RETRY_S)
     finally:
         session.close()
     return {"removed": sorted(removed), "left": [f"{n}: {why}" for n, why in sorted(failed.items())]}
