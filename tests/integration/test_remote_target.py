@@ -4,6 +4,7 @@ harness's namespace through a veth the test adds."""
 
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -170,3 +171,25 @@ def test_named_targets_file(lab_server, tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr
     doc = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert doc["target"].startswith("lab-samba") and password not in json.dumps(doc)
+
+
+def test_a_url_target_behind_the_stand_alone_replica_fails(nbt_run, lab_samba, password_env):
+    """The positive control for the URL path: the same server behind `nbt-harness replica`
+    (as a lab would put it in front of a real host) must fail a drop scenario."""
+    from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR
+
+    relay = subprocess.Popen(
+        ["ip", "netns", "exec", lab_samba.lab.server_netns, sys.executable, "-m", "harness.replica",
+         "--listen", SERVER_ALIAS_ADDR, "--upstream", SERVER_ADDR, "--trigger", "any"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        with selectors.DefaultSelector() as sel:
+            sel.register(relay.stdout, selectors.EVENT_READ)
+            assert sel.select(10), "the replica printed nothing within 10 s"
+        assert "139" in relay.stdout.readline()
+        entry = nbt_run("rst", target=password_env.replace(SERVER_ADDR, SERVER_ALIAS_ADDR), overrides=FAST)
+        assert entry["verdict"] == "fail", entry["reason"]
+        assert "nbstat" in {v["probe"] for v in entry["violations"]}, entry["violations"]
+    finally:
+        relay.terminate()
+        relay.wait(10)
