@@ -3,23 +3,15 @@ temp dirs, and containers, all recognised by their ``nbth-<owner pid>-`` names."
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
 from harness.lab import firewall, netns
 
-_TMP = re.compile(r"^nbth-(\d+)-")
-
-
 def stale_temp_dirs() -> list[Path]:
-    out = []
-    for p in Path(tempfile.gettempdir()).iterdir():
-        m = _TMP.match(p.name)
-        if m and p.is_dir() and not netns.pid_alive(int(m.group(1))):
-            out.append(p)
-    return out
+    return [p for p in Path(tempfile.gettempdir()).iterdir()
+            if (pid := netns.owner_pid_of(p.name)) is not None and p.is_dir() and not netns.pid_alive(pid)]
 
 
 def cleanup_stale(include_live: bool = False) -> list[str]:

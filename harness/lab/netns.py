@@ -29,6 +29,7 @@ SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"  # second server-side address (the 
 # (their packets then went to the old MAC and were dropped: connects timed out).
 BRIDGE_MAC = "02:6e:62:74:00:01"
 CMD_TIMEOUT_S = 10.0
+FIRST_HOST_OCTET = 10  # hosts get .10, .11, ... in the order they are added
 
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
 
@@ -96,14 +97,15 @@ def delete_netns(name: str) -> None:
     sh("ip", "netns", "del", name, check=False)
 
 
+def owner_pid_of(name: str) -> int | None:
+    """The harness process id in a name the harness made (``nbth-<pid>-...``), else None."""
+    m = _OWNED.match(name)
+    return int(m.group(1)) if m else None
+
+
 def stale_netns() -> list[str]:
     """Namespaces made by a harness process that no longer exists."""
-    out = []
-    for name in list_netns():
-        m = _OWNED.match(name)
-        if m and not pid_alive(int(m.group(1))):
-            out.append(name)
-    return out
+    return [n for n in list_netns() if (pid := owner_pid_of(n)) is not None and not pid_alive(pid)]
 
 
 def all_owned_netns() -> list[str]:
@@ -132,7 +134,6 @@ class Lab:
     serial: int = field(default_factory=lambda: next(_lab_serial))
     server_netns: str = ""
     hosts: dict[str, Host] = field(default_factory=dict)
-    _next_host_octet: int = 10
 
     def __post_init__(self) -> None:
         self.server_netns = f"{PREFIX}{self.owner_pid}-{self.serial}-srv"
@@ -155,8 +156,7 @@ class Lab:
             return self.hosts[role]
         index = len(self.hosts)
         ns = f"{PREFIX}{self.owner_pid}-{self.serial}-{role}"[:60]
-        addr = f"{LAB_SUBNET_PREFIX}.{self._next_host_octet}"
-        self._next_host_octet += 1
+        addr = f"{LAB_SUBNET_PREFIX}.{FIRST_HOST_OCTET + index}"
         delete_netns(ns)
         sh("ip", "netns", "add", ns)
         bridge_port = f"vh{index}"
