@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+from harness.checkers import histograms
 from harness.history import COMPLETIONS, INVOKE
 from harness.stats import summarize_us
 
@@ -66,7 +67,9 @@ def host_stall_overlap_us(op: Op, windows: list[tuple[float, float]]) -> float:
 
 def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
                 host_stall_windows: list[tuple[float, float]] | None = None) -> dict[str, dict[str, dict]]:
-    """{probe: {phase: {count, errors, p50_us, p99_us, max_us, host_stall_corrected}}}.
+    """{probe: {phase: {count, errors, p50_us, p99_us, max_us, host_stall_corrected, hdr}}}.
+
+    ``hdr`` is the phase's latency distribution, an encoded HdrHistogram (see histograms).
 
     Only ops of the given roles count. A successful operation that overlaps a host stall
     window (the machine, not the server, stopped) has the overlapping time taken off its
@@ -95,5 +98,6 @@ def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
     table: dict[str, dict[str, dict]] = defaultdict(dict)
     for (probe, phase), values in sorted(lat.items()):
         table[probe][phase] = {**summarize_us(values, errs[(probe, phase)]),
-                               "host_stall_corrected": corrected[(probe, phase)]}
+                               "host_stall_corrected": corrected[(probe, phase)],
+                               "hdr": histograms.encode(histograms.of_latencies_us(values))}
     return dict(table)

@@ -156,3 +156,33 @@ def test_a_server_stall_is_not_excused_without_a_canary_stall():
     assert verdict(history(extra=slow + small), Bounds(), ["smb_echo"], "rst")["verdict"] == "fail"
     big = [{"t_s": 8.7, "type": "canary", "late_us": 300_000.0}]
     assert verdict(history(extra=slow + big), Bounds(), ["smb_echo"], "rst", host_stall_us=None)["verdict"] == "fail"
+
+
+def test_probe_rows_carry_a_mergeable_histogram_of_the_corrected_latencies():
+    from harness.checkers import histograms
+
+    ops = [Op("c1", "healthy", "smb_echo", i, "baseline", i * 0.1, "ok", 1000.0 * (i + 1))
+           for i in range(5)] + [Op("c1", "healthy", "smb_echo", 9, "baseline", 1.0, "info", None)]
+    row = probe_table(ops)["smb_echo"]["baseline"]
+    h = histograms.decode(row["hdr"])
+    assert h.get_total_count() == 5  # the timeout is an error, not a sample
+    assert abs(h.get_max_value() - 5000) <= 5 and abs(h.get_min_value() - 1000) <= 1
+    both = histograms.merge([row["hdr"], row["hdr"]])
+    assert both.get_total_count() == 10
+
+
+def test_histograms_clamp_out_of_range_values_instead_of_losing_them():
+    from harness.checkers import histograms
+
+    h = histograms.of_latencies_us([0.2, 90e6])
+    assert h.get_total_count() == 2
+    assert h.get_max_value() >= 59_000_000
+
+
+def test_decoding_garbage_is_a_value_error():
+    import pytest
+
+    from harness.checkers import histograms
+
+    with pytest.raises(ValueError):
+        histograms.decode("not a histogram")

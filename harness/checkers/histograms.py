@@ -1,0 +1,55 @@
+"""Latency distributions as HdrHistograms: 1 us to 60 s at 3 significant digits. Pure.
+
+Each probe x phase keeps its successful operations' latencies (after the machine-stall
+correction) in one histogram. report.json carries them in HdrHistogram's standard compressed
+base64 form, so reports and comparisons work from report.json alone, and histograms from
+several processes or runs merge exactly (``merge``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 60_000_000
+SIGNIFICANT_DIGITS = 3
+
+
+def new() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+def of_latencies_us(latencies_us: Iterable[float]) -> HdrHistogram:
+    """A histogram of the values, each clamped into [1 us, 60 s] (a value past 60 s is
+    recorded as 60 s: the histogram's range, not a dropped sample)."""
+    h = new()
+    for v in latencies_us:
+        value = min(max(int(round(v)), LOWEST_US), HIGHEST_US)
+        if not h.record_value(value):  # cannot happen after clamping; never lose a sample silently
+            raise ValueError(f"latency {v} us not recordable")
+    return h
+
+
+def encode(h: HdrHistogram) -> str:
+    """The standard compressed base64 form (HISTFAAA...)."""
+    return h.encode().decode("ascii")
+
+
+def decode(text: str) -> HdrHistogram:
+    """A histogram from its encoded form; ValueError when the text is not one."""
+    h = new()
+    try:
+        h.decode_and_add(text.encode("ascii") if isinstance(text, str) else text)
+    except Exception as exc:  # the library raises assorted types on garbage
+        raise ValueError(f"not an encoded HdrHistogram: {type(exc).__name__}") from None
+    return h
+
+
+def merge(encoded: Iterable[str]) -> HdrHistogram:
+    """One histogram holding every sample of the encoded histograms (exact)."""
+    h = new()
+    for text in encoded:
+        h.add(decode(text))
+    return h
