@@ -179,7 +179,7 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
             log.write("info", note=f"no capture of the victim's flow: {exc}")
     t0 = time.monotonic() + START_MARGIN_S
     log.set_t0(t0)
-    log.write("run", event="start", scenario=scenario.name, target=target.name,
+    log.write("run", event="start", scenario=scenario.name, target=target.name, t0_monotonic=t0,
               phases=scenario.phases.spans(), clients=[w.spec.name for w in workers])
     for w in workers:
         if w.info and "local" in w.info:
@@ -233,7 +233,8 @@ def _collect_evidence(scenario, target, drop, victim: Worker, before, log: Histo
     rows: list | None = []
     while True:
         exitcode = victim.proc.exitcode
-        rows = _victim_rows(target, peer)
+        # one lookup of the known connection (no table walk, no process) while the phases run
+        rows = target.server_flow(before.local, peer) if before else _victim_rows(target, peer)
         if rows is None:  # a server the harness cannot look inside: its own side's capture
             found = capture and drop.client_evidence(capture.snapshot(), drop_at, detail, exitcode)
         else:

@@ -3,16 +3,35 @@ harness cannot look inside: what left the victim and what the server sent back."
 
 from __future__ import annotations
 
+import ctypes
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass
 
+from harness.packets import bpf
 from harness.packets.tcp import Segment, parse_ipv4_tcp
 
 ETH_P_ALL = 0x0003  # only a tap on every protocol sees outgoing packets
 ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4
+SO_ATTACH_FILTER = 26
+
+
+def attach_flow_filter(sock: socket.socket, a: tuple[str, int], b: tuple[str, int]) -> None:
+    """Let the kernel pass only the a <-> b TCP flow to ``sock`` (classic BPF), then drop
+    whatever was queued before the filter took effect."""
+    code = bpf.encode(bpf.flow_filter(a, b))
+    buf = ctypes.create_string_buffer(code, len(code))
+    fprog = struct.pack("HP", len(code) // 8, ctypes.addressof(buf))  # struct sock_fprog
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.recv(65535)
+    except BlockingIOError:
+        pass
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,7 @@ class FlowCapture:
         self.segments: list[Captured] = []
         self._stop = threading.Event()
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        attach_flow_filter(self._sock, self.local, self.peer)  # only this flow reaches Python
         self._sock.settimeout(0.1)
         self._thread = threading.Thread(target=self._run, name="nbth-capture", daemon=True)
 

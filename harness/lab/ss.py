@@ -1,10 +1,10 @@
-"""The server's TCP table from ``ss -tainH`` (iproute2), parsed into ServerSocket rows."""
+"""The server's TCP table from ``ss -tainH`` (iproute2), parsed into ServerSocket rows: the way
+into a container the harness may only ``docker exec`` into (elsewhere: harness.lab.sockdiag)."""
 
 from __future__ import annotations
 
 import re
 
-from harness.lab.netns import sh
 from harness.targets.base import ServerSocket
 
 _KV = re.compile(r"([a-z_]+):([0-9.]+)(?:/[0-9.]+)?")
@@ -34,11 +34,3 @@ def parse_ss(text: str) -> list[ServerSocket]:
         state, recv_q, send_q, local, peer = parts[:5]
         rows.append(ServerSocket(state, int(recv_q), int(send_q), local, peer))
     return rows
-
-
-def netns_sockets(netns: str | None, port: int | None = None) -> list[ServerSocket]:
-    """TCP sockets inside netns (optionally only those with local port ``port``)."""
-    argv = ["ss", "-tainH"]
-    if port is not None:
-        argv += ["sport", "=", f":{port}"]
-    return parse_ss(sh(*argv, netns=netns, timeout_s=5.0))

@@ -64,6 +64,14 @@ class Target(abc.ABC):
         """The server's TCP table, or None where the harness cannot look inside the server."""
         return None
 
+    def server_flow(self, local: str, peer: str) -> list[ServerSocket] | None:
+        """The server's socket of one connection (``local``: the server's side of it) as a
+        list of at most one row, [] once it is gone, None where the harness cannot look
+        inside. Polled during the judged phases: targets that can should answer it without
+        walking the whole table or starting a process."""
+        rows = self.server_sockets()
+        return None if rows is None else [r for r in rows if r.local == local and r.peer == peer]
+
     def logs(self) -> str:
         """Recent server logs, for a report of a failed or errored scenario."""
         return ""

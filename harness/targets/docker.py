@@ -36,6 +36,7 @@ from pathlib import Path
 
 from harness.errors import InfraError, TargetUnavailable
 from harness.lab.netns import pid_alive
+from harness.lab.sockdiag import TcpTable
 from harness.lab.ss import parse_ss
 from harness.packets import nbt
 from harness.probes.nbstat import node_status
@@ -208,6 +209,7 @@ class DockerSamba(Target):
         self._container = None
         self._owned = False
         self._pid = 0
+        self._diag: tuple[int, TcpTable] | None = None  # (init pid, its namespace's table)
         self._password = ""
         self._endpoint: Endpoint | None = None
         self._published: Endpoint | None = None
@@ -295,6 +297,9 @@ class DockerSamba(Target):
                     raise InfraError(f"cannot remove container {container.name}: {_one_line(exc)}") from exc
         self._owned = False
         self._pid = 0
+        if self._diag:
+            self._diag[1].close()
+            self._diag = None
         self._endpoint = self._published = None
         if self._client is not None:
             self._client.close()
@@ -308,7 +313,25 @@ class DockerSamba(Target):
     def server_sockets(self) -> list[ServerSocket] | None:
         if self._container is None:
             return None
+        if self._use_nsenter():  # root on the engine's host: sock_diag inside, no process
+            return self._tcp_table().rows()
         return parse_ss(self.server_sh("ss", "-tainH"))
+
+    def server_flow(self, local: str, peer: str) -> list[ServerSocket] | None:
+        if self._container is None or not self._use_nsenter():
+            return super().server_flow(local, peer)
+        row = self._tcp_table().lookup(local, peer)
+        return [row] if row else []
+
+    def _tcp_table(self) -> TcpTable:
+        """A sock_diag socket in the container's namespace (made again if the container's
+        init process changed)."""
+        pid = self.server_pid
+        if self._diag is None or self._diag[0] != pid:
+            if self._diag:
+                self._diag[1].close()
+            self._diag = (pid, TcpTable(f"/proc/{pid}/ns/net"))
+        return self._diag[1]
 
     def _use_nsenter(self) -> bool:
         if self.server_view != "auto":

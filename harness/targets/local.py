@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.errors import InfraError
 from harness.lab import netns as netns_mod
 from harness.lab.netns import Lab
-from harness.lab.ss import netns_sockets
+from harness.lab.sockdiag import TcpTable, netns_path
 from harness.targets.base import Endpoint, ServerSocket, Target
 
 NETBIOS_NAME = "NBTHSRV"
@@ -83,6 +83,7 @@ class LocalSamba(Target):
         self.extra_conf = extra_conf
         self.dir: Path | None = None
         self.procs: list[subprocess.Popen] = []
+        self._tcp_table: TcpTable | None = None  # sock_diag socket in the server's namespace
         self._password = secrets.token_urlsafe(12)
         self._endpoint = Endpoint(
             host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
@@ -147,8 +148,17 @@ class LocalSamba(Target):
     def client_netns(self, role: str) -> str | None:
         return self.lab.add_host(role).netns
 
+    def _table(self) -> TcpTable:
+        if self._tcp_table is None:
+            self._tcp_table = TcpTable(netns_path(self.lab.server_netns))
+        return self._tcp_table
+
     def server_sockets(self) -> list[ServerSocket] | None:
-        return netns_sockets(self.lab.server_netns)
+        return self._table().rows()
+
+    def server_flow(self, local: str, peer: str) -> list[ServerSocket] | None:
+        row = self._table().lookup(local, peer)
+        return [row] if row else []
 
     def logs(self) -> str:
         if not self.dir:
@@ -162,6 +172,9 @@ class LocalSamba(Target):
         return "\n".join(out)
 
     def stop(self) -> None:
+        if self._tcp_table is not None:
+            self._tcp_table.close()
+            self._tcp_table = None
         for p in self.procs:
             if p.poll() is None:
                 p.kill()

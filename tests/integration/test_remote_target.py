@@ -193,3 +193,24 @@ def test_a_url_target_behind_the_stand_alone_replica_fails(nbt_run, lab_samba, p
     finally:
         relay.terminate()
         relay.wait(10)
+
+
+def test_no_process_is_spawned_in_the_judged_phases(password_env, tmp_path):
+    """A server the harness cannot look inside: evidence comes from the capture of the
+    victim's flow (a kernel-filtered AF_PACKET socket read by a thread), with no process."""
+    from harness.history import read_events
+    from harness.runner import run_scenario
+    from harness.scenario import resolve
+    from tests.forkwatch import ForkWatch, spawned_while_judged
+
+    scenario = resolve(["rst"])[0].with_overrides(FAST)
+    with RemoteTarget(parse_smb_url(password_env)) as target:
+        watch = ForkWatch()
+        try:
+            result = run_scenario(scenario, target, tmp_path / "rst")
+        finally:
+            forks = watch.stop()
+    assert result["verdict"] == "pass", result["reason"]
+    assert result["drop"]["evidence"], result["drop"]
+    history = list(read_events(tmp_path / "rst" / "history.jsonl"))
+    assert spawned_while_judged(history, forks, os.getpid()) == []
