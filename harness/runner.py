@@ -54,15 +54,16 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[Work
             specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
                                     events_path=str(run_dir / f"events-{probe}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=0.5, **common))
-    session_rates = {p: scenario.rates_hz[p] for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0}
-    if session_rates:
-        n = scenario.healthy_clients
-        for i in range(n):
-            name = f"c{i + 1}"
-            specs.append(WorkerSpec(name=name, role="healthy",
-                                    netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
+    session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
+    n = scenario.healthy_clients
+    for i in range(n if session_probes else 0):
+        netns = target.client_netns(healthy_host(i, scenario.healthy_hosts))
+        # a session of its own per probe: an echo never waits behind a write and read
+        for probe in session_probes:
+            name = f"c{i + 1}_{probe}"
+            specs.append(WorkerSpec(name=name, role="healthy", netns=netns,
                                     events_path=str(run_dir / f"events-{name}.jsonl"),
-                                    rates_hz=session_rates, stagger=i / n, **common))
+                                    rates_hz={probe: scenario.rates_hz[probe]}, stagger=i / n, **common))
     if scenario.drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
                                 events_path=str(run_dir / "events-victim.jsonl"),

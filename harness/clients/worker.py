@@ -19,6 +19,7 @@ from impacket.nmb import NetBIOSTimeout
 
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
+from harness.probes.timing import SPIN_S, send_at
 from harness.schedule import Phases, merged_schedule
 from harness.targets.base import Endpoint
 
@@ -39,6 +40,7 @@ class WorkerSpec:
     rates_hz: dict = field(default_factory=dict)
     timeout_s: float = 2.0
     stagger: float = 0.0
+    spin_s: float = SPIN_S  # the active wait before each send (probes.timing)
     dialect: str = "smb3"
     drop_mode: str | None = None
     drop_params: dict = field(default_factory=dict)
@@ -60,7 +62,7 @@ def _build_probes(spec: WorkerSpec, session):
             probes[name] = SessionRequestProbe(ep.host, ep.nbt_port, ep.netbios_name,
                                                f"NBTH{spec.name}".upper()[:15], spec.timeout_s)
         elif name == "smb_echo":
-            probes[name] = EchoProbe(session)
+            probes[name] = EchoProbe(session, spec.timeout_s)
         elif name == "smb_rw":
             probes[name] = ReadWriteProbe(session, spec.name)
     for p in probes.values():
@@ -75,28 +77,34 @@ def _sleep_until(t0: float, t_s: float) -> None:
 
 
 def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float) -> None:
+    """Each operation: its invocation is written before the wait (an invocation with no
+    completion is a stall), the operation alone is timed, the completion written after with
+    the intended, sent and completed times."""
     for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
-        phase = spec.phases.phase_at(intended_s)  # before the wake-up: not in the timed path
+        phase = spec.phases.phase_at(intended_s)
         common = {"probe": probe, "seq": seq, "role": spec.role}
-        _sleep_until(t0, intended_s)
         writer.write(INVOKE, phase=phase, intended_s=round(intended_s, 6), **common)
-        late_s = time.monotonic() - t0 - intended_s
-        if late_s > spec.timeout_s:
+        operation = probes[probe].invoke
+        sent = send_at(t0 + intended_s, spec.spin_s)
+        if sent - t0 - intended_s > spec.timeout_s:
             writer.write(INFO, latency_us=None, error="not sent: blocked by an earlier operation past the timeout", **common)
             continue
         outcome, error = OK, None
         try:
-            probes[probe].invoke()
-            end_s = time.monotonic() - t0
+            operation()
+            end = time.monotonic()
         except TIMEOUTS as exc:
-            end_s = time.monotonic() - t0
+            end = time.monotonic()
             outcome, error = INFO, f"timeout: {exc}"[:200]
         except Exception as exc:  # any failure of the operation is a failed probe
-            end_s = time.monotonic() - t0  # describing the error is not part of the operation
+            end = time.monotonic()  # describing the error is not part of the operation
             from harness.clients.session import describe_error
 
             outcome, error = FAIL, describe_error(exc, spec.endpoint)
-        writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1), error=error, **common)
+        sent_s, end_s = sent - t0, end - t0
+        writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
+                     sent_s=round(sent_s, 6), service_us=round((end - sent) * 1e6, 1),
+                     error=error, **common)
 
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:

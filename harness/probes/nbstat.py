@@ -11,6 +11,7 @@ import time
 
 from harness.errors import ProbeTimeout
 from harness.packets.nbt import MalformedPacket, NodeStatus, node_status_request, parse_node_status_response
+from harness.probes.timing import recv_polling
 
 
 class NodeStatusProbe:
@@ -33,12 +34,8 @@ class NodeStatusProbe:
         self.sock.send(self._trn_id.to_bytes(2, "big") + self._query_tail)
         deadline = time.monotonic() + self.timeout_s
         while True:  # skip late answers to earlier (timed-out) queries
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ProbeTimeout(f"no NBSTAT answer within {self.timeout_s:.1f}s")
-            self.sock.settimeout(remaining)
             try:
-                data = self.sock.recv(2048)
+                data = recv_polling(self.sock, 2048, deadline)
             except socket.timeout as exc:
                 raise ProbeTimeout(f"no NBSTAT answer within {self.timeout_s:.1f}s") from exc
             except ConnectionRefusedError as exc:
