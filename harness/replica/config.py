@@ -1,0 +1,124 @@
+"""The replica's settings (validated: every bad value is a one-line BadInput) and its event
+log (JSON lines)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from harness.errors import BadInput
+from harness.replica.triggers import TRIGGERS
+
+
+def _check_port(name: str, value: object, allow_zero: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadInput(f"{name} must be an integer port, got {value!r}")
+    low = 0 if allow_zero else 1
+    if not low <= value <= 65535:
+        raise BadInput(f"{name} must be in {low}..65535, got {value}")
+
+
+def _check_number(name: str, value: object, minimum: float, strict: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadInput(f"{name} must be a finite number, got {value!r}")
+    if value < minimum or (strict and value == minimum):
+        raise BadInput(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
+
+
+def _check_addr(name: str, value: object) -> None:
+    try:
+        ipaddress.ip_address(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise BadInput(f"{name} must be an IP address, got {value!r}") from None
+
+
+@dataclass
+class ReplicaConfig:
+    """Settings of one replica. Listen port 0 lets the kernel pick (the ``listening`` event
+    reports the real ports); upstream ports default to the listen ports."""
+
+    listen_host: str
+    upstream_host: str
+    nbt_port: int = 139
+    smb_port: int = 445
+    ns_port: int = 137
+    upstream_nbt_port: int | None = None
+    upstream_smb_port: int | None = None
+    upstream_ns_port: int | None = None
+    trigger: str = "any"
+    hold_s: float = 1.0
+    degrade_ms: float = 0.0
+    user_timeout_ms: int = 3000  # TCP_USER_TIMEOUT on client sockets; 0 leaves the default
+    frame_timeout_s: float = 1.0
+    log_path: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_addr("listen address", self.listen_host)
+        _check_addr("upstream address", self.upstream_host)
+        for name in ("nbt_port", "smb_port", "ns_port"):
+            _check_port(name, getattr(self, name), allow_zero=True)
+        if self.upstream_nbt_port is None:
+            self.upstream_nbt_port = self.nbt_port
+        if self.upstream_smb_port is None:
+            self.upstream_smb_port = self.smb_port
+        if self.upstream_ns_port is None:
+            self.upstream_ns_port = self.ns_port
+        for name in ("upstream_nbt_port", "upstream_smb_port", "upstream_ns_port"):
+            _check_port(name, getattr(self, name), allow_zero=False)
+        if self.nbt_port and self.nbt_port == self.smb_port:
+            raise BadInput(f"nbt_port and smb_port are both {self.nbt_port}")
+        if self.trigger not in TRIGGERS:
+            raise BadInput(
+                f"unknown trigger {self.trigger!r} (expected one of {', '.join(TRIGGERS)})"
+            )
+        _check_number("hold_s", self.hold_s, 0.0)
+        _check_number("degrade_ms", self.degrade_ms, 0.0)
+        _check_number("frame_timeout_s", self.frame_timeout_s, 0.0, strict=True)
+        if (
+            isinstance(self.user_timeout_ms, bool)
+            or not isinstance(self.user_timeout_ms, int)
+            or self.user_timeout_ms < 0
+        ):
+            raise BadInput(f"user_timeout_ms must be an integer >= 0, got {self.user_timeout_ms!r}")
+        if ipaddress.ip_address(self.listen_host) == ipaddress.ip_address(self.upstream_host):
+            for listen, upstream in (
+                (self.nbt_port, self.upstream_nbt_port),
+                (self.smb_port, self.upstream_smb_port),
+                (self.ns_port, self.upstream_ns_port),
+            ):
+                if listen == upstream:
+                    raise BadInput(f"the relay would forward {self.listen_host}:{listen} to itself")
+
+
+class EventLog:
+    """JSON-lines event sink: one line per event to ``path`` (appended), else to stderr."""
+
+    def __init__(self, path: str | None, stream: TextIO | None = None) -> None:
+        self._stream: TextIO | None = (
+            stream if stream is not None else (None if path else sys.stderr)
+        )
+        self._file: TextIO | None = None
+        if path:
+            try:
+                self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            except OSError as exc:
+                raise BadInput(f"cannot open log file {path}: {exc.strerror}") from None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, separators=(", ", ": ")) + "\n"
+        for out in (self._file, self._stream):
+            if out is not None:
+                try:
+                    out.write(line)
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
