@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from harness.replica.relay import Relay
+from harness.replica.context import RelayContext
 
 UDP_FLOW_IDLE_S = 60.0  # an upstream UDP socket unused this long is closed
 UDP_MAX_FLOWS = 1024
@@ -29,7 +28,7 @@ class UdpFlow:
 class NameService:
     """UDP relay: queries from each client address leave through that client's own socket."""
 
-    def __init__(self, relay: Relay, sock: socket.socket, upstream: tuple[str, int]) -> None:
+    def __init__(self, relay: RelayContext, sock: socket.socket, upstream: tuple[str, int]) -> None:
         self.relay = relay
         self.sock = sock
         self.upstream = upstream

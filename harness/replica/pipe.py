@@ -12,11 +12,18 @@ import asyncio
 import socket
 import struct
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from harness.replica.relay import Relay
-    from harness.replica.session import ClientSession
+from harness.replica.context import RelayContext
+
+
+class PipeOwner(Protocol):
+    """The connection a pipe belongs to."""
+
+    outstanding: int  # requests whose response was not delivered yet
+
+    def pipe_finished(self) -> None:
+        """A FIN went out one way."""
 
 # Held bytes per direction of one connection before the relay stops reading that socket. Far
 # above what a probe or an SMB client sends during a hold of a few seconds.
@@ -67,7 +74,7 @@ class Pipe:
         "timer",
     )
 
-    def __init__(self, relay: Relay, session: ClientSession) -> None:
+    def __init__(self, relay: RelayContext, session: PipeOwner) -> None:
         self.relay = relay
         self.hold = relay.hold  # read for every chunk: whether it may go at once
         self.session = session

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.packets.nbt import SESSION_MESSAGE
+from harness.replica.context import RelayContext
 from harness.replica.framing import FrameTracker, smb_message_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
-
-if TYPE_CHECKING:
-    from harness.replica.relay import Relay
 
 UPSTREAM_CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_IDLE_S = 1
@@ -53,7 +51,7 @@ class UpstreamSide(asyncio.Protocol):
 class ClientSession(asyncio.Protocol):
     """One client connection (the protocol of the accepted socket) and its upstream twin."""
 
-    def __init__(self, relay: Relay, port_kind: str, upstream_port: int) -> None:
+    def __init__(self, relay: RelayContext, port_kind: str, upstream_port: int) -> None:
         self.relay = relay
         self.port_kind = port_kind  # "nbt" or "smb"
         self.upstream_port = upstream_port
