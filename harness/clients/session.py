@@ -30,7 +30,7 @@ from impacket.smb3structs import (
 )
 
 from harness.errors import InfraError
-from harness.targets.base import Endpoint
+from harness.server import Endpoint
 
 DIALECTS = {"smb1": smb.SMB_DIALECT, "smb2": "SMB2", "smb3": None, None: None}
 

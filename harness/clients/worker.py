@@ -21,7 +21,7 @@ from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
 from harness.probes.timing import SPIN_S, send_at
 from harness.schedule import Phases, merged_schedule
-from harness.targets.base import Endpoint
+from harness.server import Endpoint
 
 START_TIMEOUT_S = 120.0
 # An operation whose outcome is unknown (recorded as ``info``): impacket's NBT layer raises

@@ -7,7 +7,7 @@ import socket
 import struct
 
 from harness.clients.session import Session
-from harness.targets.base import ServerSocket
+from harness.server import ServerSocket
 
 GONE_OR_CLOSING = ("CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT", "CLOSED")
 BIG_FILE_BYTES = 4 << 20

@@ -18,7 +18,7 @@ import threading
 from harness.errors import InfraError
 from harness.packets.inet_diag import (ENOENT, DiagError, dump_request, lookup_request,
                                        parse_messages, split_addr)
-from harness.targets.base import ServerSocket
+from harness.server import ServerSocket
 
 NETLINK_SOCK_DIAG = 4
 CLONE_NEWNET = 0x40000000

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from harness.targets.base import ServerSocket
+from harness.server import ServerSocket
 
 _KV = re.compile(r"([a-z_]+):([0-9.]+)(?:/[0-9.]+)?")
 _RETRANS = re.compile(r"\bretrans:(\d+)/(\d+)")  # outstanding / total retransmissions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.probes.nbstat import node_status
 from harness.probes.nbt_session import request_session
-from harness.targets.base import Endpoint
+from harness.server import Endpoint
 
 
 def server_ready(endpoint: Endpoint, timeout_s: float = 1.0) -> tuple[bool, str]:

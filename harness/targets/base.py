@@ -3,42 +3,8 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Endpoint:
-    """How clients reach the server. The password never appears in repr or reports."""
-
-    host: str
-    netbios_name: str
-    share: str
-    username: str
-    password: str = field(repr=False, default="")
-    domain: str = ""
-    nbt_port: int = 139  # NetBIOS session service (TCP)
-    smb_port: int = 445  # direct SMB (TCP)
-    ns_port: int = 137  # NetBIOS name service (UDP)
-
-    def describe(self) -> str:
-        user = f"{self.domain};{self.username}" if self.domain else self.username
-        return f"smb://{user}@{self.host}:{self.nbt_port}/{self.share} ({self.netbios_name})"
-
-
-@dataclass(frozen=True)
-class ServerSocket:
-    """One row of the server's TCP table, as seen from the server's own network namespace."""
-
-    state: str
-    recv_q: int
-    send_q: int
-    local: str  # "addr:port"
-    peer: str  # "addr:port"
-    info: dict = field(default_factory=dict)  # tcp_info fields (bytes_received, retrans, ...)
-
-    def to_json(self) -> dict:
-        return {"state": self.state, "recv_q": self.recv_q, "send_q": self.send_q,
-                "local": self.local, "peer": self.peer, "info": self.info}
+from harness.server import Endpoint, ServerSocket  # what every target describes
 
 
 class Target(abc.ABC):
@@ -88,7 +54,7 @@ class Target(abc.ABC):
     def describe(self) -> str:
         return f"{self.name}: {self.endpoint.describe()}"
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         try:
             self.start()
         except BaseException:

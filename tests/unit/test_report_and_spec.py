@@ -2,7 +2,7 @@ import pytest
 
 from harness.errors import BadInput
 from harness.report import exit_code, render_table, report_doc, scenario_entry
-from harness.targets.base import Endpoint
+from harness.server import Endpoint
 from harness.targets.spec import parse_target
 
 
