@@ -67,7 +67,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_cleanup(args) -> int:
-    from harness.lab.cleanup import cleanup_stale
+    from harness.cleanup import cleanup_stale
 
     removed = cleanup_stale(include_live=args.all)
     for r in removed:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from harness.checkers.verdict import verdict
 from harness.clients import scratch
-from harness.clients.canary import canary_main
-from harness.clients.worker import WorkerSpec, worker_main
+from harness.canary import canary_main
+from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge

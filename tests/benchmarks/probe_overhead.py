@@ -8,7 +8,7 @@ Against one embedded Samba, in one run, from the same client host:
      its send;
   2. the same loops open-loop at the probes' rates, timed from each intended send time:
      after sleeping until it (the machine's wake-up cost included), and with the probes'
-     sleep-then-spin wait (harness.clients.worker.send_at), with the CPU that costs;
+     sleep-then-spin wait (harness.probes.timing.send_at), with the CPU that costs;
   3. the harness's own probes in a baseline run (latency from the intended time, schedule
      lag = sent - intended, and service time = completed - sent);
   4. smbtorture's smb2.bench.echo on the same server, when samba-testsuite is installed.
