@@ -49,7 +49,7 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[Work
     specs = []
     common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
                   dialect=scenario.dialect)
-    for probe in ("nbstat", "nbt_session"):
+    for probe in (p for p in scenario.probes if p not in SESSION_PROBES):  # session-less
         if scenario.rates_hz.get(probe, 0) > 0:
             specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
                                     events_path=str(run_dir / f"events-{probe}.jsonl"),

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from harness.checkers.bounds import Bound, Bounds
 from harness.errors import BadInput
+from harness.probes import PROBES as PROBE_KINDS
 from harness.schedule import Phases
 
-PROBES = ("nbstat", "nbt_session", "smb_echo", "smb_rw")
-SESSION_PROBES = ("smb_echo", "smb_rw")  # run on each healthy client's own session
-DEFAULT_RATES_HZ = {"nbstat": 20.0, "nbt_session": 10.0, "smb_echo": 10.0, "smb_rw": 4.0}
+PROBES = tuple(PROBE_KINDS)
+SESSION_PROBES = tuple(p for p, kind in PROBE_KINDS.items() if kind.needs_session)
+DEFAULT_RATES_HZ = {p: kind.default_rate_hz for p, kind in PROBE_KINDS.items()}
 DIALECTS = ("smb1", "smb2", "smb3")
 TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect",
             "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}

@@ -48,23 +48,10 @@ class WorkerSpec:
 
 
 def _build_probes(spec: WorkerSpec, session):
-    from harness.probes.nbstat import NodeStatusProbe
-    from harness.probes.nbt_session import SessionRequestProbe
-    from harness.probes.smb_echo import EchoProbe
-    from harness.probes.smb_rw import ReadWriteProbe
+    from harness.probes import PROBES, ProbeContext
 
-    ep = spec.endpoint
-    probes = {}
-    for name in spec.rates_hz:
-        if name == "nbstat":
-            probes[name] = NodeStatusProbe(ep.host, ep.ns_port, spec.timeout_s)
-        elif name == "nbt_session":
-            probes[name] = SessionRequestProbe(ep.host, ep.nbt_port, ep.netbios_name,
-                                               f"NBTH{spec.name}".upper()[:15], spec.timeout_s)
-        elif name == "smb_echo":
-            probes[name] = EchoProbe(session, spec.timeout_s)
-        elif name == "smb_rw":
-            probes[name] = ReadWriteProbe(session, spec.name)
+    ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session)
+    probes = {name: PROBES[name].load().from_context(ctx) for name in spec.rates_hz}
     for p in probes.values():
         p.open()
     return probes
@@ -131,7 +118,9 @@ def worker_main(spec: WorkerSpec, conn) -> None:
 
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
-        needs_session = spec.role == "victim" or any(p in ("smb_echo", "smb_rw") for p in spec.rates_hz)
+        from harness.probes import PROBES
+
+        needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
         info = {"pid": os.getpid()}
         drop = None
         if needs_session:

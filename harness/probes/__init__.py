@@ -1,1 +1,50 @@
-"""Timing probes: one operation each, with a per-operation timeout. Timing is the runner's job."""
+"""Timing probes: one operation each, with a per-operation timeout. Timing is the worker's job.
+
+The registry below is the only list of probes: a new probe is one new file (a class with
+``from_context(ctx)``, ``open()``, ``invoke()``, ``close()``) plus one line here. Scenarios,
+the worker, the runner and the remote target read what they need from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from harness.server import Endpoint
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    name: str
+    default_rate_hz: float
+    needs_session: bool  # runs on an established SMB session of its own (else session-less)
+    capability: str | None  # what a remote target must offer: nbstat | nbt (None: a session)
+    impl: str  # "module:Class", imported only by the process that runs the probe
+    description: str = ""
+
+    def load(self) -> Any:
+        module, _, cls = self.impl.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """What a probe is built from, in the client process that runs it."""
+
+    endpoint: Endpoint
+    client: str  # the client process's name (c1_smb_rw, nbstat, ...)
+    timeout_s: float
+    session: Any = None  # harness.clients.session.Session, for probes that need one
+
+
+PROBES: dict[str, ProbeKind] = {k.name: k for k in (
+    ProbeKind("nbstat", 20.0, False, "nbstat", "harness.probes.nbstat:NodeStatusProbe",
+              "Adapter Status (NODE STATUS) on UDP 137"),
+    ProbeKind("nbt_session", 10.0, False, "nbt", "harness.probes.nbt_session:SessionRequestProbe",
+              "new TCP connection + NBT SESSION REQUEST"),
+    ProbeKind("smb_echo", 10.0, True, None, "harness.probes.smb_echo:EchoProbe",
+              "SMB ECHO on an established session"),
+    ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
+              "512-byte write + read-back of the client's own file"),
+)}

@@ -24,6 +24,10 @@ class NodeStatusProbe:
         self._trn_id = 0
         self._query_tail = node_status_request(0)[2:]  # all but the transaction id
 
+    @classmethod
+    def from_context(cls, ctx) -> "NodeStatusProbe":
+        return cls(ctx.endpoint.host, ctx.endpoint.ns_port, ctx.timeout_s)
+
     def open(self) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.connect(self.addr)

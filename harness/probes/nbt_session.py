@@ -70,6 +70,12 @@ class SessionRequestProbe:
         self.timeout_s = timeout_s
         self._request = session_request(called, calling)
 
+    @classmethod
+    def from_context(cls, ctx) -> "SessionRequestProbe":
+        ep = ctx.endpoint
+        return cls(ep.host, ep.nbt_port, ep.netbios_name, f"NBTH{ctx.client}".upper()[:15],
+                   ctx.timeout_s)
+
     def open(self) -> None:
         pass
 

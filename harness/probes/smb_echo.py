@@ -29,6 +29,10 @@ class EchoProbe:
         self.timeout_s = timeout_s
         self._window = None  # impacket's connection state, for a raw echo
 
+    @classmethod
+    def from_context(cls, ctx) -> "EchoProbe":
+        return cls(ctx.session, ctx.timeout_s)
+
     def open(self) -> None:
         smb = self.session.smb
         state = getattr(smb, "_Connection", None)

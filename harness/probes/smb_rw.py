@@ -23,6 +23,10 @@ class ReadWriteProbe:
         self._n = 0
         self._tail = os.urandom(size_bytes - 4)  # the counter in front makes each block unique
 
+    @classmethod
+    def from_context(cls, ctx) -> "ReadWriteProbe":
+        return cls(ctx.session, ctx.client)
+
     def open(self) -> None:
         self.file_id = self.session.open_file(self.file_name)
 

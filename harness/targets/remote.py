@@ -222,8 +222,13 @@ class RemoteTarget(Target):
             return False
 
     def unsupported(self, scenario) -> str | None:
-        if scenario.rates_hz.get("nbstat", 0) > 0 and not self.caps.nbstat:
-            return f"{self.spec.host} does not answer NBSTAT (the nbstat probe); set probes.nbstat=0"
+        from harness.probes import PROBES
+
+        for probe in scenario.probes:
+            needs = PROBES[probe].capability
+            if needs and not getattr(self.caps, needs, False):
+                return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
+                        f"set probes.{probe}=0")
         if scenario.dialect == "smb1" and not self.caps.smb1:
             return f"{self.spec.host} does not offer SMB1"
         return None
