@@ -17,7 +17,6 @@ from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
-from harness.lab import firewall
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns
 from harness.scenario import SESSION_PROBES, Scenario
@@ -43,7 +42,7 @@ def healthy_host(client_index: int, hosts: int) -> str:
     return "healthy" if k == 0 else f"healthy{k + 1}"
 
 
-def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[WorkerSpec]:
+def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
     """One process per prober, per healthy client, and the victim, each on its host."""
     ep = target.endpoint
     specs = []
@@ -64,10 +63,10 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path) -> list[Work
             specs.append(WorkerSpec(name=name, role="healthy", netns=netns,
                                     events_path=str(run_dir / f"events-{name}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=i / n, **common))
-    if scenario.drop:
+    if drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
                                 events_path=str(run_dir / "events-victim.jsonl"),
-                                drop_mode=scenario.drop.mode, drop_params=scenario.drop.params, **common))
+                                drop=drop, **common))
     return specs
 
 
@@ -102,7 +101,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
                 w.proc.kill()
             w.proc.join(2)
             if w.spec.role == "victim":  # a victim killed before its release() left its cut
-                firewall.remove_cuts(os.getpid(), netns=w.spec.netns)
+                drop.cleanup(w.spec.netns)
         _sweep_scratch(target, workers, log)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
@@ -133,7 +132,7 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
 
 def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, log: HistoryWriter,
          workers: list[Worker]) -> None:
-    for spec in plan_workers(scenario, target, run_dir):
+    for spec in plan_workers(scenario, target, run_dir, drop):
         parent, child = FORK.Pipe()
         proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
         proc.start()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from impacket.nmb import NetBIOSTimeout
 
+from harness.drops.base import Drop
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
 from harness.probes.timing import SPIN_S, send_at
@@ -42,9 +43,7 @@ class WorkerSpec:
     stagger: float = 0.0
     spin_s: float = SPIN_S  # the active wait before each send (probes.timing)
     dialect: str = "smb3"
-    drop_mode: str | None = None
-    drop_params: dict = field(default_factory=dict)
-    owner_pid: int = field(default_factory=os.getpid)  # the runner: tags what the drop creates
+    drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
 
 
 def _build_probes(spec: WorkerSpec, session):
@@ -96,12 +95,12 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
     _sleep_until(t0, spec.phases.fault_start_s)
-    writer.write("drop", event="start", mode=spec.drop_mode, wire=drop.wire)
+    writer.write("drop", event="start", mode=drop.mode, wire=drop.wire)
     detail = drop.act(session)
-    writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
+    writer.write("drop", event="end", mode=drop.mode, detail=detail)
     conn.send(("dropped", detail))
     drop.during(session, t0 + spec.phases.total_s,
-                lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
+                lambda event, **kw: writer.write("drop", event=event, mode=drop.mode, **kw))
     _sleep_until(t0, spec.phases.total_s)
     drop.release(session)
 
@@ -122,7 +121,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
 
         needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
         info = {"pid": os.getpid()}
-        drop = None
+        drop = spec.drop
         if needs_session:
             from harness.clients.session import open_session
 
@@ -130,9 +129,6 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             info["local"] = session.local_addr()
             info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
         if spec.role == "victim":
-            from harness.drops import drop_for
-
-            drop = drop_for(spec.drop_mode, spec.drop_params, spec.owner_pid)
             drop.prepare(session)
         else:
             probes = _build_probes(spec, session)

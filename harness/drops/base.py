@@ -45,6 +45,10 @@ class Drop:
         """At the end of the run: let go of anything act() held (abortively)."""
         abort(session.sock)
 
+    def cleanup(self, victim_netns: str | None) -> None:
+        """From the runner, on every exit path, whether or not the victim got to release():
+        remove what act() put on the victim's host (rules, qdiscs). Idempotent."""
+
     def evidence(self, before: ServerSocket | None, rows: list[ServerSocket], detail: dict,
                  victim_exitcode: int | None) -> dict | None:
         """Server-side proof that the drop happened, from the server's TCP rows for the

@@ -34,6 +34,9 @@ class Blackhole(WithBigFile):
         abort(session.sock)  # the RST is dropped too: the server learns nothing from it
         firewall.remove_cuts(self.owner_pid)
 
+    def cleanup(self, victim_netns):
+        firewall.remove_cuts(self.owner_pid, netns=victim_netns)
+
     def evidence(self, before, rows, detail, victim_exitcode):
         """The server retransmitted to the victim (seen in tcp_info), then its TCP gave up
         and the connection left the table. Stateful across polls of one run."""

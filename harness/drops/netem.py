@@ -89,6 +89,10 @@ class Netem(Drop):
         firewall.remove_cuts(self.owner_pid)
         session.close()
 
+    def cleanup(self, victim_netns):
+        sh("tc", "qdisc", "del", "dev", DEV, "root", netns=victim_netns, check=False)
+        firewall.remove_cuts(self.owner_pid, netns=victim_netns)
+
     def evidence(self, before, rows, detail, victim_exitcode):
         """The server's own view of the victim's path got slow or lossy: its smoothed RTT
         reached half the added delay, or it retransmitted."""

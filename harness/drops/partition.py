@@ -50,6 +50,9 @@ class Partition(WithBigFile):
         firewall.remove_cuts(self.owner_pid)
         session.close()
 
+    def cleanup(self, victim_netns):
+        firewall.remove_cuts(self.owner_pid, netns=victim_netns)
+
     def evidence(self, before, rows, detail, victim_exitcode):
         """The server kept the session but retransmitted into the partition."""
         if before is None or not self.note_retransmits(rows):

@@ -70,7 +70,8 @@ def test_healthy_clients_spread_over_hosts_stay_bounded_through_a_blackhole(nbt_
     entry = nbt_run("blackhole", target="local", overrides={**LONG_FAULT, "healthy_hosts": 3})
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     clients = {e["name"]: e for e in read_events(Path(entry["history"])) if e["type"] == "client"}
-    healthy = [clients[f"c{i}"] for i in (1, 2, 3)]
+    healthy = [clients[f"c{i}_smb_echo"] for i in (1, 2, 3)]
+    assert [clients[f"c{i}_smb_rw"]["host"] for i in (1, 2, 3)] == [c["host"] for c in healthy]
     assert len({c["host"] for c in healthy}) == 3
     assert len({c["local"].split(":")[0] for c in healthy}) == 3
     assert clients["victim"]["host"] not in {c["host"] for c in healthy}
