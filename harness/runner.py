@@ -19,10 +19,14 @@ from harness.errors import HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns
+from harness.pool import pool_main
+from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario
 from harness.targets.base import ServerSocket, Target
 
 SETUP_TIMEOUT_S = 30.0
+SETUP_S_PER_POOLED_SESSION = 0.05  # pools log their sessions on one after another
+IDLE_PER_PROCESS = 250
 START_MARGIN_S = 0.3
 EVIDENCE_POLL_S = 0.05
 
@@ -55,14 +59,32 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop |
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=0.5, **common))
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
-    for i in range(n if session_probes else 0):
+    per_process = scenario.sessions_per_process
+    pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
+    for i in range(n):
         netns = target.client_netns(healthy_host(i, scenario.healthy_hosts))
         # a session of its own per probe: an echo never waits behind a write and read
-        for probe in session_probes:
+        for probe in (p for p in session_probes if p not in pooled):
             name = f"c{i + 1}_{probe}"
             specs.append(WorkerSpec(name=name, role="healthy", netns=netns,
                                     events_path=str(run_dir / f"events-{name}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=i / n, **common))
+    for probe in pooled:  # many sessions per process, each on its own schedule
+        for j, first in enumerate(range(0, n, per_process)):
+            name = f"p{j + 1}_{probe}"
+            specs.append(WorkerSpec(name=name, role="healthy",
+                                    netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
+                                    events_path=str(run_dir / f"events-{name}.jsonl"),
+                                    rates_hz={probe: scenario.rates_hz[probe]}, pool=True,
+                                    sessions=min(per_process, n - first), first_index=first,
+                                    all_sessions=n, **common))
+    for j, first in enumerate(range(0, scenario.idle_sessions, IDLE_PER_PROCESS)):
+        name = f"idle{j + 1}"
+        specs.append(WorkerSpec(name=name, role="healthy",
+                                netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
+                                events_path=str(run_dir / f"events-{name}.jsonl"), pool=True,
+                                idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
+                                **common))
     if drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
                                 events_path=str(run_dir / "events-victim.jsonl"),
@@ -134,7 +156,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
          workers: list[Worker]) -> None:
     for spec in plan_workers(scenario, target, run_dir, drop):
         parent, child = FORK.Pipe()
-        proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
+        main = pool_main if spec.pool else worker_main
+        proc = FORK.Process(target=main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
         proc.start()
         child.close()
         workers.append(Worker(spec, proc, parent))
@@ -147,13 +170,15 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
                                      events_path="", phases=scenario.phases), canary, parent))
 
     # Set-up: every worker reports ready or an error, within the set-up timeout.
-    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    pooled = sum(w.spec.sessions for w in workers if w.spec.pool)
+    setup_timeout_s = SETUP_TIMEOUT_S + SETUP_S_PER_POOLED_SESSION * pooled
+    deadline = time.monotonic() + setup_timeout_s
     pending = list(workers)
     while pending:
         ready = wait([w.conn for w in pending], timeout=max(0.0, deadline - time.monotonic()))
         if not ready:
             names = ", ".join(w.spec.name for w in pending)
-            raise HarnessError(f"clients not ready within {SETUP_TIMEOUT_S:.0f}s: {names}")
+            raise HarnessError(f"clients not ready within {setup_timeout_s:.0f}s: {names}")
         for w in [w for w in pending if w.conn in ready]:
             try:
                 msg, info = w.conn.recv()

@@ -23,7 +23,11 @@ PROBES = tuple(PROBE_KINDS)
 SESSION_PROBES = tuple(p for p, kind in PROBE_KINDS.items() if kind.needs_session)
 DEFAULT_RATES_HZ = {p: kind.default_rate_hz for p, kind in PROBE_KINDS.items()}
 DIALECTS = ("smb1", "smb2", "smb3")
+MAX_CLIENTS_PER_PROCESS = 32  # clients whose probes each need a process of their own
+MAX_HEALTHY_CLIENTS = 256
+MAX_IDLE_SESSIONS = 1000
 TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect",
+            "idle_sessions", "sessions_per_process",
             "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}
 
 
@@ -39,6 +43,8 @@ class Scenario:
     description: str = ""
     healthy_clients: int = 3
     healthy_hosts: int = 1  # lab hosts the healthy clients are spread over (round robin)
+    idle_sessions: int = 0  # sessions that log on, hold a file open and do nothing else
+    sessions_per_process: int = 1  # > 1: poolable probes' sessions share processes (pool.py)
     drop: DropSpec | None = None
     phases: Phases = field(default_factory=Phases)
     rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))
@@ -56,6 +62,7 @@ class Scenario:
     def to_dict(self) -> dict:
         d = {"name": self.name, "description": self.description,
              "healthy_clients": self.healthy_clients, "healthy_hosts": self.healthy_hosts,
+             "idle_sessions": self.idle_sessions, "sessions_per_process": self.sessions_per_process,
              "probe_timeout_s": self.probe_timeout_s,
              "dialect": self.dialect, "evidence_timeout_s": self.evidence_timeout_s,
              "host_stall_ms": self.host_stall_ms,
@@ -132,8 +139,16 @@ def from_dict(d: dict, source: str) -> Scenario:
     if not isinstance(name, str) or not name.strip():
         raise bad("'name' (a non-empty string) is required")
     healthy = d.get("healthy_clients", 3)
-    if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= 32:
-        raise bad(f"healthy_clients must be an integer from 1 to 32, got {healthy!r}")
+    if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= MAX_HEALTHY_CLIENTS:
+        raise bad(f"healthy_clients must be an integer from 1 to {MAX_HEALTHY_CLIENTS}, got {healthy!r}")
+    idle = d.get("idle_sessions", 0)
+    if not isinstance(idle, int) or isinstance(idle, bool) or not 0 <= idle <= MAX_IDLE_SESSIONS:
+        raise bad(f"idle_sessions must be an integer from 0 to {MAX_IDLE_SESSIONS}, got {idle!r}")
+    per_process = d.get("sessions_per_process", 1)
+    if (not isinstance(per_process, int) or isinstance(per_process, bool)
+            or not 1 <= per_process <= MAX_HEALTHY_CLIENTS):
+        raise bad(f"sessions_per_process must be an integer from 1 to {MAX_HEALTHY_CLIENTS}, "
+                  f"got {per_process!r}")
     hosts = d.get("healthy_hosts", 1)
     if not isinstance(hosts, int) or isinstance(hosts, bool) or not 1 <= hosts <= healthy:
         raise bad(f"healthy_hosts must be an integer from 1 to healthy_clients ({healthy}), got {hosts!r}")
@@ -172,6 +187,15 @@ def from_dict(d: dict, source: str) -> Scenario:
         rates[probe] = float(rate)
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
+    own_process = [p for p in SESSION_PROBES if rates[p] > 0
+                   and not (PROBE_KINDS[p].poolable and per_process > 1)]
+    if own_process and healthy > MAX_CLIENTS_PER_PROCESS:
+        raise bad(f"{healthy} healthy clients: {', '.join(own_process)} runs a process per client "
+                  f"(at most {MAX_CLIENTS_PER_PROCESS}); set sessions_per_process > 1 for "
+                  f"{', '.join(p for p, k in PROBE_KINDS.items() if k.poolable)} and "
+                  f"probes.<other>=0")
+    if (idle or per_process > 1) and dialect == "smb1":
+        raise bad("idle_sessions and sessions_per_process need SMB 2 or 3 (dialect smb2 or smb3)")
 
     bounds_d = dict(d.get("bounds", {}))
     if not isinstance(bounds_d, dict):
@@ -205,6 +229,7 @@ def from_dict(d: dict, source: str) -> Scenario:
 
     return Scenario(name=name.strip(), description=str(d.get("description", "")),
                     healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases, rates_hz=rates,
+                    idle_sessions=idle, sessions_per_process=per_process,
                     probe_timeout_s=float(timeout_s), dialect=dialect,
                     bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
                     host_stall_ms=float(host_stall_ms),

@@ -44,6 +44,11 @@ class WorkerSpec:
     spin_s: float = SPIN_S  # the active wait before each send (probes.timing)
     dialect: str = "smb3"
     drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
+    pool: bool = False  # a session pool (harness.pool): ``sessions`` sessions in this process
+    sessions: int = 1
+    idle: bool = False  # a pool of idle sessions
+    first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
+    all_sessions: int = 1
 
 
 def _build_probes(spec: WorkerSpec, session):

@@ -39,6 +39,16 @@ def drop_summary(events: list[dict]) -> dict | None:
     return drop
 
 
+def idle_losses(events: list[dict]) -> list[dict]:
+    """Idle sessions the server closed after the warm-up: a healthy client dropped."""
+    lost: dict[str, int] = {}
+    for e in events:
+        if e.get("type") == "idle_lost" and e.get("phase") != "warmup":
+            lost[e["phase"]] = lost.get(e["phase"], 0) + 1
+    return [{"probe": "idle", "phase": phase, "stat": "errors", "observed_us": None,
+             "limit_us": None, "observed": n, "limit": 0} for phase, n in sorted(lost.items())]
+
+
 def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
             host_stall_us: float | None = HOST_STALL_US) -> dict:
     """{verdict, reason, drop, probes, violations, host_stalls, scratch} from the history alone.
@@ -49,6 +59,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
     table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
     violations, problems = check_bounds(table, bounds, probes)
+    violations += idle_losses(events)
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)

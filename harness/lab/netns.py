@@ -20,8 +20,9 @@ from harness.errors import InfraError
 PREFIX = "nbth-"
 NETNS_DIR = "/run/netns"
 CLONE_NEWNET = 0x40000000
-LAB_SUBNET_PREFIX = "10.213.0"  # one /24 that exists only inside the lab's namespaces
-LAB_PREFIX_LEN = 24
+LAB_SUBNET_PREFIX = "10.213.0"  # the lab is 10.213.0.0/16: it exists only inside its namespaces
+LAB_PREFIX_LEN = 16
+HOSTS_PER_OCTET = 200  # hosts 0..199 are 10.213.0.10-209, then 10.213.1.10-209, ...
 SERVER_ADDR = f"{LAB_SUBNET_PREFIX}.1"
 SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"  # second server-side address (the replica listens here)
 # br0's MAC, set explicitly: a bridge left to itself takes the lowest MAC of its ports, so
@@ -112,6 +113,14 @@ def all_owned_netns() -> list[str]:
     return [n for n in list_netns() if _OWNED.match(n)]
 
 
+def host_addr(index: int) -> str:
+    """The address of the lab's host number ``index`` (0-based), beyond one /24 if need be."""
+    third, fourth = divmod(index, HOSTS_PER_OCTET)
+    if third > 255:
+        raise InfraError(f"the lab has room for {256 * HOSTS_PER_OCTET} hosts, not {index + 1}")
+    return f"10.213.{third}.{FIRST_HOST_OCTET + fourth}"
+
+
 @dataclass
 class Host:
     """A client host: a namespace with one veth into the lab bridge."""
@@ -156,7 +165,7 @@ class Lab:
             return self.hosts[role]
         index = len(self.hosts)
         ns = f"{PREFIX}{self.owner_pid}-{self.serial}-{role}"[:60]
-        addr = f"{LAB_SUBNET_PREFIX}.{FIRST_HOST_OCTET + index}"
+        addr = host_addr(index)
         delete_netns(ns)
         sh("ip", "netns", "add", ns)
         bridge_port = f"vh{index}"

@@ -22,6 +22,7 @@ class ProbeKind:
     capability: str | None  # what a remote target must offer: nbstat | nbt (None: a session)
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
+    poolable: bool = False  # many sessions of it can share one process (harness.pool)
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -44,7 +45,7 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("nbt_session", 10.0, False, "nbt", "harness.probes.nbt_session:SessionRequestProbe",
               "new TCP connection + NBT SESSION REQUEST"),
     ProbeKind("smb_echo", 10.0, True, None, "harness.probes.smb_echo:EchoProbe",
-              "SMB ECHO on an established session"),
+              "SMB ECHO on an established session", poolable=True),
     ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
               "512-byte write + read-back of the client's own file"),
 )}

@@ -43,36 +43,52 @@ class EchoProbe:
             self._sock = self.session.sock
             self._framing = session_message_header(len(echo_request(0)))
 
+    @property
+    def raw(self) -> bool:
+        """The prebuilt echo is used (SMB 2/3, not encrypted): send() and read_answer() work."""
+        return self._window is not None
+
     def invoke(self) -> None:
         if self._window is None:
             if not self.session.smb.echo():
                 raise ConnectionError("echo answered with an error status")
             return
+        message_id = self.send()
+        deadline = time.monotonic() + self.timeout_s
+        while not self.read_answer(message_id, deadline):
+            pass
+
+    def send(self) -> int:
+        """Write a prebuilt echo; its MessageId."""
         message_id = self._window["SequenceWindow"]
         self._window["SequenceWindow"] = message_id + 1
         self._sock.sendall(self._framing + echo_request(message_id))
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:  # the answer's first bytes polled actively (no wake-up), the rest as it comes
-                head = recv_polling(self._sock, 4, deadline)
-            except socket.timeout:
-                raise ProbeTimeout(f"no echo answer within {self.timeout_s:.1f}s") from None
-            if not head:
-                raise ConnectionError("connection closed while waiting for the echo answer")
-            if len(head) < 4:
-                head += recv_exact(self._sock, 4 - len(head), deadline, "the echo answer")
-            kind, length = parse_session_header(head)
-            payload = recv_exact(self._sock, length, deadline, "the echo answer") if length else b""
-            if kind == SESSION_KEEP_ALIVE:
-                continue
-            command, status, answered_id, _flags = parse_header(payload)
-            if answered_id != message_id:
-                continue  # a late answer to an earlier echo that timed out
-            if command != SMB2_ECHO:
-                raise ConnectionError(f"answer to echo {message_id} is command {command:#x}")
-            if status != STATUS_SUCCESS:
-                raise ConnectionError(f"echo answered with status {status:#010x}")
-            return
+        return message_id
+
+    def read_answer(self, message_id: int, deadline: float) -> bool:
+        """Read one frame: True if it answers ``message_id``, False for anything else (a
+        keep-alive, a late answer to an earlier echo that timed out). ProbeTimeout at the
+        deadline; ConnectionError for an error status or a closed connection."""
+        try:  # the answer's first bytes polled actively (no wake-up), the rest as it comes
+            head = recv_polling(self._sock, 4, deadline)
+        except socket.timeout:
+            raise ProbeTimeout(f"no echo answer within {self.timeout_s:.1f}s") from None
+        if not head:
+            raise ConnectionError("connection closed while waiting for the echo answer")
+        if len(head) < 4:
+            head += recv_exact(self._sock, 4 - len(head), deadline, "the echo answer")
+        kind, length = parse_session_header(head)
+        payload = recv_exact(self._sock, length, deadline, "the echo answer") if length else b""
+        if kind == SESSION_KEEP_ALIVE:
+            return False
+        command, status, answered_id, _flags = parse_header(payload)
+        if answered_id != message_id:
+            return False  # a late answer to an earlier echo that timed out
+        if command != SMB2_ECHO:
+            raise ConnectionError(f"answer to echo {message_id} is command {command:#x}")
+        if status != STATUS_SUCCESS:
+            raise ConnectionError(f"echo answered with status {status:#010x}")
+        return True
 
     def close(self) -> None:
         pass

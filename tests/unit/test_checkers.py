@@ -186,3 +186,14 @@ def test_decoding_garbage_is_a_value_error():
 
     with pytest.raises(ValueError):
         histograms.decode("not a histogram")
+
+
+def test_idle_sessions_the_server_closed_after_warmup_are_violations():
+    from harness.checkers.verdict import idle_losses
+
+    events = [{"type": "idle_lost", "phase": "warmup", "session": 1},
+              {"type": "idle_lost", "phase": "fault", "session": 2},
+              {"type": "idle_lost", "phase": "fault", "session": 3}]
+    assert idle_losses(events) == [{"probe": "idle", "phase": "fault", "stat": "errors",
+                                    "observed_us": None, "limit_us": None, "observed": 2,
+                                    "limit": 0}]
