@@ -7,7 +7,10 @@
 
 Exit codes: 0 all scenarios passed (skips are listed); 1 at least one failed its bounds;
 2 bad input (usage, scenario file, target spec); 3 none failed but the target was
-unreachable or a scenario errored.
+unreachable or a scenario errored; 4 internal error (a bug in the harness: one line on
+stderr naming a file with the traceback; NBT_HARNESS_DEBUG=1 prints it instead).
+SIGINT, SIGTERM and SIGHUP unwind through the same teardown as a normal exit (exit 130,
+143, 129), also while the target is still starting.
 """
 
 from __future__ import annotations
@@ -17,10 +20,14 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 
-from harness.errors import EXIT_BAD_INPUT, EXIT_INFRA, BadInput, HarnessError
+from harness.errors import EXIT_BAD_INPUT, EXIT_INFRA, EXIT_INTERNAL, BadInput, HarnessError
+
+DEBUG_ENV = "NBT_HARNESS_DEBUG"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,26 +99,27 @@ def cmd_run(args) -> int:
 
     def write_report() -> None:
         doc = report_doc(entries, target_label)
-        tmp = report_dir / "report.json.tmp"
+        tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(report_dir / "report.json")
 
     target_label = spec.label()
+    # One try for start and run: a signal, Ctrl-C or a bug while the target is still
+    # starting (a docker build takes minutes) unwinds through stop() like any other exit.
     try:
-        started = time.monotonic()
-        target.start()
-        target_label = f"{spec.label()} {target.describe()}"
-        print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
-    except BadInput:  # wrong password, missing share, bad password file: the user's input
-        target.stop()
-        raise
-    except HarnessError as exc:
-        target.stop()
-        entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]
-        write_report()
-        print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
-        return EXIT_INFRA
-    try:
+        try:
+            started = time.monotonic()
+            target.start()
+            target_label = f"{spec.label()} {target.describe()}"
+            print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
+        except BadInput:  # wrong password, missing share, bad password file: the user's input
+            raise
+        except HarnessError as exc:
+            target.stop()
+            entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]
+            write_report()
+            print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
+            return EXIT_INFRA
         for sc in scenarios:
             t = time.monotonic()
             result = run_scenario(sc, target, report_dir / sc.name)
@@ -132,7 +140,40 @@ def cmd_run(args) -> int:
 
 
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds through every finally: targets stop, labs go
+    # Unwind through every finally (targets stop, labs go); a second signal must not cut
+    # that teardown short, so from here on these signals are ignored.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug in the harness: one line on stderr, the traceback in a file (or on stderr with
+    NBT_HARNESS_DEBUG=1), exit 4. Never exit 1, which means a scenario failed its bounds."""
+    text = "".join(traceback.format_exception(exc))
+    password = os.environ.get("NBT_HARNESS_PASSWORD")
+    if password:
+        text = text.replace(password, "****")
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    if password:
+        summary = summary.replace(password, "****")
+    if os.environ.get(DEBUG_ENV) == "1":
+        sys.stderr.write(text)
+        sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}\n")
+        return EXIT_INTERNAL
+    where = "(traceback not written)"
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"nbt-harness-crash-{os.getpid()}-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        where = f"traceback in {path}"
+    except OSError:
+        pass
+    sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}; {where} "
+                     f"(or set {DEBUG_ENV}=1)\n")
+    return EXIT_INTERNAL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return replica_main(argv[1:])
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, _terminate)
     try:
         if args.command == "list":
             return cmd_list(args)
@@ -158,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INFRA
+    except Exception as exc:  # a bug: teardown already ran (finally blocks); say so plainly
+        return _internal_error(exc)
 
 
 if __name__ == "__main__":

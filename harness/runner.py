@@ -102,6 +102,8 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             w.proc.join(2)
             if w.spec.role == "victim":  # a victim killed before its release() left its cut
                 firewall.remove_cuts(os.getpid(), netns=w.spec.netns)
+                if drop:
+                    drop.final_cleanup(w.spec.netns)
         _sweep_scratch(target, workers, log)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)

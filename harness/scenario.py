@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.checkers.bounds import Bound, Bounds
 from harness.errors import BadInput
 from harness.schedule import Phases
+from harness.validate import non_finite_path, number
 
 PROBES = ("nbstat", "nbt_session", "smb_echo", "smb_rw")
 SESSION_PROBES = ("smb_echo", "smb_rw")  # run on each healthy client's own session
@@ -127,26 +128,28 @@ def from_dict(d: dict, source: str) -> Scenario:
     unknown = set(d) - TOP_KEYS
     if unknown:
         raise bad(f"unknown key(s): {', '.join(sorted(unknown))}")
+    path = non_finite_path(d)
+    if path:  # nan passes every comparison, inf never ends: neither is a setting
+        raise bad(f"{path} must be a finite number (nan and inf are not settings)")
     name = d.get("name")
     if not isinstance(name, str) or not name.strip():
         raise bad("'name' (a non-empty string) is required")
-    healthy = d.get("healthy_clients", 3)
-    if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= 32:
-        raise bad(f"healthy_clients must be an integer from 1 to 32, got {healthy!r}")
+
+    def num(key: str, default, lo: float, hi: float, **kw):
+        try:
+            return number(d.get(key, default), key, lo, hi, **kw)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+
+    healthy = num("healthy_clients", 3, 1, 32, integer=True)
     hosts = d.get("healthy_hosts", 1)
     if not isinstance(hosts, int) or isinstance(hosts, bool) or not 1 <= hosts <= healthy:
         raise bad(f"healthy_hosts must be an integer from 1 to healthy_clients ({healthy}), got {hosts!r}")
-    timeout_s = d.get("probe_timeout_s", 2.0)
-    if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0.05 <= timeout_s <= 60:
-        raise bad(f"probe_timeout_s must be a number from 0.05 to 60, got {timeout_s!r}")
-    evidence_s = d.get("evidence_timeout_s", 5.0)
-    if not isinstance(evidence_s, (int, float)) or isinstance(evidence_s, bool) or not 0 < evidence_s <= 600:
-        raise bad(f"evidence_timeout_s must be a number in (0, 600], got {evidence_s!r}")
-    host_stall_ms = d.get("host_stall_ms", 20.0)
-    if not isinstance(host_stall_ms, (int, float)) or isinstance(host_stall_ms, bool) or host_stall_ms < 0:
-        raise bad(f"host_stall_ms must be a number >= 0 (0 turns the canary's excuse off), got {host_stall_ms!r}")
+    timeout_s = num("probe_timeout_s", 2.0, 0.05, 60)
+    evidence_s = num("evidence_timeout_s", 5.0, 0, 600, lo_open=True)
+    host_stall_ms = num("host_stall_ms", 20.0, 0, 10_000)  # 0 turns the canary's excuse off
     dialect = d.get("dialect", "smb3")
-    if dialect not in DIALECTS:
+    if not isinstance(dialect, str) or dialect not in DIALECTS:
         raise bad(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
 
     phases_d = d.get("phases", {})
@@ -166,21 +169,27 @@ def from_dict(d: dict, source: str) -> Scenario:
     for probe, rate in probes_d.items():
         if probe not in PROBES:
             raise bad(f"unknown probe {probe!r} (known: {', '.join(PROBES)})")
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1000:
-            raise bad(f"probe {probe} rate must be a number of Hz from 0 to 1000, got {rate!r}")
-        rates[probe] = float(rate)
+        try:
+            rates[probe] = float(number(rate, f"probe {probe} rate (Hz)", 0, 1000))
+        except ValueError as exc:
+            raise bad(f"{exc}; the rate must be a number of Hz from 0 to 1000") from None
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
 
-    bounds_d = dict(d.get("bounds", {}))
+    bounds_d = d.get("bounds", {})
     if not isinstance(bounds_d, dict):
         raise bad("[bounds] must be a table")
+    bounds_d = dict(bounds_d)
     per_probe_d = bounds_d.pop("per_probe", {})
+    if not isinstance(per_probe_d, dict):
+        raise bad("[bounds.per_probe] must be a table of probe = {bound = value}")
     default = _bound(bounds_d, f"{source}: [bounds]")
     per_probe = {}
     for probe, bd in per_probe_d.items():
         if probe not in PROBES:
             raise bad(f"[bounds.per_probe]: unknown probe {probe!r}")
+        if not isinstance(bd, dict):
+            raise bad(f"[bounds.per_probe.{probe}] must be a table of bounds, got {bd!r}"[:300])
         per_probe[probe] = _bound({**asdict(default), **bd}, f"{source}: [bounds.per_probe.{probe}]")
 
     drop = None
@@ -194,9 +203,11 @@ def from_dict(d: dict, source: str) -> Scenario:
         if mode not in DROPS:
             raise bad(f"unknown drop mode {mode!r} (known: {', '.join(sorted(DROPS))})")
         params = drop_d.get("params", {})
+        if not isinstance(params, dict):
+            raise bad(f"[drop.params] must be a table, got {params!r}"[:300])
         try:
             DROPS[mode](**params)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise bad(f"[drop.params] for {mode}: {exc}") from None
         if phases.fault_s <= 0:
             raise bad("a scenario with a drop needs phases.fault_s > 0")

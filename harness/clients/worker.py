@@ -102,13 +102,22 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
     _sleep_until(t0, spec.phases.fault_start_s)
     writer.write("drop", event="start", mode=spec.drop_mode, wire=drop.wire)
-    detail = drop.act(session)
-    writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
-    conn.send(("dropped", detail))
-    drop.during(session, t0 + spec.phases.total_s,
-                lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
-    _sleep_until(t0, spec.phases.total_s)
-    drop.release(session)
+    released = False
+    try:
+        detail = drop.act(session)
+        writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
+        conn.send(("dropped", detail))
+        drop.during(session, t0 + spec.phases.total_s,
+                    lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
+        _sleep_until(t0, spec.phases.total_s)
+        released = True
+        drop.release(session)
+    finally:
+        if not released:  # act() or during() broke: what act() applied must still go
+            try:
+                drop.release(session)
+            except Exception:
+                pass
 
 
 def worker_main(spec: WorkerSpec, conn) -> None:

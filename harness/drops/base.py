@@ -45,6 +45,10 @@ class Drop:
         """At the end of the run: let go of anything act() held (abortively)."""
         abort(session.sock)
 
+    def final_cleanup(self, victim_netns: str | None) -> None:
+        """In the runner, after the victim process is gone however it ended: remove what
+        act() may have left on the victim's host (idempotent; default: nothing)."""
+
     def evidence(self, before: ServerSocket | None, rows: list[ServerSocket], detail: dict,
                  victim_exitcode: int | None) -> dict | None:
         """Server-side proof that the drop happened, from the server's TCP rows for the

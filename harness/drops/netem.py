@@ -35,6 +35,8 @@ class Netem(Drop):
             raise ValueError("netem needs 0 <= loss_pct < 100, delay_ms >= 0, jitter_ms >= 0")
         if not 0 <= int(read_bytes) <= 1 << 20:
             raise ValueError("read_bytes must be from 0 (echoes only) to 1048576")
+        if not 0.01 <= float(echo_interval_s) <= 10:  # <= 0 would spin or crash in during()
+            raise ValueError("echo_interval_s must be from 0.01 to 10")
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
         self.loss_pct, self.delay_ms, self.jitter_ms = float(loss_pct), float(delay_ms), float(jitter_ms)
@@ -88,6 +90,12 @@ class Netem(Drop):
         sh("tc", "qdisc", "del", "dev", DEV, "root", check=False)
         firewall.remove_cuts(self.owner_pid)
         session.close()
+
+    def final_cleanup(self, victim_netns):
+        # A victim killed (or crashed) before its release() would leave the qdisc on its
+        # host's eth0 for the next scenario of the same lab.
+        if victim_netns:
+            sh("tc", "qdisc", "del", "dev", DEV, "root", netns=victim_netns, check=False)
 
     def evidence(self, before, rows, detail, victim_exitcode):
         """The server's own view of the victim's path got slow or lossy: its smoothed RTT
