@@ -42,18 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenarios against a target")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                     help="scenario names or files (default: all in scenarios/)")
+                     help="scenario names or files (default: all shipped scenarios)")
     run.add_argument("--target", default=os.environ.get("NBT_HARNESS_TARGET", "local"),
                      help="local (default), replica[:any|timeout|reset|never], docker")
     run.add_argument("--report-dir", default="nbt-report", type=Path, help="where report.json goes")
-    run.add_argument("--scenario-dir", type=Path, default=None, help="default: ./scenarios")
+    run.add_argument("--scenario-dir", type=Path, default=None,
+                     help="where SCENARIO names are looked up (default: the shipped scenarios; "
+                     ".py scenarios are loaded only from a directory given here)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario parameter, e.g. phases.fault_s=2 (repeatable)")
     run.add_argument("--hold-s", type=float, default=None, help="replica: freeze/degrade hold time")
     run.add_argument("--degrade-ms", type=float, default=None, help="replica: degrade instead of freeze")
     run.add_argument("--quiet", action="store_true", help="print only the verdict lines")
     ls = sub.add_parser("list", help="list scenarios, one line each")
-    ls.add_argument("--scenario-dir", type=Path, default=None)
+    ls.add_argument("--scenario-dir", type=Path, default=None,
+                    help="default: the shipped scenarios (.py ones only from a directory given here)")
     cl = sub.add_parser("cleanup", help="remove namespaces, processes, rules and dirs of killed runs")
     cl.add_argument("--all", action="store_true", help="also those of runs still alive")
     sub.add_parser("replica", help="run the Q186873 replica relay in the foreground", add_help=False)
@@ -66,7 +69,8 @@ def cmd_list(args) -> int:
     directory = args.scenario_dir or default_dir()
     if not directory.is_dir():
         raise BadInput(f"no scenario directory at {directory}")
-    for path in scenario_files(directory):
+    # .py scenarios are scripts: executed only from a directory named with --scenario-dir
+    for path in scenario_files(directory, scripts=args.scenario_dir is not None):
         sc = load_file(path)
         drop = sc.drop.mode if sc.drop else "none"
         print(f"{path.stem:<12} drop={drop:<10} {sc.description}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.checkers.bounds import Bound, Bounds
 from harness.errors import BadInput
+from harness.paths import shipped
 from harness.schedule import Phases
 from harness.validate import non_finite_path, number
 
@@ -249,34 +250,37 @@ def load_file(path: Path) -> Scenario:
 
 
 def default_dir() -> Path:
-    """scenarios/ in the working directory, else the one beside the installed package."""
-    cwd = Path.cwd() / "scenarios"
-    if cwd.is_dir():
-        return cwd
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    """The shipped scenarios (the checkout's scenarios/, or the installed wheel's copy).
+    Never the working directory: another directory is used only when given explicitly."""
+    return shipped("scenarios")
 
 
-def scenario_files(directory: Path) -> list[Path]:
+def scenario_files(directory: Path, scripts: bool = False) -> list[Path]:
+    """The scenario files of a directory: .toml always, .py scripts (which are executed to
+    load them) only with ``scripts``, i.e. a directory the user named explicitly."""
+    suffixes = (".toml", ".py") if scripts else (".toml",)
     return sorted(p for p in Path(directory).iterdir()
-                  if p.suffix in (".toml", ".py") and not p.name.startswith(("_", ".")))
+                  if p.suffix in suffixes and not p.name.startswith(("_", ".")))
 
 
 def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
     """Scenarios by name (file stem or path); all in the directory when names is empty."""
+    scripts = directory is not None  # .py scenarios run only from a directory given explicitly
     directory = directory or default_dir()
     if not names:
         if not directory.is_dir():
             raise BadInput(f"no scenario directory at {directory}")
-        return [load_file(p) for p in scenario_files(directory)]
+        return [load_file(p) for p in scenario_files(directory, scripts)]
     out = []
     for name in names:
         path = Path(name)
         if path.suffix in (".toml", ".py") and path.exists():
             out.append(load_file(path))
             continue
-        matches = [p for p in (directory / f"{name}.toml", directory / f"{name}.py") if p.is_file()]
+        candidates = [directory / f"{name}.toml"] + ([directory / f"{name}.py"] if scripts else [])
+        matches = [p for p in candidates if p.is_file()]
         if not matches:
-            known = ", ".join(p.stem for p in scenario_files(directory)) if directory.is_dir() else ""
+            known = ", ".join(p.stem for p in scenario_files(directory, scripts)) if directory.is_dir() else ""
             raise BadInput(f"unknown scenario {name!r} (known: {known})")
         out.append(load_file(matches[0]))
     return out
