@@ -25,7 +25,14 @@ import time
 import traceback
 from pathlib import Path
 
-from harness.errors import EXIT_BAD_INPUT, EXIT_INFRA, EXIT_INTERNAL, BadInput, HarnessError
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INFRA,
+    EXIT_INTERNAL,
+    BadInput,
+    HarnessError,
+    one_line,
+)
 
 DEBUG_ENV = "NBT_HARNESS_DEBUG"
 
@@ -196,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_cleanup(args)
         return cmd_run(args)
     except HarnessError as exc:
-        print(f"nbt-harness: error: {exc}", file=sys.stderr)
+        print(f"nbt-harness: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("nbt-harness: interrupted", file=sys.stderr)

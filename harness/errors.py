@@ -31,3 +31,9 @@ class TargetUnavailable(InfraError):
 
 class ProbeTimeout(HarnessError):
     """A probe operation ran past its per-operation timeout."""
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters (a newline inside a quoted TOML
+    key, an escape sequence in a target string) are shown escaped, never emitted."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

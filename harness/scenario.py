@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.checkers.bounds import Bound, Bounds
-from harness.errors import BadInput
+from harness.errors import BadInput, one_line
 from harness.paths import shipped
 from harness.schedule import Phases
 from harness.validate import non_finite_path, number
@@ -112,9 +112,9 @@ def _bound(d: dict, where: str) -> Bound:
     try:
         return Bound(**d)
     except TypeError as exc:
-        raise BadInput(f"{where}: unknown bound key ({exc})") from None
+        raise BadInput(one_line(f"{where}: unknown bound key ({exc})")) from None
     except ValueError as exc:
-        raise BadInput(f"{where}: {exc}") from None
+        raise BadInput(one_line(f"{where}: {exc}")) from None
 
 
 def from_dict(d: dict, source: str) -> Scenario:
@@ -122,7 +122,7 @@ def from_dict(d: dict, source: str) -> Scenario:
     from harness.drops import DROPS
 
     def bad(msg: str) -> BadInput:
-        return BadInput(f"{source}: {msg}")
+        return BadInput(one_line(f"{source}: {msg}"))
 
     if not isinstance(d, dict):
         raise bad("a scenario must be a table")
