@@ -99,7 +99,14 @@ def cmd_run(args) -> int:
     from harness.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
+    from harness.validate import number
 
+    for option, value in (("--hold-s", args.hold_s), ("--degrade-ms", args.degrade_ms)):
+        if value is not None:  # checked before anything starts, not by the replica later
+            try:
+                number(value, option, 0, 3600 if option == "--hold-s" else 60_000)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
     overrides = parse_overrides(args.set)
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
     spec = parse_target(args.target)

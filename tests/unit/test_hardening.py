@@ -311,3 +311,22 @@ def test_plugin_collects_scenarios_only_when_asked(pytester):
     pytester.makeini("[pytest]\nnbt_scenario_dirs = scenarios\n")
     result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
     assert result.ret == 0 and "config.toml::mine" in result.stdout.str(), result.stdout.str()
+
+
+def test_discovery_login_has_an_overall_deadline(monkeypatch):
+    """A login that never ends (a server trickling bytes or keep-alives just inside every
+    per-operation timeout) is cut at the deadline: the login runs in a child that is killed."""
+    import time
+
+    from harness.errors import InfraError
+    from harness.targets import remote
+    from harness.targets.base import Endpoint
+
+    monkeypatch.setattr(remote, "LOGIN_DEADLINE_S", 0.5)
+    monkeypatch.setattr(remote, "_login_once", lambda endpoint, dialect: time.sleep(30))
+    target = remote.RemoteTarget(remote.parse_smb_url("smb://u@127.0.0.1/s"))
+    target._endpoint = Endpoint("127.0.0.1", "SRV", "s", "u", "pw")
+    started = time.monotonic()
+    with pytest.raises(InfraError, match="did not complete within"):
+        target._check_login()
+    assert time.monotonic() - started < 3
