@@ -20,7 +20,7 @@ from harness.packets.tcp import Segment, parse_ipv4_tcp
 from harness.replica.framing import Frame, FrameTracker, frame_header, smb_message_kind
 from harness.scenario import TOP_KEYS, Scenario, from_dict
 
-FUZZ = settings(max_examples=300, deadline=500, derandomize=True,
+FUZZ = settings(max_examples=300, deadline=500, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -192,7 +192,7 @@ def test_any_toml_value_is_a_scenario_or_one_line(value):
     _scenario_or_one_line(value)
 
 
-@settings(max_examples=200, deadline=500, derandomize=True,
+@settings(max_examples=200, deadline=500, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(NEAR_VALID)
 def test_near_valid_scenarios_are_valid_or_one_line(value):
