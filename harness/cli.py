@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the verdict lines")
     ls = sub.add_parser("list", help="list scenarios, one line each")
     ls.add_argument("--scenario-dir", type=Path, default=None,
-                    help="default: the shipped scenarios (.py ones only from a directory given here)")
+                    help="default: the shipped scenarios "
+                    "(.py ones only from a directory given here)")
     cl = sub.add_parser("cleanup", help="remove namespaces, processes, rules and dirs of killed runs")
     cl.add_argument("--all", action="store_true", help="also those of runs still alive")
     sub.add_parser("replica", help="run the Q186873 replica relay in the foreground", add_help=False)

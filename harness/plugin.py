@@ -4,7 +4,9 @@
 target. Only when asked for: a file in a directory named ``scenarios`` that is itself (or
 whose directory is) named on the command line, or a file in a directory listed in the ini key
 ``nbt_scenario_dirs``; a plain ``pytest`` in a project that has a scenarios/ folder of its
-own collects nothing from it. Settings, each from an ini key, an environment variable and a command-line option
+own collects nothing from it.
+
+Settings, each from an ini key, an environment variable and a command-line option
 (precedence: ini < environment < command line):
 
   --nbt-target      / NBT_HARNESS_TARGET      / nbt_target       local | replica[:T] | docker

@@ -147,8 +147,8 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
     log.write("scratch", **swept)
 
 
-def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path, log: HistoryWriter,
-         workers: list[Worker]) -> None:
+def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path,
+         log: HistoryWriter, workers: list[Worker]) -> None:
     for spec in plan_workers(scenario, target, events_dir):
         parent, child = FORK.Pipe()
         proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
@@ -157,8 +157,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         workers.append(Worker(spec, proc, parent))
     parent, child = FORK.Pipe()
     canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(events_dir / "events-canary.jsonl"), scenario.phases.total_s, child,
-                                os.getpid()))
+                          args=(str(events_dir / "events-canary.jsonl"), scenario.phases.total_s,
+                                child, os.getpid()))
     canary.start()
     child.close()
     workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,

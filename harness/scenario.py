@@ -280,7 +280,8 @@ def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
         candidates = [directory / f"{name}.toml"] + ([directory / f"{name}.py"] if scripts else [])
         matches = [p for p in candidates if p.is_file()]
         if not matches:
-            known = ", ".join(p.stem for p in scenario_files(directory, scripts)) if directory.is_dir() else ""
+            known = (", ".join(p.stem for p in scenario_files(directory, scripts))
+                     if directory.is_dir() else "")
             raise BadInput(f"unknown scenario {name!r} (known: {known})")
         out.append(load_file(matches[0]))
     return out

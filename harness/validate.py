@@ -8,15 +8,20 @@ from __future__ import annotations
 import math
 
 
-def number(value, what: str, lo: float, hi: float, *, integer: bool = False,
-           lo_open: bool = False) -> int | float:
+def number(
+    value, what: str, lo: float, hi: float, *, integer: bool = False, lo_open: bool = False
+) -> int | float:
     """``value`` if it is a finite number in [lo, hi] ((lo, hi] with ``lo_open``);
     otherwise ValueError with one line naming ``what``, the range and the value."""
     kind = "an integer" if integer else "a number"
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if (not ok_type or isinstance(value, bool)
-            or (isinstance(value, float) and not math.isfinite(value))
-            or not (lo < value if lo_open else lo <= value) or not value <= hi):
+    if (
+        not ok_type
+        or isinstance(value, bool)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or not (lo < value if lo_open else lo <= value)
+        or not value <= hi
+    ):
         span = f"in ({lo:g}, {hi:g}]" if lo_open else f"from {lo:g} to {hi:g}"
         raise ValueError(f"{what} must be {kind} {span}, got {value!r}"[:300])
     return value

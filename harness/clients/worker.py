@@ -107,8 +107,10 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
         detail = drop.act(session)
         writer.write("drop", event="end", mode=spec.drop_mode, detail=detail)
         conn.send(("dropped", detail))
-        drop.during(session, t0 + spec.phases.total_s,
-                    lambda event, **kw: writer.write("drop", event=event, mode=spec.drop_mode, **kw))
+        def record(event, **kw):
+            writer.write("drop", event=event, mode=spec.drop_mode, **kw)
+
+        drop.during(session, t0 + spec.phases.total_s, record)
         _sleep_until(t0, spec.phases.total_s)
         released = True
         drop.release(session)

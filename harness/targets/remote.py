@@ -74,7 +74,8 @@ def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
         parts = urlsplit(text)
         parts.hostname, parts.username, parts.password  # noqa: B018 (they parse lazily)
     except ValueError:  # e.g. an unclosed [IPv6 bracket
-        raise BadInput("the target URL does not parse: smb://[DOMAIN;]USER@HOST[:PORT]/SHARE") from None
+        raise BadInput("the target URL does not parse: "
+                       "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE") from None
     if parts.scheme != "smb":
         raise BadInput("a remote target is smb://[DOMAIN;]USER@HOST[:PORT]/SHARE")
     if parts.password is not None:
@@ -99,7 +100,8 @@ def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
                       nbt_port=_port(nbt_port, "port"),
                       smb_port=_port(query.get("smb_port", 445), "smb_port"),
                       ns_port=_port(query.get("ns_port", 137), "ns_port"),
-                      netbios_name=_netbios_name(query["netbios_name"]) if "netbios_name" in query else None,
+                      netbios_name=(_netbios_name(query["netbios_name"])
+                                    if "netbios_name" in query else None),
                       password_file=query.get("password_file"), label=label)
 
 

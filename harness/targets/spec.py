@@ -48,7 +48,8 @@ def parse_target(text: str) -> TargetSpec:
     if kind == "replica":
         trigger = rest or "any"
         if trigger not in REPLICA_TRIGGERS:
-            raise BadInput(f"invalid target {mask_userinfo(text)!r}: replica trigger must be one of "
+            raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
+                           "replica trigger must be one of "
                            f"{', '.join(REPLICA_TRIGGERS)}")
         return TargetSpec("replica", trigger)
     if kind in ("local", "docker") and not rest:
@@ -59,7 +60,8 @@ def parse_target(text: str) -> TargetSpec:
         named = load_named_targets(config_path())
         if text in named:
             return TargetSpec("remote", options={"spec": named[text]})
-    raise BadInput(f"invalid target {mask_userinfo(text)!r}: expected local, replica[:TRIGGER], docker, "
+    raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
+                   "expected local, replica[:TRIGGER], docker, "
                    "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 

@@ -155,10 +155,14 @@ def env(tmp_path_factory):
     paths["dir_toml"] = str(d / "dir.toml")
     paths["dir"] = str(d)
     paths.update(
-        silent=servers.tcp(servers.silent), garbage=servers.tcp(servers.garbage),
-        closes=servers.tcp(servers.closes), keepalives=servers.tcp(servers.keepalives),
-        nbstat_loop=servers.nbstat_loop(), closed=closed_port(),
-        nodns=f"nbth-{os.getpid()}-nodns")
+        silent=servers.tcp(servers.silent),
+        garbage=servers.tcp(servers.garbage),
+        closes=servers.tcp(servers.closes),
+        keepalives=servers.tcp(servers.keepalives),
+        nbstat_loop=servers.nbstat_loop(),
+        closed=closed_port(),
+        nodns=f"nbth-{os.getpid()}-nodns",
+    )
     sh("ip", "netns", "add", paths["nodns"])  # no interface up: no query leaves the machine
     yield paths
     sh("ip", "netns", "del", paths["nodns"], check=False)
@@ -176,7 +180,13 @@ CASES = [
     ("phase-inf", ["run", "{inf_toml}"], {}, 2, "must be a finite number"),
     ("phase-1e12", ["run", "{huge_toml}"], {}, 2, "recovery_s must be a number from 0 to 3600"),
     ("bounds-scalar", ["run", "{bounds5_toml}"], {}, 2, "[bounds] must be a table"),
-    ("per-probe-scalar", ["run", "{perprobe5_toml}"], {}, 2, "[bounds.per_probe.nbstat] must be a table"),
+    (
+        "per-probe-scalar",
+        ["run", "{perprobe5_toml}"],
+        {},
+        2,
+        "[bounds.per_probe.nbstat] must be a table",
+    ),
     ("bound-nan", ["run", "{nan_toml}"], {}, 2, "must be a finite number"),
     ("phase-bool", ["run", "{bool_toml}"], {}, 2, "warmup_s must be a number"),
     ("netem-negative", ["run", "{netem_toml}"], {}, 2, "echo_interval_s"),
@@ -186,60 +196,231 @@ CASES = [
     ("script-raises", ["run", "{raises_py}"], {}, 2, "failed to load: RuntimeError: boom"),
     ("unknown-name", ["run", "nosuch"], {}, 2, "unknown scenario 'nosuch'"),
     ("wrong-suffix", ["run", "scenario.txt"], {}, 2, "unknown scenario"),
-    ("scenario-dir-missing", ["list", "--scenario-dir", "{dir}/nope"], {}, 2, "no scenario directory"),
+    (
+        "scenario-dir-missing",
+        ["list", "--scenario-dir", "{dir}/nope"],
+        {},
+        2,
+        "no scenario directory",
+    ),
     # overrides
     ("set-no-equals", ["run", "rst", "--set", "nokey"], {}, 2, "KEY=VALUE"),
     ("set-empty-key", ["run", "rst", "--set", "=5"], {}, 2, "KEY=VALUE"),
-    ("set-per-probe-scalar", ["run", "rst", "--set", "bounds.per_probe=1"], {}, 2, "[bounds.per_probe] must be a table"),
+    (
+        "set-per-probe-scalar",
+        ["run", "rst", "--set", "bounds.per_probe=1"],
+        {},
+        2,
+        "[bounds.per_probe] must be a table",
+    ),
     ("set-negative-phase", ["run", "rst", "--set", "phases.fault_s=-1"], {}, 2, "fault_s"),
     ("set-infinity", ["run", "rst", "--set", "phases.recovery_s=Infinity"], {}, 2, "finite number"),
     ("set-nan-bound", ["run", "rst", "--set", "bounds.p99_floor_ms=NaN"], {}, 2, "finite number"),
     ("set-not-a-number", ["run", "rst", "--set", "healthy_clients=many"], {}, 2, "healthy_clients"),
     ("set-empty-part", ["run", "rst", "--set", "phases..fault_s=1"], {}, 2, "invalid override key"),
-    ("set-netem-interval", ["run", "netem", "--set", "drop.params.echo_interval_s=-1"], {}, 2, "echo_interval_s"),
+    (
+        "set-netem-interval",
+        ["run", "netem", "--set", "drop.params.echo_interval_s=-1"],
+        {},
+        2,
+        "echo_interval_s",
+    ),
     # target strings (none may echo the password typed into them)
     ("target-unknown", ["run", "rst", "--target", "moon"], {}, 2, "invalid target 'moon'"),
-    ("target-upper-scheme", ["run", "rst", "--target", f"SMB://u:{SECRET}@host/s"], {}, 2, "do not put the password"),
-    ("target-other-scheme", ["run", "rst", "--target", f"smbx://u:{SECRET}@host/s"], {}, 2, "u:****@host"),
+    (
+        "target-upper-scheme",
+        ["run", "rst", "--target", f"SMB://u:{SECRET}@host/s"],
+        {},
+        2,
+        "do not put the password",
+    ),
+    (
+        "target-other-scheme",
+        ["run", "rst", "--target", f"smbx://u:{SECRET}@host/s"],
+        {},
+        2,
+        "u:****@host",
+    ),
     ("target-bare-userinfo", ["run", "rst", "--target", f"u:{SECRET}@host"], {}, 2, "u:****@host"),
-    ("target-bad-trigger", ["run", "rst", "--target", "replica:bogus"], {}, 2, "replica trigger must be one of"),
+    (
+        "target-bad-trigger",
+        ["run", "rst", "--target", "replica:bogus"],
+        {},
+        2,
+        "replica trigger must be one of",
+    ),
     ("target-bad-ipv6", ["run", "rst", "--target", "smb://u@[::1/s"], {}, 2, "does not parse"),
     ("target-no-share", ["run", "rst", "--target", "smb://u@host"], {}, 2, "exactly one share"),
-    ("target-unknown-option", ["run", "rst", "--target", "smb://u@host/s?bogus=1"], {}, 2, "unknown target option"),
+    (
+        "target-unknown-option",
+        ["run", "rst", "--target", "smb://u@host/s?bogus=1"],
+        {},
+        2,
+        "unknown target option",
+    ),
     ("target-port-range", ["run", "rst", "--target", "smb://u@host:99999/s"], {}, 2, "port"),
-    ("target-long-name", ["run", "rst", "--target", "smb://u@host/s?netbios_name=ABCDEFGHIJKLMNOPQRS"], {}, 2, "invalid netbios_name"),
-    ("target-no-password", ["run", "rst", "--target", "smb://u@127.0.0.1/s"], {"NBT_HARNESS_PASSWORD": None}, 2, "no password"),
-    ("target-password-file", ["run", "rst", "--target", "smb://u@127.0.0.1/s?password_file=/nonexistent/pw"], {}, 2, "cannot read the password file"),
+    (
+        "target-long-name",
+        ["run", "rst", "--target", "smb://u@host/s?netbios_name=ABCDEFGHIJKLMNOPQRS"],
+        {},
+        2,
+        "invalid netbios_name",
+    ),
+    (
+        "target-no-password",
+        ["run", "rst", "--target", "smb://u@127.0.0.1/s"],
+        {"NBT_HARNESS_PASSWORD": None},
+        2,
+        "no password",
+    ),
+    (
+        "target-password-file",
+        ["run", "rst", "--target", "smb://u@127.0.0.1/s?password_file=/nonexistent/pw"],
+        {},
+        2,
+        "cannot read the password file",
+    ),
     # targets files
-    ("targets-string", ["run", "rst", "--target", "lab"], {"NBT_HARNESS_CONFIG": "{targets_str_toml}"}, 2, "'targets' must be tables"),
-    ("targets-no-url", ["run", "rst", "--target", "lab"], {"NBT_HARNESS_CONFIG": "{targets_nourl_toml}"}, 2, "needs url"),
-    ("targets-broken", ["run", "rst", "--target", "lab"], {"NBT_HARNESS_CONFIG": "{targets_broken_toml}"}, 2, "not valid TOML"),
-    ("targets-directory", ["run", "rst", "--target", "lab"], {"NBT_HARNESS_CONFIG": "{dir}"}, 2, "cannot read the targets file"),
-    ("targets-bad-name", ["run", "rst", "--target", "lab"], {"NBT_HARNESS_CONFIG": "{targets_name_toml}"}, 2, "netbios_name must be a string"),
+    (
+        "targets-string",
+        ["run", "rst", "--target", "lab"],
+        {"NBT_HARNESS_CONFIG": "{targets_str_toml}"},
+        2,
+        "'targets' must be tables",
+    ),
+    (
+        "targets-no-url",
+        ["run", "rst", "--target", "lab"],
+        {"NBT_HARNESS_CONFIG": "{targets_nourl_toml}"},
+        2,
+        "needs url",
+    ),
+    (
+        "targets-broken",
+        ["run", "rst", "--target", "lab"],
+        {"NBT_HARNESS_CONFIG": "{targets_broken_toml}"},
+        2,
+        "not valid TOML",
+    ),
+    (
+        "targets-directory",
+        ["run", "rst", "--target", "lab"],
+        {"NBT_HARNESS_CONFIG": "{dir}"},
+        2,
+        "cannot read the targets file",
+    ),
+    (
+        "targets-bad-name",
+        ["run", "rst", "--target", "lab"],
+        {"NBT_HARNESS_CONFIG": "{targets_name_toml}"},
+        2,
+        "netbios_name must be a string",
+    ),
     # replica options
-    ("replica-listen", ["replica", "--listen", "x", "--upstream", "127.0.0.2"], {}, 2, "listen address"),
-    ("replica-hold-nan", ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--hold-s", "nan"], {}, 2, "hold_s"),
-    ("replica-trigger", ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--trigger", "bogus"], {}, 2, "trigger"),
-    ("replica-log", ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--log", "/nonexistent/x"], {}, 2, "cannot open log file"),
-    ("run-hold-nan", ["run", "rst", "--target", "replica", "--hold-s", "nan"], {}, 2, "--hold-s must be"),
-    ("run-degrade-negative", ["run", "rst", "--target", "replica", "--degrade-ms", "-5"], {}, 2, "--degrade-ms must be"),
+    (
+        "replica-listen",
+        ["replica", "--listen", "x", "--upstream", "127.0.0.2"],
+        {},
+        2,
+        "listen address",
+    ),
+    (
+        "replica-hold-nan",
+        ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--hold-s", "nan"],
+        {},
+        2,
+        "hold_s",
+    ),
+    (
+        "replica-trigger",
+        ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--trigger", "bogus"],
+        {},
+        2,
+        "trigger",
+    ),
+    (
+        "replica-log",
+        ["replica", "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--log", "/nonexistent/x"],
+        {},
+        2,
+        "cannot open log file",
+    ),
+    (
+        "run-hold-nan",
+        ["run", "rst", "--target", "replica", "--hold-s", "nan"],
+        {},
+        2,
+        "--hold-s must be",
+    ),
+    (
+        "run-degrade-negative",
+        ["run", "rst", "--target", "replica", "--degrade-ms", "-5"],
+        {},
+        2,
+        "--degrade-ms must be",
+    ),
     ("usage", ["frobnicate"], {}, 2, "invalid choice"),
     # hostile servers (infrastructure: exit 3)
-    ("server-refused", ["run", "baseline", "--target", URL.replace("{port}", "{closed}")], {}, 3, "refused"),
-    ("server-silent", ["run", "baseline", "--target", URL.replace("{port}", "{silent}")], {}, 3, "does not speak NBT"),
-    ("server-garbage", ["run", "baseline", "--target", URL.replace("{port}", "{garbage}")], {}, 3, "does not speak NBT"),
-    ("server-closes", ["run", "baseline", "--target", URL.replace("{port}", "{closes}")], {}, 3, "not a usable NBT session service"),
-    ("server-nbstat-loop", ["run", "baseline", "--target",
-                            "smb://root@127.0.0.1:{keepalives}/share?ns_port={nbstat_loop}"], {}, 3,
-     "does not answer NBSTAT with a server name"),
-    ("server-keepalives", ["run", "baseline", "--target", URL.replace("{port}", "{keepalives}")], {}, 3,
-     "unreachable"),
-    ("unknown-host", ["run", "baseline", "--target", "smb://root@no-such-host.invalid/share"],
-     {"NETNS": "{nodns}"}, 3, "unknown host"),
+    (
+        "server-refused",
+        ["run", "baseline", "--target", URL.replace("{port}", "{closed}")],
+        {},
+        3,
+        "refused",
+    ),
+    (
+        "server-silent",
+        ["run", "baseline", "--target", URL.replace("{port}", "{silent}")],
+        {},
+        3,
+        "does not speak NBT",
+    ),
+    (
+        "server-garbage",
+        ["run", "baseline", "--target", URL.replace("{port}", "{garbage}")],
+        {},
+        3,
+        "does not speak NBT",
+    ),
+    (
+        "server-closes",
+        ["run", "baseline", "--target", URL.replace("{port}", "{closes}")],
+        {},
+        3,
+        "not a usable NBT session service",
+    ),
+    (
+        "server-nbstat-loop",
+        [
+            "run",
+            "baseline",
+            "--target",
+            "smb://root@127.0.0.1:{keepalives}/share?ns_port={nbstat_loop}",
+        ],
+        {},
+        3,
+        "does not answer NBSTAT with a server name",
+    ),
+    (
+        "server-keepalives",
+        ["run", "baseline", "--target", URL.replace("{port}", "{keepalives}")],
+        {},
+        3,
+        "unreachable",
+    ),
+    (
+        "unknown-host",
+        ["run", "baseline", "--target", "smb://root@no-such-host.invalid/share"],
+        {"NETNS": "{nodns}"},
+        3,
+        "unknown host",
+    ),
 ]
 
 
-@pytest.mark.parametrize("argv, extra_env, code, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    "argv, extra_env, code, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_corpus(env, tmp_path, argv, extra_env, code, message):
     argv = [a.format(**env) for a in argv]
     run_env = {**os.environ, "NBT_HARNESS_PASSWORD": SECRET}
@@ -256,9 +437,14 @@ def test_bad_input_corpus(env, tmp_path, argv, extra_env, code, message):
         argv += ["--report-dir", str(tmp_path / "rep")]
     prefix = ["ip", "netns", "exec", netns_name] if netns_name else []
     started = time.monotonic()
-    done = subprocess.run([*prefix, sys.executable, "-m", "harness", *argv], capture_output=True,
-                          text=True, timeout=CASE_LIMIT_S + 10, cwd=tmp_path,
-                          env={**run_env, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "harness", *argv],
+        capture_output=True,
+        text=True,
+        timeout=CASE_LIMIT_S + 10,
+        cwd=tmp_path,
+        env={**run_env, "PYTHONPATH": str(REPO)},
+    )
     took_s = time.monotonic() - started
     lines = done.stderr.strip().splitlines()
     assert done.returncode == code, (done.returncode, done.stderr)

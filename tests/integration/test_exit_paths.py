@@ -48,12 +48,17 @@ START_HOOK = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("what, code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129),
-                                        ("bug", 4)])
+@pytest.mark.parametrize(
+    "what, code", [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129), ("bug", 4)]
+)
 def test_interrupted_target_start_unwinds_through_teardown(tmp_path, what, code):
-    proc = subprocess.Popen([sys.executable, "-c", START_HOOK, what, "run", "baseline",
-                             "--report-dir", str(tmp_path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", START_HOOK, what, "run", "baseline", "--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
@@ -62,9 +67,22 @@ def test_interrupted_target_start_unwinds_through_teardown(tmp_path, what, code)
 
 def test_clients_die_with_a_runner_killed_by_sigkill(tmp_path):
     # long phases: without a parent-death signal the clients would probe for half a minute
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "rst", "--report-dir",
-                             str(tmp_path), "--set", "phases.baseline_s=30"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "rst",
+            "--report-dir",
+            str(tmp_path),
+            "--set",
+            "phases.baseline_s=30",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
     try:
         wait_for_victim_host(proc.pid)
 
@@ -89,8 +107,9 @@ def test_clients_die_with_a_runner_killed_by_sigkill(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-        subprocess.run([sys.executable, "-m", "harness", "cleanup"], capture_output=True,
-                       timeout=60, cwd=REPO)
+        subprocess.run(
+            [sys.executable, "-m", "harness", "cleanup"], capture_output=True, timeout=60, cwd=REPO
+        )
     assert not leftovers(proc.pid)
 
 
@@ -99,11 +118,28 @@ def test_two_runs_at_once_in_one_report_dir_both_pass(tmp_path):
     same report directory: neither may delete or mix the other's events. The second runs
     without the nbstat probe, so a first run that merged the second's events (or lost its
     own) would have no nbstat samples and end as error."""
-    cmd = [sys.executable, "-m", "harness", "run", "rst", "--quiet", "--report-dir", str(tmp_path), *SETS]
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "rst",
+        "--quiet",
+        "--report-dir",
+        str(tmp_path),
+        *SETS,
+    ]
+    first = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO
+    )
     wait_for_victim_host(first.pid)
-    second = subprocess.Popen([*cmd, "--set", "probes.nbstat=0", "--set", "healthy_clients=1"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    second = subprocess.Popen(
+        [*cmd, "--set", "probes.nbstat=0", "--set", "healthy_clients=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     out1, err1 = first.communicate(timeout=120)
     out2, err2 = second.communicate(timeout=120)
     assert first.returncode == 0 and "rst: pass" in out1, out1 + err1
@@ -119,7 +155,8 @@ def test_pytest_xdist_runs_scenario_items_in_parallel(pytester):
     for name in ("baseline", "rst"):
         (d / f"{name}.toml").write_text((REPO / "scenarios" / f"{name}.toml").read_text())
     fast = [f"--nbt-set={k}={v}" for k, v in FAST.items()]
-    result = pytester.runpytest_subprocess("scenarios", "-n", "2", "-p", "no:cacheprovider", *fast,
-                                           timeout=180)
+    result = pytester.runpytest_subprocess(
+        "scenarios", "-n", "2", "-p", "no:cacheprovider", *fast, timeout=180
+    )
     result.stdout.fnmatch_lines(["*2 passed*"])
     assert result.ret == 0

@@ -20,8 +20,13 @@ from harness.packets.tcp import Segment, parse_ipv4_tcp
 from harness.replica.framing import Frame, FrameTracker, frame_header, smb_message_kind
 from harness.scenario import TOP_KEYS, Scenario, from_dict
 
-FUZZ = settings(max_examples=300, deadline=500, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=300,
+    deadline=500,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _own_error_only(fn, *args, error=MalformedPacket):
@@ -63,14 +68,22 @@ PIECES = st.one_of(
     st.binary(max_size=40),
     st.integers(0, 120).map(_pointer),
     st.sampled_from([encode_name("*", 0), encode_name("NBTHSRV", 0x20), b"\x00"]),
-    st.builds(lambda n, rdlen: struct.pack(">HHIH", 0x21, 1, 0, rdlen) + bytes([n]),
-              st.integers(0, 5), st.integers(0, 200)),
+    st.builds(
+        lambda n, rdlen: struct.pack(">HHIH", 0x21, 1, 0, rdlen) + bytes([n]),
+        st.integers(0, 5),
+        st.integers(0, 200),
+    ),
 )
 
 
 @FUZZ
-@given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.integers(0, 3), st.integers(0, 3),
-       st.lists(PIECES, max_size=8))
+@given(
+    st.integers(0, 0xFFFF),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 3),
+    st.integers(0, 3),
+    st.lists(PIECES, max_size=8),
+)
 def test_node_status_parser_on_near_valid_packets(trn, flags, qd, an, pieces):
     data = struct.pack(">HHHHHH", trn, flags, qd, an, 0, 0) + b"".join(pieces)
     status = _own_error_only(parse_node_status_response, data)
@@ -105,8 +118,9 @@ def test_ipv4_tcp_parser_on_tcp_looking_packets(header, rest):
 # --- the replica's framing -----------------------------------------------------------------------
 
 
-FRAMES = st.lists(st.tuples(st.sampled_from([0x00, 0x81, 0x82, 0x83, 0x85]),
-                            st.binary(max_size=300)), max_size=6)
+FRAMES = st.lists(
+    st.tuples(st.sampled_from([0x00, 0x81, 0x82, 0x83, 0x85]), st.binary(max_size=300)), max_size=6
+)
 
 
 def _stream(frames) -> bytes:
@@ -127,7 +141,7 @@ def test_framing_is_independent_of_how_the_stream_is_cut(frames, cuts):
     tracker, pieces, pos, i = FrameTracker(), [], 0, 0
     while pos < len(stream):
         step = cuts[i % len(cuts)]
-        pieces += tracker.feed(stream[pos:pos + step])
+        pieces += tracker.feed(stream[pos : pos + step])
         pos, i = pos + step, i + 1
     assert pieces == whole
     assert [(f.packet_type, f.length) for f in whole] == [(t, len(b)) for t, b in frames]
@@ -151,27 +165,61 @@ def test_frame_header_and_message_kind(header, head, from_client):
     assert smb_message_kind(head, from_client) in ("request", "response", "no_reply", "unsolicited")
     for magic in (b"\xfeSMB", b"\xffSMB"):
         assert smb_message_kind(magic + head, from_client) in (
-            "request", "response", "no_reply", "unsolicited")
+            "request",
+            "response",
+            "no_reply",
+            "unsolicited",
+        )
 
 
 # --- scenario loading: any TOML value is a scenario or one line of BadInput ------------------
 
 
-TOML_SCALARS = st.one_of(st.booleans(), st.integers(-(2**70), 2**70),
-                         st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12))
+TOML_SCALARS = st.one_of(
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+)
 TOML_VALUES = st.recursive(
     TOML_SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12)
-KNOWN_SUBKEYS = ["warmup_s", "baseline_s", "fault_s", "recovery_s", "nbstat", "nbt_session",
-                 "smb_echo", "smb_rw", "p99_floor_ms", "p99_factor", "max_floor_ms",
-                 "max_factor", "max_errors", "per_probe", "mode", "params", "rst", "netem",
-                 "echo_interval_s", "read_total_bytes"]
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+KNOWN_SUBKEYS = [
+    "warmup_s",
+    "baseline_s",
+    "fault_s",
+    "recovery_s",
+    "nbstat",
+    "nbt_session",
+    "smb_echo",
+    "smb_rw",
+    "p99_floor_ms",
+    "p99_factor",
+    "max_floor_ms",
+    "max_factor",
+    "max_errors",
+    "per_probe",
+    "mode",
+    "params",
+    "rst",
+    "netem",
+    "echo_interval_s",
+    "read_total_bytes",
+]
 SUB_TABLES = st.dictionaries(st.sampled_from(KNOWN_SUBKEYS), TOML_VALUES, max_size=4)
 NEAR_VALID = st.fixed_dictionaries(
     {"name": st.one_of(st.just("fuzz"), TOML_SCALARS)},
-    optional={k: (SUB_TABLES | TOML_VALUES) if k in ("phases", "probes", "bounds", "drop")
-              else TOML_VALUES for k in sorted(TOP_KEYS - {"name"})})
+    optional={
+        k: (SUB_TABLES | TOML_VALUES)
+        if k in ("phases", "probes", "bounds", "drop")
+        else TOML_VALUES
+        for k in sorted(TOP_KEYS - {"name"})
+    },
+)
 
 
 def _scenario_or_one_line(value):
@@ -192,8 +240,13 @@ def test_any_toml_value_is_a_scenario_or_one_line(value):
     _scenario_or_one_line(value)
 
 
-@settings(max_examples=200, deadline=500, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=200,
+    deadline=500,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(NEAR_VALID)
 def test_near_valid_scenarios_are_valid_or_one_line(value):
     sc = _scenario_or_one_line(value)

@@ -33,7 +33,9 @@ def write(tmp_path, text, name="s.toml"):
 # --- one number check ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [True, False, math.nan, math.inf, -math.inf, "1", None, [1], -1, 11])
+@pytest.mark.parametrize(
+    "value", [True, False, math.nan, math.inf, -math.inf, "1", None, [1], -1, 11]
+)
 def test_number_rejects_what_is_not_a_finite_number_in_range(value):
     from harness.validate import number
 
@@ -54,28 +56,33 @@ def test_number_accepts_ints_and_floats_and_checks_integers():
 # --- scenario files -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[phases]\nrecovery_s = inf", "phases.recovery_s must be a finite number"),
-    ("[phases]\nrecovery_s = 1e12", "recovery_s must be a number from 0 to 3600"),
-    ("[phases]\nwarmup_s = 3600\nbaseline_s = 3600\nfault_s = 3600\nrecovery_s = 3600",
-     "at most 7200 s"),
-    ("[phases]\nwarmup_s = true", "warmup_s must be a number"),
-    ("[bounds]\np99_floor_ms = nan", "bounds.p99_floor_ms must be a finite number"),
-    ("[bounds.per_probe.nbstat]\nmax_factor = -inf", "must be a finite number"),
-    ("[bounds]\nmax_errors = 0.5", "max_errors must be an integer"),
-    ("bounds = 5", "[bounds] must be a table"),
-    ("[bounds.per_probe]\nnbstat = 5", "[bounds.per_probe.nbstat] must be a table"),
-    ("[bounds]\nper_probe = [1]", "[bounds.per_probe] must be a table"),
-    ("[drop]\nmode = 'netem'\nparams = { echo_interval_s = -1 }", "echo_interval_s"),
-    ("[drop]\nmode = 'netem'\nparams = { echo_interval_s = 0 }", "echo_interval_s"),
-    ("[drop]\nmode = 'rst'\nparams = 3", "[drop.params] must be a table"),
-    ("[drop]\nmode = 'stall'\nparams = { read_total_bytes = inf }", "must be a finite number"),
-    ("host_stall_ms = 1e9", "host_stall_ms must be a number"),
-    ("healthy_clients = true", "healthy_clients must be an integer"),
-    ("probe_timeout_s = nan", "must be a finite number"),
-    ("dialect = 3", "dialect must be one of"),
-    ("[probes]\nnbstat = true", "probe nbstat rate"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[phases]\nrecovery_s = inf", "phases.recovery_s must be a finite number"),
+        ("[phases]\nrecovery_s = 1e12", "recovery_s must be a number from 0 to 3600"),
+        (
+            "[phases]\nwarmup_s = 3600\nbaseline_s = 3600\nfault_s = 3600\nrecovery_s = 3600",
+            "at most 7200 s",
+        ),
+        ("[phases]\nwarmup_s = true", "warmup_s must be a number"),
+        ("[bounds]\np99_floor_ms = nan", "bounds.p99_floor_ms must be a finite number"),
+        ("[bounds.per_probe.nbstat]\nmax_factor = -inf", "must be a finite number"),
+        ("[bounds]\nmax_errors = 0.5", "max_errors must be an integer"),
+        ("bounds = 5", "[bounds] must be a table"),
+        ("[bounds.per_probe]\nnbstat = 5", "[bounds.per_probe.nbstat] must be a table"),
+        ("[bounds]\nper_probe = [1]", "[bounds.per_probe] must be a table"),
+        ("[drop]\nmode = 'netem'\nparams = { echo_interval_s = -1 }", "echo_interval_s"),
+        ("[drop]\nmode = 'netem'\nparams = { echo_interval_s = 0 }", "echo_interval_s"),
+        ("[drop]\nmode = 'rst'\nparams = 3", "[drop.params] must be a table"),
+        ("[drop]\nmode = 'stall'\nparams = { read_total_bytes = inf }", "must be a finite number"),
+        ("host_stall_ms = 1e9", "host_stall_ms must be a number"),
+        ("healthy_clients = true", "healthy_clients must be an integer"),
+        ("probe_timeout_s = nan", "must be a finite number"),
+        ("dialect = 3", "dialect must be one of"),
+        ("[probes]\nnbstat = true", "probe nbstat rate"),
+    ],
+)
 def test_hostile_scenario_values_are_one_line_bad_input(tmp_path, text, message):
     path = write(tmp_path, "name = 'x'\n" + text)
     with pytest.raises(BadInput) as exc:
@@ -84,14 +91,17 @@ def test_hostile_scenario_values_are_one_line_bad_input(tmp_path, text, message)
     assert "\n" not in str(exc.value)
 
 
-@pytest.mark.parametrize("key, raw, message", [
-    ("bounds.per_probe", "1", "[bounds.per_probe] must be a table"),
-    ("bounds", "5", "[bounds] must be a table"),
-    ("bounds.p99_floor_ms", "NaN", "must be a finite number"),
-    ("phases.recovery_s", "Infinity", "must be a finite number"),
-    ("phases.fault_s", "1e12", "fault_s must be a number from 0 to 3600"),
-    ("phases.warmup_s", "true", "warmup_s must be a number"),
-])
+@pytest.mark.parametrize(
+    "key, raw, message",
+    [
+        ("bounds.per_probe", "1", "[bounds.per_probe] must be a table"),
+        ("bounds", "5", "[bounds] must be a table"),
+        ("bounds.p99_floor_ms", "NaN", "must be a finite number"),
+        ("phases.recovery_s", "Infinity", "must be a finite number"),
+        ("phases.fault_s", "1e12", "fault_s must be a number from 0 to 3600"),
+        ("phases.warmup_s", "true", "warmup_s must be a number"),
+    ],
+)
 def test_hostile_overrides_are_bad_input(key, raw, message):
     with pytest.raises(BadInput, match=message.replace("[", r"\[").replace("]", r"\]")):
         resolve(["rst"])[0].with_overrides({key: raw})
@@ -100,11 +110,21 @@ def test_hostile_overrides_are_bad_input(key, raw, message):
 # --- target strings never repeat a password --------------------------------------------------
 
 
-@pytest.mark.parametrize("text", [
-    "SMB://u:s3cr3t@host/s", "smbx://u:s3cr3t@host/s", "u:s3cr3t@host", "replica:u:s3cr3t@x",
-    "smb://u:s3cr3t@host/s", "smb://[::1:s3cr3t", "dom;u:s3cr3t@host", "a@b:s3cr3t@c",
-    "HTTP://x:s3cr3t@y", "smb://u:s3cr3t@host:99999/s",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SMB://u:s3cr3t@host/s",
+        "smbx://u:s3cr3t@host/s",
+        "u:s3cr3t@host",
+        "replica:u:s3cr3t@x",
+        "smb://u:s3cr3t@host/s",
+        "smb://[::1:s3cr3t",
+        "dom;u:s3cr3t@host",
+        "a@b:s3cr3t@c",
+        "HTTP://x:s3cr3t@y",
+        "smb://u:s3cr3t@host:99999/s",
+    ],
+)
 def test_invalid_target_strings_never_repeat_the_password(text):
     with pytest.raises(BadInput) as exc:
         parse_target(text)
@@ -119,14 +139,20 @@ def test_mask_userinfo():
     assert mask_userinfo("local") == "local" and mask_userinfo("u@h") == "u@h"
 
 
-@pytest.mark.parametrize("text, message", [
-    ('targets = "x"', "'targets' must be tables"),
-    ("[targets]\nlab = 5", "[targets.lab] needs url"),
-    ('[targets.lab]\nurl = "smb://u@h/s"\nnetbios_name = 5', "netbios_name must be a string"),
-    ('[targets.lab]\nurl = "smb://u@h/s"\nnetbios_name = "WAY-TOO-LONG-A-NAME"', "invalid netbios_name"),
-    ('[targets.lab]\nurl = "smb://u@h/s"\npassword_file = 5', "password_file must be a string"),
-    ('[targets.lab]\nurl = "smb://u@h/s"\nns_port = true', "invalid ns_port"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('targets = "x"', "'targets' must be tables"),
+        ("[targets]\nlab = 5", "[targets.lab] needs url"),
+        ('[targets.lab]\nurl = "smb://u@h/s"\nnetbios_name = 5', "netbios_name must be a string"),
+        (
+            '[targets.lab]\nurl = "smb://u@h/s"\nnetbios_name = "WAY-TOO-LONG-A-NAME"',
+            "invalid netbios_name",
+        ),
+        ('[targets.lab]\nurl = "smb://u@h/s"\npassword_file = 5', "password_file must be a string"),
+        ('[targets.lab]\nurl = "smb://u@h/s"\nns_port = true', "invalid ns_port"),
+    ],
+)
 def test_hostile_targets_files_are_bad_input(tmp_path, text, message):
     path = write(tmp_path, text, "targets.toml")
     with pytest.raises(BadInput, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -173,7 +199,9 @@ def test_nbt_session_probe_looks_its_host_up_once(monkeypatch):
     threading.Thread(target=serve, daemon=True).start()
     lookups = []
     real = socket.getaddrinfo
-    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **kw: lookups.append(a[0]) or real(*a, **kw))
+    monkeypatch.setattr(
+        socket, "getaddrinfo", lambda *a, **kw: lookups.append(a[0]) or real(*a, **kw)
+    )
     probe = SessionRequestProbe("localhost", srv.getsockname()[1], "NBTHSRV", "NBTHTEST", 2.0)
     probe.open()
     for _ in range(3):
@@ -252,9 +280,15 @@ def test_victim_releases_when_its_drop_breaks_midway():
         def send(self, msg):
             pass
 
-    spec = WorkerSpec(name="victim", role="victim", netns=None, events_path="",
-                      endpoint=Endpoint("h", "N", "s", "u"),
-                      phases=Phases(0, 0.01, 0.01, 0.01), drop_mode="netem")
+    spec = WorkerSpec(
+        name="victim",
+        role="victim",
+        netns=None,
+        events_path="",
+        endpoint=Endpoint("h", "N", "s", "u"),
+        phases=Phases(0, 0.01, 0.01, 0.01),
+        drop_mode="netem",
+    )
     import time
 
     with pytest.raises(ValueError):
@@ -268,8 +302,9 @@ def test_netem_final_cleanup_removes_its_qdisc_in_the_victim_host(monkeypatch):
     ran = []
     monkeypatch.setattr(netem, "sh", lambda *argv, **kw: ran.append((argv, kw)) or "")
     netem.Netem().final_cleanup("nbth-1-victim")
-    assert ran == [(("tc", "qdisc", "del", "dev", "eth0", "root"),
-                    {"netns": "nbth-1-victim", "check": False})]
+    assert ran == [
+        (("tc", "qdisc", "del", "dev", "eth0", "root"), {"netns": "nbth-1-victim", "check": False})
+    ]
 
 
 # --- scenarios come from where the user says, never from the working directory ---------------
@@ -279,19 +314,30 @@ def test_list_never_executes_scenarios_py_of_the_working_directory(tmp_path):
     (tmp_path / "scenarios").mkdir()
     marker = tmp_path / "executed"
     (tmp_path / "scenarios" / "evil.py").write_text(
-        f"open({str(marker)!r}, 'w').write('x')\nSCENARIO = {{'name': 'evil'}}\n")
+        f"open({str(marker)!r}, 'w').write('x')\nSCENARIO = {{'name': 'evil'}}\n"
+    )
     (tmp_path / "scenarios" / "mine.toml").write_text("name = 'mine'\n")
-    done = subprocess.run([sys.executable, "-m", "harness", "list"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "list"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0, done.stderr
     assert not marker.exists()
     stems = [line.split()[0] for line in done.stdout.splitlines()]
     assert "rst" in stems and "evil" not in stems and "mine" not in stems
     # asked for explicitly, the directory's scripts load
-    done = subprocess.run([sys.executable, "-m", "harness", "list", "--scenario-dir", "scenarios"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "list", "--scenario-dir", "scenarios"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert done.returncode == 0 and marker.exists(), done.stderr
     assert {"evil", "mine"} <= {line.split()[0] for line in done.stdout.splitlines()}
 
@@ -304,7 +350,9 @@ def test_plugin_collects_scenarios_only_when_asked(pytester):
     assert result.ret == 0, result.stdout.str()
     assert "config" not in result.stdout.str() and "test_a" in result.stdout.str()
     # named on the command line: collected (and, not being a scenario, a collection error)
-    result = pytester.runpytest_subprocess("scenarios", "--collect-only", "-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "scenarios", "--collect-only", "-q", "-p", "no:cacheprovider"
+    )
     assert result.ret == 2 and "unknown key(s): tool" in result.stdout.str()
     # or listed in nbt_scenario_dirs: collected without being named
     (d / "config.toml").write_text("name = 'mine'\n")
