@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return replica_main(argv[1:])
     args = build_parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, _terminate)
+        if signal.getsignal(sig) != signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
+            signal.signal(sig, _terminate)
     try:
         if args.command == "list":
             return cmd_list(args)
