@@ -143,9 +143,7 @@ def from_dict(d: dict, source: str) -> Scenario:
             raise bad(str(exc)) from None
 
     healthy = num("healthy_clients", 3, 1, 32, integer=True)
-    hosts = d.get("healthy_hosts", 1)
-    if not isinstance(hosts, int) or isinstance(hosts, bool) or not 1 <= hosts <= healthy:
-        raise bad(f"healthy_hosts must be an integer from 1 to healthy_clients ({healthy}), got {hosts!r}")
+    hosts = num("healthy_hosts", 1, 1, healthy, integer=True)  # at most one per healthy client
     timeout_s = num("probe_timeout_s", 2.0, 0.05, 60)
     evidence_s = num("evidence_timeout_s", 5.0, 0, 600, lo_open=True)
     host_stall_ms = num("host_stall_ms", 20.0, 0, 10_000)  # 0 turns the canary's excuse off

@@ -81,6 +81,11 @@ def test_number_accepts_ints_and_floats_and_checks_integers():
         ("probe_timeout_s = nan", "must be a finite number"),
         ("dialect = 3", "dialect must be one of"),
         ("[probes]\nnbstat = true", "probe nbstat rate"),
+        ("[drop]\nmode = 'stall'\nparams = { read_total_bytes = true }", "read_total_bytes must be"),
+        ("[drop]\nmode = 'stall'\nparams = { rcvbuf_bytes = -1 }", "rcvbuf_bytes must be"),
+        ("[drop]\nmode = 'halfframe'\nparams = { frame_bytes = 1000000000 }", "frame_bytes must be"),
+        ("[drop]\nmode = 'netem'\nparams = { delay_ms = 1e300 }", "delay_ms must be"),
+        ("[drop]\nmode = 'partition'\nparams = { partition_s = '2' }", "partition_s must be"),
     ],
 )
 def test_hostile_scenario_values_are_one_line_bad_input(tmp_path, text, message):
