@@ -63,6 +63,10 @@ def test_interrupted_target_start_unwinds_through_teardown(tmp_path, what, code)
     assert proc.returncode == code, err
     assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
     assert not leftovers(proc.pid), leftovers(proc.pid)
+    if what == "bug":  # the one line names the traceback file; it is there, then removed
+        crash = Path(err.split("traceback in ")[1].split()[0])
+        assert "a bug in target start" in crash.read_text()
+        crash.unlink()
 
 
 def test_clients_die_with_a_runner_killed_by_sigkill(tmp_path):
