@@ -17,7 +17,11 @@ CANARY_RATE_HZ = 200.0
 RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the history
 
 
-def canary_main(events_path: str, total_s: float, conn) -> None:
+def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None = None) -> None:
+    if parent_pid is not None:
+        from harness.lab.inns import die_with_parent
+
+        die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     writer = HistoryWriter(events_path, "canary")
     conn.send(("ready", {"pid": os.getpid()}))

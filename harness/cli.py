@@ -7,7 +7,10 @@
 
 Exit codes: 0 all scenarios passed (skips are listed); 1 at least one failed its bounds;
 2 bad input (usage, scenario file, target spec); 3 none failed but the target was
-unreachable or a scenario errored.
+unreachable or a scenario errored; 4 internal error (a bug in the harness: one line on
+stderr naming a file with the traceback; NBT_HARNESS_DEBUG=1 prints it instead).
+SIGINT, SIGTERM and SIGHUP unwind through the same teardown as a normal exit (exit 130,
+143, 129), also while the target is still starting.
 """
 
 from __future__ import annotations
@@ -17,10 +20,21 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
+import traceback
 from pathlib import Path
 
-from harness.errors import EXIT_BAD_INPUT, EXIT_INFRA, BadInput, HarnessError
+from harness.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INFRA,
+    EXIT_INTERNAL,
+    BadInput,
+    HarnessError,
+    one_line,
+)
+
+DEBUG_ENV = "NBT_HARNESS_DEBUG"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,18 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run scenarios against a target")
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                     help="scenario names or files (default: all in scenarios/)")
+                     help="scenario names or files (default: all shipped scenarios)")
     run.add_argument("--target", default=os.environ.get("NBT_HARNESS_TARGET", "local"),
                      help="local (default), replica[:any|timeout|reset|never], docker")
     run.add_argument("--report-dir", default="nbt-report", type=Path, help="where report.json goes")
-    run.add_argument("--scenario-dir", type=Path, default=None, help="default: ./scenarios")
+    run.add_argument("--scenario-dir", type=Path, default=None,
+                     help="where SCENARIO names are looked up (default: the shipped scenarios; "
+                     ".py scenarios are loaded only from a directory given here)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a scenario parameter, e.g. phases.fault_s=2 (repeatable)")
     run.add_argument("--hold-s", type=float, default=None, help="replica: freeze/degrade hold time")
     run.add_argument("--degrade-ms", type=float, default=None, help="replica: degrade instead of freeze")
     run.add_argument("--quiet", action="store_true", help="print only the verdict lines")
     ls = sub.add_parser("list", help="list scenarios, one line each")
-    ls.add_argument("--scenario-dir", type=Path, default=None)
+    ls.add_argument("--scenario-dir", type=Path, default=None,
+                    help="default: the shipped scenarios "
+                    "(.py ones only from a directory given here)")
     cl = sub.add_parser("cleanup", help="remove namespaces, processes, rules and dirs of killed runs")
     cl.add_argument("--all", action="store_true", help="also those of runs still alive")
     sub.add_parser("replica", help="run the Q186873 replica relay in the foreground", add_help=False)
@@ -59,7 +77,8 @@ def cmd_list(args) -> int:
     directory = args.scenario_dir or default_dir()
     if not directory.is_dir():
         raise BadInput(f"no scenario directory at {directory}")
-    for path in scenario_files(directory):
+    # .py scenarios are scripts: executed only from a directory named with --scenario-dir
+    for path in scenario_files(directory, scripts=args.scenario_dir is not None):
         sc = load_file(path)
         drop = sc.drop.mode if sc.drop else "none"
         print(f"{path.stem:<12} drop={drop:<10} {sc.description}")
@@ -81,7 +100,14 @@ def cmd_run(args) -> int:
     from harness.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
+    from harness.validate import number
 
+    for option, value in (("--hold-s", args.hold_s), ("--degrade-ms", args.degrade_ms)):
+        if value is not None:  # checked before anything starts, not by the replica later
+            try:
+                number(value, option, 0, 3600 if option == "--hold-s" else 60_000)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
     overrides = parse_overrides(args.set)
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
     spec = parse_target(args.target)
@@ -92,26 +118,27 @@ def cmd_run(args) -> int:
 
     def write_report() -> None:
         doc = report_doc(entries, target_label)
-        tmp = report_dir / "report.json.tmp"
+        tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(report_dir / "report.json")
 
     target_label = spec.label()
+    # One try for start and run: a signal, Ctrl-C or a bug while the target is still
+    # starting (a docker build takes minutes) unwinds through stop() like any other exit.
     try:
-        started = time.monotonic()
-        target.start()
-        target_label = f"{spec.label()} {target.describe()}"
-        print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
-    except BadInput:  # wrong password, missing share, bad password file: the user's input
-        target.stop()
-        raise
-    except HarnessError as exc:
-        target.stop()
-        entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]
-        write_report()
-        print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
-        return EXIT_INFRA
-    try:
+        try:
+            started = time.monotonic()
+            target.start()
+            target_label = f"{spec.label()} {target.describe()}"
+            print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
+        except BadInput:  # wrong password, missing share, bad password file: the user's input
+            raise
+        except HarnessError as exc:
+            target.stop()
+            entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]
+            write_report()
+            print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
+            return EXIT_INFRA
         for sc in scenarios:
             t = time.monotonic()
             result = run_scenario(sc, target, report_dir / sc.name)
@@ -132,7 +159,40 @@ def cmd_run(args) -> int:
 
 
 def _terminate(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds through every finally: targets stop, labs go
+    # Unwind through every finally (targets stop, labs go); a second signal must not cut
+    # that teardown short, so from here on these signals are ignored.
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug in the harness: one line on stderr, the traceback in a file (or on stderr with
+    NBT_HARNESS_DEBUG=1), exit 4. Never exit 1, which means a scenario failed its bounds."""
+    text = "".join(traceback.format_exception(exc))
+    password = os.environ.get("NBT_HARNESS_PASSWORD")
+    if password:
+        text = text.replace(password, "****")
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    if password:
+        summary = summary.replace(password, "****")
+    if os.environ.get(DEBUG_ENV) == "1":
+        sys.stderr.write(text)
+        sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}\n")
+        return EXIT_INTERNAL
+    where = "(traceback not written)"
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"nbt-harness-crash-{os.getpid()}-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        where = f"traceback in {path}"
+    except OSError:
+        pass
+    sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}; {where} "
+                     f"(or set {DEBUG_ENV}=1)\n")
+    return EXIT_INTERNAL
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return replica_main(argv[1:])
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        if signal.getsignal(sig) != signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored
+            signal.signal(sig, _terminate)
     try:
         if args.command == "list":
             return cmd_list(args)
@@ -150,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_cleanup(args)
         return cmd_run(args)
     except HarnessError as exc:
-        print(f"nbt-harness: error: {exc}", file=sys.stderr)
+        print(f"nbt-harness: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("nbt-harness: interrupted", file=sys.stderr)
@@ -158,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INFRA
+    except Exception as exc:  # a bug: teardown already ran (finally blocks); say so plainly
+        return _internal_error(exc)
 
 
 if __name__ == "__main__":

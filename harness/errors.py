@@ -4,6 +4,7 @@ EXIT_PASS = 0  # every scenario passed (skips are listed, not failures)
 EXIT_FAIL = 1  # at least one scenario failed its bounds
 EXIT_BAD_INPUT = 2  # usage, scenario file, target spec
 EXIT_INFRA = 3  # target unreachable or a scenario errored, and none failed
+EXIT_INTERNAL = 4  # a bug in the harness itself (details in a traceback file)
 
 
 class HarnessError(Exception):
@@ -30,3 +31,9 @@ class TargetUnavailable(InfraError):
 
 class ProbeTimeout(HarnessError):
     """A probe operation ran past its per-operation timeout."""
+
+
+def one_line(text: str) -> str:
+    """``text`` as one printable line: control characters (a newline inside a quoted TOML
+    key, an escape sequence in a target string) are shown escaped, never emitted."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

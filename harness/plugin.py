@@ -1,7 +1,12 @@
 """The pytest plugin (entry point ``pytest11``): scenario files as test items, and fixtures.
 
 ``pytest scenarios/`` collects every scenario file as one item and runs it against the
-target. Settings, each from an ini key, an environment variable and a command-line option
+target. Only when asked for: a file in a directory named ``scenarios`` that is itself (or
+whose directory is) named on the command line, or a file in a directory listed in the ini key
+``nbt_scenario_dirs``; a plain ``pytest`` in a project that has a scenarios/ folder of its
+own collects nothing from it.
+
+Settings, each from an ini key, an environment variable and a command-line option
 (precedence: ini < environment < command line):
 
   --nbt-target      / NBT_HARNESS_TARGET      / nbt_target       local | replica[:T] | docker
@@ -45,6 +50,9 @@ def pytest_addoption(parser):
     parser.addini("nbt_target", "default target", default="local")
     parser.addini("nbt_report_dir", "where scenario histories go", default="")
     parser.addini("nbt_set", "scenario overrides KEY=VALUE", type="linelist", default=[])
+    parser.addini("nbt_scenario_dirs", "directories (relative to the rootdir) whose scenario "
+                  "files are collected without being named on the command line",
+                  type="linelist", default=[])
 
 
 def _resolve(config) -> Settings:
@@ -132,10 +140,31 @@ def pytest_report_header(config):
     return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
 
 
+def _asked_for(config, file_path: Path) -> bool:
+    """A scenario file is collected only when asked for: its directory is named
+    ``scenarios`` and it, or that directory, is named on the command line
+    (``pytest scenarios/``); or its directory is listed in the ini key ``nbt_scenario_dirs``.
+    A plain ``pytest`` in a project that merely has a scenarios/ folder collects nothing."""
+    folder = file_path.parent.resolve()
+    for d in config.getini("nbt_scenario_dirs"):
+        if (Path(config.rootpath) / d).resolve() == folder:
+            return True
+    if file_path.parent.name != "scenarios":
+        return False
+    base = Path(config.invocation_params.dir)
+    for arg in config.args:
+        named = (base / str(arg).split("::")[0]).resolve()
+        if named in (folder, file_path.resolve()):
+            return True
+    return False
+
+
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.parent.name != "scenarios" or file_path.name.startswith(("_", ".")):
+    if file_path.suffix not in (".toml", ".py") or file_path.name.startswith(("_", ".")):
         return None
-    if file_path.suffix == ".toml" or (file_path.suffix == ".py" and "SCENARIO" in file_path.read_text(errors="replace")):
+    if not _asked_for(parent.config, file_path):
+        return None
+    if file_path.suffix == ".toml" or "SCENARIO" in file_path.read_text(errors="replace"):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 

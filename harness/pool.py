@@ -65,7 +65,10 @@ def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
     from harness.clients.session import client_file_name, describe_error, open_session
 
+    from harness.lab.inns import die_with_parent
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its pools along
     sessions = []
     try:
         if spec.netns:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -46,7 +47,7 @@ def healthy_host(client_index: int, hosts: int) -> str:
     return "healthy" if k == 0 else f"healthy{k + 1}"
 
 
-def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
+def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
     """One process per prober, per healthy client, and the victim, each on its host."""
     ep = target.endpoint
     specs = []
@@ -55,7 +56,7 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop |
     for probe in (p for p in scenario.probes if p not in SESSION_PROBES):  # session-less
         if scenario.rates_hz.get(probe, 0) > 0:
             specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
-                                    events_path=str(run_dir / f"events-{probe}.jsonl"),
+                                    events_path=str(events_dir / f"events-{probe}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=0.5, **common))
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
@@ -67,14 +68,14 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop |
         for probe in (p for p in session_probes if p not in pooled):
             name = f"c{i + 1}_{probe}"
             specs.append(WorkerSpec(name=name, role="healthy", netns=netns,
-                                    events_path=str(run_dir / f"events-{name}.jsonl"),
+                                    events_path=str(events_dir / f"events-{name}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, stagger=i / n, **common))
     for probe in pooled:  # many sessions per process, each on its own schedule
         for j, first in enumerate(range(0, n, per_process)):
             name = f"p{j + 1}_{probe}"
             specs.append(WorkerSpec(name=name, role="healthy",
                                     netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
-                                    events_path=str(run_dir / f"events-{name}.jsonl"),
+                                    events_path=str(events_dir / f"events-{name}.jsonl"),
                                     rates_hz={probe: scenario.rates_hz[probe]}, pool=True,
                                     sessions=min(per_process, n - first), first_index=first,
                                     all_sessions=n, **common))
@@ -82,12 +83,12 @@ def plan_workers(scenario: Scenario, target: Target, run_dir: Path, drop: Drop |
         name = f"idle{j + 1}"
         specs.append(WorkerSpec(name=name, role="healthy",
                                 netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
-                                events_path=str(run_dir / f"events-{name}.jsonl"), pool=True,
+                                events_path=str(events_dir / f"events-{name}.jsonl"), pool=True,
                                 idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
                                 **common))
     if drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
-                                events_path=str(run_dir / "events-victim.jsonl"),
+                                events_path=str(events_dir / "events-victim.jsonl"),
                                 drop=drop, **common))
     return specs
 
@@ -102,7 +103,18 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
-    log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
+    # This run's per-process event files live in a directory of its own (removed at the end,
+    # or by `cleanup` once this process is dead): another run writing the same report
+    # directory (a second command, a pytest-xdist worker) can neither delete nor mix them.
+    events_dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-events-"))
+    try:
+        return _run_scenario(scenario, target, run_dir, events_dir)
+    finally:
+        shutil.rmtree(events_dir, ignore_errors=True)
+
+
+def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir: Path) -> dict:
+    log = HistoryWriter(events_dir / "events-runner.jsonl", "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
     drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
@@ -114,7 +126,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
         return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
                 "probes": {}, "violations": [], "history": None}
     try:
-        _run(scenario, target, drop, run_dir, log, workers)
+        _run(scenario, target, drop, events_dir, log, workers)
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
@@ -129,7 +141,10 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
         log.close()
-    events = merge(sorted(run_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    partial = run_dir / f"history.jsonl.{os.getpid()}.tmp"
+    events = merge(sorted(events_dir.glob("events-*.jsonl")), partial)
+    partial.replace(run_dir / "history.jsonl")
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
@@ -152,9 +167,9 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
     log.write("scratch", **swept)
 
 
-def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, log: HistoryWriter,
-         workers: list[Worker]) -> None:
-    for spec in plan_workers(scenario, target, run_dir, drop):
+def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path,
+         log: HistoryWriter, workers: list[Worker]) -> None:
+    for spec in plan_workers(scenario, target, events_dir, drop):
         parent, child = FORK.Pipe()
         main = pool_main if spec.pool else worker_main
         proc = FORK.Process(target=main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
@@ -163,7 +178,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
         workers.append(Worker(spec, proc, parent))
     parent, child = FORK.Pipe()
     canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(run_dir / "events-canary.jsonl"), scenario.phases.total_s, child))
+                          args=(str(events_dir / "events-canary.jsonl"), scenario.phases.total_s,
+                                child, os.getpid()))
     canary.start()
     child.close()
     workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,

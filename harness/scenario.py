@@ -15,9 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from harness.checkers.bounds import Bound, Bounds
-from harness.errors import BadInput
+from harness.errors import BadInput, one_line
+from harness.paths import shipped
 from harness.probes import PROBES as PROBE_KINDS
 from harness.schedule import Phases
+from harness.validate import non_finite_path, number
 
 PROBES = tuple(PROBE_KINDS)
 SESSION_PROBES = tuple(p for p, kind in PROBE_KINDS.items() if kind.needs_session)
@@ -118,9 +120,9 @@ def _bound(d: dict, where: str) -> Bound:
     try:
         return Bound(**d)
     except TypeError as exc:
-        raise BadInput(f"{where}: unknown bound key ({exc})") from None
+        raise BadInput(one_line(f"{where}: unknown bound key ({exc})")) from None
     except ValueError as exc:
-        raise BadInput(f"{where}: {exc}") from None
+        raise BadInput(one_line(f"{where}: {exc}")) from None
 
 
 def from_dict(d: dict, source: str) -> Scenario:
@@ -128,41 +130,35 @@ def from_dict(d: dict, source: str) -> Scenario:
     from harness.drops import DROPS
 
     def bad(msg: str) -> BadInput:
-        return BadInput(f"{source}: {msg}")
+        return BadInput(one_line(f"{source}: {msg}"))
 
     if not isinstance(d, dict):
         raise bad("a scenario must be a table")
     unknown = set(d) - TOP_KEYS
     if unknown:
         raise bad(f"unknown key(s): {', '.join(sorted(unknown))}")
+    path = non_finite_path(d)
+    if path:  # nan passes every comparison, inf never ends: neither is a setting
+        raise bad(f"{path} must be a finite number (nan and inf are not settings)")
     name = d.get("name")
     if not isinstance(name, str) or not name.strip():
         raise bad("'name' (a non-empty string) is required")
-    healthy = d.get("healthy_clients", 3)
-    if not isinstance(healthy, int) or isinstance(healthy, bool) or not 1 <= healthy <= MAX_HEALTHY_CLIENTS:
-        raise bad(f"healthy_clients must be an integer from 1 to {MAX_HEALTHY_CLIENTS}, got {healthy!r}")
-    idle = d.get("idle_sessions", 0)
-    if not isinstance(idle, int) or isinstance(idle, bool) or not 0 <= idle <= MAX_IDLE_SESSIONS:
-        raise bad(f"idle_sessions must be an integer from 0 to {MAX_IDLE_SESSIONS}, got {idle!r}")
-    per_process = d.get("sessions_per_process", 1)
-    if (not isinstance(per_process, int) or isinstance(per_process, bool)
-            or not 1 <= per_process <= MAX_HEALTHY_CLIENTS):
-        raise bad(f"sessions_per_process must be an integer from 1 to {MAX_HEALTHY_CLIENTS}, "
-                  f"got {per_process!r}")
-    hosts = d.get("healthy_hosts", 1)
-    if not isinstance(hosts, int) or isinstance(hosts, bool) or not 1 <= hosts <= healthy:
-        raise bad(f"healthy_hosts must be an integer from 1 to healthy_clients ({healthy}), got {hosts!r}")
-    timeout_s = d.get("probe_timeout_s", 2.0)
-    if not isinstance(timeout_s, (int, float)) or isinstance(timeout_s, bool) or not 0.05 <= timeout_s <= 60:
-        raise bad(f"probe_timeout_s must be a number from 0.05 to 60, got {timeout_s!r}")
-    evidence_s = d.get("evidence_timeout_s", 5.0)
-    if not isinstance(evidence_s, (int, float)) or isinstance(evidence_s, bool) or not 0 < evidence_s <= 600:
-        raise bad(f"evidence_timeout_s must be a number in (0, 600], got {evidence_s!r}")
-    host_stall_ms = d.get("host_stall_ms", 20.0)
-    if not isinstance(host_stall_ms, (int, float)) or isinstance(host_stall_ms, bool) or host_stall_ms < 0:
-        raise bad(f"host_stall_ms must be a number >= 0 (0 turns the canary's excuse off), got {host_stall_ms!r}")
+
+    def num(key: str, default, lo: float, hi: float, **kw):
+        try:
+            return number(d.get(key, default), key, lo, hi, **kw)
+        except ValueError as exc:
+            raise bad(str(exc)) from None
+
+    healthy = num("healthy_clients", 3, 1, MAX_HEALTHY_CLIENTS, integer=True)
+    idle = num("idle_sessions", 0, 0, MAX_IDLE_SESSIONS, integer=True)
+    per_process = num("sessions_per_process", 1, 1, MAX_HEALTHY_CLIENTS, integer=True)
+    hosts = num("healthy_hosts", 1, 1, healthy, integer=True)  # at most one per healthy client
+    timeout_s = num("probe_timeout_s", 2.0, 0.05, 60)
+    evidence_s = num("evidence_timeout_s", 5.0, 0, 600, lo_open=True)
+    host_stall_ms = num("host_stall_ms", 20.0, 0, 10_000)  # 0 turns the canary's excuse off
     dialect = d.get("dialect", "smb3")
-    if dialect not in DIALECTS:
+    if not isinstance(dialect, str) or dialect not in DIALECTS:
         raise bad(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
 
     phases_d = d.get("phases", {})
@@ -182,9 +178,10 @@ def from_dict(d: dict, source: str) -> Scenario:
     for probe, rate in probes_d.items():
         if probe not in PROBES:
             raise bad(f"unknown probe {probe!r} (known: {', '.join(PROBES)})")
-        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1000:
-            raise bad(f"probe {probe} rate must be a number of Hz from 0 to 1000, got {rate!r}")
-        rates[probe] = float(rate)
+        try:
+            rates[probe] = float(number(rate, f"probe {probe} rate (Hz)", 0, 1000))
+        except ValueError as exc:
+            raise bad(f"{exc}; the rate must be a number of Hz from 0 to 1000") from None
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
     own_process = [p for p in SESSION_PROBES if rates[p] > 0
@@ -197,15 +194,20 @@ def from_dict(d: dict, source: str) -> Scenario:
     if (idle or per_process > 1) and dialect == "smb1":
         raise bad("idle_sessions and sessions_per_process need SMB 2 or 3 (dialect smb2 or smb3)")
 
-    bounds_d = dict(d.get("bounds", {}))
+    bounds_d = d.get("bounds", {})
     if not isinstance(bounds_d, dict):
         raise bad("[bounds] must be a table")
+    bounds_d = dict(bounds_d)
     per_probe_d = bounds_d.pop("per_probe", {})
+    if not isinstance(per_probe_d, dict):
+        raise bad("[bounds.per_probe] must be a table of probe = {bound = value}")
     default = _bound(bounds_d, f"{source}: [bounds]")
     per_probe = {}
     for probe, bd in per_probe_d.items():
         if probe not in PROBES:
             raise bad(f"[bounds.per_probe]: unknown probe {probe!r}")
+        if not isinstance(bd, dict):
+            raise bad(f"[bounds.per_probe.{probe}] must be a table of bounds, got {bd!r}"[:300])
         per_probe[probe] = _bound({**asdict(default), **bd}, f"{source}: [bounds.per_probe.{probe}]")
 
     drop = None
@@ -219,9 +221,11 @@ def from_dict(d: dict, source: str) -> Scenario:
         if mode not in DROPS:
             raise bad(f"unknown drop mode {mode!r} (known: {', '.join(sorted(DROPS))})")
         params = drop_d.get("params", {})
+        if not isinstance(params, dict):
+            raise bad(f"[drop.params] must be a table, got {params!r}"[:300])
         try:
             DROPS[mode](**params)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise bad(f"[drop.params] for {mode}: {exc}") from None
         if phases.fault_s <= 0:
             raise bad("a scenario with a drop needs phases.fault_s > 0")
@@ -264,34 +268,38 @@ def load_file(path: Path) -> Scenario:
 
 
 def default_dir() -> Path:
-    """scenarios/ in the working directory, else the one beside the installed package."""
-    cwd = Path.cwd() / "scenarios"
-    if cwd.is_dir():
-        return cwd
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    """The shipped scenarios (the checkout's scenarios/, or the installed wheel's copy).
+    Never the working directory: another directory is used only when given explicitly."""
+    return shipped("scenarios")
 
 
-def scenario_files(directory: Path) -> list[Path]:
+def scenario_files(directory: Path, scripts: bool = False) -> list[Path]:
+    """The scenario files of a directory: .toml always, .py scripts (which are executed to
+    load them) only with ``scripts``, i.e. a directory the user named explicitly."""
+    suffixes = (".toml", ".py") if scripts else (".toml",)
     return sorted(p for p in Path(directory).iterdir()
-                  if p.suffix in (".toml", ".py") and not p.name.startswith(("_", ".")))
+                  if p.suffix in suffixes and not p.name.startswith(("_", ".")))
 
 
 def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
     """Scenarios by name (file stem or path); all in the directory when names is empty."""
+    scripts = directory is not None  # .py scenarios run only from a directory given explicitly
     directory = directory or default_dir()
     if not names:
         if not directory.is_dir():
             raise BadInput(f"no scenario directory at {directory}")
-        return [load_file(p) for p in scenario_files(directory)]
+        return [load_file(p) for p in scenario_files(directory, scripts)]
     out = []
     for name in names:
         path = Path(name)
         if path.suffix in (".toml", ".py") and path.exists():
             out.append(load_file(path))
             continue
-        matches = [p for p in (directory / f"{name}.toml", directory / f"{name}.py") if p.is_file()]
+        candidates = [directory / f"{name}.toml"] + ([directory / f"{name}.py"] if scripts else [])
+        matches = [p for p in candidates if p.is_file()]
         if not matches:
-            known = ", ".join(p.stem for p in scenario_files(directory)) if directory.is_dir() else ""
+            known = (", ".join(p.stem for p in scenario_files(directory, scripts))
+                     if directory.is_dir() else "")
             raise BadInput(f"unknown scenario {name!r} (known: {known})")
         out.append(load_file(matches[0]))
     return out

@@ -9,7 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from harness.validate import number
+
 PHASES = ("warmup", "baseline", "fault", "recovery")
+MAX_PHASE_S = 3600  # one phase: an hour at most (a typo like 1e12 must not run forever)
+MAX_TOTAL_S = 2 * 3600  # all four phases together
 JUDGED_PHASES = ("fault", "recovery")
 
 
@@ -22,11 +26,11 @@ class Phases:
 
     def __post_init__(self) -> None:
         for name in ("warmup_s", "baseline_s", "fault_s", "recovery_s"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0 or math.isnan(value):
-                raise ValueError(f"phase {name} must be a number >= 0, got {value!r}")
+            number(getattr(self, name), f"phase {name}", 0, MAX_PHASE_S)
         if self.baseline_s <= 0:
             raise ValueError("phase baseline_s must be > 0 (bounds are relative to the baseline)")
+        if self.total_s > MAX_TOTAL_S:
+            raise ValueError(f"the phases add up to {self.total_s:g} s; at most {MAX_TOTAL_S} s")
 
     def spans(self) -> list[tuple[str, float, float]]:
         """(phase, start_s, end_s) for each phase, back to back from 0."""

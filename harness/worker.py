@@ -44,6 +44,7 @@ class WorkerSpec:
     spin_s: float = SPIN_S  # the active wait before each send (probes.timing)
     dialect: str = "smb3"
     drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
+    owner_pid: int = field(default_factory=os.getpid)  # the runner: its clients die with it
     pool: bool = False  # a session pool (harness.pool): ``sessions`` sessions in this process
     sessions: int = 1
     idle: bool = False  # a pool of idle sessions
@@ -101,17 +102,31 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
     _sleep_until(t0, spec.phases.fault_start_s)
     writer.write("drop", event="start", mode=drop.mode, wire=drop.wire)
-    detail = drop.act(session)
-    writer.write("drop", event="end", mode=drop.mode, detail=detail)
-    conn.send(("dropped", detail))
-    drop.during(session, t0 + spec.phases.total_s,
-                lambda event, **kw: writer.write("drop", event=event, mode=drop.mode, **kw))
-    _sleep_until(t0, spec.phases.total_s)
-    drop.release(session)
+    released = False
+    try:
+        detail = drop.act(session)
+        writer.write("drop", event="end", mode=drop.mode, detail=detail)
+        conn.send(("dropped", detail))
+        def record(event, **kw):
+            writer.write("drop", event=event, mode=drop.mode, **kw)
+
+        drop.during(session, t0 + spec.phases.total_s, record)
+        _sleep_until(t0, spec.phases.total_s)
+        released = True
+        drop.release(session)
+    finally:
+        if not released:  # act() or during() broke: what act() applied must still go
+            try:
+                drop.release(session)
+            except Exception:
+                pass
 
 
 def worker_main(spec: WorkerSpec, conn) -> None:
     """Entry point of a client process (forked by the runner)."""
+    from harness.lab.inns import die_with_parent
+
+    die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its clients along
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when we stop
     writer = None
     session = None

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from harness.schedule import JUDGED_PHASES
+from harness.validate import number
+
+# Largest accepted value of each bound key (a floor of an hour already means "no bound").
+MAX_BOUND = {"p99_floor_ms": 3.6e6, "p99_factor": 1e6, "max_floor_ms": 3.6e6,
+             "max_factor": 1e6, "max_errors": 10**9}
 
 
 @dataclass(frozen=True)
@@ -21,10 +26,9 @@ class Bound:
     max_errors: int = 0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"bound {f.name} must be a number >= 0, got {v!r}")
+        for f in fields(self):  # nan would pass every comparison: rejected with inf
+            number(getattr(self, f.name), f"bound {f.name}", 0, MAX_BOUND[f.name],
+                   integer=f.name == "max_errors")
 
     def limits_us(self, baseline_p99_us: float) -> dict[str, float]:
         return {

@@ -8,6 +8,7 @@ import struct
 
 from harness.clients.session import Session
 from harness.server import ServerSocket
+from harness.validate import number
 
 GONE_OR_CLOSING = ("CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT", "CLOSED")
 BIG_FILE_BYTES = 4 << 20
@@ -97,9 +98,8 @@ class WithBigFile(Drop):
     (``read_total_bytes`` of them), and reads the server's retransmissions as evidence."""
 
     def __init__(self, read_total_bytes: int) -> None:
-        if not 0 < int(read_total_bytes) <= BIG_FILE_BYTES:
-            raise ValueError(f"read_total_bytes must be in (0, {BIG_FILE_BYTES}]")
-        self.read_total_bytes = int(read_total_bytes)
+        number(read_total_bytes, "read_total_bytes", 0, BIG_FILE_BYTES, integer=True, lo_open=True)
+        self.read_total_bytes = read_total_bytes
         self.file_id = None
         self.retransmits_seen = 0  # evidence state, kept by the runner's instance
 

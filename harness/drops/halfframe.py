@@ -4,7 +4,8 @@ goes silent with its socket open (no FIN, no RST) until the run ends."""
 import struct
 
 from harness.drops.base import Drop, after
-from harness.packets.nbt import session_message_header
+from harness.packets.nbt import MAX_SESSION_LENGTH, session_message_header
+from harness.validate import number
 
 
 class HalfFrame(Drop):
@@ -12,9 +13,11 @@ class HalfFrame(Drop):
     wire = "NBT header announcing frame_bytes, then only sent_bytes of them, then silence"
 
     def __init__(self, frame_bytes: int = 4096, sent_bytes: int = 1024) -> None:
-        if not 0 < int(sent_bytes) < int(frame_bytes):
+        number(frame_bytes, "frame_bytes", 2, MAX_SESSION_LENGTH, integer=True)
+        number(sent_bytes, "sent_bytes", 1, MAX_SESSION_LENGTH, integer=True)
+        if not sent_bytes < frame_bytes:
             raise ValueError("halfframe needs 0 < sent_bytes < frame_bytes")
-        self.frame_bytes, self.sent_bytes = int(frame_bytes), int(sent_bytes)
+        self.frame_bytes, self.sent_bytes = frame_bytes, sent_bytes
 
     def act(self, session):
         # The start of a plausible SMB2 header (protocol id, header size 64), zeros after.

@@ -17,6 +17,7 @@ from harness.drops.base import Drop, prepare_big_file
 from harness.errors import InfraError
 from harness.lab import firewall
 from harness.lab.netns import sh
+from harness.validate import number
 
 BACKENDS = ("auto", "netem", "iptables")
 
@@ -31,10 +32,12 @@ class Netem(Drop):
 
     def __init__(self, loss_pct: float = 10.0, delay_ms: float = 100.0, jitter_ms: float = 20.0,
                  echo_interval_s: float = 0.1, backend: str = "auto", read_bytes: int = 65536) -> None:
-        if not 0 <= float(loss_pct) < 100 or float(delay_ms) < 0 or float(jitter_ms) < 0:
-            raise ValueError("netem needs 0 <= loss_pct < 100, delay_ms >= 0, jitter_ms >= 0")
-        if not 0 <= int(read_bytes) <= 1 << 20:
-            raise ValueError("read_bytes must be from 0 (echoes only) to 1048576")
+        number(loss_pct, "loss_pct", 0, 99.99)
+        number(delay_ms, "delay_ms", 0, 10_000)
+        number(jitter_ms, "jitter_ms", 0, 10_000)
+        number(read_bytes, "read_bytes (0: echoes only)", 0, 1 << 20, integer=True)
+        # <= 0 would spin or crash in during() and leave the qdisc behind
+        number(echo_interval_s, "echo_interval_s", 0.01, 10)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
         self.loss_pct, self.delay_ms, self.jitter_ms = float(loss_pct), float(delay_ms), float(jitter_ms)
@@ -90,7 +93,10 @@ class Netem(Drop):
         session.close()
 
     def cleanup(self, victim_netns):
-        sh("tc", "qdisc", "del", "dev", DEV, "root", netns=victim_netns, check=False)
+        # A victim killed (or crashed) before its release() would leave the qdisc on its
+        # host's eth0 for the next scenario of the same lab.
+        if victim_netns:
+            sh("tc", "qdisc", "del", "dev", DEV, "root", netns=victim_netns, check=False)
         firewall.remove_cuts(self.owner_pid, netns=victim_netns)
 
     def evidence(self, before, rows, detail, victim_exitcode):

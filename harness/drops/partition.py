@@ -8,6 +8,7 @@ import time
 
 from harness.drops.base import WithBigFile
 from harness.lab import firewall
+from harness.validate import number
 
 HEAL_ECHO_TIMEOUT_S = 5.0
 
@@ -19,8 +20,7 @@ class Partition(WithBigFile):
     needs_own_host = True
 
     def __init__(self, partition_s: float = 2.0, read_total_bytes: int = 1 << 20) -> None:
-        if not 0 < float(partition_s) <= 600:
-            raise ValueError("partition needs 0 < partition_s <= 600")
+        number(partition_s, "partition_s", 0, 600, lo_open=True)
         super().__init__(read_total_bytes)
         self.partition_s = float(partition_s)
 

@@ -5,6 +5,7 @@ buffers have been consumed"). The socket stays open, silent, until the run ends.
 import socket
 
 from harness.drops.base import CHUNK_BYTES, WithBigFile, after
+from harness.validate import number
 
 STUCK_SEND_Q_BYTES = 16384
 
@@ -15,7 +16,7 @@ class Stall(WithBigFile):
 
     def __init__(self, read_total_bytes: int = 3 << 20, rcvbuf_bytes: int = 4096) -> None:
         super().__init__(read_total_bytes)
-        self.rcvbuf_bytes = int(rcvbuf_bytes)
+        self.rcvbuf_bytes = number(rcvbuf_bytes, "rcvbuf_bytes", 1, 1 << 24, integer=True)
 
     def act(self, session):
         session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)

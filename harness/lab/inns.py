@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from typing import Any, Callable
 
 from harness.errors import InfraError
 
 FORK = multiprocessing.get_context("fork")
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _child(netns: str | None, fn: Callable, args: tuple, conn) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """In a forked child: be killed (SIGKILL) when the process that forked it dies, even by
+    SIGKILL, so no client keeps probing after its runner is gone. If the parent is already
+    gone (it died between fork and here), exit now."""
+    if _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return  # not Linux: the runner's own teardown is then the only guard
+    if os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def _child(netns: str | None, fn: Callable, args: tuple, conn, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     try:
         if netns:
             from harness.lab.netns import enter_netns
@@ -28,7 +44,7 @@ def _child(netns: str | None, fn: Callable, args: tuple, conn) -> None:
 def call_in_netns(netns: str | None, fn: Callable, *args: Any, timeout_s: float) -> Any:
     """fn(*args) in a child inside ``netns``; its result, or InfraError on error or timeout."""
     parent, child = FORK.Pipe(duplex=False)
-    proc = FORK.Process(target=_child, args=(netns, fn, args, child), daemon=True)
+    proc = FORK.Process(target=_child, args=(netns, fn, args, child, os.getpid()), daemon=True)
     proc.start()
     child.close()
     try:

@@ -24,6 +24,7 @@ MAX_SESSION_LENGTH = 0x1FFFF  # 17 bits: the E flag extends the 16-bit length
 QTYPE_NBSTAT = 0x0021
 QCLASS_IN = 0x0001
 NAME_SERVICE_FLAGS_RESPONSE = 0x8000
+MAX_NAME_POINTERS = 8  # compression pointers followed before a name is called a loop
 
 
 class MalformedPacket(ValueError):
@@ -59,9 +60,15 @@ def decode_name(data: bytes, offset: int = 0) -> tuple[str, int, int]:
     try:
         length = data[offset]
         if length & 0xC0 == 0xC0:
-            pointer = struct.unpack_from(">H", data, offset)[0] & 0x3FFF
-            name, suffix, _ = decode_name(data, pointer)
-            return name, suffix, offset + 2
+            # Follow the pointer without recursion: a pointer to itself (or a cycle) is
+            # garbage from the wire and must end as MalformedPacket, not RecursionError.
+            target = offset
+            for _ in range(MAX_NAME_POINTERS):
+                target = struct.unpack_from(">H", data, target)[0] & 0x3FFF
+                if data[target] & 0xC0 != 0xC0:
+                    name, suffix, _ = decode_name(data, target)
+                    return name, suffix, offset + 2
+            raise MalformedPacket("NetBIOS name pointers form a loop or a chain too long")
         if length != 32:
             raise MalformedPacket(f"encoded NetBIOS name has length {length}, expected 32")
         half = data[offset + 1 : offset + 33]
@@ -72,7 +79,7 @@ def decode_name(data: bytes, offset: int = 0) -> tuple[str, int, int]:
         while data[pos] != 0:  # scope labels
             pos += 1 + data[pos]
         return raw[:15].rstrip(b" \x00").decode("ascii", "replace"), raw[15], pos + 1
-    except IndexError as exc:
+    except (IndexError, struct.error) as exc:
         raise MalformedPacket("truncated NetBIOS name") from exc
 
 

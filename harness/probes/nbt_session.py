@@ -69,6 +69,7 @@ class SessionRequestProbe:
         self.host, self.port, self.called, self.calling = host, port, called, calling
         self.timeout_s = timeout_s
         self._request = session_request(called, calling)
+        self.addr = host
 
     @classmethod
     def from_context(cls, ctx) -> "SessionRequestProbe":
@@ -77,10 +78,13 @@ class SessionRequestProbe:
                    ctx.timeout_s)
 
     def open(self) -> None:
-        pass
+        # Look the name up once, outside the timed path: a probe must time the server, not
+        # the resolver (create_connection would resolve on every invocation).
+        self.addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET,
+                                       socket.SOCK_STREAM)[0][4][0]
 
     def invoke(self) -> None:
-        send_session_request(self.host, self.port, self._request, self.timeout_s)
+        send_session_request(self.addr, self.port, self._request, self.timeout_s)
 
     def close(self) -> None:
         pass

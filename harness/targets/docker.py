@@ -39,13 +39,14 @@ from harness.lab.netns import pid_alive
 from harness.lab.sockdiag import TcpTable
 from harness.lab.ss import parse_ss
 from harness.packets import nbt
+from harness.paths import shipped
 from harness.probes.nbstat import node_status
 from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint, ServerSocket, Target
 
 IMAGE_TAG = "nbt-harness/samba:latest"
 BASE_IMAGE = "debian:bookworm-slim"  # made locally by .ci/docker-setup; never pulled
-CONTEXT_DIR = Path(__file__).resolve().parents[2] / "docker" / "samba"
+CONTEXT_DIR = shipped("docker") / "samba"  # the checkout's docker/samba, or the wheel's copy
 REPO_DIR = Path(__file__).resolve().parents[2]
 COMPOSE_SERVICE = "samba"
 OWNER_LABEL = "nbt-harness.owner"  # pid of the harness process that started the container

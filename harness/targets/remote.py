@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,10 @@ from harness.targets.base import Endpoint, Target
 PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
 CONFIG_ENV = "NBT_HARNESS_CONFIG"
 DEFAULT_CONFIG = "nbt-harness.toml"
-DISCOVERY_TIMEOUT_S = 3.0
+DISCOVERY_TIMEOUT_S = 3.0  # per network operation of the discovery
+LOGIN_DEADLINE_S = 3 * DISCOVERY_TIMEOUT_S  # a whole login + tree connect (a server that
+# trickles bytes or keep-alives would otherwise hold each operation just under its timeout)
+RESOLVE_TIMEOUT_S = 5.0
 URL_OPTIONS = {"netbios_name", "ns_port", "smb_port", "password_file"}
 
 
@@ -46,7 +50,15 @@ class RemoteSpec:
         return f"smb://{user}@{self.host}:{self.nbt_port}/{self.share}"
 
 
+def _netbios_name(name: str) -> str:
+    if not 1 <= len(name) <= 15 or not name.isascii() or not name.isprintable():
+        raise BadInput(f"invalid netbios_name {name[:40]!r}: 1 to 15 printable ASCII characters")
+    return name
+
+
 def _port(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise BadInput(f"invalid {what} {value!r}: expected a port number")
     try:
         port = int(value)
     except (TypeError, ValueError):
@@ -58,7 +70,12 @@ def _port(value, what: str) -> int:
 
 def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
     """Parse an smb:// target URL (pure). The error never repeats a password."""
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        parts.hostname, parts.username, parts.password  # noqa: B018 (they parse lazily)
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        raise BadInput("the target URL does not parse: "
+                       "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE") from None
     if parts.scheme != "smb":
         raise BadInput("a remote target is smb://[DOMAIN;]USER@HOST[:PORT]/SHARE")
     if parts.password is not None:
@@ -83,7 +100,8 @@ def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
                       nbt_port=_port(nbt_port, "port"),
                       smb_port=_port(query.get("smb_port", 445), "smb_port"),
                       ns_port=_port(query.get("ns_port", 137), "ns_port"),
-                      netbios_name=query.get("netbios_name"),
+                      netbios_name=(_netbios_name(query["netbios_name"])
+                                    if "netbios_name" in query else None),
                       password_file=query.get("password_file"), label=label)
 
 
@@ -95,14 +113,24 @@ def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path}: not valid TOML: {exc}") from None
+        raise BadInput(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    except OSError as exc:  # a directory, no permission
+        raise BadInput(f"{path}: cannot read the targets file: {exc.strerror}") from None
     out = {}
-    for name, table in (data.get("targets") or {}).items():
+    targets = data.get("targets") or {}
+    if not isinstance(targets, dict):
+        raise BadInput(f"{path}: 'targets' must be tables: [targets.NAME] with url = \"smb://...\"")
+    for name, table in targets.items():
         if not isinstance(table, dict) or not isinstance(table.get("url"), str):
             raise BadInput(f"{path}: [targets.{name}] needs url = \"smb://...\"")
         unknown = set(table) - URL_OPTIONS - {"url", "description"}
         if unknown:
             raise BadInput(f"{path}: [targets.{name}]: unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("netbios_name", "password_file", "description"):
+            if key in table and not isinstance(table[key], str):
+                raise BadInput(f"{path}: [targets.{name}]: {key} must be a string")
+        if "netbios_name" in table:
+            _netbios_name(table["netbios_name"])
         spec = parse_smb_url(table["url"], label=name)
         pw_file = table.get("password_file", spec.password_file)
         if pw_file and not os.path.isabs(pw_file):
@@ -166,13 +194,12 @@ class RemoteTarget(Target):
 
         s = self.spec
         password = read_password(s)
-        try:
-            socket.getaddrinfo(s.host, None, socket.AF_INET)
-        except socket.gaierror:
-            raise InfraError(f"unknown host {s.host!r}") from None
+        # Resolved once, here: every probe then talks to the address, so no name lookup
+        # is ever timed as server latency.
+        addr = resolve_ipv4(s.host, RESOLVE_TIMEOUT_S)
         name = s.netbios_name
         try:
-            status = node_status(s.host, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
+            status = node_status(addr, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
             self.caps.nbstat = True
             name = name or status.server_name()
         except Exception as exc:
@@ -181,7 +208,7 @@ class RemoteTarget(Target):
             raise InfraError(f"{s.host} does not answer NBSTAT with a server name; give it with "
                              "?netbios_name=NAME")
         try:
-            request_session(s.host, s.nbt_port, name, "NBTHPROBE", DISCOVERY_TIMEOUT_S)
+            request_session(addr, s.nbt_port, name, "NBTHPROBE", DISCOVERY_TIMEOUT_S)
             self.caps.nbt = True
         except ConnectionRefusedError:
             raise InfraError(f"{s.host}:{s.nbt_port} refused the connection (NBT closed)") from None
@@ -191,20 +218,34 @@ class RemoteTarget(Target):
         except Exception as exc:  # a service that answers with something else than NBT
             raise InfraError(f"{s.host}:{s.nbt_port} does not speak NBT: {exc}"[:300]) from None
         try:
-            socket.create_connection((s.host, s.smb_port), timeout=DISCOVERY_TIMEOUT_S).close()
+            socket.create_connection((addr, s.smb_port), timeout=DISCOVERY_TIMEOUT_S).close()
             self.caps.direct_445 = True
         except OSError as exc:
             self.caps.notes.append(f"no direct TCP on {s.smb_port}: {type(exc).__name__}")
-        self._endpoint = Endpoint(s.host, name, s.share, s.username, password, s.domain,
+        self._endpoint = Endpoint(addr, name, s.share, s.username, password, s.domain,
                                   s.nbt_port, s.smb_port, s.ns_port)
         self._check_login()
         self.caps.smb1 = self._try_smb1()
 
-    def _check_login(self) -> None:
-        from harness.clients.session import open_session
+    def _login(self, dialect: str | None) -> None:
+        """A login and tree connect within LOGIN_DEADLINE_S overall, in a child process that
+        is killed at the deadline; InfraError (one line, password masked) otherwise."""
+        from harness.lab.inns import call_in_netns
 
         try:
-            open_session(self._endpoint, "NBTHPROBE", DISCOVERY_TIMEOUT_S).close()
+            call_in_netns(None, _login_once, self._endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
+        except InfraError as exc:
+            text = str(exc).removeprefix("InfraError: ")
+            if "did not finish within" in text:
+                text = (f"login to {self.spec.host}:{self.spec.nbt_port} did not complete "
+                        f"within {LOGIN_DEADLINE_S:.0f}s")
+            if self._endpoint.password:
+                text = text.replace(self._endpoint.password, "****")
+            raise InfraError(text) from None
+
+    def _check_login(self) -> None:
+        try:
+            self._login(None)
         except InfraError as exc:
             text = str(exc)
             if any(code in text for code in ("LOGON_FAILURE", "ACCESS_DENIED", "BAD_NETWORK_NAME",
@@ -213,13 +254,38 @@ class RemoteTarget(Target):
             raise
 
     def _try_smb1(self) -> bool:
-        from harness.clients.session import open_session
-
         try:
-            open_session(self._endpoint, "NBTHPROBE", DISCOVERY_TIMEOUT_S, "smb1").close()
+            self._login("smb1")
             return True
         except InfraError:
             return False
+
+
+def _login_once(endpoint: Endpoint, dialect: str | None) -> None:
+    from harness.clients.session import open_session
+
+    open_session(endpoint, "NBTHPROBE", DISCOVERY_TIMEOUT_S, dialect).close()
+
+
+def resolve_ipv4(host: str, timeout_s: float) -> str:
+    """The host's first IPv4 address, looked up once with a deadline (getaddrinfo has no
+    timeout of its own: it runs in a daemon thread that is abandoned at the deadline)."""
+    result: list = []
+
+    def lookup() -> None:
+        try:
+            result.append(socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0])
+        except (OSError, UnicodeError, IndexError) as exc:
+            result.append(exc)
+
+    thread = threading.Thread(target=lookup, name="nbth-resolve", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not result:
+        raise InfraError(f"looking up host {host!r} took more than {timeout_s:.0f}s")
+    if isinstance(result[0], BaseException):
+        raise InfraError(f"unknown host {host!r}")
+    return result[0]
 
     def unsupported(self, scenario) -> str | None:
         from harness.probes import PROBES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from harness.errors import BadInput
@@ -22,10 +23,24 @@ class TargetSpec:
         return self.kind + (f":{self.trigger}" if self.trigger else "")
 
 
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<user>[^/]*)@")
+
+
+def mask_userinfo(text: str) -> str:
+    """``text`` with any password in its userinfo masked (``u:pw@host`` -> ``u:****@host``,
+    with or without a scheme), for every message that repeats what the user typed."""
+    m = _USERINFO.match(text)
+    if m and ":" in m["user"]:
+        user = m["user"].split(":", 1)[0]
+        return f"{m['scheme'] or ''}{user}:****@{text[m.end():]}"
+    return text
+
+
 def parse_target(text: str) -> TargetSpec:
-    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'smb://...' | a named target."""
+    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'smb://...' | a named target.
+    No error message repeats a password typed into the text."""
     text = (text or "local").strip()
-    if text.startswith("smb://"):
+    if text[:6].lower() == "smb://":  # URL schemes are case-insensitive (RFC 3986 3.1)
         from harness.targets.remote import parse_smb_url
 
         return TargetSpec("remote", options={"spec": parse_smb_url(text)})
@@ -33,7 +48,8 @@ def parse_target(text: str) -> TargetSpec:
     if kind == "replica":
         trigger = rest or "any"
         if trigger not in REPLICA_TRIGGERS:
-            raise BadInput(f"invalid target {text!r}: replica trigger must be one of "
+            raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
+                           "replica trigger must be one of "
                            f"{', '.join(REPLICA_TRIGGERS)}")
         return TargetSpec("replica", trigger)
     if kind in ("local", "docker") and not rest:
@@ -44,7 +60,8 @@ def parse_target(text: str) -> TargetSpec:
         named = load_named_targets(config_path())
         if text in named:
             return TargetSpec("remote", options={"spec": named[text]})
-    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER], docker, "
+    raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
+                   "expected local, replica[:TRIGGER], docker, "
                    "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 
