@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 from harness.errors import BadInput
 from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
+
+# docker:SUITE -> the Debian suite the Samba image is built from (Samba version); kept here
+# (pure) rather than imported from the docker target, which needs the docker SDK.
+DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
+DEFAULT_DOCKER_SUITE = "bookworm"
 KINDS = ("local", "replica", "docker")
 
 
@@ -19,11 +24,14 @@ class TargetSpec:
         if self.kind == "remote":
             spec = self.options["spec"]
             return spec.label or spec.masked()
+        if self.kind == "docker" and self.options.get("suite", DEFAULT_DOCKER_SUITE) != DEFAULT_DOCKER_SUITE:
+            return f"docker:{self.options['suite']}"
         return self.kind + (f":{self.trigger}" if self.trigger else "")
 
 
 def parse_target(text: str) -> TargetSpec:
-    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'smb://...' | a named target."""
+    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'docker:SUITE' | 'smb://...' | a
+    named target."""
     text = (text or "local").strip()
     if text.startswith("smb://"):
         from harness.targets.remote import parse_smb_url
@@ -36,6 +44,11 @@ def parse_target(text: str) -> TargetSpec:
             raise BadInput(f"invalid target {text!r}: replica trigger must be one of "
                            f"{', '.join(REPLICA_TRIGGERS)}")
         return TargetSpec("replica", trigger)
+    if kind == "docker" and rest:
+        if rest not in DOCKER_SUITES:
+            raise BadInput(f"invalid target {text!r}: docker suite must be one of "
+                           f"{', '.join(DOCKER_SUITES)}")
+        return TargetSpec("docker", options={"suite": rest})
     if kind in ("local", "docker") and not rest:
         return TargetSpec(kind)
     if kind not in KINDS:
@@ -44,7 +57,7 @@ def parse_target(text: str) -> TargetSpec:
         named = load_named_targets(config_path())
         if text in named:
             return TargetSpec("remote", options={"spec": named[text]})
-    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER], docker, "
+    raise BadInput(f"invalid target {text!r}: expected local, replica[:TRIGGER], docker[:SUITE], "
                    "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 
@@ -61,7 +74,7 @@ def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float
     if spec.kind == "docker":
         from harness.targets.docker import DockerSamba
 
-        return DockerSamba()
+        return DockerSamba(suite=spec.options.get("suite", DEFAULT_DOCKER_SUITE))
     if spec.kind == "remote":
         from harness.targets.remote import RemoteTarget
 
