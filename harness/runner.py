@@ -4,8 +4,8 @@ evidence from the server side, merge the history, and compute the verdict from i
 from __future__ import annotations
 
 import os
-import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -15,7 +15,7 @@ from harness.clients import scratch
 from harness.clients.canary import canary_main
 from harness.clients.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
-from harness.errors import HarnessError
+from harness.errors import BadInput, HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab import firewall
 from harness.lab.capture import FlowCapture
@@ -75,12 +75,37 @@ def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
     return None if rows is None else [r for r in rows if r.peer == peer]
 
 
-def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
-    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}."""
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    log = HistoryWriter(run_dir / "events-runner.jsonl", "runner")
+RUNNER_EVENTS = "events-runner.jsonl"
+CANARY_EVENTS = "events-canary.jsonl"
+OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes into its directory
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Make ``run_dir`` ready for a run. A directory of an earlier run is reused: only the
+    files a run writes (``OWN_FILES``) are removed from it, one by one; nothing else there,
+    and nothing outside it, is ever removed (the harness runs as root). A path that is a
+    link or not a directory is refused (BadInput)."""
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        raise BadInput(f"{run_dir} is not a directory the harness can write a scenario into")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create {run_dir}: {exc.strerror}") from None
+    for pattern in OWN_FILES:  # event files are appended to: an old one would mix runs
+        for path in run_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+
+
+def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
+                 on_start: Callable[[float], None] | None = None) -> dict:
+    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}.
+
+    ``run_dir`` is the scenario's own directory: the caller names it (never from the
+    scenario's name unfiltered: see harness.rundirs.slug); see prepare_run_dir.
+    ``on_start(t0_monotonic)`` is called once the clients' shared t0 is fixed (progress)."""
+    prepare_run_dir(run_dir)
+    log = HistoryWriter(run_dir / RUNNER_EVENTS, "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
     drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
@@ -92,7 +117,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
         return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
                 "probes": {}, "violations": [], "history": None}
     try:
-        _run(scenario, target, drop, run_dir, log, workers)
+        _run(scenario, target, drop, run_dir, log, workers, on_start)
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
@@ -107,7 +132,9 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
         log.close()
-    events = merge(sorted(run_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
+    parts = [run_dir / RUNNER_EVENTS, run_dir / CANARY_EVENTS,
+             *(Path(w.spec.events_path) for w in workers if w.spec.events_path)]
+    events = merge(sorted(set(parts)), run_dir / "history.jsonl")
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
@@ -131,7 +158,7 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
 
 
 def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, log: HistoryWriter,
-         workers: list[Worker]) -> None:
+         workers: list[Worker], on_start: Callable[[float], None] | None = None) -> None:
     for spec in plan_workers(scenario, target, run_dir):
         parent, child = FORK.Pipe()
         proc = FORK.Process(target=worker_main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
@@ -140,7 +167,7 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
         workers.append(Worker(spec, proc, parent))
     parent, child = FORK.Pipe()
     canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(run_dir / "events-canary.jsonl"), scenario.phases.total_s, child))
+                          args=(str(run_dir / CANARY_EVENTS), scenario.phases.total_s, child))
     canary.start()
     child.close()
     workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,
@@ -191,6 +218,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, run_dir: Path, l
                   server_socket_before=before.to_json() if before else None)
     for w in workers:
         w.conn.send(("start", t0))
+    if on_start:
+        on_start(t0)
 
     if victim:
         try:
