@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import BadInput
@@ -46,14 +46,14 @@ def scenario_dir_names(names: list[str]) -> list[str]:
 
 def run_dir_name(started: datetime, target_label: str) -> str:
     """'20261126T171500Z-local': UTC start time, then the target."""
-    stamp = started.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{slug(target_label, 'target')}"
 
 
 def new_run_dir(runs_dir: Path, target_label: str, started: datetime | None = None) -> Path:
     """Create and return a new directory for this run under ``runs_dir`` (never an existing
     one: a second run in the same second gets '-2')."""
-    base = run_dir_name(started or datetime.now(timezone.utc), target_label)
+    base = run_dir_name(started or datetime.now(UTC), target_label)
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

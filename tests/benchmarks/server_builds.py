@@ -31,8 +31,8 @@ def _ms(us) -> str:
 def plain_table(base: dict, new: dict) -> str:
     """p50/p99 (ms) of both reports per scenario x probe x phase, and new p99 / base p99.
     Pure: two report.json documents in, text out."""
-    rows = [f"{'scenario':<10} {'probe':<12} {'phase':<9} {'base p50':>9} {'base p99':>9} "
-            f"{'new p50':>9} {'new p99':>9} {'p99 x':>6}"]
+    rows = [(f"{'scenario':<10} {'probe':<12} {'phase':<9} {'base p50':>9} {'base p99':>9} "
+             f"{'new p50':>9} {'new p99':>9} {'p99 x':>6}")]
     new_by_name = {s["name"]: s for s in new.get("scenarios", [])}
     for sc in base.get("scenarios", []):
         other = new_by_name.get(sc["name"])

@@ -40,7 +40,7 @@ def test_scenario_named_dotdot_stays_inside_the_report_dir_and_progress_is_live(
     try:
         done = subprocess.run([sys.executable, "-m", "harness", "run", "baseline", "--report-dir",
                                str(report), "--set", "name=..", *SHORT],
-                              stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120)
+                              stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120, check=False)
     finally:
         os.close(slave)
         reader.join(5)
@@ -62,7 +62,7 @@ def test_report_dir_that_is_a_file_is_bad_input(tmp_path):
     f = tmp_path / "report"
     f.write_text("x")
     done = subprocess.run([sys.executable, "-m", "harness", "run", "baseline", "--report-dir", str(f)],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2 and "not a directory" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert f.read_text() == "x"
@@ -79,7 +79,7 @@ def test_password_env_is_not_inherited_by_children(tmp_path):
             "sys.stdout.flush()\n"
             "subprocess.run(['cat', '/proc/self/environ'], check=True)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "NBT_HARNESS_PASSWORD": "hunter2-secret"})
+                          check=False, env={**os.environ, "NBT_HARNESS_PASSWORD": "hunter2-secret"})
     assert done.returncode == 0, done.stderr
     assert "read True" in done.stdout
     child_env = done.stdout.split("read True", 1)[1]
@@ -96,6 +96,6 @@ def test_password_env_is_not_inherited_under_pytest(tmp_path):
         "    assert b'hunter2-secret' not in env and b'PATH=' in env\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            str(tmp_path / "test_env.py")], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path,
+                          timeout=60, cwd=tmp_path, check=False,
                           env={**os.environ, "NBT_HARNESS_PASSWORD": "hunter2-secret"})
     assert done.returncode == 0, done.stdout + done.stderr

@@ -35,8 +35,7 @@ def test_phase_and_line():
 
 def _append(path, *lines):
     with open(path, "ab") as f:
-        for line in lines:
-            f.write(line)
+        f.writelines(lines)
 
 
 def test_plain_progress_prints_a_line_per_phase_and_reads_only_new_bytes(tmp_path):

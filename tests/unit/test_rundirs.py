@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from harness import rundirs
 from harness.errors import BadInput
-from harness.rundirs import (point_latest, prepare_report_dir, run_dir_name, scenario_dir_names,
-                             slug)
+from harness.rundirs import point_latest, prepare_report_dir, run_dir_name, scenario_dir_names, slug
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -43,7 +42,7 @@ def test_same_names_get_distinct_directories():
 
 
 def test_run_dir_name_has_utc_time_and_target():
-    started = datetime(2026, 11, 26, 17, 15, 0, tzinfo=timezone.utc)
+    started = datetime(2026, 11, 26, 17, 15, 0, tzinfo=UTC)
     assert run_dir_name(started, "local") == "20261126T171500Z-local"
     assert run_dir_name(started, "docker:trixie") == "20261126T171500Z-docker-trixie"
     assert run_dir_name(started, "smb://LAB;bob@h:139/s") == "20261126T171500Z-smb-LAB-bob-h-139-s"
@@ -51,7 +50,7 @@ def test_run_dir_name_has_utc_time_and_target():
 
 
 def test_new_run_dirs_never_reuse_a_directory(tmp_path):
-    started = datetime(2026, 11, 26, 17, 15, 0, tzinfo=timezone.utc)
+    started = datetime(2026, 11, 26, 17, 15, 0, tzinfo=UTC)
     first = rundirs.new_run_dir(tmp_path / "runs", "local", started)
     (first / "keep").write_text("x")
     second = rundirs.new_run_dir(tmp_path / "runs", "local", started)
