@@ -1,6 +1,6 @@
 """nbt-harness: the command line.
 
-  nbt-harness run [SCENARIO ...] [--target TARGET] [--report-dir DIR]
+  nbt-harness run [SCENARIO ...] [--target TARGET] [--report-dir DIR | --runs-dir DIR]
   nbt-harness list
   nbt-harness cleanup
   nbt-harness replica --listen ADDR --upstream ADDR [...]
@@ -51,8 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                      help="scenario names or files (default: all shipped scenarios)")
     run.add_argument("--target", default=os.environ.get("NBT_HARNESS_TARGET", "local"),
-                     help="local (default), replica[:any|timeout|reset|never], docker")
-    run.add_argument("--report-dir", default="nbt-report", type=Path, help="where report.json goes")
+                     help="local (default), replica[:any|timeout|reset|never], docker[:bookworm|trixie]")
+    run.add_argument("--report-dir", default=None, type=Path,
+                     help="write report.json and DIR/<scenario>/history.jsonl here (default: a new "
+                          "directory per run under --runs-dir)")
+    run.add_argument("--runs-dir", default=None, type=Path,
+                     help="where each run gets a directory of its own, with a 'latest' link "
+                          "(default: $NBT_HARNESS_RUNS_DIR, else nbt-runs)")
     run.add_argument("--scenario-dir", type=Path, default=None,
                      help="where SCENARIO names are looked up (default: the shipped scenarios; "
                      ".py scenarios are loaded only from a directory given here)")
@@ -60,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a scenario parameter, e.g. phases.fault_s=2 (repeatable)")
     run.add_argument("--hold-s", type=float, default=None, help="replica: freeze/degrade hold time")
     run.add_argument("--degrade-ms", type=float, default=None, help="replica: degrade instead of freeze")
-    run.add_argument("--quiet", action="store_true", help="print only the verdict lines")
+    run.add_argument("--quiet", action="store_true",
+                     help="print only the verdict lines (no tables, no progress)")
     ls = sub.add_parser("list", help="list scenarios, one line each")
     ls.add_argument("--scenario-dir", type=Path, default=None,
                     help="default: the shipped scenarios "
@@ -95,8 +101,29 @@ def cmd_cleanup(args) -> int:
     return 0
 
 
+def _report_dir(args, target_label: str) -> Path:
+    """``--report-dir`` as given, or a new directory under the runs folder (``latest`` then
+    points at it)."""
+    from harness import rundirs
+
+    if args.report_dir is not None:
+        if args.runs_dir is not None:
+            raise BadInput("--report-dir and --runs-dir exclude each other")
+        return rundirs.prepare_report_dir(args.report_dir)
+    runs_dir = args.runs_dir or Path(os.environ.get(rundirs.RUNS_DIR_ENV) or rundirs.DEFAULT_RUNS_DIR)
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise BadInput(f"--runs-dir {runs_dir} exists and is not a directory")
+    run_dir = rundirs.new_run_dir(runs_dir, target_label)
+    why = rundirs.point_latest(runs_dir, run_dir)
+    if why:
+        print(f"nbt-harness: note: {why}", file=sys.stderr)
+    return run_dir
+
+
 def cmd_run(args) -> int:
+    from harness.progress import Progress
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
+    from harness.rundirs import scenario_dir_names
     from harness.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
@@ -112,17 +139,21 @@ def cmd_run(args) -> int:
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
     spec = parse_target(args.target)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)
-    report_dir: Path = args.report_dir
-    report_dir.mkdir(parents=True, exist_ok=True)
+    report_dir = _report_dir(args, spec.label())
+    # Each scenario's directory is a slug of its name: never '..', '/', or a name shared
+    # with another scenario of this run.
+    dir_names = scenario_dir_names([s.name for s in scenarios])
     entries: list[dict] = []
+    server: str | None = None
 
     def write_report() -> None:
-        doc = report_doc(entries, target_label)
+        doc = report_doc(entries, target_label, server)
         tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(report_dir / "report.json")
 
     target_label = spec.label()
+    progress = Progress(len(scenarios), enabled=not args.quiet)
     # One try for start and run: a signal, Ctrl-C or a bug while the target is still
     # starting (a docker build takes minutes) unwinds through stop() like any other exit.
     try:
@@ -130,6 +161,7 @@ def cmd_run(args) -> int:
             started = time.monotonic()
             target.start()
             target_label = f"{spec.label()} {target.describe()}"
+            server = target.server_version()
             print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
         except BadInput:  # wrong password, missing share, bad password file: the user's input
             raise
@@ -139,9 +171,13 @@ def cmd_run(args) -> int:
             write_report()
             print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
             return EXIT_INFRA
-        for sc in scenarios:
+        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names), 1):
             t = time.monotonic()
-            result = run_scenario(sc, target, report_dir / sc.name)
+            progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
+            try:
+                result = run_scenario(sc, target, report_dir / dir_name, on_start=progress.started)
+            finally:
+                progress.done()
             extra = {"duration_s": round(time.monotonic() - t, 2)}
             if result["verdict"] in ("fail", "error"):
                 extra["server_logs"] = target.logs()[-8000:]
@@ -152,6 +188,7 @@ def cmd_run(args) -> int:
             else:
                 print(render_table(entries[-1]), flush=True)
     finally:
+        progress.close()
         target.stop()
     write_report()
     print(f"report: {report_dir / 'report.json'}")
@@ -201,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         from harness.replica import main as replica_main
 
         return replica_main(argv[1:])
+    from harness.targets.remote import take_password_env
+
+    take_password_env()  # out of os.environ before any child process is started
     args = build_parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         if signal.getsignal(sig) != signal.SIG_IGN:  # nohup's ignored SIGHUP stays ignored

@@ -28,6 +28,7 @@ from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 TARGETS_KEY = pytest.StashKey["TargetPool"]()
+ENTRIES_KEY = pytest.StashKey[dict]()  # run dir -> (target label, [report entries])
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,13 @@ class TargetPool:
 
 
 def pytest_configure(config):
+    from harness.targets.remote import take_password_env
+
+    take_password_env()  # no test's child process (smbd, docker, ...) inherits the password
     config.addinivalue_line("markers", "nbt_scenario: a scenario file collected by nbt-harness")
     config.stash[SETTINGS_KEY] = _resolve(config)
     config.stash[TARGETS_KEY] = TargetPool()
+    config.stash[ENTRIES_KEY] = {}
 
 
 def pytest_unconfigure(config):
@@ -202,10 +207,23 @@ class ScenarioFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
+def run_dir_for(config, target_spec: str) -> Path:
+    """The session's directory for one target: ``<report dir>/<slug of the target>``."""
+    from harness.rundirs import slug
+    from harness.targets.spec import parse_target
+
+    return config.stash[SETTINGS_KEY].report_dir / slug(parse_target(target_spec).label(), "target")
+
+
 def run_entry(config, scenario, target_spec: str | None = None, overrides: dict | None = None,
               hold_s=None, degrade_ms=None) -> dict:
-    """Run one scenario under the session's settings; return its report entry."""
-    from harness.report import scenario_entry
+    """Run one scenario under the session's settings; return its report entry.
+
+    Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
+    session's ``report.json`` beside them (every entry of this session for that target). Slugs
+    cannot leave the report directory, whatever the scenario or target is called."""
+    from harness.report import report_doc, scenario_entry
+    from harness.rundirs import slug
     from harness.runner import run_scenario
 
     s = config.stash[SETTINGS_KEY]
@@ -213,13 +231,20 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     scenario = scenario.with_overrides({**s.overrides, **(overrides or {})})
     target = config.stash[TARGETS_KEY].get(spec, hold_s if hold_s is not None else s.hold_s,
                                             degrade_ms if degrade_ms is not None else s.degrade_ms)
-    safe = spec.replace(":", "-")
-    result = run_scenario(scenario, target, s.report_dir / safe / scenario.name)
+    run_dir = run_dir_for(config, spec)
+    scenario_dir = run_dir / slug(scenario.name)
+    result = run_scenario(scenario, target, scenario_dir)
     extra = {"target": spec}
     if result["verdict"] in ("fail", "error"):
         extra["server_logs"] = target.logs()[-4000:]
     entry = scenario_entry(result, scenario, extra)
-    (s.report_dir / safe / scenario.name / "entry.json").write_text(json.dumps(entry, indent=2))
+    (scenario_dir / "entry.json").write_text(json.dumps(entry, indent=2))
+    label, entries = config.stash[ENTRIES_KEY].setdefault(run_dir, (spec, []))
+    entries.append(entry)
+    doc = report_doc(entries, f"{label} {target.describe()}", target.server_version())
+    tmp = run_dir / "report.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2))
+    tmp.replace(run_dir / "report.json")
     return entry
 
 
@@ -231,12 +256,17 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         from harness.report import render_table
+        from harness.summary import junit_properties
 
         try:
             entry = run_entry(self.config, self.scenario)
         except TargetUnavailable as exc:
             pytest.skip(str(exc))
-        table = render_table(entry)
+        # Key figures as JUnit <property> elements (pytest --junitxml).
+        self.user_properties.extend(junit_properties(entry))
+        html = run_dir_for(self.config, self.config.stash[SETTINGS_KEY].target) / "report.html"
+        self.user_properties.append(("nbt_report_html", str(html)))
+        table = render_table(entry) + f"\n   report: {html}"
         if entry["verdict"] == "skip":
             pytest.skip(entry["reason"])
         if entry["verdict"] == "fail":

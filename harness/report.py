@@ -45,9 +45,13 @@ def errored_entry(name: str, reason: str) -> dict:
             "violations": []}
 
 
-def report_doc(entries: list[dict], target: str) -> dict:
+def report_doc(entries: list[dict], target: str, server: str | None = None) -> dict:
+    """report.json; ``server`` (e.g. 'Samba 4.17.12-Debian') only where the target knows it."""
     counts = {v: sum(1 for e in entries if e["verdict"] == v) for v in ("pass", "fail", "error", "skip")}
-    return {"version": REPORT_VERSION, "target": target, "summary": counts, "scenarios": entries}
+    doc = {"version": REPORT_VERSION, "target": target, "summary": counts, "scenarios": entries}
+    if server:
+        doc["server"] = server
+    return doc
 
 
 def _ms(us) -> str:

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -16,7 +17,7 @@ from harness.clients import scratch
 from harness.canary import canary_main
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
-from harness.errors import HarnessError
+from harness.errors import BadInput, HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns
@@ -98,23 +99,50 @@ def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
     return None if rows is None else [r for r in rows if r.peer == peer]
 
 
-def run_scenario(scenario: Scenario, target: Target, run_dir: Path) -> dict:
-    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}."""
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
+RUNNER_EVENTS = "events-runner.jsonl"
+CANARY_EVENTS = "events-canary.jsonl"
+OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Make ``run_dir`` ready for a run. A directory of an earlier run is reused: only the
+    files a run writes (``OWN_FILES``) are removed from it, one by one; nothing else there,
+    and nothing outside it, is ever removed (the harness runs as root). A path that is a
+    link or not a directory is refused (BadInput)."""
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        raise BadInput(f"{run_dir} is not a directory the harness can write a scenario into")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create {run_dir}: {exc.strerror}") from None
+    for pattern in OWN_FILES:  # event files are appended to: an old one would mix runs
+        for path in run_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+
+
+def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
+                 on_start: Callable[[float, Path], None] | None = None) -> dict:
+    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}.
+
+    ``run_dir`` is the scenario's own directory: the caller names it (never from the
+    scenario's name unfiltered: see harness.rundirs.slug); see prepare_run_dir.
+    ``on_start(t0_monotonic, events_dir)`` is called once the clients' shared t0 is fixed
+    (progress reads the clients' event files there)."""
+    prepare_run_dir(run_dir)
     # This run's per-process event files live in a directory of its own (removed at the end,
     # or by `cleanup` once this process is dead): another run writing the same report
     # directory (a second command, a pytest-xdist worker) can neither delete nor mix them.
     events_dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-events-"))
     try:
-        return _run_scenario(scenario, target, run_dir, events_dir)
+        return _run_scenario(scenario, target, run_dir, events_dir, on_start)
     finally:
         shutil.rmtree(events_dir, ignore_errors=True)
 
 
-def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir: Path) -> dict:
-    log = HistoryWriter(events_dir / "events-runner.jsonl", "runner")
+def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir: Path,
+                  on_start: Callable[[float, Path], None] | None) -> dict:
+    log = HistoryWriter(events_dir / RUNNER_EVENTS, "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
     drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
@@ -126,7 +154,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
         return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
                 "probes": {}, "violations": [], "history": None}
     try:
-        _run(scenario, target, drop, events_dir, log, workers)
+        _run(scenario, target, drop, events_dir, log, workers, on_start)
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
@@ -168,7 +196,8 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
 
 
 def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path,
-         log: HistoryWriter, workers: list[Worker]) -> None:
+         log: HistoryWriter, workers: list[Worker],
+         on_start: Callable[[float, Path], None] | None = None) -> None:
     for spec in plan_workers(scenario, target, events_dir, drop):
         parent, child = FORK.Pipe()
         main = pool_main if spec.pool else worker_main
@@ -178,7 +207,7 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         workers.append(Worker(spec, proc, parent))
     parent, child = FORK.Pipe()
     canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(events_dir / "events-canary.jsonl"), scenario.phases.total_s,
+                          args=(str(events_dir / CANARY_EVENTS), scenario.phases.total_s,
                                 child, os.getpid()))
     canary.start()
     child.close()
@@ -232,6 +261,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
                   server_socket_before=before.to_json() if before else None)
     for w in workers:
         w.conn.send(("start", t0))
+    if on_start:
+        on_start(t0, events_dir)
 
     if victim:
         try:

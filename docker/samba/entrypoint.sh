@@ -3,8 +3,11 @@
 # Exits (and so stops the container) as soon as either daemon exits, with its status.
 #
 #   SAMBA_USER          unix and SMB user (default nbtuser)
-#   SAMBA_PASSWORD      its SMB password (default: the documented lab default below;
-#                       never printed)
+#   SAMBA_PASSWORD_FILE a file holding its SMB password, one line (default
+#                       /run/secrets/samba_password: the harness copies it in, compose
+#                       bind-mounts it). Without the file: SAMBA_PASSWORD (deprecated: the
+#                       environment shows in `docker inspect` and every `docker exec`), else
+#                       the documented lab default below. Never printed.
 #   SAMBA_SHARE         share name, path /srv/samba/<share> (default share)
 #   SAMBA_NETBIOS_NAME  NetBIOS name, at most 15 characters (default NBTHDOCKER)
 #   SAMBA_WORKGROUP     workgroup (default NBTLAB)
@@ -14,7 +17,13 @@ set -euo pipefail
 DEFAULT_PASSWORD='nbt-harness-lab'  # a lab default, as in docker-compose.yml; override it
 
 user=${SAMBA_USER:-nbtuser}
-password=${SAMBA_PASSWORD:-$DEFAULT_PASSWORD}
+password_file=${SAMBA_PASSWORD_FILE:-/run/secrets/samba_password}
+if [[ -e "$password_file" ]]; then
+    [[ -r "$password_file" ]] || { echo "entrypoint: cannot read $password_file" >&2; exit 2; }
+    password=$(<"$password_file")  # $(<) drops the trailing newline
+else
+    password=${SAMBA_PASSWORD:-$DEFAULT_PASSWORD}
+fi
 share=${SAMBA_SHARE:-share}
 netbios_name=${SAMBA_NETBIOS_NAME:-NBTHDOCKER}
 workgroup=${SAMBA_WORKGROUP:-NBTLAB}
@@ -30,7 +39,8 @@ die() { echo "entrypoint: $*" >&2; exit 2; }
     || die "SAMBA_NETBIOS_NAME must be 1-15 characters of [A-Za-z0-9_-]: $netbios_name"
 [[ "$workgroup" =~ ^[A-Za-z0-9_-]{1,15}$ ]] || die "SAMBA_WORKGROUP is not a valid workgroup: $workgroup"
 [[ "$log_level" =~ ^[0-9]{1,2}$ ]] || die "SAMBA_LOG_LEVEL must be a number: $log_level"
-[[ "$password" != *$'\n'* ]] || die "SAMBA_PASSWORD must be one line"
+[[ -n "$password" ]] || die "the password (from $password_file) is empty"
+[[ "$password" != *$'\n'* ]] || die "the password (from $password_file) must be one line"
 
 sed -e "s/@NETBIOS_NAME@/$netbios_name/g" -e "s/@WORKGROUP@/$workgroup/g" \
     -e "s/@SHARE@/$share/g" -e "s/@USER@/$user/g" -e "s/@LOG_LEVEL@/$log_level/g" \

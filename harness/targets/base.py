@@ -51,6 +51,11 @@ class Target(abc.ABC):
         each with ``t_monotonic``; the runner puts them into the history."""
         return []
 
+    def server_version(self) -> str | None:
+        """The server's software and version where the harness can know it (e.g. 'Samba
+        4.17.12-Debian'), for the report's ``server`` field; None where it cannot."""
+        return None
+
     def describe(self) -> str:
         return f"{self.name}: {self.endpoint.describe()}"
 

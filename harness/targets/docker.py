@@ -1,11 +1,21 @@
 """The docker target: Debian's Samba (docker/samba) in a container, driven by the docker SDK.
 
+Which Samba: the image is built for a Debian suite (``SUITES``): bookworm (Samba 4.17, the
+default) or trixie (Samba 4.22), from the local base image ``debian:<suite>-slim`` that
+``.ci/docker-setup <suite>`` makes with debootstrap; the image is ``nbt-harness/samba:<suite>``
+and carries the label ``nbt-harness.suite``.
+
 Which container: a running container of the compose service ``samba`` (``docker-compose up
--d`` in the repo, found by its compose labels) is used as it is and never stopped. Otherwise
-the harness builds ``nbt-harness/samba:latest`` from docker/samba (cached) and runs its own
-container ``nbth-<pid>-samba-<hex>``, labelled ``nbt-harness.owner=<pid>``, with a random
-password, and removes it on stop(). ``cleanup_stale()`` removes such containers whose owner
-process is dead.
+-d`` in the repo, found by its compose labels) built for the same suite is used as it is and
+never stopped. Otherwise the harness builds ``nbt-harness/samba:<suite>`` from docker/samba
+(cached) and runs its own container ``nbth-<pid>-samba-<hex>``, labelled
+``nbt-harness.owner=<pid>``, with a random password, and removes it on stop().
+``cleanup_stale()`` removes such containers whose owner process is dead.
+
+The password is never in the container's environment (``docker inspect`` shows the
+environment, and every ``docker exec`` inherits it): the harness copies it into the created
+container as ``/run/secrets/samba_password`` (mode 0600) before starting it; the entrypoint
+reads the file (``SAMBA_PASSWORD_FILE``). Compose bind-mounts a file the same way.
 
 Which address clients use: the container's IP on its docker bridge, with the standard ports
 137/udp, 139 and 445. The bridge is routed from the host, not NATed, so smbd sees each client's
@@ -44,8 +54,25 @@ from harness.probes.nbstat import node_status
 from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint, ServerSocket, Target
 
-IMAGE_TAG = "nbt-harness/samba:latest"
-BASE_IMAGE = "debian:bookworm-slim"  # made locally by .ci/docker-setup; never pulled
+# Debian suite -> the Samba it ships (major.minor); the first is the default.
+SUITES = {"bookworm": "4.17", "trixie": "4.22"}
+DEFAULT_SUITE = "bookworm"
+IMAGE_REPO = "nbt-harness/samba"
+SUITE_LABEL = "nbt-harness.suite"  # set by docker/samba/Dockerfile from its SUITE build arg
+PASSWORD_FILE = "/run/secrets/samba_password"  # docker/samba/entrypoint.sh reads it
+
+
+def image_tag_for(suite: str) -> str:
+    return f"{IMAGE_REPO}:{suite}"
+
+
+def base_image(suite: str) -> str:
+    """The local base image for a suite, made by .ci/docker-setup; never pulled."""
+    return f"debian:{suite}-slim"
+
+
+IMAGE_TAG = image_tag_for(DEFAULT_SUITE)
+BASE_IMAGE = base_image(DEFAULT_SUITE)
 CONTEXT_DIR = shipped("docker") / "samba"  # the checkout's docker/samba, or the wheel's copy
 REPO_DIR = Path(__file__).resolve().parents[2]
 COMPOSE_SERVICE = "samba"
@@ -151,6 +178,23 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
     return removed
 
 
+def _secret_tar(path: str, secret: str) -> bytes:
+    """A tar archive holding ``path`` (mode 0600, root) with ``secret``, its directory 0700."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    data = secret.encode()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        directory = tarfile.TarInfo(os.path.dirname(path).lstrip("/"))
+        directory.type, directory.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(directory)
+        info = tarfile.TarInfo(path.lstrip("/"))
+        info.size, info.mode = len(data), 0o600
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 class DockerSamba(Target):
     """Samba in a docker container: found (compose service ``samba``) or started and owned."""
 
@@ -159,6 +203,7 @@ class DockerSamba(Target):
     def __init__(
         self,
         *,
+        suite: str = DEFAULT_SUITE,
         use_existing: bool = True,
         compose_project: str | None = None,
         address: str = "bridge",
@@ -166,14 +211,16 @@ class DockerSamba(Target):
         username: str = DEFAULT_USER,
         share: str = DEFAULT_SHARE,
         netbios_name: str = DEFAULT_NETBIOS_NAME,
-        image_tag: str = IMAGE_TAG,
+        image_tag: str | None = None,
         context_dir: Path | str | None = None,
         health_timeout_s: float = HEALTH_TIMEOUT_S,
         health_interval_s: float = HEALTH_INTERVAL_S,
         server_view: str = "auto",
     ) -> None:
         """
-        use_existing: use a running container of the compose service if there is one.
+        suite: the Debian suite the image is built from (a key of SUITES).
+        use_existing: use a running container of the compose service (built for the same
+            suite) if there is one.
         compose_project: its project label (default: $COMPOSE_PROJECT_NAME, else the repo
             directory's name, as docker-compose v1 derives it).
         address: "bridge" (container IP, standard ports) or "published" (127.0.0.1, host ports)
@@ -188,6 +235,8 @@ class DockerSamba(Target):
             host's binaries; root on the engine's host), "exec" (docker exec, the image's
             binaries; any user of the engine), or "auto" (nsenter where possible).
         """
+        if suite not in SUITES:
+            raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")
         if address not in ("bridge", "published"):
             raise ValueError(f"address must be 'bridge' or 'published', not {address!r}")
         if server_view not in SERVER_VIEWS:
@@ -201,7 +250,9 @@ class DockerSamba(Target):
         self.address = address
         self.server_view = server_view
         self.host_ports = dict(host_ports or {})
-        self.image_tag = image_tag
+        self.suite = suite
+        self.name = "docker" if suite == DEFAULT_SUITE else f"docker:{suite}"
+        self.image_tag = image_tag or image_tag_for(suite)
         self.context_dir = Path(context_dir) if context_dir else CONTEXT_DIR
         self.health_timeout_s = health_timeout_s
         self.health_interval_s = health_interval_s
@@ -215,6 +266,7 @@ class DockerSamba(Target):
         self._endpoint: Endpoint | None = None
         self._published: Endpoint | None = None
         self.timings: dict[str, float] = {}  # seconds: build_s, start_to_healthy_s, ready_s
+        self._server_version: str | None = None
 
     # --- what the runner sees --------------------------------------------------------------
 
@@ -257,7 +309,11 @@ class DockerSamba(Target):
         if self._endpoint is None:
             return f"{self.name}: not started"
         how = "started" if self._owned else "found"
-        return f"{self.name} ({how} {self.container_name}): {self._endpoint.describe()}"
+        server = f", {self._server_version}" if self._server_version else ""
+        return f"{self.name} ({how} {self.container_name}{server}): {self._endpoint.describe()}"
+
+    def server_version(self) -> str | None:
+        return self._server_version
 
     def __repr__(self) -> str:
         host = self._endpoint.host if self._endpoint else None
@@ -284,6 +340,7 @@ class DockerSamba(Target):
         t1 = time.monotonic()
         self._check_ready()
         self.timings["ready_s"] = time.monotonic() - t1
+        self._server_version = self._read_server_version()
 
     def stop(self) -> None:
         container, self._container = self._container, None
@@ -302,6 +359,7 @@ class DockerSamba(Target):
             self._diag[1].close()
             self._diag = None
         self._endpoint = self._published = None
+        self._server_version = None
         if self._client is not None:
             self._client.close()
             self._client = None
@@ -392,7 +450,9 @@ class DockerSamba(Target):
         labels = [f"com.docker.compose.service={COMPOSE_SERVICE}",
                   f"com.docker.compose.project={self.compose_project}"]
         running = self._client.containers.list(filters={"label": labels, "status": "running"})
-        running = [c for c in running if c.labels.get("com.docker.compose.oneoff") != "True"]
+        # Images built before the suite label existed are bookworm's.
+        running = [c for c in running if c.labels.get("com.docker.compose.oneoff") != "True"
+                   and c.labels.get(SUITE_LABEL, DEFAULT_SUITE) == self.suite]
         return min(running, key=lambda c: c.name) if running else None
 
     def _read_credentials(self, container) -> None:
@@ -400,26 +460,58 @@ class DockerSamba(Target):
         self._want = {"user": env.get("SAMBA_USER") or DEFAULT_USER,
                       "share": env.get("SAMBA_SHARE") or DEFAULT_SHARE,
                       "netbios_name": env.get("SAMBA_NETBIOS_NAME") or DEFAULT_NETBIOS_NAME}
-        self._password = env.get("SAMBA_PASSWORD") or DEFAULT_PASSWORD
+        password = self._read_container_file(container, env.get("SAMBA_PASSWORD_FILE") or PASSWORD_FILE)
+        # An old-style container may still carry SAMBA_PASSWORD in its environment.
+        self._password = (password.rstrip("\r\n") if password is not None else None) \
+            or env.get("SAMBA_PASSWORD") or DEFAULT_PASSWORD
+
+    @staticmethod
+    def _read_container_file(container, path: str) -> str | None:
+        """The text of one file inside the container (through the engine's archive API), or None."""
+        import io
+        import tarfile
+
+        try:
+            stream, _ = container.get_archive(path)
+            data = b"".join(stream)
+        except _docker_errors():
+            return None
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = next((m for m in tar.getmembers() if m.isfile()), None)
+            handle = tar.extractfile(member) if member else None
+            return handle.read().decode(errors="replace") if handle else None
+
+    def _read_server_version(self) -> str | None:
+        """'Samba 4.17.12-Debian' from ``smbd --version`` inside the container, or None."""
+        try:
+            result = self._container.exec_run(["smbd", "--version"], stdout=True, stderr=False)
+        except _docker_errors():
+            return None
+        text = (result.output or b"").decode(errors="replace").strip()
+        if result.exit_code != 0 or not text.startswith("Version "):
+            return None
+        return "Samba " + text.removeprefix("Version ").split()[0]
 
     def _build_image(self) -> None:
         from docker.errors import BuildError, ImageNotFound
 
+        base = base_image(self.suite)
         try:
-            self._client.images.get(BASE_IMAGE)
+            self._client.images.get(base)
         except ImageNotFound:
             try:
                 self._client.images.get(self.image_tag)
                 return  # cannot rebuild without the base, but the image is there: use it
             except ImageNotFound:
-                raise InfraError(f"base image {BASE_IMAGE} missing and no registry to pull from: "
-                                 "run .ci/docker-setup") from None
+                raise InfraError(f"base image {base} missing and no registry to pull from: "
+                                 f"run .ci/docker-setup {self.suite}") from None
         if not (self.context_dir / "Dockerfile").is_file():
             raise InfraError(f"no Dockerfile in {self.context_dir} (build context of the samba image)")
         t0 = time.monotonic()
         try:
             self._client.images.build(path=str(self.context_dir), tag=self.image_tag, rm=True,
-                                      forcerm=True, pull=False, timeout=BUILD_TIMEOUT_S)
+                                      forcerm=True, pull=False, timeout=BUILD_TIMEOUT_S,
+                                      buildargs={"SUITE": self.suite})
         except BuildError as exc:
             lines = [str(x.get("stream") or x.get("error") or "").strip() for x in exc.build_log]
             last = [line for line in lines if line][-1:] or [exc.msg]
@@ -436,10 +528,12 @@ class DockerSamba(Target):
                  for key in CONTAINER_PORTS}
         interval_ns = int(self.health_interval_s * 1e9)
         try:
-            self._container = self._client.containers.run(
+            # Created, given its password file, then started: the password never enters the
+            # container's environment (docker inspect, every docker exec).
+            container = self._client.containers.create(
                 self.image_tag, detach=True, name=name,
                 labels={OWNER_LABEL: str(pid), HOST_LABEL: socket.gethostname()},
-                environment={"SAMBA_USER": self._want["user"], "SAMBA_PASSWORD": self._password,
+                environment={"SAMBA_USER": self._want["user"], "SAMBA_PASSWORD_FILE": PASSWORD_FILE,
                              "SAMBA_SHARE": self._want["share"],
                              "SAMBA_NETBIOS_NAME": self._want["netbios_name"],
                              "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S)},
@@ -451,8 +545,13 @@ class DockerSamba(Target):
                              "interval": interval_ns, "timeout": int(10e9), "retries": 3,
                              "start_period": int(self.health_timeout_s * 1e9)})
         except _docker_errors() as exc:
+            raise InfraError(f"cannot create container from {self.image_tag}: {_one_line(exc)}") from exc
+        self._container, self._owned = container, True  # stop() removes it from here on
+        try:
+            container.put_archive("/", _secret_tar(PASSWORD_FILE, self._password))
+            container.start()
+        except _docker_errors() as exc:
             raise InfraError(f"cannot start container from {self.image_tag}: {_one_line(exc)}") from exc
-        self._owned = True
 
     def _wait_healthy(self) -> None:
         container = self._container

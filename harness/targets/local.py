@@ -64,6 +64,19 @@ SMB_CONF = """\
 """
 
 
+def samba_version(smbd: str) -> str | None:
+    """'Samba 4.17.12-Debian' from ``smbd --version``, or None."""
+    try:
+        done = subprocess.run([smbd, "--version"], capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = done.stdout.strip()
+    if done.returncode != 0 or not text.startswith("Version "):
+        return None
+    return "Samba " + text.removeprefix("Version ").split()[0]
+
+
 def require_samba() -> tuple[str, str]:
     smbd, nmbd = shutil.which("smbd"), shutil.which("nmbd")
     if not smbd or not nmbd:
@@ -84,6 +97,7 @@ class LocalSamba(Target):
         self.dir: Path | None = None
         self.procs: list[subprocess.Popen] = []
         self._tcp_table: TcpTable | None = None  # sock_diag socket in the server's namespace
+        self._server_version: str | None = None
         self._password = secrets.token_urlsafe(12)
         self._endpoint = Endpoint(
             host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
@@ -93,10 +107,14 @@ class LocalSamba(Target):
     def endpoint(self) -> Endpoint:
         return self._endpoint
 
+    def server_version(self) -> str | None:
+        return self._server_version
+
     def start(self) -> None:
         if os.geteuid() != 0:
             raise InfraError("the embedded target needs root (network namespaces, smbd)")
         smbd, nmbd = require_samba()
+        self._server_version = samba_version(smbd)
         for stale in netns_mod.stale_netns():
             netns_mod.delete_netns(stale)
         self.dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-samba-"))

@@ -147,14 +147,36 @@ def config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
+_env_password: str | None = None
+
+
+def take_password_env() -> str | None:
+    """``NBT_HARNESS_PASSWORD``, taken out of the environment: the value is kept here and the
+    variable removed from os.environ, so no child process the harness starts (smbd, ip,
+    iptables, nsenter, docker, the replica, ...) inherits it. Called once at start-up by the
+    command and the pytest plugin; a later assignment to the variable is taken as well."""
+    global _env_password
+    value = os.environ.pop(PASSWORD_ENV, None)
+    if value is not None:
+        _env_password = value
+    return _env_password
+
+
+def forget_password_env() -> None:
+    """Drop a password taken from the environment (tests)."""
+    global _env_password
+    _env_password = None
+
+
 def read_password(spec: RemoteSpec) -> str:
     if spec.password_file:
         try:
             return Path(spec.password_file).read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
-    if PASSWORD_ENV in os.environ:
-        return os.environ[PASSWORD_ENV]
+    password = take_password_env()
+    if password is not None:
+        return password
     raise BadInput(f"no password for {spec.masked()}: set {PASSWORD_ENV} or password_file")
 
 

@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 
 from harness.errors import BadInput
 from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
+
+# docker:SUITE -> the Debian suite the Samba image is built from (Samba version); kept here
+# (pure) rather than imported from the docker target, which needs the docker SDK.
+DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
+DEFAULT_DOCKER_SUITE = "bookworm"
 KINDS = ("local", "replica", "docker")
 
 
@@ -20,6 +25,8 @@ class TargetSpec:
         if self.kind == "remote":
             spec = self.options["spec"]
             return spec.label or spec.masked()
+        if self.kind == "docker" and self.options.get("suite", DEFAULT_DOCKER_SUITE) != DEFAULT_DOCKER_SUITE:
+            return f"docker:{self.options['suite']}"
         return self.kind + (f":{self.trigger}" if self.trigger else "")
 
 
@@ -37,8 +44,8 @@ def mask_userinfo(text: str) -> str:
 
 
 def parse_target(text: str) -> TargetSpec:
-    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'smb://...' | a named target.
-    No error message repeats a password typed into the text."""
+    """'local' | 'replica' | 'replica:TRIGGER' | 'docker' | 'docker:SUITE' | 'smb://...' | a
+    named target. No error message repeats a password typed into the text."""
     text = (text or "local").strip()
     if text[:6].lower() == "smb://":  # URL schemes are case-insensitive (RFC 3986 3.1)
         from harness.targets.remote import parse_smb_url
@@ -52,6 +59,11 @@ def parse_target(text: str) -> TargetSpec:
                            "replica trigger must be one of "
                            f"{', '.join(REPLICA_TRIGGERS)}")
         return TargetSpec("replica", trigger)
+    if kind == "docker" and rest:
+        if rest not in DOCKER_SUITES:
+            raise BadInput(f"invalid target {mask_userinfo(text)!r}: docker suite must be one of "
+                           f"{', '.join(DOCKER_SUITES)}")
+        return TargetSpec("docker", options={"suite": rest})
     if kind in ("local", "docker") and not rest:
         return TargetSpec(kind)
     if kind not in KINDS:
@@ -61,7 +73,7 @@ def parse_target(text: str) -> TargetSpec:
         if text in named:
             return TargetSpec("remote", options={"spec": named[text]})
     raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
-                   "expected local, replica[:TRIGGER], docker, "
+                   "expected local, replica[:TRIGGER], docker[:SUITE], "
                    "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 
@@ -78,7 +90,7 @@ def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float
     if spec.kind == "docker":
         from harness.targets.docker import DockerSamba
 
-        return DockerSamba()
+        return DockerSamba(suite=spec.options.get("suite", DEFAULT_DOCKER_SUITE))
     if spec.kind == "remote":
         from harness.targets.remote import RemoteTarget
 

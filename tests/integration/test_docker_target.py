@@ -6,6 +6,7 @@ Every container these tests start is removed by them; built images are kept (bui
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,6 +67,8 @@ def test_start_gives_bridge_endpoint_with_standard_ports(target):
     assert pub.host == "127.0.0.1" and pub.nbt_port and pub.smb_port and pub.ns_port
     assert target.timings["start_to_healthy_s"] > 0
     assert target.client_netns("victim") is None
+    assert target.suite == "bookworm" and target.image_tag == "nbt-harness/samba:bookworm"
+    assert target.server_version().startswith("Samba 4.17."), target.server_version()
 
 
 def test_password_never_shown(target):
@@ -74,6 +77,20 @@ def test_password_never_shown(target):
     for text in (repr(target), target.describe(), repr(target.endpoint),
                  repr(target.published_endpoint), target.logs()):
         assert password not in text
+
+
+def test_password_is_in_no_environment(engine, target):
+    """Not in the container's config (docker inspect), not in the environment of any process
+    in it (every docker exec would inherit it); only in a root-only file."""
+    password = target.endpoint.password
+    attrs = engine.api.inspect_container(target.container_name)
+    assert password not in json.dumps(attrs)
+    assert not [e for e in attrs["Config"]["Env"] if e.startswith("SAMBA_PASSWORD=")]
+    container = engine.containers.get(target.container_name)
+    every_env = container.exec_run(["sh", "-c", "cat /proc/[0-9]*/environ; env"]).output
+    assert b"SAMBA_USER=" in every_env and password.encode() not in every_env
+    mode = container.exec_run(["stat", "-c", "%a %U", docker_target.PASSWORD_FILE]).output
+    assert mode.decode().split() == ["600", "root"]
 
 
 def test_nbstat_answered_on_bridge_and_published_port(target):
@@ -185,14 +202,21 @@ def test_cleanup_stale_removes_containers_of_dead_owners(engine):
                 pass
 
 
+COMPOSE_PASSWORD = uuid.uuid4().hex
+
+
 @pytest.fixture
-def compose_project(engine):
-    """A docker-compose project of this repo's docker-compose.yml, on free host ports."""
+def compose_project(engine, tmp_path):
+    """A docker-compose project of this repo's docker-compose.yml, on free host ports, with
+    its password in a file."""
     if not shutil.which("docker-compose"):
         pytest.skip("docker-compose not installed (.ci/docker-setup installs it)")
     project = f"nbthtest{os.getpid()}"
+    password_file = tmp_path / "samba-password"
+    password_file.write_text(COMPOSE_PASSWORD + "\n")
+    password_file.chmod(0o600)
     env = {**os.environ, "NBTH_NS_PORT": "0", "NBTH_NBT_PORT": "0", "NBTH_SMB_PORT": "0",
-           "NBTH_SAMBA_PASSWORD": uuid.uuid4().hex}
+           "NBTH_SAMBA_PASSWORD_FILE": str(password_file)}
     compose = ["docker-compose", "-p", project, "-f", str(REPO_DIR / "docker-compose.yml")]
     try:
         done = subprocess.run([*compose, "up", "-d", "--build"], env=env, capture_output=True,
@@ -209,5 +233,8 @@ def test_compose_container_is_used_and_left_running(engine, compose_project):
     with t:
         assert not t.owned
         name = t.container_name
+        assert t.endpoint.password == COMPOSE_PASSWORD  # read from the mounted file
         _assert_tree_connects(t.endpoint)
+        attrs = engine.api.inspect_container(name)
+        assert COMPOSE_PASSWORD not in json.dumps(attrs)
     assert engine.containers.get(name).status == "running"

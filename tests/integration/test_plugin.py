@@ -1,5 +1,6 @@
 """The pytest plugin end to end: scenario files collected as items and run for real."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,14 +30,25 @@ def test_scenario_files_are_items(pytester):
 
 
 def test_failing_scenario_shows_the_table(pytester):
+    import xml.etree.ElementTree as ET
+
     d = pytester.mkdir("scenarios")
+    # The name tries to leave the report directory: its files must stay inside it.
     (d / "tight.toml").write_text(
-        'name = "tight"\n[bounds]\np99_floor_ms = 0.001\np99_factor = 0.01\n'
+        'name = "../tight"\n[bounds]\np99_floor_ms = 0.001\np99_factor = 0.01\n'
         'max_floor_ms = 0.001\nmax_factor = 0.01\n')
     result = pytester.runpytest_subprocess("scenarios", "-p", "no:cacheprovider", *FAST_ARGS,
+                                           "--nbt-report-dir=rep", "--junitxml=junit.xml",
                                            timeout=180)
-    result.stdout.fnmatch_lines(["*tight: FAIL*", "*VIOLATION*"])
+    result.stdout.fnmatch_lines(["*tight: FAIL*", "*VIOLATION*", "*report: *rep/local/report.html*"])
     assert result.ret == 1
+    rep = pytester.path / "rep"
+    assert (rep / "local" / "tight" / "history.jsonl").is_file() and not (rep / "tight").exists()
+    assert json.loads((rep / "local" / "report.json").read_text())["scenarios"][0]["verdict"] == "fail"
+    props = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    assert props["nbt_verdict"] == "fail" and props["nbt_worst_probe"].count("/") == 2
+    assert float(props["nbt_worst_observed_ms"]) > float(props["nbt_worst_limit_ms"])
+    assert props["nbt_report_html"].endswith("rep/local/report.html")
 
 
 def test_broken_scenario_is_a_collection_error(pytester):

@@ -49,8 +49,11 @@ def test_named_targets_and_password_file(tmp_path, monkeypatch):
 
 
 def test_password_from_environment_or_refused(monkeypatch):
+    from harness.targets.remote import forget_password_env
+
     spec = parse_smb_url("smb://bob@h/s")
     monkeypatch.delenv("NBT_HARNESS_PASSWORD", raising=False)
+    forget_password_env()
     with pytest.raises(BadInput, match="NBT_HARNESS_PASSWORD"):
         read_password(spec)
     monkeypatch.setenv("NBT_HARNESS_PASSWORD", "x")

@@ -1,0 +1,103 @@
+"""Where a run's files go: one directory per run under a runs folder, with a ``latest`` link,
+or the directory the user gave (``--report-dir``); one sub-directory per scenario, named by a
+slug that cannot leave the run's directory, whatever the scenario's name.
+
+Naming (``slug``, ``run_dir_name``, ``scenario_dir_names``) is pure; the rest makes
+directories and links, and never removes anything but a link of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from harness.errors import BadInput
+
+DEFAULT_RUNS_DIR = "nbt-runs"
+RUNS_DIR_ENV = "NBT_HARNESS_RUNS_DIR"
+LATEST = "latest"
+SLUG_MAX_CHARS = 64
+
+
+def slug(text: str, fallback: str = "scenario") -> str:
+    """One safe path component for ``text``: letters, digits, '.', '_' and '-' only, never
+    starting or ending with '.' or '-' (so never '.', '..' or hidden), at most 64 characters;
+    ``fallback`` when nothing is left."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:SLUG_MAX_CHARS].strip(".-")
+    return out or fallback
+
+
+def scenario_dir_names(names: list[str]) -> list[str]:
+    """A distinct slug per scenario, in order: the second 'x' becomes 'x-2', and so on."""
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        base = slug(name)
+        candidate, n = base, 1
+        while candidate.lower() in taken:  # case-insensitive file systems exist
+            n += 1
+            candidate = f"{base}-{n}"
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def run_dir_name(started: datetime, target_label: str) -> str:
+    """'20261126T171500Z-local': UTC start time, then the target."""
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{slug(target_label, 'target')}"
+
+
+def new_run_dir(runs_dir: Path, target_label: str, started: datetime | None = None) -> Path:
+    """Create and return a new directory for this run under ``runs_dir`` (never an existing
+    one: a second run in the same second gets '-2')."""
+    base = run_dir_name(started or datetime.now(UTC), target_label)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create the runs directory {runs_dir}: {exc.strerror}") from None
+    for n in range(1, 1000):
+        path = runs_dir / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise BadInput(f"cannot create a run directory in {runs_dir}: {exc.strerror}") from None
+    raise BadInput(f"cannot create a run directory in {runs_dir}: too many runs named {base}")
+
+
+def point_latest(runs_dir: Path, run_dir: Path) -> str | None:
+    """Make ``runs_dir/latest`` a relative symlink to ``run_dir``, atomically (a new link
+    renamed over the old one). Returns why it could not, or None."""
+    link = runs_dir / LATEST
+    if link.exists() and not link.is_symlink():
+        return f"{link} exists and is not a link; left as it is"
+    tmp = runs_dir / f".{LATEST}.{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, link)
+    except OSError as exc:
+        if tmp.is_symlink():
+            tmp.unlink()
+        return f"cannot update {link}: {exc.strerror}"
+    return None
+
+
+def prepare_report_dir(path: Path) -> Path:
+    """The user's ``--report-dir``: created if missing; BadInput (one line, exit 2) when it
+    is a file, cannot be created or is not writable."""
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"--report-dir {path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"--report-dir {path}: cannot create it: {exc.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise BadInput(f"--report-dir {path} is not writable")
+    return path

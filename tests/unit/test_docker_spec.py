@@ -1,0 +1,43 @@
+"""The docker target's spelling: docker, docker:bookworm, docker:trixie (pure parsing)."""
+
+import pytest
+
+from harness.errors import BadInput
+from harness.targets import docker as docker_target
+from harness.targets.spec import DOCKER_SUITES, parse_target
+
+
+@pytest.mark.parametrize("text, suite, label", [
+    ("docker", None, "docker"),
+    ("docker:bookworm", "bookworm", "docker"),
+    ("docker:trixie", "trixie", "docker:trixie"),
+])
+def test_docker_suites_parse(text, suite, label):
+    spec = parse_target(text)
+    assert spec.kind == "docker" and spec.options.get("suite") == suite and spec.label() == label
+
+
+@pytest.mark.parametrize("text", ["docker:sid", "docker:Trixie", "docker:trixie:x"])
+def test_unknown_suite_is_bad_input(text):
+    with pytest.raises(BadInput, match="invalid target"):
+        parse_target(text)
+
+
+def test_spec_and_target_know_the_same_suites():
+    assert list(DOCKER_SUITES) == list(docker_target.SUITES)
+    assert docker_target.image_tag_for("trixie") == "nbt-harness/samba:trixie"
+    assert docker_target.base_image("trixie") == "debian:trixie-slim"
+    with pytest.raises(ValueError):
+        docker_target.DockerSamba(suite="sid")
+
+
+def test_secret_tar_is_root_only():
+    import io
+    import tarfile
+
+    data = docker_target._secret_tar("/run/secrets/samba_password", "pw")
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        d, f = tar.getmembers()
+        assert (d.name, d.isdir(), d.mode) == ("run/secrets", True, 0o700)
+        assert (f.name, f.mode, f.uid, tar.extractfile(f).read()) == (
+            "run/secrets/samba_password", 0o600, 0, b"pw")
