@@ -31,6 +31,7 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         entry["scratch"] = result["scratch"]
     if scenario is not None:
         entry["description"] = scenario.description
+        entry["dialect"] = scenario.dialect
         entry["bounds"] = scenario.bounds.to_json()
         entry["phases"] = {name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()}
     if result.get("history"):
