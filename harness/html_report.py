@@ -181,8 +181,8 @@ def _spectra(entry: dict) -> str:
 
 def _scenario_section(entry: dict, events: list[dict] | None) -> str:
     name = entry["name"]
-    parts = [f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
-             f'<span class="{escape(entry["verdict"])}">{escape(entry["verdict"].upper())}</span></h2>',
+    parts = [(f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
+              f'<span class="{escape(entry["verdict"])}">{escape(entry["verdict"].upper())}</span></h2>'),
              f"<p>{escape(entry.get('reason', ''))}</p>"]
     if entry.get("description"):
         parts.append(f'<p class="note">{escape(entry["description"])}</p>')

@@ -85,8 +85,8 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
         v = min(max(v, lo), hi)
         return MT + ph * (1 - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {W} {H}" '
-             f'width="{W}" height="{H}" font-family="sans-serif" font-size="11">']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {W} {H}" '
+              f'width="{W}" height="{H}" font-family="sans-serif" font-size="11">')]
     if title:
         parts.append(f'<text x="{ML}" y="14" font-weight="bold">{escape(title)}</text>')
     if tl.fault_phase:
@@ -203,8 +203,8 @@ def spectrum_svg(series: dict[str, list[tuple[int, int]]], title: str = "",
         v = min(max(v, lo), hi)
         return ST + ph * (1 - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="spectrum" viewBox="0 0 {SW} {SH}" '
-             f'width="{SW}" height="{SH}" font-family="sans-serif" font-size="10">']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="spectrum" viewBox="0 0 {SW} {SH}" '
+              f'width="{SW}" height="{SH}" font-family="sans-serif" font-size="10">')]
     if title:
         parts.append(f'<text x="{SL}" y="12" font-weight="bold">{escape(title)}</text>')
     v = lo

@@ -115,7 +115,7 @@ def effect_at(base: Buckets, new: Buckets, f_base: float, f_new: float) -> dict:
             "ratio": qn / qb if qb and qn else None, "delta_us": (qn or 0) - (qb or 0)}
 
 
-def _big(effect: dict, side: str, th: "Thresholds | None") -> bool:
+def _big(effect: dict, side: str, th: Thresholds | None) -> bool:
     if th is None:
         return True
     ratio, delta = effect["ratio"], effect["delta_us"]
@@ -126,7 +126,7 @@ def _big(effect: dict, side: str, th: "Thresholds | None") -> bool:
     return 1.0 / ratio >= th.min_ratio and -delta >= th.min_delta_us
 
 
-def _sup(base: Buckets, new: Buckets, side: str, th: "Thresholds | None") -> dict:
+def _sup(base: Buckets, new: Buckets, side: str, th: Thresholds | None) -> dict:
     """The largest one-sided CDF distance (``slower``: F_base - F_new, ``faster``: the other
     way), over the values where the shift is big enough (every value when ``th`` is None)."""
     nb, nn = total(base), total(new)
@@ -218,8 +218,8 @@ def _p99(side: dict) -> str:
 def render_compare(result: dict, base_label: str, new_label: str) -> str:
     """The comparison as a text table: base -> new per row, the effect and the verdict."""
     lines = [f"compare  base: {base_label}", f"         new:  {new_label}",
-             f"   {'scenario':<10} {'probe':<11} {'phase':<9} {'count':>9} {'p50 ms':>15} "
-             f"{'p99 ms':>17} {'max ms':>17} {'ratio':>7} {'at':>5} {'p':>8}  verdict"]
+             (f"   {'scenario':<10} {'probe':<11} {'phase':<9} {'count':>9} {'p50 ms':>15} "
+              f"{'p99 ms':>17} {'max ms':>17} {'ratio':>7} {'at':>5} {'p':>8}  verdict")]
     for r in result["rows"]:
         b, n = r["base"], r["new"]
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}x"

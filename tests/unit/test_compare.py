@@ -6,9 +6,18 @@ import random
 import pytest
 
 from harness.checkers import histograms
-from harness.checkers.compare import (IMPROVED, REGRESSED, UNCHANGED, Thresholds, buckets_of,
-                                      compare_reports, compare_rows, ks_one_sided, quantile,
-                                      render_compare)
+from harness.checkers.compare import (
+    IMPROVED,
+    REGRESSED,
+    UNCHANGED,
+    Thresholds,
+    buckets_of,
+    compare_reports,
+    compare_rows,
+    ks_one_sided,
+    quantile,
+    render_compare,
+)
 from harness.stats import summarize_us
 
 
@@ -91,7 +100,7 @@ def test_noise_between_two_samples_of_one_distribution_stays_unchanged():
     rng = random.Random(1)
     unchanged = 0
     for _ in range(50):
-        draw = lambda: [rng.lognormvariate(math.log(1000), 0.5) for _ in range(60)]  # noqa: E731
+        draw = lambda: [rng.lognormvariate(math.log(1000), 0.5) for _ in range(60)]
         unchanged += compare_rows(b(draw()), b(draw()))["verdict"] == UNCHANGED
     assert unchanged == 50
 
