@@ -250,10 +250,11 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
             f"new: <code>{escape(new_label)}</code> "
             f'(target <code>{escape(str(new_doc.get("target", "?")))}</code>)<br>'
             f"nbt-harness {escape(harness_version)}. A row is regressed when a one-sided "
-            f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g} and, at the "
-            f"quantile where the distributions part most, the new latency is at least "
-            f"{th['min_ratio']:g}x and {th['min_delta_us'] / 1000:g} ms above the old one "
-            f"(improved: the same the other way). Failed operations count as the slowest.</p>"
+            f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g}, its "
+            f"distance taken only over latencies where, at the quantile midway between the two "
+            f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
+            f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
+            f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
             + "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
     rows, classes = [], []
     for r in result["rows"]:
@@ -269,7 +270,8 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
     table = _table(["scenario", "probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
                     "ratio", "at", "p", "verdict"], rows, classes)
     note = ('<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
-            "new/base latency at the quantile (at) where the two distributions part most.</p>")
+            "new/base latency at the quantile (at) where the test found its distance (for an "
+            "unchanged row: where the two distributions part most).</p>")
     base_sc = {s["name"]: s for s in base_doc.get("scenarios", [])}
     new_sc = {s["name"]: s for s in new_doc.get("scenarios", [])}
     plots = []

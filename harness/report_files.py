@@ -54,8 +54,11 @@ def histories_of(doc: dict, run_dir: Path) -> dict[str, list[dict]]:
 def _write(path: Path, text: str) -> Path:
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
 

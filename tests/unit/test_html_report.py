@@ -120,6 +120,8 @@ def test_report_command_writes_the_page(tmp_path, capsys):
     lambda t: ["compare", str(t / "run"), str(t / "notreport")],
     lambda t: ["compare", str(t / "run"), str(t / "other")],
     lambda t: ["compare", str(t / "run"), str(t / "run"), "--alpha", "2"],
+    lambda t: ["compare", str(t / "run"), str(t / "run"), "--html", str(t / "no" / "x.html")],
+    lambda t: ["report", str(t / "run"), "-o", str(t / "no" / "x.html")],
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv_of):
     _write_run(tmp_path)
