@@ -199,7 +199,9 @@ def compare_reports(base_doc: dict, new_doc: dict, th: Thresholds = Thresholds()
                 rows.append({"scenario": name, "probe": probe, "phase": phase,
                              "base": _side(b), "new": _side(n), **result})
     verdicts = [r["verdict"] for r in rows]
-    return {"rows": rows,
+    stalls = {name: {"base": base_sc[name].get("host_stalls"), "new": new_sc[name].get("host_stalls")}
+              for name in common}
+    return {"rows": rows, "host_stalls": stalls,
             "summary": {v: verdicts.count(v) for v in (REGRESSED, IMPROVED, UNCHANGED)},
             "only_base": [n for n in base_sc if n not in new_sc],
             "only_new": [n for n in new_sc if n not in base_sc],
@@ -239,6 +241,12 @@ def render_compare(result: dict, base_label: str, new_label: str) -> str:
     if any(r["base"].get("p99_basis") == "max" or r["new"].get("p99_basis") == "max"
            for r in result["rows"]):
         lines.append("   max*: fewer than 100 samples, so no p99 (the verdict uses the whole distribution)")
+    for name, st in (result.get("host_stalls") or {}).items():
+        if any(x and x.get("count") for x in st.values()):
+            b, n = st["base"] or {}, st["new"] or {}
+            lines.append(f"   machine stalls in {name}: base {b.get('count', 0)} (worst "
+                         f"{_ms(b.get('worst_us'))} ms), new {n.get('count', 0)} (worst "
+                         f"{_ms(n.get('worst_us'))} ms): the machine stalled, read its rows with care")
     for label, names in (("only in base", result["only_base"]), ("only in new", result["only_new"])):
         if names:
             lines.append(f"   {label}: {', '.join(names)}")

@@ -124,7 +124,9 @@ def test_compare_reports_rows_and_table():
     verdicts = {(r["phase"]): r["verdict"] for r in result["rows"]}
     assert verdicts == {"baseline": UNCHANGED, "fault": REGRESSED}
     assert result["summary"] == {"regressed": 1, "improved": 0, "unchanged": 1}
-    text = render_compare(result, "a", "b")
+    new["scenarios"][0]["host_stalls"] = {"count": 2, "worst_us": 52_000}
+    text = render_compare(compare_reports(base, new), "a", "b")
+    assert "machine stalls in rst: base 0 (worst - ms), new 2 (worst 52.00 ms)" in text
     assert "REGRESSED" in text and "max*" in text
     fault = next(line for line in text.splitlines() if " fault " in line)
     assert "1.00>400.00" in fault.replace(" ", "")
