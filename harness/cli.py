@@ -62,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="significance of the one-sided KS test per row (default 0.01)")
     cmp.add_argument("--min-ratio", type=float, default=2.0,
                      help="smallest new/base latency ratio that counts as a change (default 2)")
-    cmp.add_argument("--min-delta-ms", type=float, default=10.0,
-                     help="smallest latency difference that counts as a change (default 10 ms)")
+    cmp.add_argument("--min-delta-ms", type=float, default=25.0,
+                     help="smallest latency difference that counts as a change (default 25 ms)")
     cmp.add_argument("--html", type=Path, default=None, metavar="FILE",
                      help="also write the comparison as an HTML page")
     return p

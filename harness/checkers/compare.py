@@ -36,7 +36,7 @@ COMPARED_PHASES = tuple(p for p in PHASES if p != "warmup")
 class Thresholds:
     alpha: float = 0.01          # significance of the one-sided KS test, per row
     min_ratio: float = 2.0         # new/old latency at the quantile where the CDFs part
-    min_delta_us: float = 10_000.0  # and at least this much slower (or faster)
+    min_delta_us: float = 25_000.0  # and at least this much slower (or faster)
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
