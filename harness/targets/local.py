@@ -71,6 +71,17 @@ def require_samba() -> tuple[str, str]:
     return smbd, nmbd
 
 
+def samba_version(smbd: str) -> str | None:
+    """'Samba 4.17.12-Debian' from ``smbd --version`` (None if it does not say): the report
+    names the server build it measured."""
+    try:
+        out = subprocess.run([smbd, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = out.split()
+    return f"Samba {words[1]}" if len(words) >= 2 and words[0] == "Version" else None
+
+
 class LocalSamba(Target):
     """Real smbd + nmbd in the lab's server namespace."""
 
@@ -87,6 +98,10 @@ class LocalSamba(Target):
         self._endpoint = Endpoint(
             host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
             password=self._password)
+        self.server_version: str | None = None  # "Samba 4.17.12-Debian", once started
+
+    def describe(self) -> str:
+        return super().describe() + (f" [{self.server_version}]" if self.server_version else "")
 
     @property
     def endpoint(self) -> Endpoint:
@@ -96,6 +111,7 @@ class LocalSamba(Target):
         if os.geteuid() != 0:
             raise InfraError("the embedded target needs root (network namespaces, smbd)")
         smbd, nmbd = require_samba()
+        self.server_version = samba_version(smbd)
         for stale in netns_mod.stale_netns():
             netns_mod.delete_netns(stale)
         self.dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-samba-"))

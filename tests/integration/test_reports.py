@@ -48,6 +48,9 @@ def test_every_run_writes_its_html_report(runs):
         assert html.startswith("<!DOCTYPE html>") and 'data-timeline="rst"' in html
         assert "password" not in html.lower()
         assert len(html) < 1_000_000
+        target = json.loads((d / "report.json").read_text())["target"]
+        assert "[Samba 4." in target and "NBTHSRV" in target  # server build and name, shown
+        assert "[Samba 4." in html
 
 
 def test_compare_two_healthy_runs_finds_no_regression(runs, tmp_path):
