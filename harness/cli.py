@@ -4,6 +4,8 @@
   nbt-harness list
   nbt-harness cleanup
   nbt-harness replica --listen ADDR --upstream ADDR [...]
+  nbt-harness report RUN_DIR [-o FILE]
+  nbt-harness compare BASE NEW [--alpha A] [--min-ratio R] [--min-delta-ms MS] [--html FILE]
 
 Exit codes: 0 all scenarios passed (skips are listed); 1 at least one failed its bounds;
 2 bad input (usage, scenario file, target spec); 3 none failed but the target was
@@ -11,6 +13,7 @@ unreachable or a scenario errored; 4 internal error (a bug in the harness: one l
 stderr naming a file with the traceback; NBT_HARNESS_DEBUG=1 prints it instead).
 SIGINT, SIGTERM and SIGHUP unwind through the same teardown as a normal exit (exit 130,
 143, 129), also while the target is still starting.
+compare: 0 nothing regressed, 1 something did, 2 bad input.
 """
 
 from __future__ import annotations
@@ -74,7 +77,49 @@ def build_parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("cleanup", help="remove namespaces, processes, rules and dirs of killed runs")
     cl.add_argument("--all", action="store_true", help="also those of runs still alive")
     sub.add_parser("replica", help="run the Q186873 replica relay in the foreground", add_help=False)
+    rep = sub.add_parser("report", help="(re)build report.html of a run directory")
+    rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="directory holding report.json")
+    rep.add_argument("-o", "--output", type=Path, default=None, help="default: RUN_DIR/report.html")
+    cmp = sub.add_parser("compare", help="compare two runs' latency distributions")
+    cmp.add_argument("base", type=Path, metavar="BASE", help="run directory or report.json")
+    cmp.add_argument("new", type=Path, metavar="NEW", help="run directory or report.json")
+    cmp.add_argument("--alpha", type=float, default=0.01,
+                     help="significance of the one-sided KS test per row (default 0.01)")
+    cmp.add_argument("--min-ratio", type=float, default=2.0,
+                     help="smallest new/base latency ratio that counts as a change (default 2)")
+    cmp.add_argument("--min-delta-ms", type=float, default=25.0,
+                     help="smallest latency difference that counts as a change (default 25 ms)")
+    cmp.add_argument("--html", type=Path, default=None, metavar="FILE",
+                     help="also write the comparison as an HTML page")
     return p
+
+
+def cmd_report(args) -> int:
+    from harness.report_files import write_html
+
+    print(f"report: {write_html(args.run_dir, args.output)}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from harness.checkers.compare import Thresholds, compare_reports, render_compare
+    from harness.errors import EXIT_FAIL, EXIT_PASS
+    from harness.report_files import load_report, write_compare_html
+
+    try:
+        th = Thresholds(alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    base, _ = load_report(args.base)
+    new, _ = load_report(args.new)
+    try:
+        result = compare_reports(base, new, th)
+    except ValueError as exc:
+        raise BadInput(f"cannot compare {args.base} with {args.new}: {exc}") from None
+    print(render_compare(result, str(args.base), str(args.new)))
+    if args.html:
+        print(f"html: {write_compare_html(result, (str(args.base), base), (str(args.new), new), args.html)}")
+    return EXIT_FAIL if result["summary"]["regressed"] else EXIT_PASS
 
 
 def cmd_list(args) -> int:
@@ -124,6 +169,7 @@ def cmd_run(args) -> int:
     from harness.progress import Progress
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
     from harness.rundirs import scenario_dir_names
+    from harness.report_files import write_html
     from harness.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
@@ -191,7 +237,7 @@ def cmd_run(args) -> int:
         progress.close()
         target.stop()
     write_report()
-    print(f"report: {report_dir / 'report.json'}")
+    print(f"report: {report_dir / 'report.json'}, {write_html(report_dir)}")
     return exit_code(entries)
 
 
@@ -250,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(args)
         if args.command == "cleanup":
             return cmd_cleanup(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_run(args)
     except HarnessError as exc:
         print(f"nbt-harness: error: {one_line(exc)}", file=sys.stderr)

@@ -31,6 +31,7 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         entry["scratch"] = result["scratch"]
     if scenario is not None:
         entry["description"] = scenario.description
+        entry["dialect"] = scenario.dialect
         entry["bounds"] = scenario.bounds.to_json()
         entry["phases"] = {name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()}
     if result.get("history"):
@@ -58,8 +59,15 @@ def _ms(us) -> str:
     return "-" if us is None else f"{us / 1000:.2f}"
 
 
+def _p99_cell(row: dict) -> str:
+    """The p99 column: the p99, or ``max*`` when fewer than 100 samples make it the max."""
+    return "max*" if row.get("p99_basis") == "max" else _ms(row["p99_us"])
+
+
 def render_table(entry: dict) -> str:
-    """probe x phase: count, errors, p50, p99, max (ms); the verdict and its violations."""
+    """probe x phase: count, errors, p50, p99, max (ms); the verdict and its violations.
+
+    A row with fewer than 100 successful samples has no p99: its cell reads ``max*``."""
     lines = [f"== {entry['name']}: {entry['verdict'].upper()}  {entry.get('reason', '')}"]
     drop = entry.get("drop")
     if drop:
@@ -69,6 +77,7 @@ def render_table(entry: dict) -> str:
                      + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else
                         drop.get("no_evidence", "none")))
     probes = entry.get("probes") or {}
+    few = False
     if probes:
         lines.append(f"   {'probe':<12} {'phase':<9} {'count':>6} {'errors':>6} "
                      f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
@@ -77,13 +86,17 @@ def render_table(entry: dict) -> str:
                 row = phases.get(phase)
                 if not row:
                     continue
+                few = few or row.get("p99_basis") == "max"
                 lines.append(f"   {probe:<12} {phase:<9} {row['count']:>6} {row['errors']:>6} "
-                             f"{_ms(row['p50_us']):>8} {_ms(row['p99_us']):>8} {_ms(row['max_us']):>8}")
+                             f"{_ms(row['p50_us']):>8} {_p99_cell(row):>8} {_ms(row['max_us']):>8}")
+    if few:
+        lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.get("violations", []):
         if v["stat"] == "errors":
             lines.append(f"   VIOLATION {v['probe']} {v['phase']} errors: {v['observed']} > {v['limit']}")
         else:
-            lines.append(f"   VIOLATION {v['probe']} {v['phase']} {v['stat']}: "
+            stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]
+            lines.append(f"   VIOLATION {v['probe']} {v['phase']} {stat}: "
                          f"{_ms(v['observed_us'])} ms > limit {_ms(v['limit_us'])} ms")
     return "\n".join(lines)
 

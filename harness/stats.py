@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+# A nearest-rank p99 of n < 100 values is the largest value: below this many successful
+# samples a row has no p99 of its own, and says so (p99_basis "max").
+MIN_SAMPLES_FOR_P99 = 100
+
 
 def percentile(values: Sequence[float], p: float) -> float | None:
     """Nearest-rank percentile (p in 0..100); None for no values."""
@@ -17,14 +21,27 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return ordered[rank - 1]
 
 
+def p99_basis(samples: int) -> str | None:
+    """What a row's ``p99_us`` really is: ``p99`` (>= 100 samples), ``max`` (fewer: the
+    nearest-rank p99 is then the largest sample), or None (no samples)."""
+    if samples <= 0:
+        return None
+    return "p99" if samples >= MIN_SAMPLES_FOR_P99 else "max"
+
+
 def summarize_us(latencies_us: Sequence[float], errors: int) -> dict:
-    """{count, errors, p50_us, p99_us, max_us} (latencies of successful operations)."""
+    """{count, errors, p50_us, p99_us, max_us, p99_basis} (latencies of successful operations).
+
+    ``p99_us`` is kept for every row (the report's contract); ``p99_basis`` says whether it
+    is a p99 or, with fewer than 100 successful samples, the maximum.
+    """
     return {
         "count": len(latencies_us) + errors,
         "errors": errors,
         "p50_us": _round(percentile(latencies_us, 50)),
         "p99_us": _round(percentile(latencies_us, 99)),
         "max_us": _round(max(latencies_us) if latencies_us else None),
+        "p99_basis": p99_basis(len(latencies_us)),
     }
 
 

@@ -2,7 +2,9 @@
 
 limit(stat) = max(floor, factor x baseline p99): an absolute floor so that a very fast
 baseline does not turn scheduler noise into alarms, and a multiple so that a slow server is
-judged against itself. Pure.
+judged against itself. With fewer than 100 successful samples a row's ``p99_us`` is its
+maximum (``p99_basis`` "max"): the baseline's then scales the limits, and a judged row's is
+compared against the p99 limit; violations say so (``basis``). Pure.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,
             for stat in ("p99_us", "max_us"):
                 observed = row[stat]
                 if observed is not None and observed > limits[stat]:
-                    violations.append({"probe": probe, "phase": phase, "stat": stat[:-3],
-                                       "observed_us": observed, "limit_us": int(limits[stat])})
+                    v = {"probe": probe, "phase": phase, "stat": stat[:-3],
+                         "observed_us": observed, "limit_us": int(limits[stat])}
+                    if stat == "p99_us" and row.get("p99_basis") == "max":
+                        v["basis"] = "max"  # fewer than 100 samples: the max held to the p99 limit
+                    violations.append(v)
     return violations, problems

@@ -53,3 +53,12 @@ def merge(encoded: Iterable[str]) -> HdrHistogram:
     for text in encoded:
         h.add(decode(text))
     return h
+
+
+def buckets(h: HdrHistogram) -> list[tuple[int, int]]:
+    """(value_us, count) for every non-empty bucket, ascending; the value is the bucket's
+    highest equivalent value (what the library's own percentiles report). Reads the counts
+    array directly: the library's recorded-value iterator takes ~70 ms per histogram."""
+    counts = h.counts
+    return [(h.get_highest_equivalent_value(h.get_value_from_index(i)), counts[i])
+            for i in range(h.counts_len) if counts[i]]

@@ -103,6 +103,10 @@ class LocalSamba(Target):
             host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
             password=self._password)
 
+    def describe(self) -> str:
+        version = self.server_version()
+        return super().describe() + (f" [{version}]" if version else "")
+
     @property
     def endpoint(self) -> Endpoint:
         return self._endpoint

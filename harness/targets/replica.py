@@ -43,7 +43,8 @@ class ReplicaTarget(LocalSamba):
     def describe(self) -> str:
         how = f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else "freeze"
         return (f"{self.name} ({how} for {self.hold_s:g}s) in front of "
-                f"{self._upstream.describe()}: {self.endpoint.describe()}")
+                f"{self._upstream.describe()}: {self.endpoint.describe()}"
+                + (f" [{self.server_version()}]" if self.server_version() else ""))
 
     def start(self) -> None:
         super().start()  # smbd + nmbd, ready on the upstream address

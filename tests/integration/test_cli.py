@@ -33,7 +33,9 @@ def test_run_writes_the_report_contract(tmp_path):
     for probe in ("nbstat", "nbt_session", "smb_echo", "smb_rw"):
         row = rst["probes"][probe]["fault"]
         assert {"count", "errors", "p50_us", "p99_us", "max_us", "host_stall_corrected", "hdr"} <= set(row)
+        assert row["p99_basis"] == ("p99" if row["count"] - row["errors"] >= 100 else "max")
     assert rst["violations"] == []
+    assert (tmp_path / "report.html").is_file()
     # the password of the embedded user is random; it must appear nowhere
     assert "password" not in json.dumps(doc).lower()
 

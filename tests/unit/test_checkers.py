@@ -18,7 +18,32 @@ def test_percentile_nearest_rank():
 
 def test_summarize():
     assert summarize_us([1000, 2000, 3000], errors=1) == {
-        "count": 4, "errors": 1, "p50_us": 2000, "p99_us": 3000, "max_us": 3000}
+        "count": 4, "errors": 1, "p50_us": 2000, "p99_us": 3000, "max_us": 3000,
+        "p99_basis": "max"}
+
+
+def test_p99_basis_says_when_the_p99_is_the_max():
+    # 99 samples: the nearest-rank p99 is the largest, so the row says "max"
+    row = summarize_us(list(range(1, 100)), errors=5)
+    assert row["p99_us"] == row["max_us"] == 99 and row["p99_basis"] == "max"
+    # 100 samples: a real p99 (the 99th value), not the max
+    row = summarize_us(list(range(1, 101)), errors=0)
+    assert (row["p99_us"], row["max_us"], row["p99_basis"]) == (99, 100, "p99")
+    # errors do not count as samples of the latency distribution
+    assert summarize_us([7] * 99, errors=50)["p99_basis"] == "max"
+    assert summarize_us([], errors=3)["p99_basis"] is None
+
+
+def test_a_violation_of_the_p99_bound_by_a_max_says_so():
+    table = {"smb_echo": {
+        "baseline": summarize_us([1000] * 30, 0),
+        "fault": summarize_us([1000] * 29 + [400_000], 0),
+        "recovery": summarize_us([1000] * 200 + [400_000] * 3, 0)}}
+    violations, problems = check_bounds(table, Bounds(), ["smb_echo"])
+    assert not problems
+    p99 = {v["phase"]: v for v in violations if v["stat"] == "p99"}
+    assert p99["fault"]["basis"] == "max"          # 30 samples: it is the max that broke it
+    assert "basis" not in p99["recovery"]           # 203 samples: a real p99
 
 
 def op(process, probe, seq, phase, latency_us, outcome="ok", role="healthy"):

@@ -46,6 +46,20 @@ def test_table_shows_rows_and_violations():
     assert "VIOLATION nbstat fault errors: 2 > 0" in text
 
 
+def test_table_never_calls_a_max_of_few_samples_a_p99():
+    few = {"count": 30, "errors": 0, "p50_us": 110, "p99_us": 170, "max_us": 170, "p99_basis": "max"}
+    many = {"count": 300, "errors": 0, "p50_us": 110, "p99_us": 160, "max_us": 170, "p99_basis": "p99"}
+    entry = scenario_entry({**RESULT, "probes": {"nbstat": {"baseline": many, "fault": few}},
+                            "violations": [{"probe": "nbstat", "phase": "fault", "stat": "p99",
+                                            "observed_us": 170_000, "limit_us": 100_000,
+                                            "basis": "max"}]})
+    text = render_table(entry)
+    assert "nbstat       baseline     300      0     0.11     0.16     0.17" in text
+    assert "nbstat       fault         30      0     0.11     max*     0.17" in text
+    assert "max*: fewer than 100 samples" in text
+    assert "VIOLATION nbstat fault p99 (max, n<100): 170.00 ms > limit 100.00 ms" in text
+
+
 @pytest.mark.parametrize("verdicts, code", [
     (["pass", "skip"], 0), (["pass", "fail", "error"], 1), (["pass", "error"], 3), ([], 0)])
 def test_exit_codes(verdicts, code):

@@ -1,0 +1,290 @@
+"""The HTML report: one self-contained page (inline CSS and SVG, no script, no network) from
+report.json and the scenarios' histories. Pure: documents in, a string out.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from harness.checkers.bounds import Bound
+from harness.checkers.compare import buckets_of
+from harness.checkers.ops import host_stalls, operations
+from harness.checkers.verdict import HOST_STALL_US, drop_summary
+from harness.plots import Point, Timeline, spectrum_svg, timeline_svg
+from harness.schedule import JUDGED_PHASES, PHASES
+
+SPECTRUM_PHASES = ("baseline", "fault", "recovery")
+
+CSS = """
+body{font-family:sans-serif;margin:1.2em;color:#222;max-width:1000px}
+h1{font-size:1.4em}h2{font-size:1.2em;border-top:2px solid #ccc;padding-top:.6em;margin-top:1.6em}
+h3{font-size:1em;margin-bottom:.3em}
+table{border-collapse:collapse;font-size:.85em;margin:.4em 0}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
+.pass{background:#d4f4d4}.fail{background:#f8c8c8}.error{background:#f8e0a0}.skip{background:#e4e4e4}
+.regressed{background:#f8c8c8}.improved{background:#d4f4d4}
+.note{color:#555;font-size:.85em}.spectra{display:flex;flex-wrap:wrap;gap:6px}
+code{font-size:.9em}
+"""
+
+
+def _ms(us) -> str:
+    return "-" if us is None else f"{us / 1000:.2f}"
+
+
+def _p99(row: dict) -> str:
+    return "max*" if row.get("p99_basis") == "max" else _ms(row.get("p99_us"))
+
+
+def limits_of(entry: dict, probe: str) -> dict[str, float] | None:
+    """The probe's p99 and max limits in µs, from the entry's bounds and its baseline."""
+    bounds = entry.get("bounds") or {}
+    spec = (bounds.get("per_probe") or {}).get(probe) or bounds.get("default")
+    base = ((entry.get("probes") or {}).get(probe) or {}).get("baseline") or {}
+    if spec is None or base.get("p99_us") is None:
+        return None
+    return Bound(**spec).limits_us(base["p99_us"])
+
+
+def worst_probe(entry: dict) -> dict | None:
+    """The judged probe x phase x statistic closest to (or furthest past) its limit."""
+    worst = None
+    for probe, phases in (entry.get("probes") or {}).items():
+        limits = limits_of(entry, probe)
+        if not limits:
+            continue
+        for phase in JUDGED_PHASES:
+            row = phases.get(phase)
+            if not row:
+                continue
+            for stat in ("p99_us", "max_us"):
+                if row.get(stat) is None or not limits[stat]:
+                    continue
+                share = row[stat] / limits[stat]
+                if worst is None or share > worst["share"]:
+                    basis = "max, n<100" if stat == "p99_us" and row.get("p99_basis") == "max" else None
+                    worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
+                             "observed_us": row[stat], "limit_us": limits[stat], "share": share}
+    return worst
+
+
+def timeline_of(entry: dict, events: list[dict]) -> Timeline:
+    """The timeline of one scenario from its history: healthy clients' operations per probe,
+    the fault window (drop start to end), the evidence, server events and machine stalls."""
+    series: dict[str, list[Point]] = {}
+    for op in operations(events):
+        if op.role != "healthy":
+            continue
+        kind = {"ok": "ok", "fail": "fail"}.get(op.outcome, "timeout")
+        series.setdefault(op.probe, []).append(Point(op.intended_s, op.latency_us, kind))
+    spans = [(name, float(a), float(b)) for name, (a, b) in (entry.get("phases") or {}).items()]
+    end_s = max([b for _, _, b in spans] + [p.t_s for pts in series.values() for p in pts] + [1.0])
+    drop = drop_summary(events) or {}
+    fault = None
+    fault_phase = next(((a, b) for name, a, b in spans if name == "fault"), None)
+    marks: list[tuple[float, str, str]] = []
+    if drop.get("at_s") is not None:
+        fault = (drop["at_s"], drop.get("end_s") or (fault_phase or (0, end_s))[1])
+    if drop.get("evidence_at_s") is not None:
+        marks.append((drop["evidence_at_s"], "evidence", "evidence"))
+    for e in events:
+        if e.get("type") == "server" and e.get("t_s") is not None:
+            what = str(e.get("event", "event"))
+            marks.append((e["t_s"], f"{e.get('source', 'server')} {what}", what))
+    return Timeline(series=series, end_s=end_s, phases=spans, fault=fault, marks=marks,
+                    fault_phase=fault_phase,
+                    stalls=host_stalls(events, HOST_STALL_US))
+
+
+def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        f'<tr class="{classes[i] if classes else ""}">' + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for i, row in enumerate(rows))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _worst_cell(w: dict | None) -> str:
+    if not w:
+        return "-"
+    stat = f"{w['stat']} ({w['basis']})" if w["basis"] else w["stat"]
+    return escape(f"{w['probe']} {w['phase']} {stat}: {_ms(w['observed_us'])} ms of limit "
+                  f"{_ms(w['limit_us'])} ms ({w['share'] * 100:.0f}%)")
+
+
+def _probe_table(entry: dict) -> str:
+    rows = []
+    for probe, phases in (entry.get("probes") or {}).items():
+        for phase in PHASES:
+            row = phases.get(phase)
+            if row:
+                rows.append([escape(probe), escape(phase), str(row["count"]), str(row["errors"]),
+                             _ms(row.get("p50_us")), _p99(row), _ms(row.get("max_us")),
+                             str(row.get("host_stall_corrected", 0))])
+    if not rows:
+        return ""
+    note = ('<p class="note">max*: fewer than 100 successful samples, so the row has no p99 '
+            "(its p99_us is its maximum, and the p99 bound is applied to that maximum).</p>"
+            if any(r[5] == "max*" for r in rows) else "")
+    return _table(["probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
+                   "stall-corrected"], rows) + note
+
+
+def _violations(entry: dict) -> str:
+    rows = []
+    for v in entry.get("violations") or []:
+        if v["stat"] == "errors":
+            rows.append([escape(v["probe"]), escape(v["phase"]), "errors", str(v["observed"]), str(v["limit"])])
+        else:
+            stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]
+            rows.append([escape(v["probe"]), escape(v["phase"]), escape(stat),
+                         _ms(v["observed_us"]) + " ms", _ms(v["limit_us"]) + " ms"])
+    if not rows:
+        return "<p>No violations.</p>"
+    return "<h3>Violations</h3>" + _table(["probe", "phase", "statistic", "observed", "limit"], rows,
+                                          ["fail"] * len(rows))
+
+
+def _drop(entry: dict) -> str:
+    drop = entry.get("drop")
+    if not drop:
+        return "<p>No drop (control scenario).</p>"
+    at = "-" if drop.get("at_s") is None else f"{drop['at_s']:.3f} s"
+    ev_at = "" if drop.get("evidence_at_s") is None else f", evidence at {drop['evidence_at_s']:.3f} s"
+    lines = [f"<h3>Drop: {escape(str(drop.get('mode')))} at {at}{ev_at}</h3>"]
+    ev = drop.get("evidence")
+    if ev:
+        lines.append(_table(["evidence", "value"],
+                            [[escape(str(k)), f'<span class="l">{escape(str(v))}</span>']
+                             for k, v in ev.items()]))
+    else:
+        lines.append(f"<p>No evidence: {escape(str(drop.get('no_evidence', 'none recorded')))}</p>")
+    return "".join(lines)
+
+
+def _spectra(entry: dict) -> str:
+    out = []
+    for probe, phases in (entry.get("probes") or {}).items():
+        series = {ph: buckets_of(phases[ph]["hdr"]) for ph in SPECTRUM_PHASES
+                  if phases.get(ph) and phases[ph].get("hdr")}
+        if not series:
+            continue
+        limits = limits_of(entry, probe)
+        lim = {"p99 limit": limits["p99_us"], "max limit": limits["max_us"]} if limits else None
+        out.append(f'<div data-spectrum="{escape(probe)}">'
+                   + spectrum_svg(series, f"{probe}: baseline, fault, recovery", lim) + "</div>")
+    if not out:
+        return ""
+    return ('<h3>Distributions (percentile spectrum)</h3><div class="spectra">' + "".join(out)
+            + "</div>")
+
+
+def _scenario_section(entry: dict, events: list[dict] | None) -> str:
+    name = entry["name"]
+    parts = [(f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
+              f'<span class="{escape(entry["verdict"])}">{escape(entry["verdict"].upper())}</span></h2>'),
+             f"<p>{escape(entry.get('reason', ''))}</p>"]
+    if entry.get("description"):
+        parts.append(f'<p class="note">{escape(entry["description"])}</p>')
+    if entry.get("dialect"):
+        parts.append(f'<p class="note">dialect asked: {escape(str(entry["dialect"]))}</p>')
+    if events:
+        parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'
+                     + timeline_svg(timeline_of(entry, events), f"{name}: latency of every operation")
+                     + "</div>")
+        parts.append('<p class="note">Each dot is one healthy client\'s operation at its intended '
+                     "send time, latency as measured (before the machine-stall correction). Shaded red: "
+                     "the drop, from its start to its end (an instant for rst, fin, kill); pale: "
+                     "the fault phase. Grey bands at the bottom: machine stalls "
+                     "(canary late by more than 20 ms).</p>")
+    elif entry.get("verdict") != "skip":
+        parts.append('<p class="note">No history found for this scenario: no timeline.</p>')
+    parts.append(_drop(entry))
+    parts.append(_violations(entry))
+    parts.append(_probe_table(entry))
+    parts.append(_spectra(entry))
+    stalls = entry.get("host_stalls")
+    if stalls:
+        parts.append(f'<p class="note">machine stalls: {stalls.get("count", 0)}, worst '
+                     f'{_ms(stalls.get("worst_us"))} ms</p>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            f'style-src \'unsafe-inline\'; img-src data:">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def render_report(doc: dict, histories: dict[str, list[dict]], harness_version: str) -> str:
+    """The run's page: summary, then per scenario its timeline, drop, violations, table and
+    spectra. ``histories`` maps scenario names to their history events (may lack some)."""
+    entries = doc.get("scenarios") or []
+    summary = doc.get("summary") or {}
+    rows, classes = [], []
+    for e in entries:
+        rows.append([f'<a href="#sc-{escape(e["name"])}">{escape(e["name"])}</a>',
+                     escape(e["verdict"]), f'<span class="l">{escape(e.get("reason", ""))}</span>',
+                     _worst_cell(worst_probe(e))])
+        classes.append(escape(e["verdict"]))
+    head = (f"<h1>nbt-harness report</h1>"
+            f'<p>target: <code>{escape(str(doc.get("target", "?")))}</code><br>'
+            f"harness: nbt-harness {escape(harness_version)}, report version "
+            f'{escape(str(doc.get("version", "?")))}<br>'
+            + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "error", "skip"))
+            + "</p>")
+    table = _table(["scenario", "verdict", "reason", "worst probe against its limit"], rows, classes)
+    sections = "".join(_scenario_section(e, histories.get(e["name"])) for e in entries)
+    return page("nbt-harness report", head + table + sections)
+
+
+def render_compare_page(result: dict, base_label: str, new_label: str,
+                        base_doc: dict, new_doc: dict, harness_version: str) -> str:
+    """The comparison's page: the table of verdicts, then per row the two distributions
+    overlaid as percentile spectra."""
+    th = result["thresholds"]
+    head = (f"<h1>nbt-harness compare</h1><p>base: <code>{escape(base_label)}</code> "
+            f'(target <code>{escape(str(base_doc.get("target", "?")))}</code>)<br>'
+            f"new: <code>{escape(new_label)}</code> "
+            f'(target <code>{escape(str(new_doc.get("target", "?")))}</code>)<br>'
+            f"nbt-harness {escape(harness_version)}. A row is regressed when a one-sided "
+            f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g}, its "
+            f"distance taken only over latencies where, at the quantile midway between the two "
+            f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
+            f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
+            f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
+            + "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
+    rows, classes = [], []
+    for r in result["rows"]:
+        b, n = r["base"], r["new"]
+        rows.append([escape(r["scenario"]), escape(r["probe"]), escape(r["phase"]),
+                     f"{b['count']} / {n['count']}", f"{b['errors']} / {n['errors']}",
+                     f"{_ms(b['p50_us'])} / {_ms(n['p50_us'])}", f"{_p99(b)} / {_p99(n)}",
+                     f"{_ms(b['max_us'])} / {_ms(n['max_us'])}",
+                     "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+                     "-" if r["quantile"] is None else f"p{r['quantile'] * 100:.0f}",
+                     "-" if r["p_value"] is None else f"{r['p_value']:.1e}", escape(r["verdict"])])
+        classes.append(r["verdict"])
+    table = _table(["scenario", "probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
+                    "ratio", "at", "p", "verdict"], rows, classes)
+    note = ('<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
+            "new/base latency at the quantile (at) where the test found its distance (for an "
+            "unchanged row: where the two distributions part most).</p>")
+    base_sc = {s["name"]: s for s in base_doc.get("scenarios", [])}
+    new_sc = {s["name"]: s for s in new_doc.get("scenarios", [])}
+    plots = []
+    for r in result["rows"]:
+        if r["phase"] not in SPECTRUM_PHASES:
+            continue
+        b = base_sc[r["scenario"]]["probes"][r["probe"]][r["phase"]]
+        n = new_sc[r["scenario"]]["probes"][r["probe"]][r["phase"]]
+        series = {"base": buckets_of(b.get("hdr")), "new": buckets_of(n.get("hdr"))}
+        title = f"{r['scenario']} {r['probe']} {r['phase']}: {r['verdict']}"
+        plots.append(f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'
+                     f'{escape(r["phase"])}" class="{escape(r["verdict"])}">'
+                     + spectrum_svg(series, title, colors={"base": "#1f77b4", "new": "#d62728"})
+                     + "</div>")
+    body = head + table + note + '<h2>Distributions</h2><div class="spectra">' + "".join(plots) + "</div>"
+    return page("nbt-harness compare", body)

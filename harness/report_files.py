@@ -1,0 +1,74 @@
+"""Reading run directories and writing the HTML pages: the thin I/O around html_report and
+checkers.compare."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import harness
+from harness.errors import BadInput
+from harness.history import read_events
+from harness.html_report import render_compare_page, render_report
+
+
+def harness_version() -> str:
+    try:
+        return metadata.version("nbt-harness")
+    except metadata.PackageNotFoundError:
+        return harness.__version__
+
+
+def load_report(path: Path) -> tuple[dict, Path]:
+    """(report doc, run directory) from a run directory or a report.json; BadInput (one
+    line) when it is missing or not a report."""
+    path = Path(path)
+    file = path / "report.json" if path.is_dir() else path
+    if not file.is_file():
+        raise BadInput(f"no report at {path}" + (" (no report.json in it)" if path.is_dir() else ""))
+    try:
+        doc = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"{file} is not a report: {type(exc).__name__}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("scenarios"), list) or not all(
+            isinstance(s, dict) and "name" in s and "verdict" in s for s in doc["scenarios"]):
+        raise BadInput(f"{file} is not an nbt-harness report (no scenarios[] with name and verdict)")
+    return doc, file.parent
+
+
+def histories_of(doc: dict, run_dir: Path) -> dict[str, list[dict]]:
+    """Each scenario's history events: RUN_DIR/<scenario>/history.jsonl, else the path the
+    entry names; scenarios with neither are left out."""
+    out = {}
+    for entry in doc["scenarios"]:
+        candidates = [run_dir / str(entry["name"]) / "history.jsonl"]
+        if entry.get("history"):
+            candidates.append(Path(entry["history"]))
+        path = next((p for p in candidates if p.is_file()), None)
+        if path is not None:
+            out[entry["name"]] = list(read_events(path))
+    return out
+
+
+def _write(path: Path, text: str) -> Path:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def write_html(run_dir: Path, out: Path | None = None) -> Path:
+    """Write report.html beside RUN_DIR's report.json (or to ``out``); return its path."""
+    doc, run_dir = load_report(run_dir)
+    page = render_report(doc, histories_of(doc, run_dir), harness_version())
+    return _write(out or run_dir / "report.html", page)
+
+
+def write_compare_html(result: dict, base: tuple[str, dict], new: tuple[str, dict], out: Path) -> Path:
+    page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
+    return _write(out, page)
