@@ -1,1 +1,41 @@
-"""Targets: the server under test, how to reach it, and what of it the harness can observe."""
+"""Targets: the servers under test. The registry below is the only list of target kinds a
+target string can name: a new target is one new file (a Target subclass with
+``from_spec(spec, hold_s=..., degrade_ms=...)``) plus one line here. Pure data: parsing a
+target string imports no target module (the docker one needs the docker SDK)."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
+
+# docker:SUITE -> the Debian suite the Samba image is built from (its Samba)
+DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    name: str  # what a target string starts with (before any ':')
+    impl: str  # "module:Class", imported only when the target is made
+    variants: tuple[str, ...] = ()  # what may follow 'name:' (none: nothing may)
+    default_variant: str | None = None
+    variant_in_label: bool = False  # the label names the variant even when defaulted
+    spelling: str = ""  # for messages, e.g. "replica[:TRIGGER]"
+    variant_name: str = ""  # what a variant is: trigger, suite
+
+    def load(self) -> Any:
+        module, _, cls = self.impl.partition(":")
+        return getattr(importlib.import_module(module), cls)
+
+
+TARGETS: dict[str, TargetKind] = {k.name: k for k in (
+    TargetKind("local", "harness.targets.local:LocalSamba", spelling="local"),
+    TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
+               variant_in_label=True, spelling="replica[:TRIGGER]", variant_name="trigger"),
+    TargetKind("docker", "harness.targets.docker:DockerSamba", tuple(DOCKER_SUITES), "bookworm",
+               spelling="docker[:SUITE]", variant_name="suite"),
+)}
+# A server the harness does not start: an smb:// URL or a name from the targets file.
+REMOTE = TargetKind("remote", "harness.targets.remote:RemoteTarget")

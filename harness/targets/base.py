@@ -12,6 +12,12 @@ class Target(abc.ABC):
 
     name: str = "target"
 
+    @classmethod
+    def from_spec(cls, spec, hold_s: float | None = None, degrade_ms: float | None = None) -> Target:
+        """The target a parsed target string names (harness.targets.spec); the replica's
+        options are ignored by the others."""
+        return cls()
+
     @property
     @abc.abstractmethod
     def endpoint(self) -> Endpoint: ...

@@ -200,6 +200,10 @@ class DockerSamba(Target):
 
     name = "docker"
 
+    @classmethod
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "DockerSamba":
+        return cls(suite=spec.variant or DEFAULT_SUITE)
+
     def __init__(
         self,
         *,

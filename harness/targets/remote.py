@@ -192,6 +192,10 @@ class Capabilities:
 class RemoteTarget(Target):
     name = "remote"
 
+    @classmethod
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "RemoteTarget":
+        return cls(spec.options["spec"])
+
     def __init__(self, spec: RemoteSpec) -> None:
         self.spec = spec
         self.name = spec.label or "remote"

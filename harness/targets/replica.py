@@ -25,6 +25,10 @@ LISTEN_TIMEOUT_S = 10.0
 
 
 class ReplicaTarget(LocalSamba):
+    @classmethod
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "ReplicaTarget":
+        return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms)
+
     def __init__(self, trigger: str = "any", hold_s: float | None = None,
                  degrade_ms: float | None = None) -> None:
         super().__init__()

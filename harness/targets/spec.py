@@ -1,4 +1,5 @@
-"""Target specs from the command line or pytest options: parsing (pure) and construction."""
+"""Target specs from the command line or pytest options: parsing (pure) and construction,
+both driven by the registry in harness.targets."""
 
 from __future__ import annotations
 
@@ -6,28 +7,28 @@ import re
 from dataclasses import dataclass, field
 
 from harness.errors import BadInput
-from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
-
-# docker:SUITE -> the Debian suite the Samba image is built from (Samba version); kept here
-# (pure) rather than imported from the docker target, which needs the docker SDK.
-DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
-DEFAULT_DOCKER_SUITE = "bookworm"
-KINDS = ("local", "replica", "docker")
+from harness.targets import REMOTE, TARGETS
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    kind: str  # local | replica | docker
-    trigger: str | None = None
+    kind: str  # a name in harness.targets.TARGETS, or "remote"
+    variant: str | None = None  # what followed 'kind:' (or the kind's default)
     options: dict = field(default_factory=dict)
+
+    @property
+    def trigger(self) -> str | None:
+        """The replica's trigger."""
+        return self.variant if self.kind == "replica" else None
 
     def label(self) -> str:
         if self.kind == "remote":
             spec = self.options["spec"]
             return spec.label or spec.masked()
-        if self.kind == "docker" and self.options.get("suite", DEFAULT_DOCKER_SUITE) != DEFAULT_DOCKER_SUITE:
-            return f"docker:{self.options['suite']}"
-        return self.kind + (f":{self.trigger}" if self.trigger else "")
+        kind = TARGETS[self.kind]
+        if self.variant and (kind.variant_in_label or self.variant != kind.default_variant):
+            return f"{self.kind}:{self.variant}"
+        return self.kind
 
 
 _USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)?(?P<user>[^/]*)@")
@@ -52,47 +53,26 @@ def parse_target(text: str) -> TargetSpec:
 
         return TargetSpec("remote", options={"spec": parse_smb_url(text)})
     kind, _, rest = text.partition(":")
-    if kind == "replica":
-        trigger = rest or "any"
-        if trigger not in REPLICA_TRIGGERS:
-            raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
-                           "replica trigger must be one of "
-                           f"{', '.join(REPLICA_TRIGGERS)}")
-        return TargetSpec("replica", trigger)
-    if kind == "docker" and rest:
-        if rest not in DOCKER_SUITES:
-            raise BadInput(f"invalid target {mask_userinfo(text)!r}: docker suite must be one of "
-                           f"{', '.join(DOCKER_SUITES)}")
-        return TargetSpec("docker", options={"suite": rest})
-    if kind in ("local", "docker") and not rest:
-        return TargetSpec(kind)
-    if kind not in KINDS:
-        from harness.targets.remote import config_path, load_named_targets
+    known = TARGETS.get(kind)
+    if known is not None:
+        if rest and rest not in known.variants:
+            what = (f"{kind} takes no ':' suffix" if not known.variants else
+                    f"{kind} {known.variant_name} must be one of {', '.join(known.variants)}")
+            raise BadInput(f"invalid target {mask_userinfo(text)!r}: {what}")
+        return TargetSpec(kind, rest or known.default_variant)
+    from harness.targets.remote import config_path, load_named_targets
 
-        named = load_named_targets(config_path())
-        if text in named:
-            return TargetSpec("remote", options={"spec": named[text]})
-    raise BadInput(f"invalid target {mask_userinfo(text)!r}: "
-                   "expected local, replica[:TRIGGER], docker[:SUITE], "
+    named = load_named_targets(config_path())
+    if text in named:
+        return TargetSpec("remote", options={"spec": named[text]})
+    spellings = ", ".join(k.spelling for k in TARGETS.values())
+    raise BadInput(f"invalid target {mask_userinfo(text)!r}: expected {spellings}, "
                    "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
 
 
 def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float | None = None):
     """A Target object (not started) for the spec."""
-    if spec.kind == "local":
-        from harness.targets.local import LocalSamba
-
-        return LocalSamba()
-    if spec.kind == "replica":
-        from harness.targets.replica import ReplicaTarget
-
-        return ReplicaTarget(trigger=spec.trigger or "any", hold_s=hold_s, degrade_ms=degrade_ms)
-    if spec.kind == "docker":
-        from harness.targets.docker import DockerSamba
-
-        return DockerSamba(suite=spec.options.get("suite", DEFAULT_DOCKER_SUITE))
-    if spec.kind == "remote":
-        from harness.targets.remote import RemoteTarget
-
-        return RemoteTarget(spec.options["spec"])
-    raise BadInput(f"unknown target kind {spec.kind!r}")
+    kind = REMOTE if spec.kind == "remote" else TARGETS.get(spec.kind)
+    if kind is None:
+        raise BadInput(f"unknown target kind {spec.kind!r}")
+    return kind.load().from_spec(spec, hold_s=hold_s, degrade_ms=degrade_ms)

@@ -4,17 +4,18 @@ import pytest
 
 from harness.errors import BadInput
 from harness.targets import docker as docker_target
-from harness.targets.spec import DOCKER_SUITES, parse_target
+from harness.targets import DOCKER_SUITES
+from harness.targets.spec import parse_target
 
 
 @pytest.mark.parametrize("text, suite, label", [
-    ("docker", None, "docker"),
+    ("docker", "bookworm", "docker"),
     ("docker:bookworm", "bookworm", "docker"),
     ("docker:trixie", "trixie", "docker:trixie"),
 ])
 def test_docker_suites_parse(text, suite, label):
     spec = parse_target(text)
-    assert spec.kind == "docker" and spec.options.get("suite") == suite and spec.label() == label
+    assert spec.kind == "docker" and spec.variant == suite and spec.label() == label
 
 
 @pytest.mark.parametrize("text", ["docker:sid", "docker:Trixie", "docker:trixie:x"])

@@ -69,3 +69,21 @@ def test_exit_codes(verdicts, code):
 def test_report_doc_summary():
     doc = report_doc([{"verdict": "pass"}, {"verdict": "skip"}], "local")
     assert doc["summary"] == {"pass": 1, "fail": 0, "error": 0, "skip": 1}
+
+
+def test_target_strings_and_construction_come_from_the_registry():
+    from harness.targets import TARGETS
+    from harness.targets.spec import make_target
+
+    for name, kind in TARGETS.items():
+        spec = parse_target(name)
+        assert spec.kind == name and spec.variant == kind.default_variant
+        for variant in kind.variants:
+            assert parse_target(f"{name}:{variant}").variant == variant
+        assert kind.load().__name__  # the implementation imports
+    assert parse_target("replica").label() == "replica:any"  # the trigger is always named
+    assert parse_target("docker:bookworm").label() == "docker"
+    target = make_target(parse_target("replica:reset"), hold_s=0.5)
+    assert (target.trigger, target.hold_s) == ("reset", 0.5)
+    with pytest.raises(BadInput, match="local takes no ':' suffix"):
+        parse_target("local:x")
