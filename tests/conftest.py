@@ -41,13 +41,21 @@ def wait_for(condition, what, timeout_s=30.0):
     raise AssertionError(f"never saw {what}")
 
 
-def wait_for_victim_host(pid):
-    """The victim host namespace of the harness process ``pid``, once it exists."""
+def wait_for_victim_host(pid, proc=None):
+    """The victim host namespace of the harness process ``pid``, once it exists; if ``proc``
+    (that process) exits first, fail at once with what it printed."""
     from harness.lab import netns
 
-    return wait_for(lambda: next((n for n in netns.list_netns()
-                                  if n.startswith(f"nbth-{pid}-") and n.endswith("-victim")), None),
-                    f"the victim host of process {pid}")
+    def victim_host():
+        name = next((n for n in netns.list_netns()
+                     if n.startswith(f"nbth-{pid}-") and n.endswith("-victim")), None)
+        if name is None and proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"process {pid} exited ({proc.returncode}) before its victim "
+                                 f"host existed: {(err or out or b'').decode(errors='replace')[-600:]}")
+        return name
+
+    return wait_for(victim_host, f"the victim host of process {pid}")
 
 
 def iptables_rules(ns):

@@ -83,7 +83,7 @@ def test_list_has_one_line_per_scenario():
 def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "stall", "--report-dir",
                              str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for_victim_host(proc.pid)
+    wait_for_victim_host(proc.pid, proc)
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
@@ -92,7 +92,7 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     # SIGKILL in the middle of a blackhole, once its firewall cut is in place
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "blackhole", "--report-dir",
                              str(tmp_path), *SETS], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    victim_ns = wait_for_victim_host(proc.pid)
+    victim_ns = wait_for_victim_host(proc.pid, proc)
     wait_for(lambda: "nbth-" in iptables_rules(victim_ns), "the blackhole's iptables cut")
     proc.kill()
     proc.wait(10)
