@@ -125,6 +125,10 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         writer = HistoryWriter(spec.events_path, spec.name)
         needs_session = spec.role == "victim" or any(p in ("smb_echo", "smb_rw") for p in spec.rates_hz)
         info = {"pid": os.getpid()}
+        if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
+            from harness.clients.priority import raise_priority
+
+            info["sched"] = raise_priority()
         drop = None
         if needs_session:
             from harness.clients.session import open_session
