@@ -26,8 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from pathlib import Path
 
+from harness.checkers.bounds import Bound
+from harness.schedule import JUDGED_PHASES
+
+KNOWN_BOUND_KEYS = {f.name for f in fields(Bound)}
 RUN_TIMEOUT_S = 900.0
 CANARY_STALL_MS = 20.0  # the harness's default host_stall_ms
 
@@ -109,6 +114,29 @@ def samples(events: list[dict], probe: str, phase: str) -> list[dict]:
              "latency_ms": None, "woke_late_ms": None, "rest_ms": None,
              "error": "no completion"} for k, i in inv.items()]
     return out
+
+
+def headroom(entry: dict) -> tuple[float, str]:
+    """The largest observed/limit ratio of a report entry's judged rows (1.0 = at the bound),
+    with where it was; limits as harness.checkers.bounds computes them. Pure."""
+    bounds = entry.get("bounds") or {}
+    best, where = 0.0, ""
+    for probe, phases in (entry.get("probes") or {}).items():
+        b = {k: v for k, v in {**(bounds.get("default") or {}),
+                               **((bounds.get("per_probe") or {}).get(probe) or {})}.items()
+             if k in KNOWN_BOUND_KEYS}
+        base = (phases.get("baseline") or {}).get("p99_us")
+        if base is None:
+            continue
+        limits = Bound(**b).limits_us(base)
+        for phase in JUDGED_PHASES:
+            row = phases.get(phase) or {}
+            for stat in ("p99_us", "max_us"):
+                if row.get(stat) is not None and row[stat] / limits[stat] > best:
+                    best = row[stat] / limits[stat]
+                    where = (f"{entry['name']} {probe}/{phase} {stat[:-3]} {row[stat] / 1000:.1f}"
+                             f" of {limits[stat] / 1000:.0f} ms")
+    return best, where
 
 
 def diagnose(entry: dict, events: list[dict], worst: int = 3) -> list[str]:
@@ -209,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
             scenario_runs += len(doc["scenarios"])
             false_failures += len(bad)
             load1 = os.getloadavg()[0]
+            ratio, where = max((headroom(s) for s in doc["scenarios"]), default=(0.0, ""))
             print(f"run {i:02d}: {len(doc['scenarios'])} scenarios, {len(bad)} false failure(s) "
-                  f"in {took:.0f}s (exit {done.returncode}, load average {load1:.1f})", flush=True)
+                  f"in {took:.0f}s (exit {done.returncode}, load average {load1:.1f}); closest to "
+                  f"a bound: {ratio:.2f} ({where})", flush=True)
             for s in bad:
                 tally[s["name"]] = tally.get(s["name"], 0) + 1
                 events = read_events(Path(s["history"])) if s.get("history") else []

@@ -108,3 +108,19 @@ def test_a_false_failure_is_split_into_machine_probe_wakeup_and_the_rest():
     assert "1 over 20 ms, worst 120.0 ms" in text
     assert "stall nbstat at 6.00s: no completion" in text
     assert "worst 160.0 ms (nbstat at 5.00s): woke 150.0 ms late, 10.0 ms after" in text
+
+
+def test_headroom_is_the_row_closest_to_its_bound():
+    from tests.benchmarks import loaded_machine as lm
+
+    entry = {"name": "rst",
+             "bounds": {"default": {"p99_floor_ms": 100.0, "max_floor_ms": 250.0},
+                        "per_probe": {"nbstat": {"max_floor_ms": 150.0, "future_key": 1}}},
+             "probes": {
+                 "nbstat": {"baseline": {"p99_us": 1000.0},
+                            "fault": {"p99_us": 50000.0, "max_us": 120000.0},  # 0.8 of 150
+                            "recovery": {"p99_us": 1000.0, "max_us": 2000.0}},
+                 "smb_echo": {"baseline": {"p99_us": 30000.0},  # limits 150 / 300 ms
+                              "fault": {"p99_us": 105000.0, "max_us": 200000.0}}}}
+    ratio, where = lm.headroom(entry)
+    assert round(ratio, 2) == 0.8 and where == "rst nbstat/fault max 120.0 of 150 ms"
