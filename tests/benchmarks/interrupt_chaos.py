@@ -55,6 +55,8 @@ EXIT_TIMEOUT_S = 30.0  # an interrupted run that has not exited by then hangs
 SETTLE_S = 1.0  # time given to exiting processes before what remains counts as left over
 MOMENT_TIMEOUT_S = 60.0
 DEFAULT_WINDOW_S = {"start": 0.4, "setup": 0.5, "teardown": 1.0}
+# what an interrupted run should exit with (SIGKILL cannot be handled)
+EXPECTED_RC = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129, "SIGKILL": -9}
 
 
 @dataclass
@@ -80,7 +82,13 @@ class Outcome:
     left: list[machine.Leftover] = field(default_factory=list)
     transient: list[machine.Leftover] = field(default_factory=list)  # gone by themselves
     not_cleaned: list[machine.Leftover] = field(default_factory=list)
-    last_stderr: str = ""
+    stderr_tail: list[str] = field(default_factory=list)
+
+    @property
+    def wrong_exit(self) -> bool:
+        """Interrupted, yet it exited with something else than 128 + signal (e.g. 0: passed)."""
+        return (self.actual != "after exit" and not self.hang
+                and self.rc != EXPECTED_RC[self.plan.signal])
 
 
 def make_plans(runs: int, seed: int, replica_share: float = 1 / 3) -> list[Plan]:
@@ -266,7 +274,7 @@ def run_one(plan: Plan, work: Path, learned: dict[str, list[float]], docker: boo
             proc.wait(timeout=10)
     time.sleep(0.1)  # the reader threads take the last lines
     out.traceback = any(line.startswith("Traceback") for line in watch.stderr)
-    out.last_stderr = watch.stderr[-1] if watch.stderr else ""
+    out.stderr_tail = watch.stderr[-8:]
     if watch.ready_s is not None:
         learned.setdefault(f"start:{plan.target}", []).append(watch.ready_s)
     if watch.ready_at and watch.t0:
@@ -314,10 +322,13 @@ def describe(o: Outcome, verbose: bool = False) -> str:
             f"planned {p.moment:<8} hit {o.actual:<10} ({o.at})")
     rc = "hang" if o.hang else f"exit {o.rc} in {o.exit_s:.1f}s" if o.exit_s is not None else "?"
     tb = " TRACEBACK" if o.traceback else ""
-    lines = [f"{head}: {rc}{tb}; " + (f"LEFT {brief(o.left)}" if o.left else "clean")]
+    wrong = f" (WRONG EXIT: expected {EXPECTED_RC[p.signal]})" if o.wrong_exit else ""
+    lines = [f"{head}: {rc}{wrong}{tb}; " + (f"LEFT {brief(o.left)}" if o.left else "clean")]
     if o.transient:
-        lines.append(f"      ~ outlived the run, gone by itself within {SETTLE_S:g}s: "
-                     f"{brief(o.transient)}")
+        lines.append(f"      ~ outlived the run, then gone within {SETTLE_S:g}s (ended by itself, "
+                     f"or another run's stale-cleanup took it): {brief(o.transient)}")
+    if o.traceback or o.wrong_exit:
+        lines += [f"      | {line}" for line in o.stderr_tail]
     if verbose:
         lines += [f"      - {x}" for x in o.left + o.transient]
     if o.not_cleaned:
@@ -331,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="replay a plan (printed at start)")
     p.add_argument("--no-docker", action="store_true", help="do not ask docker for containers")
     p.add_argument("--verbose", action="store_true", help="list every leftover, one a line")
+    p.add_argument("--only", default="", metavar="N,M",
+                   help="run only these runs of the plan (with --seed: replay them)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("interrupt_chaos: needs root (namespaces, smbd, iptables)", file=sys.stderr)
@@ -340,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seed = args.seed if args.seed is not None else secrets.randbelow(1 << 31)
     plans = make_plans(args.runs, seed)
+    if args.only:
+        try:
+            keep = {int(x) for x in args.only.split(",") if x}
+        except ValueError:
+            print("interrupt_chaos: --only takes run numbers, e.g. 4,9", file=sys.stderr)
+            return 2
+        plans = [pl for pl in plans if pl.index in keep]
     print(f"interrupt chaos: {args.runs} runs, seed {seed} (replay: --seed {seed}); phases "
           + " ".join(f"{k.split('.')[1]}={v:g}" for k, v in PHASES.items()), flush=True)
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-chaos-"))  # cleanup finds it if we die
@@ -363,6 +383,7 @@ def summary(outcomes: list[Outcome], seed: int) -> int:
     missed = [o for o in outcomes if o.actual == "after exit"]
     outlived = [o for o in outcomes if o.transient]
     tracebacks = [o for o in outcomes if o.traceback]
+    wrong = [o for o in outcomes if o.wrong_exit]
     n = len(outcomes)
     print(f"\nleftovers: {len(leaking)} of {n} runs")
     print(f"hangs: {len(hangs)} of {n} runs (no exit within {EXIT_TIMEOUT_S:.0f}s of the signal)")
@@ -371,6 +392,9 @@ def summary(outcomes: list[Outcome], seed: int) -> int:
               f"exited (and cleanup ran) but went away by itself within {SETTLE_S:g}s")
     if missed:
         print(f"missed: {len(missed)} runs exited before their signal (checked all the same)")
+    if wrong:
+        print(f"wrong exit codes after the signal: {len(wrong)} runs "
+              f"({', '.join(f'{o.plan.index:02d}:{o.rc}' for o in wrong)})")
     if tracebacks:
         print(f"tracebacks on stderr: {len(tracebacks)} runs "
               f"({', '.join(f'{o.plan.index:02d}' for o in tracebacks)})")
