@@ -54,7 +54,7 @@ MARK_VAR = "NBTH_CHAOS_MARK"
 EXIT_TIMEOUT_S = 30.0  # an interrupted run that has not exited by then hangs
 SETTLE_S = 1.0  # time given to exiting processes before what remains counts as left over
 MOMENT_TIMEOUT_S = 60.0
-DEFAULT_WINDOW_S = {"start": 0.4, "setup": 0.5, "teardown": 1.0}
+DEFAULT_WINDOW_S = {"start": 0.4, "setup": 0.5, "teardown": 0.3}
 # what an interrupted run should exit with (SIGKILL cannot be handled)
 EXPECTED_RC = {"SIGINT": 130, "SIGTERM": 143, "SIGHUP": 129, "SIGKILL": -9}
 
@@ -249,6 +249,10 @@ def run_one(plan: Plan, work: Path, learned: dict[str, list[float]], docker: boo
         now = time.monotonic()
         watch.poll_t0()
         exited = proc.poll() is not None
+        if exited and watch.t0 is not None:  # it finished first: teardown is shorter than that
+            end = spans["recovery"][1]
+            learned.setdefault(f"teardown:{plan.target}", []).append(
+                max(0.05, now - watch.t0 - end))
         out.actual = classify(now, watch.ready_at, watch.t0, exited, spans)
         out.at = (f"t0{now - watch.t0:+.2f}s" if watch.t0 else f"+{now - watch.started:.2f}s")
         if not exited:
