@@ -364,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupt_chaos: --only takes run numbers, e.g. 4,9", file=sys.stderr)
             return 2
         plans = [pl for pl in plans if pl.index in keep]
-    print(f"interrupt chaos: {args.runs} runs, seed {seed} (replay: --seed {seed}); phases "
+    which = f"{len(plans)} of the {args.runs} planned" if args.only else f"{args.runs}"
+    print(f"interrupt chaos: {which} runs, seed {seed} (replay: --seed {seed}); phases "
           + " ".join(f"{k.split('.')[1]}={v:g}" for k, v in PHASES.items()), flush=True)
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-chaos-"))  # cleanup finds it if we die
     learned: dict[str, list[float]] = {}
