@@ -364,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupt_chaos: --only takes run numbers, e.g. 4,9", file=sys.stderr)
             return 2
         plans = [pl for pl in plans if pl.index in keep]
+        if not plans:
+            print(f"interrupt_chaos: --only names no run of 1..{args.runs}", file=sys.stderr)
+            return 2
     which = f"{len(plans)} of the {args.runs} planned" if args.only else f"{args.runs}"
     print(f"interrupt chaos: {which} runs, seed {seed} (replay: --seed {seed}); phases "
           + " ".join(f"{k.split('.')[1]}={v:g}" for k, v in PHASES.items()), flush=True)
