@@ -273,9 +273,10 @@ def run_one(plan: Plan, work: Path, learned: dict[str, list[float]], docker: boo
             out.rc = proc.wait(timeout=10)
         out.exit_s = time.monotonic() - sent
     finally:
-        if proc.poll() is None:  # our own failure: take the run down before anything else
+        if proc.poll() is None:  # we failed or were interrupted: take the run down with us
             os.killpg(pid, signal.SIGKILL)
             proc.wait(timeout=10)
+            machine.remove(machine.scan(pid, marker, docker=docker), pid, marker)
     time.sleep(0.1)  # the reader threads take the last lines
     out.traceback = any(line.startswith("Traceback") for line in watch.stderr)
     out.stderr_tail = watch.stderr[-8:]
