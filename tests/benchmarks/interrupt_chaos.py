@@ -341,6 +341,10 @@ def describe(o: Outcome, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=30)
@@ -356,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         print("interrupt_chaos: --runs must be at least 1", file=sys.stderr)
         return 2
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the current run is taken down
+        signal.signal(sig, _interrupted)
     seed = args.seed if args.seed is not None else secrets.randbelow(1 << 31)
     plans = make_plans(args.runs, seed)
     if args.only:
@@ -381,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             print(describe(o, args.verbose), flush=True)
     except KeyboardInterrupt:
         print("interrupt_chaos: interrupted; the figures cover the runs done", file=sys.stderr)
+        summary(outcomes, seed)
+        return 130
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return summary(outcomes, seed)

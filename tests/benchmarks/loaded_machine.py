@@ -177,6 +177,27 @@ def diagnose(entry: dict, events: list[dict], worst: int = 3) -> list[str]:
 
 # ---- the benchmark ------------------------------------------------------------------------
 
+def run_suite(cmd: list[str]) -> tuple[int | None, str]:
+    """Run the harness; on our own interruption or its timeout, SIGTERM it (it tears down),
+    SIGKILL its group only if it is still there 60 s later. (exit code or None, stderr)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        _, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+        return proc.returncode, err
+    except BaseException as exc:  # a timeout or our own interruption: stop it cleanly
+        proc.terminate()
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            subprocess.run(cmd[:3] + ["cleanup"], capture_output=True, timeout=120, check=False)
+        if isinstance(exc, subprocess.TimeoutExpired):
+            return None, f"no exit within {RUN_TIMEOUT_S:.0f}s"
+        raise
+
+
 def read_events(path: Path) -> list[dict]:
     out = []
     try:
@@ -189,6 +210,10 @@ def read_events(path: Path) -> list[dict]:
     except OSError:
         pass
     return out
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,10 +233,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         print("loaded_machine: --runs must be at least 1", file=sys.stderr)
         return 2
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the load stops, dirs go
+        signal.signal(sig, _interrupted)
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-loaded-"))
     load, how = start_load(args.load, args.load_workers, args.runs * RUN_TIMEOUT_S + 60)
     print(f"loaded machine: {args.runs} runs of the suite, load: {how}", flush=True)
     false_failures = scenario_runs = 0
+    interrupted = False
     tally: dict[str, int] = {}
     try:
         time.sleep(1.0)  # the load is running before the first run starts
@@ -220,17 +248,15 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [sys.executable, "-m", "harness", "run", *args.scenarios, "--quiet",
                    "--report-dir", str(rd), *[a for kv in args.set for a in ("--set", kv)]]
             t = time.monotonic()
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-                                  check=False, cwd=Path(__file__).resolve().parents[2])
+            rc, stderr = run_suite(cmd)
             took = time.monotonic() - t
-            if done.returncode == 2:
-                print(f"loaded_machine: bad input: {done.stderr.strip()}", file=sys.stderr)
+            if rc == 2:
+                print(f"loaded_machine: bad input: {stderr.strip()}", file=sys.stderr)
                 return 2
             try:
                 doc = json.loads((rd / "report.json").read_text())
             except (OSError, ValueError):
-                print(f"run {i:02d}: no report (exit {done.returncode}): "
-                      f"{done.stderr.strip()[-300:]}", flush=True)
+                print(f"run {i:02d}: no report (exit {rc}): {stderr.strip()[-300:]}", flush=True)
                 false_failures += 1
                 continue
             bad = [s for s in doc["scenarios"] if s["verdict"] in ("fail", "error")]
@@ -239,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             load1 = os.getloadavg()[0]
             ratio, where = max((headroom(s) for s in doc["scenarios"]), default=(0.0, ""))
             print(f"run {i:02d}: {len(doc['scenarios'])} scenarios, {len(bad)} false failure(s) "
-                  f"in {took:.0f}s (exit {done.returncode}, load average {load1:.1f}); closest to "
+                  f"in {took:.0f}s (exit {rc}, load average {load1:.1f}); closest to "
                   f"a bound: {ratio:.2f} ({where})", flush=True)
             for s in bad:
                 tally[s["name"]] = tally.get(s["name"], 0) + 1
@@ -251,12 +277,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(rd, ignore_errors=True)
     except KeyboardInterrupt:
         print("loaded_machine: interrupted; the figures cover the runs done", file=sys.stderr)
+        interrupted = True
     finally:
         stop_load(load)
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nfalse failures: {false_failures} of {scenario_runs} scenario runs"
           + (f" ({', '.join(f'{k} x{n}' for k, n in sorted(tally.items()))})" if tally else ""))
-    return 0 if false_failures == 0 else 1
+    return 130 if interrupted else 0 if false_failures == 0 else 1
 
 
 if __name__ == "__main__":
