@@ -91,20 +91,23 @@ class Outcome:
                 and self.rc != EXPECTED_RC[self.plan.signal])
 
 
-def make_plans(runs: int, seed: int, replica_share: float = 1 / 3) -> list[Plan]:
+def make_plans(runs: int, seed: int, replica_share: float = 1 / 3,
+               signals: tuple[str, ...] = SIGNALS, moments: tuple[str, ...] = MOMENTS,
+               deliveries: tuple[str, ...] = ("pid", "group")) -> list[Plan]:
     """The run plan: every signal x moment once (shuffled), then random picks; scenarios
-    rotate within each moment so each drop mode meets the drop and fault moments. Pure."""
+    rotate within each moment so each drop mode meets the drop and fault moments. Pure.
+    The defaults are the benchmark; narrower choices aim at one moment (e.g. to check a fix)."""
     rng = random.Random(seed)
-    combos = list(itertools.product(SIGNALS, MOMENTS))
+    combos = list(itertools.product(signals, moments))
     rng.shuffle(combos)
-    combos = combos[:runs] + [(rng.choice(SIGNALS), rng.choice(MOMENTS))
+    combos = combos[:runs] + [(rng.choice(signals), rng.choice(moments))
                               for _ in range(runs - len(combos))]
     rotate = rng.randrange(len(SCENARIOS))
     by_moment = sorted(range(runs), key=lambda i: MOMENTS.index(combos[i][1]))
     scenario_of = {i: SCENARIOS[(k + rotate) % len(SCENARIOS)] for k, i in enumerate(by_moment)}
     plans = []
     for i, (sig, moment) in enumerate(combos):
-        delivery = rng.choice(("pid", "group"))
+        delivery = rng.choice(deliveries)
         target = "replica" if rng.random() < replica_share else "local"
         plans.append(Plan(0, sig, moment, scenario_of[i], target, delivery, rng.random()))
     rng.shuffle(plans)
@@ -341,6 +344,14 @@ def describe(o: Outcome, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _choose(text: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    picked = tuple(x for x in text.split(",") if x) or allowed
+    bad = [x for x in picked if x not in allowed]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: not one of {', '.join(allowed)}")
+    return picked
+
+
 def _interrupted(signum, frame):
     raise KeyboardInterrupt
 
@@ -351,6 +362,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="replay a plan (printed at start)")
     p.add_argument("--no-docker", action="store_true", help="do not ask docker for containers")
     p.add_argument("--verbose", action="store_true", help="list every leftover, one a line")
+    p.add_argument("--signals", default="", help="aim: only these, e.g. SIGINT,SIGTERM")
+    p.add_argument("--moments", default="", help=f"aim: only these of {','.join(MOMENTS)}")
+    p.add_argument("--deliveries", default="", help="aim: pid or group only")
     p.add_argument("--only", default="", metavar="N,M",
                    help="run only these runs of the plan (with --seed: replay them)")
     args = p.parse_args(argv)
@@ -363,7 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl-C: the current run is taken down
         signal.signal(sig, _interrupted)
     seed = args.seed if args.seed is not None else secrets.randbelow(1 << 31)
-    plans = make_plans(args.runs, seed)
+    try:
+        choice = {name: _choose(getattr(args, name), allowed) for name, allowed in
+                  (("signals", SIGNALS), ("moments", MOMENTS), ("deliveries", ("pid", "group")))}
+    except ValueError as exc:
+        print(f"interrupt_chaos: {exc}", file=sys.stderr)
+        return 2
+    plans = make_plans(args.runs, seed, **choice)
     if args.only:
         try:
             keep = {int(x) for x in args.only.split(",") if x}

@@ -124,3 +124,10 @@ def test_headroom_is_the_row_closest_to_its_bound():
                               "fault": {"p99_us": 105000.0, "max_us": 200000.0}}}}
     ratio, where = lm.headroom(entry)
     assert round(ratio, 2) == 0.8 and where == "rst nbstat/fault max 120.0 of 150 ms"
+
+
+def test_a_plan_can_aim_at_one_moment():
+    plans = chaos.make_plans(6, seed=2, signals=("SIGINT", "SIGTERM"), moments=("setup",),
+                             deliveries=("pid",))
+    assert {(p.signal, p.moment, p.delivery) for p in plans} == {
+        ("SIGINT", "setup", "pid"), ("SIGTERM", "setup", "pid")}
