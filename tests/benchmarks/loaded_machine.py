@@ -9,9 +9,9 @@ loops), then runs ``nbt-harness run`` (every default scenario, target ``local``)
 times. The server is healthy, so every scenario whose verdict is ``fail`` or ``error`` is a
 false failure. For each one it prints the violation (probe, phase, statistic, observed and
 limit), the canary's figures in that phase (how late the machine woke an idle process), and
-the worst samples split into the probe process's own wake-up delay (it woke late for its
-send time: its own scheduling) and the rest (send to answer: the server, or the probe
-scheduled out while waiting). The load ends with the script on every exit path (and by
+the worst samples split into how late the prober sent (it woke late for its send time:
+its own scheduling, or its previous operation was still running) and the rest (send to
+answer: the server, or the prober scheduled out while waiting). The load ends with the script on every exit path (and by
 itself after its time budget if the script is killed). Exit 0 when there was no false failure.
 """
 
@@ -92,8 +92,8 @@ def canary_in(events: list[dict], a_s: float, b_s: float, stall_ms: float = CANA
 
 
 def samples(events: list[dict], probe: str, phase: str) -> list[dict]:
-    """Healthy samples of one probe in one phase: latency, the probe's own wake-up delay
-    (invoke written after the sleep, minus the intended time) and the rest."""
+    """Healthy samples of one probe in one phase: latency, how late it was sent (invoke
+    written after the sleep, minus the intended time) and the rest."""
     inv, out = {}, []
     for e in events:
         if e.get("probe") != probe or e.get("role", "healthy") != "healthy":
@@ -105,13 +105,13 @@ def samples(events: list[dict], probe: str, phase: str) -> list[dict]:
         elif key in inv:
             i = inv.pop(key)
             lat_ms = (e.get("latency_us") or 0) / 1000
-            woke_ms = (i["t_s"] - i["intended_s"]) * 1000
+            sent_ms = (i["t_s"] - i["intended_s"]) * 1000
             out.append({"process": e.get("process"), "intended_s": i["intended_s"],
                         "outcome": e["type"], "latency_ms": round(lat_ms, 1),
-                        "woke_late_ms": round(woke_ms, 1), "rest_ms": round(lat_ms - woke_ms, 1),
+                        "sent_late_ms": round(sent_ms, 1), "rest_ms": round(lat_ms - sent_ms, 1),
                         "error": e.get("error")})
     out += [{"process": k[0], "intended_s": i["intended_s"], "outcome": "stall",
-             "latency_ms": None, "woke_late_ms": None, "rest_ms": None,
+             "latency_ms": None, "sent_late_ms": None, "rest_ms": None,
              "error": "no completion"} for k, i in inv.items()]
     return out
 
@@ -137,6 +137,16 @@ def headroom(entry: dict) -> tuple[float, str]:
                     where = (f"{entry['name']} {probe}/{phase} {stat[:-3]} {row[stat] / 1000:.1f}"
                              f" of {limits[stat] / 1000:.0f} ms")
     return best, where
+
+
+def wakeups(events: list[dict]) -> tuple[float, float]:
+    """(latest send of any healthy prober after its intended time: asleep too long, or
+    still in its previous operation; latest canary wake-up) in ms over a history."""
+    probers = [(e["t_s"] - e["intended_s"]) * 1000 for e in events
+               if e.get("type") == "invoke" and e.get("role", "healthy") == "healthy"
+               and "intended_s" in e]
+    canary = [e["late_us"] / 1000 for e in events if e.get("type") == "canary"]
+    return round(max(probers, default=0.0), 1), round(max(canary, default=0.0), 1)
 
 
 def diagnose(entry: dict, events: list[dict], worst: int = 3) -> list[str]:
@@ -169,8 +179,8 @@ def diagnose(entry: dict, events: list[dict], worst: int = 3) -> list[str]:
         for s in top:
             a = s["intended_s"]
             c = canary_in(events, a, a + s["latency_ms"] / 1000 + 0.01)
-            lines.append(f"    worst {s['latency_ms']} ms ({s['process']} at {a:.2f}s): woke "
-                         f"{s['woke_late_ms']} ms late, {s['rest_ms']} ms after; canary worst "
+            lines.append(f"    worst {s['latency_ms']} ms ({s['process']} at {a:.2f}s): sent "
+                         f"{s['sent_late_ms']} ms late, {s['rest_ms']} ms after; canary worst "
                          f"{c['worst_ms']} ms in that window")
     return lines
 
@@ -264,9 +274,13 @@ def main(argv: list[str] | None = None) -> int:
             false_failures += len(bad)
             load1 = os.getloadavg()[0]
             ratio, where = max((headroom(s) for s in doc["scenarios"]), default=(0.0, ""))
+            late = [wakeups(read_events(Path(s["history"]))) for s in doc["scenarios"]
+                    if s.get("history")]
             print(f"run {i:02d}: {len(doc['scenarios'])} scenarios, {len(bad)} false failure(s) "
                   f"in {took:.0f}s (exit {rc}, load average {load1:.1f}); closest to "
-                  f"a bound: {ratio:.2f} ({where})", flush=True)
+                  f"a bound: {ratio:.2f} ({where}); probers sent at most "
+                  f"{max((a for a, _ in late), default=0):.1f} ms late, the canary woke "
+                  f"{max((b for _, b in late), default=0):.1f} ms late", flush=True)
             for s in bad:
                 tally[s["name"]] = tally.get(s["name"], 0) + 1
                 events = read_events(Path(s["history"])) if s.get("history") else []

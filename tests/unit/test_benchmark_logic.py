@@ -94,7 +94,7 @@ def test_a_false_failure_is_split_into_machine_probe_wakeup_and_the_rest():
         {"t_s": 9.0, "type": "canary", "process": "canary", "late_us": 8000.0},
     ]
     ss = lm.samples(events, "nbstat", "fault")
-    assert [(s["outcome"], s["woke_late_ms"], s["rest_ms"]) for s in ss] == [
+    assert [(s["outcome"], s["sent_late_ms"], s["rest_ms"]) for s in ss] == [
         ("ok", 150.0, 10.0), ("stall", None, None)]
     assert lm.canary_in(events, 4, 8) == {"late_wakeups": 1, "worst_ms": 120.0,
                                           "over_stall_ms": 1, "total_late_ms": 120.0}
@@ -107,7 +107,8 @@ def test_a_false_failure_is_split_into_machine_probe_wakeup_and_the_rest():
     assert "nbstat/fault max 160.0 ms > limit 150.0 ms (2 samples, 1 host-stall corrected)" in text
     assert "1 over 20 ms, worst 120.0 ms" in text
     assert "stall nbstat at 6.00s: no completion" in text
-    assert "worst 160.0 ms (nbstat at 5.00s): woke 150.0 ms late, 10.0 ms after" in text
+    assert "worst 160.0 ms (nbstat at 5.00s): sent 150.0 ms late, 10.0 ms after" in text
+    assert lm.wakeups(events) == (150.0, 120.0)
 
 
 def test_headroom_is_the_row_closest_to_its_bound():
