@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+from harness.clients.priority import raise_priority
 from harness.history import HistoryWriter
 
 CANARY_RATE_HZ = 200.0
@@ -24,7 +25,8 @@ def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None =
         die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     writer = HistoryWriter(events_path, "canary")
-    conn.send(("ready", {"pid": os.getpid()}))
+    sched = raise_priority()  # the probers' priority: it measures the stalls they can suffer
+    conn.send(("ready", {"pid": os.getpid(), "sched": sched}))
     if not conn.poll(120):
         os._exit(0)
     _, t0 = conn.recv()

@@ -63,6 +63,7 @@ def pool_schedule(rate_hz: float, sessions: int, total_s: float, stagger: float,
 
 def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
+    from harness.clients.priority import raise_priority
     from harness.clients.session import client_file_name, describe_error, open_session
 
     from harness.lab.inns import die_with_parent
@@ -86,7 +87,8 @@ def pool_main(spec, conn) -> None:
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
         info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
-                "peer": "%s:%d" % first.sock.getpeername()[:2]}
+                "peer": "%s:%d" % first.sock.getpeername()[:2],
+                "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
     except Exception as exc:
         conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
         conn.close()

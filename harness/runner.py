@@ -250,7 +250,9 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
     t0 = time.monotonic() + START_MARGIN_S
     log.set_t0(t0)
     log.write("run", event="start", scenario=scenario.name, target=target.name, t0_monotonic=t0,
-              phases=scenario.phases.spans(), clients=[w.spec.name for w in workers])
+              phases=scenario.phases.spans(), clients=[w.spec.name for w in workers],
+              scheduling={w.spec.name: w.info["sched"] for w in workers
+                          if w.info and "sched" in w.info})
     for w in workers:
         if w.info and "local" in w.info:
             log.write("client", name=w.spec.name, role=w.spec.role, host=w.spec.netns,

@@ -141,6 +141,10 @@ def worker_main(spec: WorkerSpec, conn) -> None:
 
         needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
         info = {"pid": os.getpid()}
+        if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
+            from harness.clients.priority import raise_priority
+
+            info["sched"] = raise_priority()
         drop = spec.drop
         if needs_session:
             from harness.clients.session import open_session
