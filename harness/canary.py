@@ -24,6 +24,9 @@ def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None =
 
         die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from harness.lab.inns import release_held_signals
+
+    release_held_signals()
     writer = HistoryWriter(events_path, "canary")
     sched = raise_priority()  # the probers' priority: it measures the stalls they can suffer
     conn.send(("ready", {"pid": os.getpid(), "sched": sched}))

@@ -66,10 +66,11 @@ def pool_main(spec, conn) -> None:
     from harness.clients.priority import raise_priority
     from harness.clients.session import client_file_name, describe_error, open_session
 
-    from harness.lab.inns import die_with_parent
+    from harness.lab.inns import die_with_parent, release_held_signals
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its pools along
+    release_held_signals()
     sessions = []
     try:
         if spec.netns:

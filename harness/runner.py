@@ -20,7 +20,7 @@ from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab.capture import FlowCapture
-from harness.lab.inns import FORK, call_in_netns
+from harness.lab.inns import FORK, call_in_netns, start_holding_signals
 from harness.pool import pool_main
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario
@@ -202,14 +202,14 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         parent, child = FORK.Pipe()
         main = pool_main if spec.pool else worker_main
         proc = FORK.Process(target=main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
-        proc.start()
+        start_holding_signals(proc)
         child.close()
         workers.append(Worker(spec, proc, parent))
     parent, child = FORK.Pipe()
     canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
                           args=(str(events_dir / CANARY_EVENTS), scenario.phases.total_s,
                                 child, os.getpid()))
-    canary.start()
+    start_holding_signals(canary)
     child.close()
     workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,
                                      events_path="", phases=scenario.phases), canary, parent))

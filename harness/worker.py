@@ -124,10 +124,11 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
 
 def worker_main(spec: WorkerSpec, conn) -> None:
     """Entry point of a client process (forked by the runner)."""
-    from harness.lab.inns import die_with_parent
+    from harness.lab.inns import die_with_parent, release_held_signals
 
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its clients along
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when we stop
+    release_held_signals()
     writer = None
     session = None
     probes: dict = {}

@@ -16,6 +16,27 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def start_holding_signals(proc) -> None:
+    """``proc.start()`` (a fork) with SIGINT, SIGTERM and SIGHUP held until it returns: a
+    handler that raised inside the fork's at-fork hooks (logging registers one) would be
+    ignored by Python ("Exception ignored in"), and the interrupted run would go on and exit
+    0. Held, the signal is delivered right after the fork, where its handler can unwind."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING_SIGNALS)
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def release_held_signals() -> None:
+    """In a child started by start_holding_signals, once its own handlers are set: take
+    the signals again (the mask is inherited across fork)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERMINATING_SIGNALS)
+
+
 def die_with_parent(parent_pid: int) -> None:
     """In a forked child: be killed (SIGKILL) when the process that forked it dies, even by
     SIGKILL, so no client keeps probing after its runner is gone. If the parent is already
@@ -28,6 +49,7 @@ def die_with_parent(parent_pid: int) -> None:
 
 def _child(netns: str | None, fn: Callable, args: tuple, conn, parent_pid: int) -> None:
     die_with_parent(parent_pid)
+    release_held_signals()
     try:
         if netns:
             from harness.lab.netns import enter_netns
@@ -45,7 +67,7 @@ def call_in_netns(netns: str | None, fn: Callable, *args: Any, timeout_s: float)
     """fn(*args) in a child inside ``netns``; its result, or InfraError on error or timeout."""
     parent, child = FORK.Pipe(duplex=False)
     proc = FORK.Process(target=_child, args=(netns, fn, args, child, os.getpid()), daemon=True)
-    proc.start()
+    start_holding_signals(proc)
     child.close()
     try:
         if not parent.poll(timeout_s):
