@@ -191,15 +191,26 @@ class Watch:
         for line in self.proc.stderr:
             self.stderr.append(line.rstrip("\n"))
 
+    def runner_events(self) -> list[Path]:
+        """The runner's event file: in the run's own event dir (/tmp/nbth-<pid>-events-*),
+        where the harness writes it while the run lasts, or in the report dir."""
+        tmp = Path(tempfile.gettempdir())
+        return [*tmp.glob(f"nbth-{self.proc.pid}-events-*/events-runner.jsonl"), self.events]
+
     def poll_t0(self) -> float | None:
         if self.t0 is None:
-            try:
-                with open(self.events, encoding="utf-8") as f:
-                    first = json.loads(f.readline())
-                if first.get("type") == "run":  # written at t0 + t_s (t_s is about -0.3)
+            for path in self.runner_events():
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        first = json.loads(f.readline())
+                except (OSError, ValueError):
+                    continue
+                if first.get("type") == "run" and "t0_monotonic" in first:
+                    self.t0 = float(first["t0_monotonic"])  # CLOCK_MONOTONIC, as ours
+                elif first.get("type") == "run":  # written at t0 + t_s (t_s is about -0.3)
                     self.t0 = time.monotonic() - float(first["t_s"])
-            except (OSError, ValueError, KeyError):
-                pass
+                if self.t0 is not None:
+                    break
         return self.t0
 
     def tempdir_seen(self) -> bool:
