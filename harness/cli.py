@@ -166,6 +166,7 @@ def _report_dir(args, target_label: str) -> Path:
 
 
 def cmd_run(args) -> int:
+    from harness.lab.inns import signals_held
     from harness.progress import Progress
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
     from harness.rundirs import scenario_dir_names
@@ -234,8 +235,9 @@ def cmd_run(args) -> int:
             else:
                 print(render_table(entries[-1]), flush=True)
     finally:
-        progress.close()
-        target.stop()
+        with signals_held():  # a signal now (teardown) waits until everything is removed
+            progress.close()
+            target.stop()
     write_report()
     print(f"report: {report_dir / 'report.json'}, {write_html(report_dir)}")
     return exit_code(entries)

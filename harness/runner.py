@@ -20,7 +20,7 @@ from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
 from harness.history import HistoryWriter, merge
 from harness.lab.capture import FlowCapture
-from harness.lab.inns import FORK, call_in_netns, start_holding_signals
+from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
 from harness.pool import pool_main
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario
@@ -158,12 +158,13 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
-        for w in workers:
-            if w.proc.is_alive():
-                w.proc.kill()
-            w.proc.join(2)
-            if w.spec.role == "victim":  # a victim killed before its release() left its cut
-                drop.cleanup(w.spec.netns)
+        with signals_held():  # the clients and what the drop put on a host go, whatever comes
+            for w in workers:
+                if w.proc.is_alive():
+                    w.proc.kill()
+                w.proc.join(2)
+                if w.spec.role == "victim":  # a victim killed before its release() left its cut
+                    drop.cleanup(w.spec.netns)
         _sweep_scratch(target, workers, log)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)

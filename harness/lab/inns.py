@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
 import signal
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from harness.errors import InfraError
 
@@ -19,16 +20,24 @@ _libc = ctypes.CDLL(None, use_errno=True)
 TERMINATING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held (blocked) inside the block and delivered after it: for
+    work a handler must not cut short, such as removing what a run made."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def start_holding_signals(proc) -> None:
-    """``proc.start()`` (a fork) with SIGINT, SIGTERM and SIGHUP held until it returns: a
+    """``proc.start()`` (a fork) with the terminating signals held until it returns: a
     handler that raised inside the fork's at-fork hooks (logging registers one) would be
     ignored by Python ("Exception ignored in"), and the interrupted run would go on and exit
     0. Held, the signal is delivered right after the fork, where its handler can unwind."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, TERMINATING_SIGNALS)
-    try:
+    with signals_held():
         proc.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def release_held_signals() -> None:
