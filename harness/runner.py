@@ -137,7 +137,8 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
     try:
         return _run_scenario(scenario, target, run_dir, events_dir, on_start)
     finally:
-        shutil.rmtree(events_dir, ignore_errors=True)
+        with signals_held():  # a signal now would cut the removal short
+            shutil.rmtree(events_dir, ignore_errors=True)
 
 
 def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir: Path,
