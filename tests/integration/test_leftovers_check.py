@@ -18,7 +18,10 @@ RULE = ["OUTPUT", "-d", "10.213.0.254/32", "-p", "tcp", "--dport", "9"]
 
 
 def test_scan_finds_every_kind_and_remove_takes_only_the_owners():
-    owner = os.getpid()  # alive: no other run's stale-cleanup touches these meanwhile
+    # An owner that is alive (no other run's stale-cleanup touches these meanwhile) and is
+    # not this pytest process, whose own targets (the plugin's) carry its pid too.
+    owner_proc = subprocess.Popen(["sleep", "120"])
+    owner = owner_proc.pid
     marker = "NBTH_TEST_MARK=leftovers-check"
     ns = f"nbth-{owner}-chk"
     tmp = Path(tempfile.mkdtemp(prefix=f"nbth-{owner}-chk-"))
@@ -55,7 +58,7 @@ def test_scan_finds_every_kind_and_remove_takes_only_the_owners():
         assert found() == []
         assert other.poll() is None and other_dir.is_dir()  # another owner's: untouched
     finally:
-        for p in procs + [other]:
+        for p in procs + [other, owner_proc]:
             p.kill()
             p.wait(timeout=10)
         netns.delete_netns(ns)
