@@ -92,8 +92,9 @@ def canary_in(events: list[dict], a_s: float, b_s: float, stall_ms: float = CANA
 
 
 def samples(events: list[dict], probe: str, phase: str) -> list[dict]:
-    """Healthy samples of one probe in one phase: latency, how late it was sent (invoke
-    written after the sleep, minus the intended time) and the rest."""
+    """Healthy samples of one probe in one phase: latency, how late it was sent (the
+    completion's sent_s, or an invocation written after the sleep, minus the intended time)
+    and the rest."""
     inv, out = {}, []
     for e in events:
         if e.get("probe") != probe or e.get("role", "healthy") != "healthy":
@@ -105,7 +106,10 @@ def samples(events: list[dict], probe: str, phase: str) -> list[dict]:
         elif key in inv:
             i = inv.pop(key)
             lat_ms = (e.get("latency_us") or 0) / 1000
-            sent_ms = (i["t_s"] - i["intended_s"]) * 1000
+            # the completion's sent_s where the probe records it (its invocation is then
+            # written before the wait); else the invocation's own time (written after it)
+            sent_s = e["sent_s"] if e.get("sent_s") is not None else i["t_s"]
+            sent_ms = (sent_s - i["intended_s"]) * 1000
             out.append({"process": e.get("process"), "intended_s": i["intended_s"],
                         "outcome": e["type"], "latency_ms": round(lat_ms, 1),
                         "sent_late_ms": round(sent_ms, 1), "rest_ms": round(lat_ms - sent_ms, 1),
@@ -142,9 +146,16 @@ def headroom(entry: dict) -> tuple[float, str]:
 def wakeups(events: list[dict]) -> tuple[float, float]:
     """(latest send of any healthy prober after its intended time: asleep too long, or
     still in its previous operation; latest canary wake-up) in ms over a history."""
-    probers = [(e["t_s"] - e["intended_s"]) * 1000 for e in events
-               if e.get("type") == "invoke" and e.get("role", "healthy") == "healthy"
-               and "intended_s" in e]
+    intended = {(e.get("process"), e.get("probe"), e.get("seq")): e for e in events
+                if e.get("type") == "invoke" and e.get("role", "healthy") == "healthy"
+                and "intended_s" in e}
+    probers = []
+    for e in events:
+        i = intended.get((e.get("process"), e.get("probe"), e.get("seq")))
+        if i is None or e.get("type") == "invoke":
+            continue
+        sent_s = e["sent_s"] if e.get("sent_s") is not None else i["t_s"]
+        probers.append((sent_s - i["intended_s"]) * 1000)
     canary = [e["late_us"] / 1000 for e in events if e.get("type") == "canary"]
     return round(max(probers, default=0.0), 1), round(max(canary, default=0.0), 1)
 

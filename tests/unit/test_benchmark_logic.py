@@ -132,3 +132,15 @@ def test_a_plan_can_aim_at_one_moment():
                              deliveries=("pid",))
     assert {(p.signal, p.moment, p.delivery) for p in plans} == {
         ("SIGINT", "setup", "pid"), ("SIGTERM", "setup", "pid")}
+
+
+def test_lateness_comes_from_sent_s_when_the_probe_records_it():
+    from tests.benchmarks.loaded_machine import wakeups
+
+    events = [  # the invocation is written before the wait (t_s early), the send recorded
+        {"type": "invoke", "process": "nbstat", "probe": "nbstat", "seq": 0, "t_s": 0.95,
+         "intended_s": 1.0, "role": "healthy"},
+        {"type": "ok", "process": "nbstat", "probe": "nbstat", "seq": 0, "t_s": 1.02,
+         "sent_s": 1.004, "latency_us": 20000.0, "role": "healthy"},
+    ]
+    assert wakeups(events) == (4.0, 0.0)
