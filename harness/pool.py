@@ -65,6 +65,7 @@ def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
     from harness.clients.priority import raise_priority
     from harness.clients.session import client_file_name, describe_error, open_session
+    from harness.worker import done, ready_then_start
 
     from harness.lab.inns import die_with_parent, release_held_signals
 
@@ -94,12 +95,7 @@ def pool_main(spec, conn) -> None:
         conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
         conn.close()
         os._exit(0)
-    conn.send(("ready", info))
-    if not conn.poll(120):
-        os._exit(0)
-    msg, t0 = conn.recv()
-    if msg != "start":
-        os._exit(0)
+    t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:
         if spec.idle:
@@ -111,12 +107,7 @@ def pool_main(spec, conn) -> None:
     writer.write("pool", sessions=len(sessions), pss_kb=_pss_kb())
     for s in sessions:
         s.close()
-    try:
-        writer.close()
-        conn.send(("done", {}))
-    except Exception:
-        pass
-    os._exit(0)
+    done(writer, conn)
 
 
 def _echo_probes(spec, sessions) -> list:

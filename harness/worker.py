@@ -122,6 +122,28 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
                 pass
 
 
+def ready_then_start(conn, info: dict) -> float:
+    """The client side of the runner's handshake: say ready with ``info``, then wait for the
+    shared t0 (exit quietly if the runner never sends it)."""
+    conn.send(("ready", info))
+    if not conn.poll(START_TIMEOUT_S):
+        os._exit(0)
+    msg, t0 = conn.recv()
+    if msg != "start":
+        os._exit(0)
+    return t0
+
+
+def done(writer: HistoryWriter, conn) -> None:
+    """Close the history, tell the runner, and leave (no interpreter teardown in a fork)."""
+    try:
+        writer.close()
+        conn.send(("done", {}))
+    except Exception:
+        pass
+    os._exit(0)
+
+
 def worker_main(spec: WorkerSpec, conn) -> None:
     """Entry point of a client process (forked by the runner)."""
     from harness.lab.inns import die_with_parent, release_held_signals
@@ -163,12 +185,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
         conn.close()
         os._exit(0)
-    conn.send(("ready", info))
-    if not conn.poll(START_TIMEOUT_S):
-        os._exit(0)
-    msg, t0 = conn.recv()
-    if msg != "start":
-        os._exit(0)
+    t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:
         if spec.role == "victim":
@@ -183,9 +200,4 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         from harness.clients.session import describe_error
 
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
-    try:
-        writer.close()
-        conn.send(("done", {}))
-    except Exception:
-        pass
-    os._exit(0)
+    done(writer, conn)
