@@ -1,0 +1,98 @@
+"""The typed result model against report.json: golden documents written by the dict-based
+code that came before it (tests/unit/report_cases.py), older reports, unknown keys."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.results import PhaseStats, Report, ScenarioResult, Violation
+
+GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_report.json").read_text())
+
+
+def test_a_report_reads_back_to_the_same_bytes():
+    doc = GOLDEN["report"]
+    report = Report.from_json(doc)
+    assert json.dumps(report.to_json(), indent=2) == json.dumps(doc, indent=2)
+    assert report.summary == {"pass": 1, "fail": 1, "error": 2, "skip": 1}
+
+
+def test_typed_fields_of_a_golden_entry():
+    report = Report.from_json(GOLDEN["report"])
+    failing = report.scenario("failing")
+    assert failing.verdict == "fail" and failing.drop.mode == "rst" and failing.drop.proven
+    basis = [v for v in failing.violations if v.basis == "max"]
+    assert basis and basis[0].stat == "p99" and basis[0].observed_us == 400_000
+    errors = next(v for v in failing.violations if v.stat == "errors")
+    assert errors.observed_us is None and errors.observed >= 1 and errors.limit == 0
+    row = failing.row("smb_echo", "fault")
+    assert isinstance(row, PhaseStats) and row.p99_basis == "p99" and row.hdr.startswith("HISTF")
+    assert failing.bound_for("nbstat")["p99_floor_ms"] == 50.0
+    assert failing.bound_for("smb_echo")["p99_floor_ms"] == 100.0
+    healthy = report.scenario("healthy")
+    assert healthy.host_stalls.count == 1 and healthy.scratch.removed == ("nbth-1-c1.dat",)
+    assert healthy.drop.after and healthy.drop.detail == {"linger": 0}
+
+
+def test_an_unreachable_target_report_gains_only_host_stalls_and_problems():
+    doc = GOLDEN["unreachable"]
+    out = Report.from_json(doc).to_json()
+    for old, new in zip(doc["scenarios"], out["scenarios"]):
+        assert {k: v for k, v in new.items() if k not in ("host_stalls", "problems")} == old
+        assert new["host_stalls"] is None
+    built = ScenarioResult.errored("rst", "target unreachable: no smbd").to_json()
+    assert built == {**doc["scenarios"][0], "host_stalls": None,
+                     "problems": ["target unreachable: no smbd"]}
+
+
+def test_unknown_keys_round_trip_everywhere():
+    entry = json.loads(json.dumps(GOLDEN["report"]["scenarios"][1]))
+    entry["violations"][0]["basis_detail"] = {"samples": 20}
+    entry["drop"]["end_s"] = 3.001
+    entry["probes"]["smb_echo"]["fault"]["p999_us"] = 123
+    entry["host_stalls"]["windows"] = [[1.0, 1.1]]
+    entry["time_to_access_s"] = 1.26
+    entry["transport"] = "nbt"
+    result = ScenarioResult.from_json(entry)
+    assert result.extra == {"time_to_access_s": 1.26, "transport": "nbt"}
+    assert result.violations[0].extra == {"basis_detail": {"samples": 20}}
+    assert result.drop.extra == {"end_s": 3.001}
+    assert result.to_json() == entry
+    doc = {**GOLDEN["report"], "scenarios": [entry], "run_id": "x"}
+    assert Report.from_json(doc).to_json() == {**doc, "summary": {"pass": 0, "fail": 1, "error": 0, "skip": 0}}
+
+
+def test_an_older_entry_without_p99_basis_hdr_or_host_stalls_reads():
+    old = {"name": "rst", "verdict": "pass", "reason": "all bounds held",
+           "drop": {"mode": "rst", "at_s": 4.0, "evidence": {"x": 1}},
+           "probes": {"nbstat": {"baseline": {"count": 10, "errors": 0, "p50_us": 110, "p99_us": 160,
+                                              "max_us": 170}}},
+           "violations": []}
+    r = ScenarioResult.from_json(old)
+    row = r.row("nbstat", "baseline")
+    assert row.p99_basis == "max" and row.hdr is None and row.host_stall_corrected == 0
+    assert r.host_stalls is None and r.drop.evidence_at_s is None
+
+
+def test_dict_access_for_code_written_against_the_dict_entries():
+    r = ScenarioResult(name="x", verdict="fail", reason="r",
+                       violations=(Violation("nbstat", "fault", "p99", 9.0, 1.0),))
+    assert r["verdict"] == "fail" and r.get("history") is None and "violations" in r
+    assert r["violations"][0]["probe"] == "nbstat"
+
+
+@pytest.mark.parametrize("bad", [[], {"scenarios": {}}, {"scenarios": [{"name": "x"}]},
+                                 {"scenarios": [{"name": "x", "verdict": "pass", "probes": []}]},
+                                 {"scenarios": [{"name": "x", "verdict": "pass", "violations": {}}]}])
+def test_what_is_not_a_report_is_a_value_error(bad):
+    with pytest.raises(ValueError):
+        Report.from_json(bad)
+
+
+def test_a_real_run_written_before_the_model_reads_back_to_the_same_bytes():
+    # nbt-harness run rst --target replica:any (short phases), by the dict-based code
+    text = (Path(__file__).parent / "data" / "report_replica_before.json").read_text()
+    report = Report.from_json(json.loads(text))
+    assert json.dumps(report.to_json(), indent=2) == text
+    assert report.scenarios[0].verdict == "fail" and report.scenarios[0].server_logs
