@@ -22,6 +22,7 @@ from harness.history import HistoryWriter, merge
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
 from harness.pool import pool_main
+from harness.results import ScenarioResult
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario
 from harness.targets.base import ServerSocket, Target
@@ -122,8 +123,8 @@ def prepare_run_dir(run_dir: Path) -> None:
 
 
 def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
-                 on_start: Callable[[float, Path], None] | None = None) -> dict:
-    """Run the scenario; return {name, verdict, reason, drop, probes, violations, history}.
+                 on_start: Callable[[float, Path], None] | None = None) -> ScenarioResult:
+    """Run the scenario; return its result (verdict, reason, drop, probes, violations, history).
 
     ``run_dir`` is the scenario's own directory: the caller names it (never from the
     scenario's name unfiltered: see harness.rundirs.slug); see prepare_run_dir.
@@ -142,7 +143,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
 
 
 def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir: Path,
-                  on_start: Callable[[float, Path], None] | None) -> dict:
+                  on_start: Callable[[float, Path], None] | None) -> ScenarioResult:
     log = HistoryWriter(events_dir / RUNNER_EVENTS, "runner")
     workers: list[Worker] = []
     target.server_events()  # what the server logged before this run is not this run's
@@ -152,8 +153,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
         why = drop.unsupported(target.client_netns("victim"))
     if why:
         log.close()
-        return {"name": scenario.name, "verdict": "skip", "reason": why, "drop": None,
-                "probes": {}, "violations": [], "history": None}
+        return ScenarioResult.skipped(scenario.name, why)
     try:
         _run(scenario, target, drop, events_dir, log, workers, on_start)
     except HarnessError as exc:
@@ -178,7 +178,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
-    return {"name": scenario.name, **result, "history": str(run_dir / "history.jsonl")}
+    return result.with_(name=scenario.name, history=str(run_dir / "history.jsonl"))
 
 
 def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.ops import host_stalls, operations, probe_table
+from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
 
 HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 
@@ -50,8 +51,9 @@ def idle_losses(events: list[dict]) -> list[dict]:
 
 
 def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
-            host_stall_us: float | None = HOST_STALL_US) -> dict:
-    """{verdict, reason, drop, probes, violations, host_stalls, scratch} from the history alone.
+            host_stall_us: float | None = HOST_STALL_US) -> ScenarioResult:
+    """The scenario's result (verdict, reason, drop, probes, violations, host_stalls, scratch,
+    problems) from the history alone; its name and history path are the caller's to set.
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
@@ -63,21 +65,29 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
-    result = {"probes": table, "violations": violations, "drop": drop,
-              "scratch": scratch and {"removed": scratch.get("removed", []), "left": scratch.get("left", [])},
-              "host_stalls": {"count": len(windows),
-                              "worst_us": round(max((b - a for a, b in windows), default=0) * 1e6)}}
+    result = ScenarioResult(
+        name="", verdict="pass",
+        probes={p: {ph: PhaseStats.from_json(row) for ph, row in rows.items()} for p, rows in table.items()},
+        violations=tuple(Violation.from_json(v) for v in violations),
+        drop=drop and DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS}),
+        scratch=scratch and Scratch(tuple(scratch.get("removed", [])), tuple(scratch.get("left", []))),
+        host_stalls=HostStalls(count=len(windows),
+                               worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)))
     if run_errors or problems:
-        return {**result, "verdict": "error", "reason": "; ".join(run_errors + problems)}
+        return _error(result, run_errors + problems)
     if violations:
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in violations[:4])
         more = f" (+{len(violations) - 4} more)" if len(violations) > 4 else ""
-        return {**result, "verdict": "fail", "reason": f"{len(violations)} bound(s) violated: {worst}{more}"}
+        return result.with_(verdict="fail", reason=f"{len(violations)} bound(s) violated: {worst}{more}")
     if expect_drop:
         if drop is None or drop.get("at_s") is None:
-            return {**result, "verdict": "error", "reason": f"drop {expect_drop} never started"}
+            return _error(result, [f"drop {expect_drop} never started"])
         if not drop.get("evidence"):
             why = drop.get("no_evidence", "no server-side evidence recorded")
-            return {**result, "verdict": "error", "reason": f"drop {expect_drop} unproven: {why}"}
-    return {**result, "verdict": "pass", "reason": "all bounds held" + (
-        f"; drop {expect_drop} proven" if expect_drop else "")}
+            return _error(result, [f"drop {expect_drop} unproven: {why}"])
+    return result.with_(verdict="pass", reason="all bounds held" + (
+        f"; drop {expect_drop} proven" if expect_drop else ""))
+
+
+def _error(result: ScenarioResult, problems: list[str]) -> ScenarioResult:
+    return result.with_(verdict="error", reason="; ".join(problems), problems=tuple(problems))

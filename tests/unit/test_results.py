@@ -96,3 +96,34 @@ def test_a_real_run_written_before_the_model_reads_back_to_the_same_bytes():
     report = Report.from_json(json.loads(text))
     assert json.dumps(report.to_json(), indent=2) == text
     assert report.scenarios[0].verdict == "fail" and report.scenarios[0].server_logs
+
+
+def _golden_entries(build_entry):
+    from harness.checkers.verdict import verdict
+    from tests.unit import report_cases as rc
+
+    out = []
+    for name, hist, rates, extra in rc.CASES:
+        sc = rc.scenario(name, rates_hz=rates)
+        result = verdict(hist(), sc.bounds, sc.probes, "rst", host_stall_us=sc.host_stall_ms * 1000)
+        result = result.with_(name=name, history=f"/runs/x/{name}/history.jsonl")
+        out.append(build_entry(result, sc, extra))
+    return out
+
+
+# What the golden entries gain: the problems that made an error verdict (added with the model).
+PROBLEMS = {"unproven": ["drop rst unproven: no server-side evidence within 5.0s"],
+            "broken": ["c3: login failed"]}
+
+
+def expected_entry(old: dict) -> dict:
+    return {**old, "problems": PROBLEMS[old["name"]]} if old["name"] in PROBLEMS else old
+
+
+def test_verdicts_from_histories_give_the_golden_probes_violations_and_drops():
+    golden = {e["name"]: e for e in GOLDEN["report"]["scenarios"]}
+    for result in _golden_entries(lambda r, sc, extra: r):
+        old = golden[result.name]
+        for key in ("verdict", "reason", "drop", "probes", "violations", "host_stalls"):
+            assert result[key] == old[key], (result.name, key)
+        assert list(result.problems) == PROBLEMS.get(result.name, [])
