@@ -171,6 +171,7 @@ def cmd_run(args) -> int:
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
     from harness.rundirs import scenario_dir_names
     from harness.report_files import write_html
+    from harness.results import ScenarioResult
     from harness.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
@@ -190,11 +191,11 @@ def cmd_run(args) -> int:
     # Each scenario's directory is a slug of its name: never '..', '/', or a name shared
     # with another scenario of this run.
     dir_names = scenario_dir_names([s.name for s in scenarios])
-    entries: list[dict] = []
+    entries: list[ScenarioResult] = []
     server: str | None = None
 
     def write_report() -> None:
-        doc = report_doc(entries, target_label, server)
+        doc = report_doc(entries, target_label, server).to_json()
         tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(report_dir / "report.json")
@@ -225,13 +226,12 @@ def cmd_run(args) -> int:
                 result = run_scenario(sc, target, report_dir / dir_name, on_start=progress.started)
             finally:
                 progress.done()
-            extra = {"duration_s": round(time.monotonic() - t, 2)}
-            if result["verdict"] in ("fail", "error"):
-                extra["server_logs"] = target.logs()[-8000:]
-            entries.append(scenario_entry(result, sc, extra))
+            entries.append(scenario_entry(
+                result, sc, duration_s=round(time.monotonic() - t, 2),
+                server_logs=target.logs()[-8000:] if result.verdict in ("fail", "error") else None))
             write_report()
             if args.quiet:
-                print(f"{sc.name}: {result['verdict']} {result['reason']}", flush=True)
+                print(f"{sc.name}: {result.verdict} {result.reason}", flush=True)
             else:
                 print(render_table(entries[-1]), flush=True)
     finally:

@@ -21,10 +21,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
+
+if TYPE_CHECKING:
+    from harness.results import ScenarioResult
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 TARGETS_KEY = pytest.StashKey["TargetPool"]()
@@ -175,8 +179,8 @@ def pytest_collect_file(file_path: Path, parent):
 
 
 class ScenarioOutcome(Exception):
-    def __init__(self, entry: dict, table: str) -> None:
-        super().__init__(entry.get("reason", ""))
+    def __init__(self, entry: ScenarioResult, table: str) -> None:
+        super().__init__(entry.reason)
         self.entry, self.table = entry, table
 
 
@@ -216,8 +220,8 @@ def run_dir_for(config, target_spec: str) -> Path:
 
 
 def run_entry(config, scenario, target_spec: str | None = None, overrides: dict | None = None,
-              hold_s=None, degrade_ms=None) -> dict:
-    """Run one scenario under the session's settings; return its report entry.
+              hold_s=None, degrade_ms=None) -> ScenarioResult:
+    """Run one scenario under the session's settings; return its result (its report entry).
 
     Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
     session's ``report.json`` beside them (every entry of this session for that target). Slugs
@@ -234,14 +238,12 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     run_dir = run_dir_for(config, spec)
     scenario_dir = run_dir / slug(scenario.name)
     result = run_scenario(scenario, target, scenario_dir)
-    extra = {"target": spec}
-    if result["verdict"] in ("fail", "error"):
-        extra["server_logs"] = target.logs()[-4000:]
-    entry = scenario_entry(result, scenario, extra)
-    (scenario_dir / "entry.json").write_text(json.dumps(entry, indent=2))
+    entry = scenario_entry(result, scenario, target=spec, server_logs=target.logs()[-4000:]
+                           if result.verdict in ("fail", "error") else None)
+    (scenario_dir / "entry.json").write_text(json.dumps(entry.to_json(), indent=2))
     label, entries = config.stash[ENTRIES_KEY].setdefault(run_dir, (spec, []))
     entries.append(entry)
-    doc = report_doc(entries, f"{label} {target.describe()}", target.server_version())
+    doc = report_doc(entries, f"{label} {target.describe()}", target.server_version()).to_json()
     tmp = run_dir / "report.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2))
     tmp.replace(run_dir / "report.json")
@@ -267,11 +269,11 @@ class ScenarioItem(pytest.Item):
         html = run_dir_for(self.config, self.config.stash[SETTINGS_KEY].target) / "report.html"
         self.user_properties.append(("nbt_report_html", str(html)))
         table = render_table(entry) + f"\n   report: {html}"
-        if entry["verdict"] == "skip":
-            pytest.skip(entry["reason"])
-        if entry["verdict"] == "fail":
+        if entry.verdict == "skip":
+            pytest.skip(entry.reason)
+        if entry.verdict == "fail":
             raise ScenarioFailed(entry, table)
-        if entry["verdict"] == "error":
+        if entry.verdict == "error":
             raise ScenarioErrored(entry, "ERROR (not judged): " + table)
 
     def repr_failure(self, excinfo):
@@ -287,13 +289,16 @@ class ScenarioItem(pytest.Item):
 
 @pytest.fixture(scope="session")
 def nbt_run(request):
-    """Run a scenario (name, file or Scenario) against a target; returns the report entry.
+    """Run a scenario (name, file or Scenario) against a target; returns its result, a
+    harness.results.ScenarioResult (``entry.verdict``, ``entry.violations``; its report.json
+    form is ``entry.to_json()``, and ``entry["verdict"]`` still reads it).
 
     nbt_run("rst", target="replica:any", overrides={"phases.fault_s": 3})
     """
     from harness.scenario import Scenario, resolve
 
-    def run(scenario, target: str | None = None, overrides: dict | None = None, **kw) -> dict:
+    def run(scenario, target: str | None = None, overrides: dict | None = None,
+            **kw) -> ScenarioResult:
         if not isinstance(scenario, Scenario):
             scenario = resolve([scenario])[0]
         return run_entry(request.config, scenario, target, overrides, **kw)

@@ -2,6 +2,7 @@ import pytest
 
 from harness.errors import BadInput
 from harness.report import exit_code, render_table, report_doc, scenario_entry
+from harness.results import ScenarioResult
 from harness.server import Endpoint
 from harness.targets.spec import parse_target
 
@@ -21,19 +22,20 @@ def test_endpoint_never_shows_password():
     assert "s3cret-pw" not in repr(ep) and "s3cret-pw" not in ep.describe()
 
 
-RESULT = {
+RESULT_JSON = {
     "name": "rst", "verdict": "fail", "reason": "1 bound(s) violated",
     "drop": {"mode": "rst", "at_s": 4.0, "evidence": {"server_socket_after": "gone"}},
-    "probes": {"nbstat": {"baseline": {"count": 10, "errors": 0, "p50_us": 110, "p99_us": 160, "max_us": 170},
-                          "fault": {"count": 10, "errors": 2, "p50_us": 900_000, "p99_us": 1_000_000, "max_us": 1_000_000}}},
+    "probes": {"nbstat": {"baseline": {"count": 200, "errors": 0, "p50_us": 110, "p99_us": 160, "max_us": 170},
+                          "fault": {"count": 200, "errors": 2, "p50_us": 900_000, "p99_us": 1_000_000, "max_us": 1_000_000}}},
     "violations": [{"probe": "nbstat", "phase": "fault", "stat": "p99", "observed_us": 1_000_000, "limit_us": 100_000},
                    {"probe": "nbstat", "phase": "fault", "stat": "errors", "observed_us": None, "limit_us": None,
                     "observed": 2, "limit": 0}],
 }
+RESULT = ScenarioResult.from_json(RESULT_JSON)
 
 
 def test_report_entry_has_the_contract_fields():
-    e = scenario_entry(RESULT)
+    e = scenario_entry(RESULT).to_json()
     assert {"name", "verdict", "reason", "drop", "probes", "violations"} <= set(e)
     assert set(e["drop"]) >= {"mode", "at_s", "evidence"}
 
@@ -41,7 +43,7 @@ def test_report_entry_has_the_contract_fields():
 def test_table_shows_rows_and_violations():
     text = render_table(scenario_entry(RESULT))
     assert "rst: FAIL" in text
-    assert "nbstat       fault         10      2   900.00  1000.00  1000.00" in text
+    assert "nbstat       fault        200      2   900.00  1000.00  1000.00" in text
     assert "VIOLATION nbstat fault p99: 1000.00 ms > limit 100.00 ms" in text
     assert "VIOLATION nbstat fault errors: 2 > 0" in text
 
@@ -49,10 +51,10 @@ def test_table_shows_rows_and_violations():
 def test_table_never_calls_a_max_of_few_samples_a_p99():
     few = {"count": 30, "errors": 0, "p50_us": 110, "p99_us": 170, "max_us": 170, "p99_basis": "max"}
     many = {"count": 300, "errors": 0, "p50_us": 110, "p99_us": 160, "max_us": 170, "p99_basis": "p99"}
-    entry = scenario_entry({**RESULT, "probes": {"nbstat": {"baseline": many, "fault": few}},
-                            "violations": [{"probe": "nbstat", "phase": "fault", "stat": "p99",
-                                            "observed_us": 170_000, "limit_us": 100_000,
-                                            "basis": "max"}]})
+    entry = scenario_entry(ScenarioResult.from_json(
+        {**RESULT_JSON, "probes": {"nbstat": {"baseline": many, "fault": few}},
+         "violations": [{"probe": "nbstat", "phase": "fault", "stat": "p99",
+                         "observed_us": 170_000, "limit_us": 100_000, "basis": "max"}]}))
     text = render_table(entry)
     assert "nbstat       baseline     300      0     0.11     0.16     0.17" in text
     assert "nbstat       fault         30      0     0.11     max*     0.17" in text
@@ -63,11 +65,11 @@ def test_table_never_calls_a_max_of_few_samples_a_p99():
 @pytest.mark.parametrize("verdicts, code", [
     (["pass", "skip"], 0), (["pass", "fail", "error"], 1), (["pass", "error"], 3), ([], 0)])
 def test_exit_codes(verdicts, code):
-    assert exit_code([{"verdict": v} for v in verdicts]) == code
+    assert exit_code([ScenarioResult("x", v) for v in verdicts]) == code
 
 
 def test_report_doc_summary():
-    doc = report_doc([{"verdict": "pass"}, {"verdict": "skip"}], "local")
+    doc = report_doc([ScenarioResult("a", "pass"), ScenarioResult("b", "skip")], "local").to_json()
     assert doc["summary"] == {"pass": 1, "fail": 0, "error": 0, "skip": 1}
 
 

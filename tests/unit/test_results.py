@@ -127,3 +127,19 @@ def test_verdicts_from_histories_give_the_golden_probes_violations_and_drops():
         for key in ("verdict", "reason", "drop", "probes", "violations", "host_stalls"):
             assert result[key] == old[key], (result.name, key)
         assert list(result.problems) == PROBLEMS.get(result.name, [])
+
+
+def test_report_entries_from_histories_are_the_golden_ones():
+    # the whole pure path the CLI takes: history -> verdict -> entry -> report.json
+    from harness.report import errored_entry, report_doc, scenario_entry
+    from tests.unit import report_cases as rc
+
+    entries = _golden_entries(lambda r, sc, extra: scenario_entry(r, sc, **extra))
+    sk = rc.scenario("skipped")
+    entries.append(scenario_entry(ScenarioResult.skipped("skipped", rc.SKIP_REASON), sk, target="docker"))
+    doc = report_doc(entries, "local Samba 4.17.12 in namespaces", "Samba 4.17.12-Debian").to_json()
+    old = GOLDEN["report"]
+    expected = {**old, "scenarios": [expected_entry(e) for e in old["scenarios"]]}
+    assert json.dumps(doc, indent=2) == json.dumps(expected, indent=2)
+    unreachable = report_doc([errored_entry("rst", "target unreachable: no smbd")], "docker").to_json()
+    assert unreachable["scenarios"][0]["problems"] == ["target unreachable: no smbd"]
