@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 from harness.progress import Progress, State, count_completions, phase_of, progress_line
+from harness.results import ScenarioResult
 from harness.summary import junit_properties, worst_probe
 
 SPANS = [("warmup", 0.0, 1.0), ("baseline", 1.0, 4.0), ("fault", 4.0, 8.0), ("recovery", 8.0, 11.0)]
@@ -87,7 +88,7 @@ def test_quiet_progress_shows_nothing(tmp_path):
 
 def _entry(verdict="pass", violations=()):
     row = {"count": 100, "errors": 0, "p50_us": 500, "p99_us": 1000, "max_us": 2000}
-    return {
+    return ScenarioResult.from_json({
         "name": "rst", "verdict": verdict, "reason": "r", "violations": list(violations),
         "bounds": {"default": {"p99_floor_ms": 100.0, "p99_factor": 5.0, "max_floor_ms": 250.0,
                                "max_factor": 10.0, "max_errors": 0},
@@ -98,7 +99,7 @@ def _entry(verdict="pass", violations=()):
             "smb_echo": {"baseline": row, "fault": {**row, "p99_us": 50_000}, "recovery": row},
             "nbstat": {"baseline": row, "fault": {**row, "p99_us": 8_000}, "recovery": row},
         },
-    }
+    })
 
 
 def test_worst_probe_is_the_figure_nearest_its_limit():
@@ -117,7 +118,7 @@ def test_error_violation_is_the_worst():
 
 
 def test_nothing_judged_no_worst():
-    assert worst_probe({"name": "x", "verdict": "skip", "probes": {}, "violations": []}) is None
+    assert worst_probe(ScenarioResult.skipped("x", "not on docker")) is None
 
 
 def test_junit_properties():
