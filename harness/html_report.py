@@ -11,6 +11,7 @@ from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.plots import Point, Timeline, spectrum_svg, timeline_svg
+from harness.results import PhaseStats, Report, ScenarioResult
 from harness.schedule import JUDGED_PHASES, PHASES
 
 SPECTRUM_PHASES = ("baseline", "fault", "recovery")
@@ -32,24 +33,25 @@ def _ms(us) -> str:
     return "-" if us is None else f"{us / 1000:.2f}"
 
 
-def _p99(row: dict) -> str:
+def _p99(row: PhaseStats | dict) -> str:
+    if isinstance(row, PhaseStats):
+        return "max*" if row.p99_basis == "max" else _ms(row.p99_us)
     return "max*" if row.get("p99_basis") == "max" else _ms(row.get("p99_us"))
 
 
-def limits_of(entry: dict, probe: str) -> dict[str, float] | None:
+def limits_of(entry: ScenarioResult, probe: str) -> dict[str, float] | None:
     """The probe's p99 and max limits in µs, from the entry's bounds and its baseline."""
-    bounds = entry.get("bounds") or {}
-    spec = (bounds.get("per_probe") or {}).get(probe) or bounds.get("default")
-    base = ((entry.get("probes") or {}).get(probe) or {}).get("baseline") or {}
-    if spec is None or base.get("p99_us") is None:
+    spec = entry.bound_for(probe)
+    base = entry.row(probe, "baseline")
+    if spec is None or base is None or base.p99_us is None:
         return None
-    return Bound(**spec).limits_us(base["p99_us"])
+    return Bound(**spec).limits_us(base.p99_us)
 
 
-def worst_probe(entry: dict) -> dict | None:
+def worst_probe(entry: ScenarioResult) -> dict | None:
     """The judged probe x phase x statistic closest to (or furthest past) its limit."""
     worst = None
-    for probe, phases in (entry.get("probes") or {}).items():
+    for probe, phases in entry.probes.items():
         limits = limits_of(entry, probe)
         if not limits:
             continue
@@ -58,17 +60,18 @@ def worst_probe(entry: dict) -> dict | None:
             if not row:
                 continue
             for stat in ("p99_us", "max_us"):
-                if row.get(stat) is None or not limits[stat]:
+                observed = getattr(row, stat)
+                if observed is None or not limits[stat]:
                     continue
-                share = row[stat] / limits[stat]
+                share = observed / limits[stat]
                 if worst is None or share > worst["share"]:
-                    basis = "max, n<100" if stat == "p99_us" and row.get("p99_basis") == "max" else None
+                    basis = "max, n<100" if stat == "p99_us" and row.p99_basis == "max" else None
                     worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
-                             "observed_us": row[stat], "limit_us": limits[stat], "share": share}
+                             "observed_us": observed, "limit_us": limits[stat], "share": share}
     return worst
 
 
-def timeline_of(entry: dict, events: list[dict]) -> Timeline:
+def timeline_of(entry: ScenarioResult, events: list[dict]) -> Timeline:
     """The timeline of one scenario from its history: healthy clients' operations per probe,
     the fault window (drop start to end), the evidence, server events and machine stalls."""
     series: dict[str, list[Point]] = {}
@@ -77,7 +80,7 @@ def timeline_of(entry: dict, events: list[dict]) -> Timeline:
             continue
         kind = {"ok": "ok", "fail": "fail"}.get(op.outcome, "timeout")
         series.setdefault(op.probe, []).append(Point(op.intended_s, op.latency_us, kind))
-    spans = [(name, float(a), float(b)) for name, (a, b) in (entry.get("phases") or {}).items()]
+    spans = [(name, float(a), float(b)) for name, (a, b) in (entry.phases or {}).items()]
     end_s = max([b for _, _, b in spans] + [p.t_s for pts in series.values() for p in pts] + [1.0])
     drop = drop_summary(events) or {}
     fault = None
@@ -112,15 +115,15 @@ def _worst_cell(w: dict | None) -> str:
                   f"{_ms(w['limit_us'])} ms ({w['share'] * 100:.0f}%)")
 
 
-def _probe_table(entry: dict) -> str:
+def _probe_table(entry: ScenarioResult) -> str:
     rows = []
-    for probe, phases in (entry.get("probes") or {}).items():
+    for probe, phases in entry.probes.items():
         for phase in PHASES:
             row = phases.get(phase)
             if row:
-                rows.append([escape(probe), escape(phase), str(row["count"]), str(row["errors"]),
-                             _ms(row.get("p50_us")), _p99(row), _ms(row.get("max_us")),
-                             str(row.get("host_stall_corrected", 0))])
+                rows.append([escape(probe), escape(phase), str(row.count), str(row.errors),
+                             _ms(row.p50_us), _p99(row), _ms(row.max_us),
+                             str(row.host_stall_corrected)])
     if not rows:
         return ""
     note = ('<p class="note">max*: fewer than 100 successful samples, so the row has no p99 '
@@ -130,43 +133,43 @@ def _probe_table(entry: dict) -> str:
                    "stall-corrected"], rows) + note
 
 
-def _violations(entry: dict) -> str:
+def _violations(entry: ScenarioResult) -> str:
     rows = []
-    for v in entry.get("violations") or []:
-        if v["stat"] == "errors":
-            rows.append([escape(v["probe"]), escape(v["phase"]), "errors", str(v["observed"]), str(v["limit"])])
+    for v in entry.violations:
+        if v.stat == "errors":
+            rows.append([escape(v.probe), escape(v.phase), "errors", str(v.observed), str(v.limit)])
         else:
-            stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]
-            rows.append([escape(v["probe"]), escape(v["phase"]), escape(stat),
-                         _ms(v["observed_us"]) + " ms", _ms(v["limit_us"]) + " ms"])
+            stat = "p99 (max, n<100)" if v.basis == "max" else v.stat
+            rows.append([escape(v.probe), escape(v.phase), escape(stat),
+                         _ms(v.observed_us) + " ms", _ms(v.limit_us) + " ms"])
     if not rows:
         return "<p>No violations.</p>"
     return "<h3>Violations</h3>" + _table(["probe", "phase", "statistic", "observed", "limit"], rows,
                                           ["fail"] * len(rows))
 
 
-def _drop(entry: dict) -> str:
-    drop = entry.get("drop")
+def _drop(entry: ScenarioResult) -> str:
+    drop = entry.drop
     if not drop:
         return "<p>No drop (control scenario).</p>"
-    at = "-" if drop.get("at_s") is None else f"{drop['at_s']:.3f} s"
-    ev_at = "" if drop.get("evidence_at_s") is None else f", evidence at {drop['evidence_at_s']:.3f} s"
-    lines = [f"<h3>Drop: {escape(str(drop.get('mode')))} at {at}{ev_at}</h3>"]
-    ev = drop.get("evidence")
+    at = "-" if drop.at_s is None else f"{drop.at_s:.3f} s"
+    ev_at = "" if drop.evidence_at_s is None else f", evidence at {drop.evidence_at_s:.3f} s"
+    lines = [f"<h3>Drop: {escape(str(drop.mode))} at {at}{ev_at}</h3>"]
+    ev = drop.evidence
     if ev:
         lines.append(_table(["evidence", "value"],
                             [[escape(str(k)), f'<span class="l">{escape(str(v))}</span>']
                              for k, v in ev.items()]))
     else:
-        lines.append(f"<p>No evidence: {escape(str(drop.get('no_evidence', 'none recorded')))}</p>")
+        lines.append(f"<p>No evidence: {escape(str(drop.no_evidence or 'none recorded'))}</p>")
     return "".join(lines)
 
 
-def _spectra(entry: dict) -> str:
+def _spectra(entry: ScenarioResult) -> str:
     out = []
-    for probe, phases in (entry.get("probes") or {}).items():
-        series = {ph: buckets_of(phases[ph]["hdr"]) for ph in SPECTRUM_PHASES
-                  if phases.get(ph) and phases[ph].get("hdr")}
+    for probe, phases in entry.probes.items():
+        series = {ph: buckets_of(phases[ph].hdr) for ph in SPECTRUM_PHASES
+                  if phases.get(ph) and phases[ph].hdr}
         if not series:
             continue
         limits = limits_of(entry, probe)
@@ -179,15 +182,15 @@ def _spectra(entry: dict) -> str:
             + "</div>")
 
 
-def _scenario_section(entry: dict, events: list[dict] | None) -> str:
-    name = entry["name"]
+def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
+    name = entry.name
     parts = [(f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
-              f'<span class="{escape(entry["verdict"])}">{escape(entry["verdict"].upper())}</span></h2>'),
-             f"<p>{escape(entry.get('reason', ''))}</p>"]
-    if entry.get("description"):
-        parts.append(f'<p class="note">{escape(entry["description"])}</p>')
-    if entry.get("dialect"):
-        parts.append(f'<p class="note">dialect asked: {escape(str(entry["dialect"]))}</p>')
+              f'<span class="{escape(entry.verdict)}">{escape(entry.verdict.upper())}</span></h2>'),
+             f"<p>{escape(entry.reason)}</p>"]
+    if entry.description:
+        parts.append(f'<p class="note">{escape(entry.description)}</p>')
+    if entry.dialect:
+        parts.append(f'<p class="note">dialect asked: {escape(str(entry.dialect))}</p>')
     if events:
         parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'
                      + timeline_svg(timeline_of(entry, events), f"{name}: latency of every operation")
@@ -197,16 +200,16 @@ def _scenario_section(entry: dict, events: list[dict] | None) -> str:
                      "the drop, from its start to its end (an instant for rst, fin, kill); pale: "
                      "the fault phase. Grey bands at the bottom: machine stalls "
                      "(canary late by more than 20 ms).</p>")
-    elif entry.get("verdict") != "skip":
+    elif entry.verdict != "skip":
         parts.append('<p class="note">No history found for this scenario: no timeline.</p>')
     parts.append(_drop(entry))
     parts.append(_violations(entry))
     parts.append(_probe_table(entry))
     parts.append(_spectra(entry))
-    stalls = entry.get("host_stalls")
+    stalls = entry.host_stalls
     if stalls:
-        parts.append(f'<p class="note">machine stalls: {stalls.get("count", 0)}, worst '
-                     f'{_ms(stalls.get("worst_us"))} ms</p>')
+        parts.append(f'<p class="note">machine stalls: {stalls.count}, worst '
+                     f'{_ms(stalls.worst_us)} ms</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -218,37 +221,36 @@ def page(title: str, body: str) -> str:
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>")
 
 
-def render_report(doc: dict, histories: dict[str, list[dict]], harness_version: str) -> str:
+def render_report(doc: Report, histories: dict[str, list[dict]], harness_version: str) -> str:
     """The run's page: summary, then per scenario its timeline, drop, violations, table and
     spectra. ``histories`` maps scenario names to their history events (may lack some)."""
-    entries = doc.get("scenarios") or []
-    summary = doc.get("summary") or {}
+    summary = doc.summary
     rows, classes = [], []
-    for e in entries:
-        rows.append([f'<a href="#sc-{escape(e["name"])}">{escape(e["name"])}</a>',
-                     escape(e["verdict"]), f'<span class="l">{escape(e.get("reason", ""))}</span>',
+    for e in doc.scenarios:
+        rows.append([f'<a href="#sc-{escape(e.name)}">{escape(e.name)}</a>',
+                     escape(e.verdict), f'<span class="l">{escape(e.reason)}</span>',
                      _worst_cell(worst_probe(e))])
-        classes.append(escape(e["verdict"]))
+        classes.append(escape(e.verdict))
     head = (f"<h1>nbt-harness report</h1>"
-            f'<p>target: <code>{escape(str(doc.get("target", "?")))}</code><br>'
+            f'<p>target: <code>{escape(str(doc.target))}</code><br>'
             f"harness: nbt-harness {escape(harness_version)}, report version "
-            f'{escape(str(doc.get("version", "?")))}<br>'
+            f'{escape(str(doc.version))}<br>'
             + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "error", "skip"))
             + "</p>")
     table = _table(["scenario", "verdict", "reason", "worst probe against its limit"], rows, classes)
-    sections = "".join(_scenario_section(e, histories.get(e["name"])) for e in entries)
+    sections = "".join(_scenario_section(e, histories.get(e.name)) for e in doc.scenarios)
     return page("nbt-harness report", head + table + sections)
 
 
 def render_compare_page(result: dict, base_label: str, new_label: str,
-                        base_doc: dict, new_doc: dict, harness_version: str) -> str:
+                        base_doc: Report, new_doc: Report, harness_version: str) -> str:
     """The comparison's page: the table of verdicts, then per row the two distributions
     overlaid as percentile spectra."""
     th = result["thresholds"]
     head = (f"<h1>nbt-harness compare</h1><p>base: <code>{escape(base_label)}</code> "
-            f'(target <code>{escape(str(base_doc.get("target", "?")))}</code>)<br>'
+            f'(target <code>{escape(str(base_doc.target))}</code>)<br>'
             f"new: <code>{escape(new_label)}</code> "
-            f'(target <code>{escape(str(new_doc.get("target", "?")))}</code>)<br>'
+            f'(target <code>{escape(str(new_doc.target))}</code>)<br>'
             f"nbt-harness {escape(harness_version)}. A row is regressed when a one-sided "
             f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g}, its "
             f"distance taken only over latencies where, at the quantile midway between the two "
@@ -272,15 +274,13 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
     note = ('<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
             "new/base latency at the quantile (at) where the test found its distance (for an "
             "unchanged row: where the two distributions part most).</p>")
-    base_sc = {s["name"]: s for s in base_doc.get("scenarios", [])}
-    new_sc = {s["name"]: s for s in new_doc.get("scenarios", [])}
     plots = []
     for r in result["rows"]:
         if r["phase"] not in SPECTRUM_PHASES:
             continue
-        b = base_sc[r["scenario"]]["probes"][r["probe"]][r["phase"]]
-        n = new_sc[r["scenario"]]["probes"][r["probe"]][r["phase"]]
-        series = {"base": buckets_of(b.get("hdr")), "new": buckets_of(n.get("hdr"))}
+        b = base_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
+        n = new_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
+        series = {"base": buckets_of(b.hdr), "new": buckets_of(n.hdr)}
         title = f"{r['scenario']} {r['probe']} {r['phase']}: {r['verdict']}"
         plots.append(f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'
                      f'{escape(r["phase"])}" class="{escape(r["verdict"])}">'

@@ -11,6 +11,7 @@ import harness
 from harness.errors import BadInput
 from harness.history import read_events
 from harness.html_report import render_compare_page, render_report
+from harness.results import Report
 
 
 def harness_version() -> str:
@@ -20,9 +21,9 @@ def harness_version() -> str:
         return harness.__version__
 
 
-def load_report(path: Path) -> tuple[dict, Path]:
-    """(report doc, run directory) from a run directory or a report.json; BadInput (one
-    line) when it is missing or not a report."""
+def load_report(path: Path) -> tuple[Report, Path]:
+    """(report, run directory) from a run directory or a report.json, of this version or an
+    older one; BadInput (one line) when it is missing or not a report."""
     path = Path(path)
     file = path / "report.json" if path.is_dir() else path
     if not file.is_file():
@@ -34,20 +35,23 @@ def load_report(path: Path) -> tuple[dict, Path]:
     if not isinstance(doc, dict) or not isinstance(doc.get("scenarios"), list) or not all(
             isinstance(s, dict) and "name" in s and "verdict" in s for s in doc["scenarios"]):
         raise BadInput(f"{file} is not an nbt-harness report (no scenarios[] with name and verdict)")
-    return doc, file.parent
+    try:
+        return Report.from_json(doc), file.parent
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"{file} is not an nbt-harness report: {exc}") from None
 
 
-def histories_of(doc: dict, run_dir: Path) -> dict[str, list[dict]]:
+def histories_of(doc: Report, run_dir: Path) -> dict[str, list[dict]]:
     """Each scenario's history events: RUN_DIR/<scenario>/history.jsonl, else the path the
     entry names; scenarios with neither are left out."""
     out = {}
-    for entry in doc["scenarios"]:
-        candidates = [run_dir / str(entry["name"]) / "history.jsonl"]
-        if entry.get("history"):
-            candidates.append(Path(entry["history"]))
+    for entry in doc.scenarios:
+        candidates = [run_dir / entry.name / "history.jsonl"]
+        if entry.history:
+            candidates.append(Path(entry.history))
         path = next((p for p in candidates if p.is_file()), None)
         if path is not None:
-            out[entry["name"]] = list(read_events(path))
+            out[entry.name] = list(read_events(path))
     return out
 
 
@@ -69,6 +73,6 @@ def write_html(run_dir: Path, out: Path | None = None) -> Path:
     return _write(out or run_dir / "report.html", page)
 
 
-def write_compare_html(result: dict, base: tuple[str, dict], new: tuple[str, dict], out: Path) -> Path:
+def write_compare_html(result: dict, base: tuple[str, Report], new: tuple[str, Report], out: Path) -> Path:
     page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
     return _write(out, page)

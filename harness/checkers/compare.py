@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass
 
 from harness.checkers import histograms
+from harness.results import PhaseStats, Report
 from harness.schedule import PHASES
-from harness.stats import p99_basis
 
 Buckets = list[tuple[int, int]]  # (value_us, count), ascending values
 
@@ -170,36 +170,39 @@ def compare_rows(base: Buckets, new: Buckets, th: Thresholds = Thresholds()) -> 
             "new_at_us": e["new_at_us"]}
 
 
-def _side(row: dict) -> dict:
-    return {k: row.get(k) for k in ("count", "errors", "p50_us", "p99_us", "max_us")} | {
-        "p99_basis": row.get("p99_basis") or p99_basis(row.get("count", 0) - row.get("errors", 0))}
+def _side(row: PhaseStats) -> dict:
+    return {"count": row.count, "errors": row.errors, "p50_us": row.p50_us, "p99_us": row.p99_us,
+            "max_us": row.max_us, "p99_basis": row.p99_basis}
 
 
-def compare_reports(base_doc: dict, new_doc: dict, th: Thresholds = Thresholds()) -> dict:
+def compare_reports(base_doc: Report, new_doc: Report, th: Thresholds = Thresholds()) -> dict:
     """{rows[], summary, only_base[], only_new[]} for the scenarios both reports hold.
 
     ValueError when they have no scenario in common or a histogram is missing or corrupt."""
-    base_sc = {s["name"]: s for s in base_doc.get("scenarios", [])}
-    new_sc = {s["name"]: s for s in new_doc.get("scenarios", [])}
+    base_sc = {s.name: s for s in base_doc.scenarios}
+    new_sc = {s.name: s for s in new_doc.scenarios}
     common = [n for n in base_sc if n in new_sc]
     if not common:
         raise ValueError("the two reports have no scenario in common")
     rows = []
     for name in common:
-        bp, np_ = base_sc[name].get("probes") or {}, new_sc[name].get("probes") or {}
+        bp, np_ = base_sc[name].probes, new_sc[name].probes
         for probe in [p for p in bp if p in np_]:
             for phase in COMPARED_PHASES:
                 b, n = bp[probe].get(phase), np_[probe].get(phase)
                 if not b or not n:
                     continue
-                if "hdr" not in b or "hdr" not in n:
+                if b.hdr is None or n.hdr is None:
                     raise ValueError(f"{name}/{probe}/{phase}: no latency histogram (hdr) in the report")
-                result = compare_rows(buckets_of(b["hdr"], b.get("errors", 0)),
-                                      buckets_of(n["hdr"], n.get("errors", 0)), th)
+                result = compare_rows(buckets_of(b.hdr, b.errors), buckets_of(n.hdr, n.errors), th)
                 rows.append({"scenario": name, "probe": probe, "phase": phase,
                              "base": _side(b), "new": _side(n), **result})
     verdicts = [r["verdict"] for r in rows]
-    stalls = {name: {"base": base_sc[name].get("host_stalls"), "new": new_sc[name].get("host_stalls")}
+
+    def stalls_of(result) -> dict | None:
+        return None if result.host_stalls is None else result.host_stalls.to_json()
+
+    stalls = {name: {"base": stalls_of(base_sc[name]), "new": stalls_of(new_sc[name])}
               for name in common}
     return {"rows": rows, "host_stalls": stalls,
             "summary": {v: verdicts.count(v) for v in (REGRESSED, IMPROVED, UNCHANGED)},

@@ -18,6 +18,7 @@ from harness.checkers.compare import (
     quantile,
     render_compare,
 )
+from harness.results import Report
 from harness.stats import summarize_us
 
 
@@ -112,7 +113,7 @@ def test_bad_thresholds(kw):
 
 
 def _doc(name, rows):
-    return {"version": 1, "target": "t", "scenarios": [{"name": name, "probes": {"smb_echo": {
+    return {"version": 1, "target": "t", "scenarios": [{"name": name, "verdict": "pass", "probes": {"smb_echo": {
         phase: {**summarize_us(v, 0), "hdr": histograms.encode(histograms.of_latencies_us(v))}
         for phase, v in rows.items()}}}]}
 
@@ -120,12 +121,12 @@ def _doc(name, rows):
 def test_compare_reports_rows_and_table():
     base = _doc("rst", {"baseline": [1000] * 60, "fault": [1000] * 60})
     new = _doc("rst", {"baseline": [1000] * 60, "fault": [1000] * 30 + [400_000] * 30})
-    result = compare_reports(base, new)
+    result = compare_reports(Report.from_json(base), Report.from_json(new))
     verdicts = {(r["phase"]): r["verdict"] for r in result["rows"]}
     assert verdicts == {"baseline": UNCHANGED, "fault": REGRESSED}
     assert result["summary"] == {"regressed": 1, "improved": 0, "unchanged": 1}
     new["scenarios"][0]["host_stalls"] = {"count": 2, "worst_us": 52_000}
-    text = render_compare(compare_reports(base, new), "a", "b")
+    text = render_compare(compare_reports(Report.from_json(base), Report.from_json(new)), "a", "b")
     assert "machine stalls in rst: base 0 (worst - ms), new 2 (worst 52.00 ms)" in text
     assert "REGRESSED" in text and "max*" in text
     fault = next(line for line in text.splitlines() if " fault " in line)
@@ -134,11 +135,12 @@ def test_compare_reports_rows_and_table():
 
 def test_compare_reports_needs_a_common_scenario_and_histograms():
     with pytest.raises(ValueError, match="no scenario in common"):
-        compare_reports(_doc("rst", {"fault": [1]}), _doc("fin", {"fault": [1]}))
+        compare_reports(Report.from_json(_doc("rst", {"fault": [1]})),
+                        Report.from_json(_doc("fin", {"fault": [1]})))
     broken = _doc("rst", {"fault": [1]})
     del broken["scenarios"][0]["probes"]["smb_echo"]["fault"]["hdr"]
     with pytest.raises(ValueError, match="no latency histogram"):
-        compare_reports(broken, _doc("rst", {"fault": [1]}))
+        compare_reports(Report.from_json(broken), Report.from_json(_doc("rst", {"fault": [1]})))
 
 
 def test_a_body_shift_does_not_lend_its_significance_to_tail_noise():

@@ -9,6 +9,7 @@ from harness.checkers import histograms
 from harness.cli import main
 from harness.html_report import render_report, timeline_of, worst_probe
 from harness.plots import spectrum_points
+from harness.results import Report, ScenarioResult
 from harness.stats import summarize_us
 
 SECRET = "pw-Zq81-not-for-eyes"
@@ -61,7 +62,7 @@ def doc():
 
 
 def test_timeline_holds_every_operation_and_mark():
-    tl = timeline_of(entry(), events())
+    tl = timeline_of(ScenarioResult.from_json(entry()), events())
     kinds = [p.kind for p in tl.series["nbstat"]]
     assert kinds.count("ok") == 3 and kinds.count("fail") == 1 and kinds.count("timeout") == 2
     assert tl.fault == (2.0, 2.01) and tl.fault_phase == (2.0, 4.0)
@@ -70,7 +71,7 @@ def test_timeline_holds_every_operation_and_mark():
 
 
 def test_page_is_self_contained_and_shows_everything():
-    html = render_report(doc(), {"rst": events()}, "9.9.9")
+    html = render_report(Report.from_json(doc()), {"rst": events()}, "9.9.9")
     assert 'data-series="nbstat" data-ok="3" data-failed="1" data-timeouts="2"' in html
     for mark in ("fault-window", "fault-phase", "evidence", "trigger", "recover", "machine-stall"):
         assert f'data-mark="{mark}"' in html
@@ -85,7 +86,7 @@ def test_page_is_self_contained_and_shows_everything():
 
 
 def test_worst_probe_is_the_one_furthest_past_its_limit():
-    w = worst_probe(entry())
+    w = worst_probe(ScenarioResult.from_json(entry()))
     assert (w["probe"], w["phase"], w["stat"], w["basis"]) == ("nbstat", "fault", "p99", "max, n<100")
     assert w["observed_us"] == 900_000 and w["limit_us"] == 100_000
 
