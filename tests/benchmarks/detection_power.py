@@ -71,10 +71,10 @@ def _run(args, scenario, holds, degrades, work: Path) -> int:
         with make() as target:
             for i in range(args.runs):
                 r = run_scenario(scenario, target, work / label.replace(" ", "_") / str(i))
-                fails += r["verdict"] == "fail"
-                errors += r["verdict"] == "error"
-                worst = max((v["observed_us"] / v["limit_us"] for v in r["violations"]
-                             if v.get("limit_us")), default=0.0)
+                fails += r.verdict == "fail"
+                errors += r.verdict == "error"
+                worst = max((v.observed_us / v.limit_us for v in r.violations if v.limit_us),
+                            default=0.0)
                 ratios.append(worst)
         rate = fails / args.runs
         per_run = (time.monotonic() - started) / args.runs

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from harness.history import read_events
+from harness.results import ScenarioResult
 from harness.runner import run_scenario
 from harness.scenario import resolve
 from harness.stats import percentile
@@ -36,8 +37,8 @@ def overrides(active: int, idle: int) -> dict:
             "phases.recovery_s": "3"}
 
 
-def measure(result: dict) -> dict:
-    events = list(read_events(Path(result["history"])))
+def measure(result: ScenarioResult) -> dict:
+    events = list(read_events(Path(result.history)))
     intended = {(e["process"], e["seq"]): e["intended_s"] for e in events
                 if e.get("type") == "invoke" and e.get("probe") == "smb_echo"}
     lags_us = [(e["sent_s"] - intended[(e["process"], e["seq"])]) * 1e6 for e in events
@@ -46,10 +47,11 @@ def measure(result: dict) -> dict:
     pools = [e for e in events if e.get("type") == "pool" and e.get("pss_kb")]
     sessions = sum(e["sessions"] for e in pools)
     pss_kb = sum(e["pss_kb"] for e in pools)
-    return {"verdict": result["verdict"], "lag_p50_us": percentile(lags_us, 50),
+    return {"verdict": result.verdict, "lag_p50_us": percentile(lags_us, 50),
             "lag_p99_us": percentile(lags_us, 99),
             "pss_mb_per_session": pss_kb / 1024 / sessions if sessions else None,
-            "stalls": result.get("host_stalls") or {}, "reason": result["reason"]}
+            "stalls": result.host_stalls.to_json() if result.host_stalls else {},
+            "reason": result.reason}
 
 
 def main(argv=None) -> int:
