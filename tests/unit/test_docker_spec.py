@@ -36,7 +36,9 @@ def test_secret_tar_is_root_only():
     import io
     import tarfile
 
-    data = docker_target._secret_tar("/run/secrets/samba_password", "pw")
+    from harness.targets.docker.container import secret_tar
+
+    data = secret_tar("/run/secrets/samba_password", "pw")
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         d, f = tar.getmembers()
         assert (d.name, d.isdir(), d.mode) == ("run/secrets", True, 0o700)
