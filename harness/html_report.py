@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from html import escape
 
-from harness.checkers.bounds import Bound
 from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.plots import Point, Timeline, spectrum_svg, timeline_svg
 from harness.results import PhaseStats, Report, ScenarioResult
-from harness.schedule import JUDGED_PHASES, PHASES
+from harness.schedule import PHASES
+from harness.summary import limits_of, worst_probe
 
 SPECTRUM_PHASES = ("baseline", "fault", "recovery")
 
@@ -37,38 +37,6 @@ def _p99(row: PhaseStats | dict) -> str:
     if isinstance(row, PhaseStats):
         return "max*" if row.p99_basis == "max" else _ms(row.p99_us)
     return "max*" if row.get("p99_basis") == "max" else _ms(row.get("p99_us"))
-
-
-def limits_of(entry: ScenarioResult, probe: str) -> dict[str, float] | None:
-    """The probe's p99 and max limits in µs, from the entry's bounds and its baseline."""
-    spec = entry.bound_for(probe)
-    base = entry.row(probe, "baseline")
-    if spec is None or base is None or base.p99_us is None:
-        return None
-    return Bound(**spec).limits_us(base.p99_us)
-
-
-def worst_probe(entry: ScenarioResult) -> dict | None:
-    """The judged probe x phase x statistic closest to (or furthest past) its limit."""
-    worst = None
-    for probe, phases in entry.probes.items():
-        limits = limits_of(entry, probe)
-        if not limits:
-            continue
-        for phase in JUDGED_PHASES:
-            row = phases.get(phase)
-            if not row:
-                continue
-            for stat in ("p99_us", "max_us"):
-                observed = getattr(row, stat)
-                if observed is None or not limits[stat]:
-                    continue
-                share = observed / limits[stat]
-                if worst is None or share > worst["share"]:
-                    basis = "max, n<100" if stat == "p99_us" and row.p99_basis == "max" else None
-                    worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
-                             "observed_us": observed, "limit_us": limits[stat], "share": share}
-    return worst
 
 
 def timeline_of(entry: ScenarioResult, events: list[dict]) -> Timeline:
@@ -110,9 +78,11 @@ def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None 
 def _worst_cell(w: dict | None) -> str:
     if not w:
         return "-"
+    if w["stat"] == "errors":
+        return escape(f"{w['probe']} {w['phase']} errors: {w['observed']} > limit {w['limit']}")
     stat = f"{w['stat']} ({w['basis']})" if w["basis"] else w["stat"]
     return escape(f"{w['probe']} {w['phase']} {stat}: {_ms(w['observed_us'])} ms of limit "
-                  f"{_ms(w['limit_us'])} ms ({w['share'] * 100:.0f}%)")
+                  f"{_ms(w['limit_us'])} ms ({w['ratio'] * 100:.0f}%)")
 
 
 def _probe_table(entry: ScenarioResult) -> str:
@@ -222,7 +192,8 @@ def page(title: str, body: str) -> str:
 
 
 def render_report(doc: Report, histories: dict[str, list[dict]], harness_version: str) -> str:
-    """The run's page: summary, then per scenario its timeline, drop, violations, table and
+    """The run's page: summary (with each scenario's worst figure against its limit, as
+    summary.worst_probe finds it), then per scenario its timeline, drop, violations, table and
     spectra. ``histories`` maps scenario names to their history events (may lack some)."""
     summary = doc.summary
     rows, classes = [], []

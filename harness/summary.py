@@ -8,26 +8,32 @@ from harness.results import ScenarioResult
 from harness.schedule import JUDGED_PHASES
 
 
-def _bound(entry: ScenarioResult, probe: str) -> Bound:
+def limits_of(entry: ScenarioResult, probe: str) -> dict[str, float] | None:
+    """The probe's p99 and max limits in µs, from the bound it was judged by and its baseline
+    (the scenario's default bound where the entry records none); None without a baseline p99."""
+    base = entry.row(probe, "baseline")
+    if base is None or base.p99_us is None:
+        return None
     raw = entry.bound_for(probe) or {}
-    return Bound(**{k: v for k, v in raw.items() if k in Bound.__dataclass_fields__})
+    bound = Bound(**{k: v for k, v in raw.items() if k in Bound.__dataclass_fields__})
+    return bound.limits_us(base.p99_us)
 
 
 def worst_probe(entry: ScenarioResult) -> dict | None:
     """The judged figure closest to (or furthest past) its limit: {probe, phase, stat,
-    observed_us, limit_us, ratio}; an error-count violation wins over any latency (its
-    observed/limit are counts). None when nothing was judged (skip, or no baseline)."""
+    observed_us, limit_us, ratio, basis} (``basis`` "max, n<100" when a p99 of fewer than 100
+    samples is its maximum); an error-count violation wins over any latency (its observed and
+    limit are counts). None when nothing was judged (skip, or no baseline)."""
     errors = [v for v in entry.violations if v.stat == "errors"]
     if errors:
         v = max(errors, key=lambda v: v.observed)
-        return {"probe": v.probe, "phase": v.phase, "stat": "errors",
+        return {"probe": v.probe, "phase": v.phase, "stat": "errors", "basis": None,
                 "observed": v.observed, "limit": v.limit, "ratio": float("inf")}
     worst = None
     for probe, phases in entry.probes.items():
-        base = phases.get("baseline")
-        if base is None or base.p99_us is None:
+        limits = limits_of(entry, probe)
+        if limits is None:
             continue
-        limits = _bound(entry, probe).limits_us(base.p99_us)
         for phase in JUDGED_PHASES:
             row = phases.get(phase)
             for stat in ("p99_us", "max_us"):
@@ -36,7 +42,8 @@ def worst_probe(entry: ScenarioResult) -> dict | None:
                     continue
                 ratio = observed / limits[stat]
                 if worst is None or ratio > worst["ratio"]:
-                    worst = {"probe": probe, "phase": phase, "stat": stat[:-3],
+                    basis = "max, n<100" if stat == "p99_us" and row.p99_basis == "max" else None
+                    worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
                              "observed_us": observed, "limit_us": int(limits[stat]),
                              "ratio": round(ratio, 4)}
     return worst

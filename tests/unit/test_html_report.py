@@ -7,9 +7,10 @@ import pytest
 
 from harness.checkers import histograms
 from harness.cli import main
-from harness.html_report import render_report, timeline_of, worst_probe
+from harness.html_report import render_report, timeline_of
 from harness.plots import spectrum_points
 from harness.results import Report, ScenarioResult
+from harness.summary import worst_probe
 from harness.stats import summarize_us
 
 SECRET = "pw-Zq81-not-for-eyes"
@@ -142,3 +143,10 @@ def test_compare_same_run_exits_0_and_writes_html(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "0 regressed" in out
     assert 'data-spectrum="rst/nbstat/fault"' in (tmp_path / "c.html").read_text()
+
+
+def test_the_summary_row_names_an_error_count_violation_first():
+    bad = {**entry(), "violations": [{"probe": "nbstat", "phase": "fault", "stat": "errors",
+                                      "observed_us": None, "limit_us": None, "observed": 3, "limit": 0}]}
+    html = render_report(Report.from_json({**doc(), "scenarios": [bad]}), {}, "9.9.9")
+    assert "nbstat fault errors: 3 &gt; limit 0" in html
