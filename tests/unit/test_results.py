@@ -143,3 +143,21 @@ def test_report_entries_from_histories_are_the_golden_ones():
     assert json.dumps(doc, indent=2) == json.dumps(expected, indent=2)
     unreachable = report_doc([errored_entry("rst", "target unreachable: no smbd")], "docker").to_json()
     assert unreachable["scenarios"][0]["problems"] == ["target unreachable: no smbd"]
+
+
+def test_report_and_compare_commands_read_a_report_written_before_the_model(tmp_path, capsys):
+    from harness.cli import main
+
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "report.json").write_text((Path(__file__).parent / "data" / "report_replica_before.json").read_text())
+    assert main(["report", str(old)]) == 0
+    assert 'data-scenario="rst"' in (old / "report.html").read_text()
+    assert main(["compare", str(old), str(old / "report.json"), "--html", str(tmp_path / "c.html")]) == 0
+    assert "0 regressed" in capsys.readouterr().out
+    # a scenario entry of the wrong shape is bad input (one line, exit 2), not a traceback
+    doc = json.loads((old / "report.json").read_text())
+    doc["scenarios"][0]["probes"] = ["not", "a", "table"]
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    assert main(["report", str(tmp_path / "bad.json"), "-o", str(tmp_path / "b.html")]) == 2
+    assert "not an nbt-harness report" in capsys.readouterr().err

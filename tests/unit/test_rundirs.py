@@ -115,7 +115,7 @@ def test_runner_removes_only_its_own_files(tmp_path):
     (run_dir / "events-c1.jsonl").write_text('{"t_s":0,"type":"ok"}\n')  # an earlier run's
     (run_dir / "history.jsonl").write_text("old\n")
     result = run_scenario(Scenario(name="baseline"), _SkippingTarget(), run_dir)
-    assert result["verdict"] == "skip"
+    assert result.verdict == "skip"
     assert (run_dir / "keep.txt").read_text() == "the user's" and (run_dir / "sub").is_dir()
     assert not (run_dir / "events-c1.jsonl").exists() and not (run_dir / "history.jsonl").exists()
 
