@@ -8,17 +8,22 @@ from harness.results import Report, ScenarioResult
 from harness.schedule import PHASES
 
 
-def scenario_entry(result: ScenarioResult, scenario=None, *, target: str | None = None,
-                   duration_s: float | None = None, server_logs: str | None = None) -> ScenarioResult:
+def scenario_entry(result: ScenarioResult, scenario=None, extra: dict | None = None, *,
+                   target: str | None = None, duration_s: float | None = None,
+                   server_logs: str | None = None) -> ScenarioResult:
     """The result as report.json keeps it: with what the scenario asked for (description,
-    dialect, bounds, phases) and where it ran (target, duration_s, server_logs)."""
+    dialect, bounds, phases) and where it ran (target, duration_s, server_logs). ``extra``:
+    more entry keys (a known one sets its field, any other is kept in ``result.extra``)."""
     if scenario is not None:
         result = result.with_(
             description=scenario.description, dialect=scenario.dialect,
             bounds=scenario.bounds.to_json(),
             phases={name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()})
-    run = {"target": target, "duration_s": duration_s, "server_logs": server_logs}
-    return result.with_(**{k: v for k, v in run.items() if v is not None})
+    named = {"target": target, "duration_s": duration_s, "server_logs": server_logs}
+    run = {**(extra or {}), **{k: v for k, v in named.items() if v is not None}}
+    typed = {k: v for k, v in run.items() if k in ScenarioResult.KEYS}
+    other = {k: v for k, v in run.items() if k not in ScenarioResult.KEYS}
+    return result.with_(**typed, extra={**result.extra, **other})
 
 
 def errored_entry(name: str, reason: str) -> ScenarioResult:

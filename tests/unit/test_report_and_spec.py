@@ -89,3 +89,9 @@ def test_target_strings_and_construction_come_from_the_registry():
     assert (target.trigger, target.hold_s) == ("reset", 0.5)
     with pytest.raises(BadInput, match="local takes no ':' suffix"):
         parse_target("local:x")
+
+
+def test_entry_keys_given_as_a_dict_are_typed_or_kept():
+    e = scenario_entry(RESULT, None, {"duration_s": 1.5, "transport": "nbt"}, target="local")
+    assert (e.duration_s, e.target, e.extra) == (1.5, "local", {"transport": "nbt"})
+    assert e.to_json()["transport"] == "nbt"
