@@ -31,7 +31,11 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
         entry["scratch"] = result["scratch"]
     if scenario is not None:
         entry["description"] = scenario.description
-        entry["dialect"] = scenario.dialect
+        entry["dialect"] = scenario.dialect  # as asked (an alias or an exact name)
+        entry["dialect_exact"] = scenario.dialect_exact
+        entry["transport"] = scenario.transport
+    if "negotiated" in result:  # what the clients' sessions got (None: no session)
+        entry["negotiated"] = result["negotiated"]
         entry["bounds"] = scenario.bounds.to_json()
         entry["phases"] = {name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()}
     if result.get("history"):
