@@ -101,6 +101,8 @@ class Scenario:
         d = copy.deepcopy(self.to_dict())
         for key, raw in overrides.items():
             apply_override(d, key, raw)
+        if self.from_matrix:  # a matrix cell keeps its combination (and its name says it)
+            d["dialect"], d["transport"] = self.dialect, self.transport
         return from_dict(d, f"{self.source or self.name} (with overrides)",
                          from_matrix=self.from_matrix)
 
