@@ -153,7 +153,8 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     why = unsupported(scenario) or target.unsupported(scenario)
     if drop and not why:
         why = drop.unsupported(target.client_netns("victim"))
-    if not why:
+    sessions = drop or scenario.idle_sessions or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES)
+    if sessions and not why:
         why = target.offers(scenario.dialect, scenario.transport)
     target.server_events()  # what the server logged before this run is not this run's
     if why:
