@@ -112,6 +112,33 @@ class Session:
     def sock(self) -> socket.socket:
         return self.smb.get_socket()
 
+    def echo(self) -> None:
+        """An echo through impacket, answered. SMB1 has no message ids to match answers by:
+        answers to earlier requests (outstanding READ_ANDX of a drop) are read past."""
+        if not self.is_smb1:
+            self.smb.echo()
+            return
+        packet = smb.NewSMBPacket()
+        command = smb.SMBCommand(smb.SMB.SMB_COM_ECHO)
+        command["Parameters"] = smb.SMBEcho_Parameters()
+        command["Data"] = smb.SMBEcho_Data()
+        command["Parameters"]["EchoCount"] = 1
+        command["Data"]["Data"] = ""
+        packet.addCommand(command)
+        self.smb.sendSMB(packet)
+        while True:
+            answer = self.smb.recvSMB()  # impacket's timeout per answer
+            if answer["Command"] == smb.SMB.SMB_COM_ECHO:
+                answer.isValidAnswer(smb.SMB.SMB_COM_ECHO)
+                return
+
+    def set_timeout(self, timeout_s: float) -> float:
+        """Set impacket's per-answer timeout (SMB1 and SMB 2/3 keep it apart); the old one."""
+        if self.is_smb1:
+            return self.smb.set_timeout(timeout_s)
+        saved, self.smb._timeout = self.smb._timeout, timeout_s
+        return saved
+
     def local_addr(self) -> str:
         host, port = self.sock.getsockname()[:2]
         return f"{host}:{port}"
