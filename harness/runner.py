@@ -270,7 +270,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         if w.info and "local" in w.info:
             log.write("client", name=w.spec.name, role=w.spec.role, host=w.spec.netns,
                       local=w.info["local"], peer=w.info.get("peer"),
-                      dialect=w.info.get("dialect"), transport=w.spec.transport)
+                      dialect=w.info.get("dialect"), transport=w.spec.transport,
+                      **({"encrypted": True} if w.info.get("encrypted") else {}))
     if drop:
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
                   victim=victim.info.get("local"),

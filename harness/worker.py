@@ -177,6 +177,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                                    spec.transport)
             info["local"] = session.local_addr()
             info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
+            info["encrypted"] = session.encrypted
             info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
         if spec.role == "victim":
             drop.prepare(session)

@@ -104,6 +104,12 @@ class Session:
         return isinstance(self.smb, smb.SMB)
 
     @property
+    def encrypted(self) -> bool:
+        """SMB 3.x traffic encrypted (only where the server demanded it)."""
+        state = getattr(self.smb, "_Session", None) or {}
+        return bool(state.get("SessionFlags", 0) & 0x0004)
+
+    @property
     def smb(self):
         """The dialect object (impacket SMB or SMB3), which owns the socket."""
         return self.conn.getSMBServer()
@@ -228,9 +234,11 @@ class Session:
 
 
 def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
-            transport: str) -> tuple[SMBConnection, str]:
+            transport: str, encrypt: bool = False) -> tuple[SMBConnection, str]:
     """Connect and negotiate (no login): the connection and the dialect negotiated.
-    InfraError (one line) when the server does not give the dialect asked for."""
+    InfraError (one line) when the server does not give the dialect asked for.
+    ``encrypt``: let impacket encrypt an SMB 3.x session (else only when the server demands
+    it: see open_session)."""
     port = transport_port(endpoint, transport)
     how = f"{endpoint.host}:{port} ({transport}"
     how += f", SMB {dialects.exact(dialect)})" if dialect else ")"
@@ -242,6 +250,13 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     except Exception as exc:
         raise InfraError(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None
     got = negotiated_name(conn.getDialect())
+    state = getattr(conn.getSMBServer(), "_Connection", None)
+    if isinstance(state, dict) and not encrypt:
+        # impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in
+        # Python, about 1 ms per message here); like a Windows client, ours encrypt only
+        # what the server requires, so 3.x sessions are signed, not encrypted, and the
+        # prebuilt echo and the session pools work on them. Read before the login.
+        state["SupportsEncryption"] = False
     if dialect and got != dialects.exact(dialect):
         _drop_socket(conn)
         raise InfraError(f"connect to {how}: the server negotiated {got}, not the dialect asked for")
@@ -253,6 +268,15 @@ def _drop_socket(conn: SMBConnection) -> None:
         conn.getSMBServer().get_socket().close()
     except Exception:
         pass
+
+
+def _server_demands_encryption(conn: SMBConnection) -> bool:
+    """The server's SESSION_SETUP answer asked for encryption (SMB2_SESSION_FLAG_ENCRYPT_DATA,
+    [MS-SMB2] 2.2.6) on a session impacket was told not to encrypt."""
+    server = conn.getSMBServer()
+    state = getattr(server, "_Connection", None)
+    return (isinstance(state, dict) and state.get("SupportsEncryption") is False
+            and bool(server._Session.get("SessionFlags", 0) & 0x0004))
 
 
 def offers(endpoint: Endpoint, dialect: str, transport: str, timeout_s: float) -> str | None:
@@ -276,6 +300,10 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
     stage = "login"
     try:
         conn.login(endpoint.username, endpoint.password, endpoint.domain)
+        if _server_demands_encryption(conn):  # again, this time encrypted
+            _drop_socket(conn)
+            conn, got = connect(endpoint, client_name, timeout_s, dialect, transport, encrypt=True)
+            conn.login(endpoint.username, endpoint.password, endpoint.domain)
         stage = "tree connect"
         tree_id = conn.connectTree(endpoint.share)
     except Exception as exc:

@@ -36,6 +36,7 @@ def test_drop_passes_in_every_cell(nbt_run, mode, dialect, transport):
     assert (entry["dialect"], entry["transport"]) == (dialect, transport)
     got = entry["negotiated"]
     assert (got["dialect"], got["transport"], got["port"]) == (dialect, transport, PORTS[transport]), got
+    assert "encrypted" not in got  # signed, not encrypted: the server did not demand it
     assert entry["drop"]["evidence"], "the drop must be proven on the server's side"
     assert entry["drop"]["evidence"]["peer"].startswith("10.213.")
 
@@ -64,3 +65,17 @@ def test_a_combination_the_server_lacks_is_a_skip(tmp_path):
         result = run_scenario(cell("rst", "3.1.1", "nbt"), target, tmp_path / "rst")
         assert result["verdict"] == "skip", result
         assert "does not offer SMB 3.1.1" in result["reason"]
+
+
+def test_a_server_that_demands_encryption_gets_it(tmp_path):
+    """Our clients encrypt SMB 3.x only when the server demands it (server smb encrypt =
+    required): then every session is encrypted, and the run says so."""
+    from harness.runner import run_scenario
+    from harness.targets.local import LocalSamba
+
+    with LocalSamba(extra_conf="    server smb encrypt = required\n") as target:
+        scenario = cell("rst", "3.1.1", "tcp").with_overrides(SHORT)
+        result = run_scenario(scenario, target, tmp_path / "rst")
+    assert result["verdict"] == "pass", result["reason"]
+    got = result["negotiated"]
+    assert got["dialect"] == "3.1.1" and got["encrypted"] == got["clients"] > 0, got

@@ -84,6 +84,8 @@ def test_negotiated_from_the_history():
               {"type": "client", "name": "nbstat", "peer": None}]
     assert negotiated(events) == {"dialect": "3.1.1", "transport": "tcp", "port": 445, "clients": 2}
     assert negotiated(events[:1]) is None
+    assert negotiated([{**e, "encrypted": True} if e.get("name") == "c1" else e
+                       for e in events])["encrypted"] == 1
     mixed = events + [{"type": "client", "peer": "10.213.0.1:445", "dialect": "2.1", "transport": "tcp"}]
     assert negotiated(mixed)["mixed"] == ["2.1", "3.1.1"]
 
