@@ -1,6 +1,7 @@
 """nbt-harness: the command line.
 
   nbt-harness run [SCENARIO ...] [--target TARGET] [--report-dir DIR | --runs-dir DIR]
+                  [--dialect LIST] [--transport LIST] [--matrix]
   nbt-harness list
   nbt-harness cleanup
   nbt-harness replica --listen ADDR --upstream ADDR [...]
@@ -68,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a scenario parameter, e.g. phases.fault_s=2 (repeatable)")
     run.add_argument("--hold-s", type=float, default=None, help="replica: freeze/degrade hold time")
     run.add_argument("--degrade-ms", type=float, default=None, help="replica: degrade instead of freeze")
+    run.add_argument("--dialect", default=None, metavar="LIST",
+                     help="run each scenario with each of these dialects (comma-separated: nt1, "
+                          "2.0.2, 2.1, 3.0, 3.1.1 or an alias smb1, smb2, smb3); names become "
+                          "NAME[DIALECT-TRANSPORT]")
+    run.add_argument("--transport", default=None, metavar="LIST",
+                     help="and over each of these transports: nbt (TCP 139 with a session "
+                          "request), tcp (direct TCP 445)")
+    run.add_argument("--matrix", action="store_true",
+                     help="the whole matrix: nt1, 2.1, 3.0, 3.1.1 x nbt, tcp (narrowed by "
+                          "--dialect / --transport)")
     run.add_argument("--quiet", action="store_true",
                      help="print only the verdict lines (no tables, no progress)")
     ls = sub.add_parser("list", help="list scenarios, one line each")
@@ -165,6 +176,23 @@ def _report_dir(args, target_label: str) -> Path:
     return run_dir
 
 
+def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: str | None,
+                  everything: bool, where: str = "--dialect/--transport") -> list:
+    """Each scenario once per dialect x transport asked for (none asked: as they are)."""
+    from harness.dialects import matrix, parse_list
+
+    try:
+        ds = parse_list(dialects_text, "dialect") if dialects_text is not None else None
+        ts = parse_list(transports_text, "transport") if transports_text is not None else None
+    except ValueError as exc:
+        raise BadInput(f"{where}: {exc}") from None
+    out = []
+    for s in scenarios:
+        cells = matrix(ds, ts, everything, s.dialect, s.transport)
+        out += [s.with_combination(d, t) for d, t in cells] if cells else [s]
+    return out
+
+
 def cmd_run(args) -> int:
     from harness.lab.inns import signals_held
     from harness.progress import Progress
@@ -185,6 +213,7 @@ def cmd_run(args) -> int:
                 raise BadInput(str(exc)) from None
     overrides = parse_overrides(args.set)
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
+    scenarios = expand_matrix(scenarios, args.dialect, args.transport, args.matrix)
     spec = parse_target(args.target)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)
     report_dir = _report_dir(args, spec.label())

@@ -160,7 +160,12 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
     if entry.description:
         parts.append(f'<p class="note">{escape(entry.description)}</p>')
     if entry.dialect:
-        parts.append(f'<p class="note">dialect asked: {escape(str(entry.dialect))}</p>')
+        transport = entry.extra.get("transport")
+        asked = str(entry.dialect) + (f" over {transport}" if transport else "")
+        got = entry.extra.get("negotiated")
+        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} (port {got.get("port")})'
+                    if isinstance(got, dict) else "")
+        parts.append(f'<p class="note">dialect asked: {escape(asked)}{escape(got_text)}</p>')
     if events:
         parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'
                      + timeline_svg(timeline_of(entry, events), f"{name}: latency of every operation")

@@ -13,6 +13,12 @@ Settings, each from an ini key, an environment variable and a command-line optio
   --nbt-report-dir  / NBT_HARNESS_REPORT_DIR  / nbt_report_dir   where histories go
   --nbt-set K=V     / NBT_HARNESS_SET (;-sep) / nbt_set          scenario overrides
   --nbt-hold-s, --nbt-degrade-ms                                 replica behaviour
+  --nbt-dialect     / NBT_HARNESS_DIALECT     / nbt_dialect      e.g. nt1,3.1.1 (a matrix)
+  --nbt-transport   / NBT_HARNESS_TRANSPORT   / nbt_transport    nbt,tcp
+  --nbt-matrix      / NBT_HARNESS_MATRIX=1    / nbt_matrix       nt1,2.1,3.0,3.1.1 x nbt,tcp
+
+With a matrix option every scenario item becomes one item per combination, its id carrying
+it (``rst[3.1.1-tcp]``); a combination the scenario cannot express is a skip with the reason.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class Settings:
     overrides: dict
     hold_s: float | None
     degrade_ms: float | None
+    dialects: list | None = None  # the matrix: None (not asked) or the names given
+    transports: list | None = None
+    matrix: bool = False
 
 
 def pytest_addoption(parser):
@@ -52,6 +61,16 @@ def pytest_addoption(parser):
                     help="override a scenario parameter (repeatable)")
     group.addoption("--nbt-hold-s", type=float, default=None, help="replica hold time (s)")
     group.addoption("--nbt-degrade-ms", type=float, default=None, help="replica degrade delay (ms)")
+    group.addoption("--nbt-dialect", default=None, metavar="LIST",
+                    help="run every scenario with each dialect (nt1,2.0.2,2.1,3.0,3.1.1; aliases "
+                         "smb1,smb2,smb3)")
+    group.addoption("--nbt-transport", default=None, metavar="LIST",
+                    help="run every scenario over each transport (nbt: 139, tcp: 445)")
+    group.addoption("--nbt-matrix", action="store_true", default=None,
+                    help="run every scenario in every cell of nt1,2.1,3.0,3.1.1 x nbt,tcp")
+    parser.addini("nbt_dialect", "dialects of the matrix (comma-separated)", default="")
+    parser.addini("nbt_transport", "transports of the matrix (comma-separated)", default="")
+    parser.addini("nbt_matrix", "run the whole dialect x transport matrix", type="bool", default=False)
     parser.addini("nbt_target", "default target", default="local")
     parser.addini("nbt_report_dir", "where scenario histories go", default="")
     parser.addini("nbt_set", "scenario overrides KEY=VALUE", type="linelist", default=[])
@@ -87,8 +106,22 @@ def _resolve(config) -> Settings:
     except BadInput as exc:
         raise pytest.UsageError(str(exc)) from None
     base = Path(report_dir) if report_dir else Path(config.rootpath) / "nbt-report" / "pytest"
+    from harness.dialects import parse_list
+
+    lists = {}
+    for kind in ("dialect", "transport"):
+        text = pick(f"nbt_{kind}", f"NBT_HARNESS_{kind.upper()}", f"nbt_{kind}")
+        try:
+            lists[kind] = parse_list(text, kind) if text else None
+        except ValueError as exc:
+            raise pytest.UsageError(f"--nbt-{kind}: {exc}") from None
+    everything = config.getoption("nbt_matrix")
+    if everything is None:
+        env = os.environ.get("NBT_HARNESS_MATRIX")
+        everything = env not in ("", "0") if env is not None else config.getini("nbt_matrix")
     return Settings(target, base, overrides, config.getoption("nbt_hold_s"),
-                    config.getoption("nbt_degrade_ms"))
+                    config.getoption("nbt_degrade_ms"), lists["dialect"], lists["transport"],
+                    bool(everything))
 
 
 class TargetPool:
@@ -146,6 +179,9 @@ def pytest_unconfigure(config):
 def pytest_report_header(config):
     s = config.stash[SETTINGS_KEY]
     extra = f", overrides={s.overrides}" if s.overrides else ""
+    if s.dialects or s.transports or s.matrix:
+        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else ('all' if s.matrix else 'own')}"
+                  f" transports={','.join(s.transports) if s.transports else ('all' if s.matrix else 'own')}")
     return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
 
 
@@ -196,11 +232,19 @@ class ScenarioFile(pytest.File):
     def collect(self):
         from harness.scenario import load_file
 
+        from harness.dialects import matrix
+
         try:
             scenario = load_file(self.path)
         except BadInput as exc:
             raise self.CollectError(str(exc)) from None
-        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        s = self.config.stash[SETTINGS_KEY]
+        cells = matrix(s.dialects, s.transports, s.matrix, scenario.dialect, scenario.transport)
+        if not cells:
+            yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        for dialect, transport in cells:  # one item per cell: rst[3.1.1-tcp]
+            cell = scenario.with_combination(dialect, transport)
+            yield ScenarioItem.from_parent(self, name=cell.name, scenario=cell)
 
     class CollectError(Exception):
         pass

@@ -82,14 +82,15 @@ def pool_main(spec, conn) -> None:
         writer = HistoryWriter(spec.events_path, spec.name)
         shared_file = client_file_name(spec.name)
         for k in range(spec.sessions):
-            s = open_session(spec.endpoint, f"NBTH{spec.name}{k}"[:15], spec.timeout_s, spec.dialect)
+            s = open_session(spec.endpoint, f"NBTH{spec.name}{k}"[:15], spec.timeout_s, spec.dialect,
+                             spec.transport)
             sessions.append(s)
             if spec.idle:  # one file of the pool, held open by every idle session
                 s.file_id = s.open_file(shared_file, overwrite=(k == 0))
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
         info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
-                "peer": "%s:%d" % first.sock.getpeername()[:2],
+                "peer": "%s:%d" % first.sock.getpeername()[:2], "dialect": first.dialect,
                 "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
     except Exception as exc:
         conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
@@ -105,6 +106,12 @@ def pool_main(spec, conn) -> None:
     except Exception as exc:
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     writer.write("pool", sessions=len(sessions), pss_kb=_pss_kb())
+    # Log off only once the phases are over: a pool's last echo can come up to a period
+    # before the end, and tens of logoffs at once in the recovery phase load the server
+    # under the other clients' last probes (seen with 256 pooled sessions).
+    delay_s = t0 + spec.phases.total_s - time.monotonic()
+    if delay_s > 0:
+        time.sleep(delay_s)
     for s in sessions:
         s.close()
     done(writer, conn)

@@ -18,7 +18,11 @@ def scenario_entry(result: ScenarioResult, scenario=None, extra: dict | None = N
         result = result.with_(
             description=scenario.description, dialect=scenario.dialect,
             bounds=scenario.bounds.to_json(),
-            phases={name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()})
+            phases={name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()},
+            # the dialect as asked (an alias or an exact name) is `dialect`; the exact one and
+            # the transport too (what the sessions got is `negotiated`, from the runner)
+            extra={**result.extra, "dialect_exact": scenario.dialect_exact,
+                   "transport": scenario.transport})
     named = {"target": target, "duration_s": duration_s, "server_logs": server_logs}
     run = {**(extra or {}), **{k: v for k, v in named.items() if v is not None}}
     typed = {k: v for k, v in run.items() if k in ScenarioResult.KEYS}

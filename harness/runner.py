@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.clients import scratch
 from harness.canary import canary_main
@@ -24,7 +25,7 @@ from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_si
 from harness.pool import pool_main
 from harness.results import ScenarioResult
 from harness.probes import PROBES as PROBE_KINDS
-from harness.scenario import SESSION_PROBES, Scenario
+from harness.scenario import SESSION_PROBES, Scenario, unsupported
 from harness.targets.base import ServerSocket, Target
 
 SETUP_TIMEOUT_S = 30.0
@@ -54,7 +55,7 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     ep = target.endpoint
     specs = []
     common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
-                  dialect=scenario.dialect)
+                  dialect=scenario.dialect, transport=scenario.transport)
     for probe in (p for p in scenario.probes if p not in SESSION_PROBES):  # session-less
         if scenario.rates_hz.get(probe, 0) > 0:
             specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
@@ -146,14 +147,20 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                   on_start: Callable[[float, Path], None] | None) -> ScenarioResult:
     log = HistoryWriter(events_dir / RUNNER_EVENTS, "runner")
     workers: list[Worker] = []
-    target.server_events()  # what the server logged before this run is not this run's
     drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
-    why = target.unsupported(scenario)
+    # What the dialect x transport cannot express (a matrix cell), what the target lacks,
+    # what the drop needs; then whether the server gives the combination at all (one
+    # NEGOTIATE per combination and target, before this run's server events are counted).
+    why = unsupported(scenario) or target.unsupported(scenario)
     if drop and not why:
         why = drop.unsupported(target.client_netns("victim"))
+    sessions = drop or scenario.idle_sessions or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES)
+    if sessions and not why:
+        why = target.offers(scenario.dialect, scenario.transport)
+    target.server_events()  # what the server logged before this run is not this run's
     if why:
         log.close()
-        return ScenarioResult.skipped(scenario.name, why)
+        return ScenarioResult.skipped(scenario.name, why).with_(extra={"negotiated": None})
     try:
         _run(scenario, target, drop, events_dir, log, workers, on_start)
     except HarnessError as exc:
@@ -178,7 +185,8 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
-    return result.with_(name=scenario.name, history=str(run_dir / "history.jsonl"))
+    return result.with_(name=scenario.name, history=str(run_dir / "history.jsonl"),
+                        extra={**result.extra, "negotiated": negotiated(events)})
 
 
 def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:
@@ -189,7 +197,8 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) ->
         return
     try:
         swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
-                              scratch.SWEEP_TIMEOUT_S,
+                              scratch.SWEEP_TIMEOUT_S, workers[0].spec.dialect,
+                              workers[0].spec.transport,
                               timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S)
     except HarnessError as exc:
         log.write("info", note=f"scratch files not removed: {exc}")
@@ -252,13 +261,17 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
     t0 = time.monotonic() + START_MARGIN_S
     log.set_t0(t0)
     log.write("run", event="start", scenario=scenario.name, target=target.name, t0_monotonic=t0,
+              dialect=scenario.dialect, dialect_exact=scenario.dialect_exact,
+              transport=scenario.transport,
               phases=scenario.phases.spans(), clients=[w.spec.name for w in workers],
               scheduling={w.spec.name: w.info["sched"] for w in workers
                           if w.info and "sched" in w.info})
     for w in workers:
         if w.info and "local" in w.info:
             log.write("client", name=w.spec.name, role=w.spec.role, host=w.spec.netns,
-                      local=w.info["local"], peer=w.info.get("peer"))
+                      local=w.info["local"], peer=w.info.get("peer"),
+                      dialect=w.info.get("dialect"), transport=w.spec.transport,
+                      **({"encrypted": True} if w.info.get("encrypted") else {}))
     if drop:
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
                   victim=victim.info.get("local"),

@@ -14,6 +14,9 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from collections.abc import Callable
+
+from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
 from harness.errors import BadInput, one_line
 from harness.paths import shipped
@@ -24,11 +27,12 @@ from harness.validate import non_finite_path, number
 PROBES = tuple(PROBE_KINDS)
 SESSION_PROBES = tuple(p for p, kind in PROBE_KINDS.items() if kind.needs_session)
 DEFAULT_RATES_HZ = {p: kind.default_rate_hz for p, kind in PROBE_KINDS.items()}
-DIALECTS = ("smb1", "smb2", "smb3")
+DIALECTS = dialects_mod.DIALECTS  # exact names and aliases: see harness.dialects
+TRANSPORTS = dialects_mod.TRANSPORTS
 MAX_CLIENTS_PER_PROCESS = 32  # clients whose probes each need a process of their own
 MAX_HEALTHY_CLIENTS = 256
 MAX_IDLE_SESSIONS = 1000
-TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect",
+TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect", "transport",
             "idle_sessions", "sessions_per_process",
             "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}
 
@@ -51,11 +55,25 @@ class Scenario:
     phases: Phases = field(default_factory=Phases)
     rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))
     probe_timeout_s: float = 2.0
-    dialect: str = "smb3"
+    dialect: str = dialects_mod.DEFAULT_DIALECT  # as written: an exact name or an alias
+    transport: str = dialects_mod.DEFAULT_TRANSPORT  # nbt (139) | tcp (445)
     bounds: Bounds = field(default_factory=Bounds)
     evidence_timeout_s: float = 5.0
     host_stall_ms: float = 20.0  # canary lateness taken off overlapping samples; 0: never
     source: str = ""
+    # The dialect and transport were chosen by a matrix (--nbt-matrix, --matrix): a
+    # combination the scenario cannot express is then a skip, not bad input.
+    from_matrix: bool = False
+
+    @property
+    def dialect_exact(self) -> str:
+        """The exact dialect asked for (``smb3`` -> ``3.1.1``): see harness.dialects."""
+        return dialects_mod.exact(self.dialect)
+
+    @property
+    def combination(self) -> str:
+        """``3.1.1-tcp``: the dialect x transport combination, as in item ids."""
+        return dialects_mod.combination_id(self.dialect, self.transport)
 
     @property
     def probes(self) -> list[str]:
@@ -66,7 +84,8 @@ class Scenario:
              "healthy_clients": self.healthy_clients, "healthy_hosts": self.healthy_hosts,
              "idle_sessions": self.idle_sessions, "sessions_per_process": self.sessions_per_process,
              "probe_timeout_s": self.probe_timeout_s,
-             "dialect": self.dialect, "evidence_timeout_s": self.evidence_timeout_s,
+             "dialect": self.dialect, "transport": self.transport,
+             "evidence_timeout_s": self.evidence_timeout_s,
              "host_stall_ms": self.host_stall_ms,
              "phases": asdict(self.phases), "probes": dict(self.rates_hz),
              "bounds": {**asdict(self.bounds.default),
@@ -82,7 +101,19 @@ class Scenario:
         d = copy.deepcopy(self.to_dict())
         for key, raw in overrides.items():
             apply_override(d, key, raw)
-        return from_dict(d, f"{self.source or self.name} (with overrides)")
+        if self.from_matrix:  # a matrix cell keeps its combination (and its name says it)
+            d["dialect"], d["transport"] = self.dialect, self.transport
+        return from_dict(d, f"{self.source or self.name} (with overrides)",
+                         from_matrix=self.from_matrix)
+
+    def with_combination(self, dialect: str, transport: str) -> "Scenario":
+        """This scenario for one cell of a dialect x transport matrix, named
+        ``name[3.1.1-tcp]`` (its own report entry and directory). A combination it cannot
+        express (see ``unsupported``) is not refused here: the run skips it with the reason."""
+        d = copy.deepcopy(self.to_dict())
+        d["dialect"], d["transport"] = dialect, transport
+        d["name"] = f"{self.name}[{dialects_mod.combination_id(dialect, transport)}]"
+        return from_dict(d, self.source or self.name, from_matrix=True)
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -125,8 +156,51 @@ def _bound(d: dict, where: str) -> Bound:
         raise BadInput(one_line(f"{where}: {exc}")) from None
 
 
-def from_dict(d: dict, source: str) -> Scenario:
-    """Build and validate a Scenario from its dict form (as in a TOML file)."""
+# What a dialect (or transport) cannot express: each check returns the reason, or None.
+# A scenario file (or --set) asking for such a combination is bad input (exit 2); a matrix
+# cell is skipped with the reason. Other parts add their checks with @unsupported_check
+# (e.g. holdings: a lease needs SMB 2.1+, a durable v2 handle SMB 3.0+).
+UNSUPPORTED_CHECKS: list[Callable[["Scenario"], str | None]] = []
+
+
+def unsupported_check(check: Callable[["Scenario"], str | None]):
+    """Register ``check(scenario) -> reason | None`` (a decorator)."""
+    UNSUPPORTED_CHECKS.append(check)
+    return check
+
+
+def unsupported(scenario: "Scenario") -> str | None:
+    """Why the scenario's dialect x transport cannot express what it asks for, or None."""
+    for check in UNSUPPORTED_CHECKS:
+        why = check(scenario)
+        if why:
+            return why
+    return None
+
+
+@unsupported_check
+def _pools_need_smb2(scenario: "Scenario") -> str | None:
+    if dialects_mod.is_smb1(scenario.dialect) and (scenario.idle_sessions or scenario.sessions_per_process > 1):
+        return "idle_sessions and sessions_per_process need SMB 2 or 3 (not dialect nt1)"
+    return None
+
+
+@unsupported_check
+def _drop_needs_smb2(scenario: "Scenario") -> str | None:
+    from harness.drops import DROPS
+
+    if scenario.drop and dialects_mod.is_smb1(scenario.dialect):
+        why = DROPS[scenario.drop.mode].smb1_unsupported
+        if why:
+            return f"drop {scenario.drop.mode} needs SMB 2 or 3 ({why}); dialect is nt1"
+    return None
+
+
+def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
+    """Build and validate a Scenario from its dict form (as in a TOML file).
+
+    ``from_matrix``: the dialect and transport come from a matrix, so a combination the
+    scenario cannot express is left to the run (a skip) instead of refused here."""
     from harness.drops import DROPS
 
     def bad(msg: str) -> BadInput:
@@ -157,9 +231,15 @@ def from_dict(d: dict, source: str) -> Scenario:
     timeout_s = num("probe_timeout_s", 2.0, 0.05, 60)
     evidence_s = num("evidence_timeout_s", 5.0, 0, 600, lo_open=True)
     host_stall_ms = num("host_stall_ms", 20.0, 0, 10_000)  # 0 turns the canary's excuse off
-    dialect = d.get("dialect", "smb3")
-    if not isinstance(dialect, str) or dialect not in DIALECTS:
-        raise bad(f"dialect must be one of {', '.join(DIALECTS)}, got {dialect!r}")
+    try:
+        dialect = dialects_mod.dialect_name(d.get("dialect", dialects_mod.DEFAULT_DIALECT))
+        dialects_mod.exact(dialect)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    transport = d.get("transport", dialects_mod.DEFAULT_TRANSPORT)
+    if not isinstance(transport, str) or transport not in TRANSPORTS:
+        raise bad(f"transport must be one of {', '.join(TRANSPORTS)} (nbt: TCP 139 with an NBT "
+                  f"session request; tcp: direct TCP 445), got {transport!r}"[:300])
 
     phases_d = d.get("phases", {})
     if not isinstance(phases_d, dict):
@@ -191,9 +271,6 @@ def from_dict(d: dict, source: str) -> Scenario:
                   f"(at most {MAX_CLIENTS_PER_PROCESS}); set sessions_per_process > 1 for "
                   f"{', '.join(p for p, k in PROBE_KINDS.items() if k.poolable)} and "
                   f"probes.<other>=0")
-    if (idle or per_process > 1) and dialect == "smb1":
-        raise bad("idle_sessions and sessions_per_process need SMB 2 or 3 (dialect smb2 or smb3)")
-
     bounds_d = d.get("bounds", {})
     if not isinstance(bounds_d, dict):
         raise bad("[bounds] must be a table")
@@ -231,13 +308,18 @@ def from_dict(d: dict, source: str) -> Scenario:
             raise bad("a scenario with a drop needs phases.fault_s > 0")
         drop = DropSpec(mode, dict(params))
 
-    return Scenario(name=name.strip(), description=str(d.get("description", "")),
-                    healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases, rates_hz=rates,
-                    idle_sessions=idle, sessions_per_process=per_process,
-                    probe_timeout_s=float(timeout_s), dialect=dialect,
-                    bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
-                    host_stall_ms=float(host_stall_ms),
-                    source=source)
+    scenario = Scenario(name=name.strip(), description=str(d.get("description", "")),
+                        healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases,
+                        rates_hz=rates, idle_sessions=idle, sessions_per_process=per_process,
+                        probe_timeout_s=float(timeout_s), dialect=dialect, transport=transport,
+                        bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
+                        host_stall_ms=float(host_stall_ms),
+                        source=source, from_matrix=from_matrix)
+    if not from_matrix:
+        why = unsupported(scenario)
+        if why:
+            raise bad(why)
+    return scenario
 
 
 def load_file(path: Path) -> Scenario:

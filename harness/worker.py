@@ -42,7 +42,8 @@ class WorkerSpec:
     timeout_s: float = 2.0
     stagger: float = 0.0
     spin_s: float = SPIN_S  # the active wait before each send (probes.timing)
-    dialect: str = "smb3"
+    dialect: str = "smb3"  # a name of harness.dialects
+    transport: str = "nbt"  # nbt (139, session request) | tcp (445)
     drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
     owner_pid: int = field(default_factory=os.getpid)  # the runner: its clients die with it
     pool: bool = False  # a session pool (harness.pool): ``sessions`` sessions in this process
@@ -172,8 +173,11 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         if needs_session:
             from harness.clients.session import open_session
 
-            session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect)
+            session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect,
+                                   spec.transport)
             info["local"] = session.local_addr()
+            info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
+            info["encrypted"] = session.encrypted
             info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
         if spec.role == "victim":
             drop.prepare(session)

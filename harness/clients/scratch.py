@@ -39,12 +39,14 @@ def _list(session, pattern: str) -> list:
         raise
 
 
-def sweep(endpoint, pids: list[int], timeout_s: float) -> dict:
-    """Remove this run's scratch entries from the share root: {removed: [...], left: [...]}."""
+def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = None,
+          transport: str = "nbt") -> dict:
+    """Remove this run's scratch entries from the share root: {removed: [...], left: [...]}.
+    ``dialect`` and ``transport``: the run's own (the server gave them to its clients)."""
     from harness.clients.session import describe_error, open_session
 
     wanted = set(pids)
-    session = open_session(endpoint, "NBTH-SWEEP", timeout_s)
+    session = open_session(endpoint, "NBTH-SWEEP", timeout_s, dialect, transport)
     removed: list[str] = []
     failed: dict[str, str] = {}
     try:

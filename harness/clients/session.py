@@ -1,16 +1,22 @@
-"""One impacket SMB session over NBT (TCP 139): negotiate, session setup, tree connect.
+"""One impacket SMB session: connect, negotiate, session setup, tree connect.
 
-The server is called by its NetBIOS name, never '*SMBSERVER' (which makes impacket send a
-hidden NBSTAT first). Errors become one-line messages that never contain the password.
+Transport ``nbt``: TCP to the endpoint's NBT port with a NetBIOS SESSION REQUEST first;
+``tcp``: direct TCP to its SMB port (445), no session request. impacket decides by the port
+number alone (a session request only to 139), so the choice is made explicit here for any
+port. The dialect asked for is the only one offered, and the one negotiated is checked
+against it (never a silent fallback). The server is called by its NetBIOS name, never
+'*SMBSERVER' (which makes impacket send a hidden NBSTAT first). Errors become one-line
+messages that never contain the password.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from impacket import smb
+from impacket import nmb, smb
 from impacket.smbconnection import SessionError, SMBConnection
 from impacket.smb3structs import (
     FILE_DIRECTORY_FILE,
@@ -24,15 +30,51 @@ from impacket.smb3structs import (
     GENERIC_READ,
     GENERIC_WRITE,
     SMB2_CHANGE_NOTIFY,
+    SMB2_DIALECT_002,
+    SMB2_DIALECT_21,
+    SMB2_DIALECT_30,
+    SMB2_DIALECT_302,
+    SMB2_DIALECT_311,
     SMB2_READ,
     SMB2ChangeNotify,
     SMB2Read,
 )
 
+from harness import dialects
 from harness.errors import InfraError
 from harness.server import Endpoint
 
-DIALECTS = {"smb1": smb.SMB_DIALECT, "smb2": "SMB2", "smb3": None, None: None}
+# Exact dialect -> what impacket's preferredDialect takes (offered alone in the NEGOTIATE).
+IMPACKET_DIALECTS = {"nt1": smb.SMB_DIALECT, "2.0.2": SMB2_DIALECT_002, "2.1": SMB2_DIALECT_21,
+                     "3.0": SMB2_DIALECT_30, "3.1.1": SMB2_DIALECT_311}
+# Every accepted name (aliases too) -> impacket's value; None: impacket's own negotiation
+# (on 139 it offers only NT1 and SMB 2.002), used only for a target's login check.
+DIALECTS = {**{name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS},
+            None: None}
+NEGOTIATED = {**{v: k for k, v in IMPACKET_DIALECTS.items()}, SMB2_DIALECT_302: "3.0.2"}
+SMB1_READ_BYTES = 61440  # one READ_ANDX without large-read negotiation (impacket's buffer)
+
+
+def negotiated_name(value) -> str:
+    """impacket's getDialect() as a name of harness.dialects ('3.1.1', 'nt1')."""
+    return NEGOTIATED.get(value, str(value))
+
+
+def transport_port(endpoint: Endpoint, transport: str) -> int:
+    return endpoint.smb_port if transport == "tcp" else endpoint.nbt_port
+
+
+@contextmanager
+def _session_request(send: bool, port: int):
+    """impacket sends an NBT SESSION REQUEST iff the port equals nmb.NETBIOS_SESSION_PORT
+    (read when the connection is made): set it so that it does exactly when asked to. The
+    client processes make their connections from one thread."""
+    saved = nmb.NETBIOS_SESSION_PORT
+    nmb.NETBIOS_SESSION_PORT = port if send else -1
+    try:
+        yield
+    finally:
+        nmb.NETBIOS_SESSION_PORT = saved
 
 
 def describe_error(exc: BaseException, endpoint: Endpoint | None = None) -> str:
@@ -53,6 +95,19 @@ class Session:
     conn: SMBConnection
     tree_id: int
     endpoint: Endpoint
+    dialect: str = ""  # negotiated, a name of harness.dialects ('3.1.1', 'nt1')
+    transport: str = dialects.DEFAULT_TRANSPORT
+    port: int = 139
+
+    @property
+    def is_smb1(self) -> bool:
+        return isinstance(self.smb, smb.SMB)
+
+    @property
+    def encrypted(self) -> bool:
+        """SMB 3.x traffic encrypted (only where the server demanded it)."""
+        state = getattr(self.smb, "_Session", None) or {}
+        return bool(state.get("SessionFlags", 0) & 0x0004)
 
     @property
     def smb(self):
@@ -62,6 +117,33 @@ class Session:
     @property
     def sock(self) -> socket.socket:
         return self.smb.get_socket()
+
+    def echo(self) -> None:
+        """An echo through impacket, answered. SMB1 has no message ids to match answers by:
+        answers to earlier requests (outstanding READ_ANDX of a drop) are read past."""
+        if not self.is_smb1:
+            self.smb.echo()
+            return
+        packet = smb.NewSMBPacket()
+        command = smb.SMBCommand(smb.SMB.SMB_COM_ECHO)
+        command["Parameters"] = smb.SMBEcho_Parameters()
+        command["Data"] = smb.SMBEcho_Data()
+        command["Parameters"]["EchoCount"] = 1
+        command["Data"]["Data"] = ""
+        packet.addCommand(command)
+        self.smb.sendSMB(packet)
+        while True:
+            answer = self.smb.recvSMB()  # impacket's timeout per answer
+            if answer["Command"] == smb.SMB.SMB_COM_ECHO:
+                answer.isValidAnswer(smb.SMB.SMB_COM_ECHO)
+                return
+
+    def set_timeout(self, timeout_s: float) -> float:
+        """Set impacket's per-answer timeout (SMB1 and SMB 2/3 keep it apart); the old one."""
+        if self.is_smb1:
+            return self.smb.set_timeout(timeout_s)
+        saved, self.smb._timeout = self.smb._timeout, timeout_s
+        return saved
 
     def local_addr(self) -> str:
         host, port = self.sock.getsockname()[:2]
@@ -74,15 +156,30 @@ class Session:
             creationDisposition=FILE_OVERWRITE_IF if overwrite else FILE_OPEN_IF)
 
     def max_read_bytes(self) -> int:
-        """The largest READ the server allows (64 KiB unless large MTU was negotiated)."""
+        """The largest READ the server allows (64 KiB unless large MTU was negotiated;
+        SMB1: one READ_ANDX of SMB1_READ_BYTES)."""
+        if self.is_smb1:
+            return SMB1_READ_BYTES
         return int(self.smb._Connection.get("MaxReadSize", 65536) or 65536)
 
     def send_read_nowait(self, file_id, offset: int, length: int) -> int:
-        """Send an SMB2 READ and do not wait for the answer (it stays outstanding).
+        """Send a READ and do not wait for the answer (it stays outstanding).
 
-        Returns the MessageID. The credit window is advanced by the request's credit
-        charge, as impacket would only do on reading the answer.
+        SMB 2/3: an SMB2 READ; returns the MessageID. The credit window is advanced by the
+        request's credit charge, as impacket would only do on reading the answer.
+        SMB1: an SMB_COM_READ_ANDX of at most SMB1_READ_BYTES ([MS-CIFS] 2.2.4.42); returns 0.
         """
+        if self.is_smb1:
+            packet = smb.NewSMBPacket()
+            packet["Tid"] = self.tree_id
+            read = smb.SMBCommand(smb.SMB.SMB_COM_READ_ANDX)
+            read["Parameters"] = smb.SMBReadAndX_Parameters()
+            read["Parameters"]["Fid"] = file_id
+            read["Parameters"]["Offset"] = offset
+            read["Parameters"]["MaxCount"] = min(length, SMB1_READ_BYTES)
+            packet.addCommand(read)
+            self.smb.sendSMB(packet)
+            return 0
         dialect = self.smb
         packet = dialect.SMB_PACKET()
         packet["Command"] = SMB2_READ
@@ -136,22 +233,84 @@ class Session:
                 pass
 
 
-def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
-                 dialect: str | None = None) -> Session:
-    """Negotiate, log in and connect the share; InfraError with one line on failure."""
-    stage = "connect"
+def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
+            transport: str, encrypt: bool = False) -> tuple[SMBConnection, str]:
+    """Connect and negotiate (no login): the connection and the dialect negotiated.
+    InfraError (one line) when the server does not give the dialect asked for.
+    ``encrypt``: let impacket encrypt an SMB 3.x session (else only when the server demands
+    it: see open_session)."""
+    port = transport_port(endpoint, transport)
+    how = f"{endpoint.host}:{port} ({transport}"
+    how += f", SMB {dialects.exact(dialect)})" if dialect else ")"
     try:
-        conn = SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
-                             myName=client_name[:15].upper(), sess_port=endpoint.nbt_port,
-                             timeout=timeout_s, preferredDialect=DIALECTS[dialect])
-        stage = "login"
+        with _session_request(transport == "nbt", port):
+            conn = SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
+                                 myName=client_name[:15].upper(), sess_port=port,
+                                 timeout=timeout_s, preferredDialect=DIALECTS[dialect])
+    except Exception as exc:
+        raise InfraError(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None
+    got = negotiated_name(conn.getDialect())
+    state = getattr(conn.getSMBServer(), "_Connection", None)
+    if isinstance(state, dict) and not encrypt:
+        # impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in
+        # Python, about 1 ms per message here); like a Windows client, ours encrypt only
+        # what the server requires, so 3.x sessions are signed, not encrypted, and the
+        # prebuilt echo and the session pools work on them. Read before the login.
+        state["SupportsEncryption"] = False
+    if dialect and got != dialects.exact(dialect):
+        _drop_socket(conn)
+        raise InfraError(f"connect to {how}: the server negotiated {got}, not the dialect asked for")
+    return conn, got
+
+
+def _drop_socket(conn: SMBConnection) -> None:
+    try:
+        conn.getSMBServer().get_socket().close()
+    except Exception:
+        pass
+
+
+def _server_demands_encryption(conn: SMBConnection) -> bool:
+    """The server's SESSION_SETUP answer asked for encryption (SMB2_SESSION_FLAG_ENCRYPT_DATA,
+    [MS-SMB2] 2.2.6) on a session impacket was told not to encrypt."""
+    server = conn.getSMBServer()
+    state = getattr(server, "_Connection", None)
+    return (isinstance(state, dict) and state.get("SupportsEncryption") is False
+            and bool(server._Session.get("SessionFlags", 0) & 0x0004))
+
+
+def offers(endpoint: Endpoint, dialect: str, transport: str, timeout_s: float) -> str | None:
+    """Why the server does not give ``dialect`` over ``transport`` (refused connection, a
+    NEGOTIATE it rejects, another dialect negotiated), or None. One connection, closed after
+    the NEGOTIATE (a FIN with nothing outstanding)."""
+    try:
+        conn, _ = connect(endpoint, "NBTHOFFERS", timeout_s, dialect, transport)
+    except InfraError as exc:
+        return str(exc)
+    _drop_socket(conn)
+    return None
+
+
+def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
+                 dialect: str | None = None, transport: str = dialects.DEFAULT_TRANSPORT) -> Session:
+    """Connect, negotiate ``dialect`` (exactly) over ``transport``, log in and connect the
+    share; InfraError with one line on failure."""
+    conn, got = connect(endpoint, client_name, timeout_s, dialect, transport)
+    port = transport_port(endpoint, transport)
+    stage = "login"
+    try:
         conn.login(endpoint.username, endpoint.password, endpoint.domain)
+        if _server_demands_encryption(conn):  # again, this time encrypted
+            _drop_socket(conn)
+            conn, got = connect(endpoint, client_name, timeout_s, dialect, transport, encrypt=True)
+            conn.login(endpoint.username, endpoint.password, endpoint.domain)
         stage = "tree connect"
         tree_id = conn.connectTree(endpoint.share)
     except Exception as exc:
-        raise InfraError(f"{stage} to {endpoint.host}:{endpoint.nbt_port} failed: "
+        _drop_socket(conn)
+        raise InfraError(f"{stage} to {endpoint.host}:{port} ({transport}, {got}) failed: "
                          f"{describe_error(exc, endpoint)}") from None
-    session = Session(conn, tree_id, endpoint)
+    session = Session(conn, tree_id, endpoint, got, transport, port)
     session.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return session
 

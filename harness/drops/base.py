@@ -21,6 +21,9 @@ class Drop:
     owner_pid = 0  # the harness process that owns the run (tags firewall rules)
     needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
     needs_root = False  # firewall rules or qdiscs
+    # Why this drop cannot run on an SMB1 (nt1) session, or "" where it can (see
+    # harness.scenario.unsupported: bad input in a file, a skip in a matrix).
+    smb1_unsupported = ""
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
@@ -68,6 +71,8 @@ class WithOutstandingNotify(Drop):
     the victim's own directory, which the server answers only with STATUS_PENDING. (A READ
     would not do: its answer can reach the victim before the drop.)"""
 
+    smb1_unsupported = "it leaves an SMB2 CHANGE_NOTIFY outstanding"
+
     def __init__(self) -> None:
         self.dir_id = None
 
@@ -94,8 +99,9 @@ def prepare_big_file(session, size_bytes: int) -> object:
 
 
 class WithBigFile(Drop):
-    """A drop that leaves the server with SMB2 READs of the victim's own file to answer
-    (``read_total_bytes`` of them), and reads the server's retransmissions as evidence."""
+    """A drop that leaves the server with READs of the victim's own file to answer
+    (``read_total_bytes`` of them: SMB2 READs, or SMB1 READ_ANDX on an nt1 session), and
+    reads the server's retransmissions as evidence."""
 
     def __init__(self, read_total_bytes: int) -> None:
         number(read_total_bytes, "read_total_bytes", 0, BIG_FILE_BYTES, integer=True, lo_open=True)

@@ -34,16 +34,15 @@ class Partition(WithBigFile):
         time.sleep(max(0.0, min(self.partition_s, until_monotonic - time.monotonic() - 0.5)))
         firewall.remove_cuts(self.owner_pid)
         record("heal")
-        smb = session.smb
-        saved, smb._timeout = smb._timeout, HEAL_ECHO_TIMEOUT_S
+        saved = session.set_timeout(HEAL_ECHO_TIMEOUT_S)
         started = time.monotonic()
         try:
-            smb.echo()
+            session.echo()
             outcome = "session alive"
         except Exception as exc:
             outcome = f"session dead: {type(exc).__name__}"
         finally:
-            smb._timeout = saved
+            session.set_timeout(saved)
         record("after_heal", victim_echo=outcome, echo_s=round(time.monotonic() - started, 3))
 
     def release(self, session):

@@ -6,6 +6,8 @@ import abc
 
 from harness.server import Endpoint, ServerSocket  # what every target describes
 
+OFFERS_TIMEOUT_S = 5.0  # one connect + NEGOTIATE
+
 
 class Target(abc.ABC):
     """A server under test. Subclasses start what they own and remove it on stop()."""
@@ -51,6 +53,31 @@ class Target(abc.ABC):
     def unsupported(self, scenario) -> str | None:
         """Why this target cannot run the scenario (it is skipped with that reason), or None."""
         return None
+
+    def offers(self, dialect: str, transport: str) -> str | None:
+        """Why the server does not give this dialect over this transport (port closed,
+        NEGOTIATE refused, another dialect negotiated), or None: one NEGOTIATE from the
+        healthy clients' host, remembered per combination for this target's life. The
+        scenario is skipped with that reason (never a silent fallback to another dialect).
+        When the check itself cannot run, None: the scenario's clients then say why."""
+        from harness.dialects import exact
+        from harness.errors import HarnessError
+
+        cache = self.__dict__.setdefault("_offers", {})
+        key = (exact(dialect), transport)
+        if key not in cache:
+            from harness.clients.session import offers
+            from harness.lab.inns import call_in_netns
+
+            try:
+                cache[key] = call_in_netns(self.client_netns("healthy"), offers, self.endpoint,
+                                           dialect, transport, OFFERS_TIMEOUT_S,
+                                           timeout_s=2 * OFFERS_TIMEOUT_S)
+            except HarnessError:
+                return None
+            if cache[key]:
+                cache[key] = f"target {self.name} does not offer SMB {key[0]} over {transport}: {cache[key]}"
+        return cache[key]
 
     def server_events(self) -> list[dict]:
         """Events the server side logged since the last call (e.g. the replica's triggers),

@@ -321,6 +321,10 @@ def resolve_ipv4(host: str, timeout_s: float) -> str:
             if needs and not getattr(self.caps, needs, False):
                 return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
                         f"set probes.{probe}=0")
-        if scenario.dialect == "smb1" and not self.caps.smb1:
+        from harness.dialects import is_smb1
+
+        if is_smb1(scenario.dialect) and not self.caps.smb1:
             return f"{self.spec.host} does not offer SMB1"
+        if scenario.transport == "tcp" and not self.caps.direct_445:
+            return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
         return None
