@@ -48,4 +48,8 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "SMB ECHO on an established session", poolable=True),
     ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
               "512-byte write + read-back of the client's own file"),
+    ProbeKind("smb_open", 4.0, True, None, "harness.probes.smb_open:OpenProbe",
+              "open (create if needed) + close of the client's own file"),
+    ProbeKind("smb_lock", 0.0, True, None, "harness.probes.smb_lock:LockProbe",
+              "exclusive byte-range lock + unlock on the client's own open file"),
 )}
