@@ -100,6 +100,7 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
 
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
+    drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     _sleep_until(t0, spec.phases.fault_start_s)
     writer.write("drop", event="start", mode=drop.mode, wire=drop.wire)
     released = False

@@ -21,6 +21,7 @@ class Drop:
     owner_pid = 0  # the harness process that owns the run (tags firewall rules)
     needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
     needs_root = False  # firewall rules or qdiscs
+    fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
