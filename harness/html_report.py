@@ -133,7 +133,10 @@ def _probe_table(entry: dict) -> str:
 def _violations(entry: dict) -> str:
     rows = []
     for v in entry.get("violations") or []:
-        if v["stat"] == "errors":
+        if v.get("detail"):  # not a figure against a limit (e.g. a lost write)
+            rows.append([escape(v["probe"]), escape(v["phase"]), escape(v["stat"]), escape(v["detail"]),
+                         escape(str(v.get("limit", "")))])
+        elif v["stat"] == "errors":
             rows.append([escape(v["probe"]), escape(v["phase"]), "errors", str(v["observed"]), str(v["limit"])])
         else:
             stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]

@@ -92,7 +92,9 @@ def render_table(entry: dict) -> str:
     if few:
         lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.get("violations", []):
-        if v["stat"] == "errors":
+        if v.get("detail"):  # not a figure against a limit (e.g. a lost write)
+            lines.append(f"   VIOLATION {v['probe']} {v['phase']} {v['stat']}: {v['detail']}")
+        elif v["stat"] == "errors":
             lines.append(f"   VIOLATION {v['probe']} {v['phase']} errors: {v['observed']} > {v['limit']}")
         else:
             stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]
