@@ -23,6 +23,9 @@ class ProbeKind:
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
     poolable: bool = False  # many sessions of it can share one process (harness.pool)
+    # A default that a crowd (more healthy clients than processes allowed) goes without,
+    # unless the scenario names it in [probes]; an explicit rate there still needs processes.
+    off_in_crowds: bool = False
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -49,7 +52,7 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
               "512-byte write + read-back of the client's own file"),
     ProbeKind("smb_open", 4.0, True, None, "harness.probes.smb_open:OpenProbe",
-              "open (create if needed) + close of the client's own file"),
+              "open (create if needed) + close of the client's own file", off_in_crowds=True),
     ProbeKind("smb_lock", 0.0, True, None, "harness.probes.smb_lock:LockProbe",
               "exclusive byte-range lock + unlock on the client's own open file"),
 )}
