@@ -23,8 +23,8 @@ class ProbeKind:
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
     poolable: bool = False  # many sessions of it can share one process (harness.pool)
-    # A default that a crowd (more healthy clients than processes allowed) goes without,
-    # unless the scenario names it in [probes]; an explicit rate there still needs processes.
+    # A default that a crowd (more healthy clients than processes allowed) goes without while
+    # it is at its default rate; any other rate still needs a process per client.
     off_in_crowds: bool = False
 
     def load(self) -> Any:
