@@ -13,6 +13,7 @@ from impacket.smb3structs import FILE_OPEN, FILE_READ_DATA
 from harness.clients import smbops
 
 READBACK_TIMEOUT_S = 5.0  # per SMB operation
+SMB1_READ_BYTES = 32 * 1024  # within any SMB1 server's buffer (no large READ_ANDX assumed)
 NOT_FOUND = (STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND)
 
 
@@ -49,7 +50,7 @@ def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) ->
     try:
         end = max(offset + length for offset, length in wanted)
         data = bytearray()
-        step = session.max_read_bytes()
+        step = SMB1_READ_BYTES if smbops.is_smb1(session) else session.max_read_bytes()
         while len(data) < end:
             try:
                 chunk = session.conn.readFile(session.tree_id, file_id, len(data), min(step, end - len(data)))

@@ -27,8 +27,9 @@ def test_a_lost_acknowledged_write_fails_even_before_the_fault_phase(nbt_run):
     assert {v["stat"] for v in entry["violations"]} <= {"lost_write", "read_back"}
 
 
-def test_healthy_samba_keeps_every_acknowledged_write(nbt_run):
-    entry = nbt_run("rst", target="local", overrides=FAST)
+@pytest.mark.parametrize("dialect", ["smb3", "smb1"])
+def test_healthy_samba_keeps_every_acknowledged_write(nbt_run, dialect):
+    entry = nbt_run("rst", target="local", overrides={**FAST, "dialect": dialect})
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     history = list(read_events(Path(entry["history"])))
     verified = [e for e in history if e["type"] == "verify"]
