@@ -106,7 +106,11 @@ def _probe_table(entry: ScenarioResult) -> str:
 def _violations(entry: ScenarioResult) -> str:
     rows = []
     for v in entry.violations:
-        if v.stat == "errors":
+        detail = v.extra.get("detail")
+        if detail:  # not a figure against a limit (e.g. a lost write)
+            rows.append([escape(v.probe), escape(v.phase), escape(v.stat), escape(str(detail)),
+                         escape(str(v.limit if v.limit is not None else ""))])
+        elif v.stat == "errors":
             rows.append([escape(v.probe), escape(v.phase), "errors", str(v.observed), str(v.limit)])
         else:
             stat = "p99 (max, n<100)" if v.basis == "max" else v.stat

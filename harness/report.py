@@ -75,7 +75,10 @@ def render_table(entry: ScenarioResult) -> str:
     if few:
         lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.violations:
-        if v.stat == "errors":
+        detail = v.extra.get("detail")
+        if detail:  # not a figure against a limit (e.g. a lost write)
+            lines.append(f"   VIOLATION {v.probe} {v.phase} {v.stat}: {detail}")
+        elif v.stat == "errors":
             lines.append(f"   VIOLATION {v.probe} {v.phase} errors: {v.observed} > {v.limit}")
         else:
             stat = "p99 (max, n<100)" if v.basis == "max" else v.stat

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
-from harness.clients import scratch
+from harness.checkers.writes import acknowledged_writes, blocks_to_verify
+from harness.clients import readback, scratch
 from harness.canary import canary_main
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
-from harness.history import HistoryWriter, merge
+from harness.history import HistoryWriter, merge, read_events
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
 from harness.pool import pool_main
@@ -173,6 +174,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                 w.proc.join(2)
                 if w.spec.role == "victim":  # a victim killed before its release() left its cut
                     drop.cleanup(w.spec.netns)
+        _verify_writes(scenario, target, events_dir, log)
         _sweep_scratch(target, workers, log)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
@@ -187,6 +189,24 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
     return result.with_(name=scenario.name, history=str(run_dir / "history.jsonl"),
                         extra={**result.extra, "negotiated": negotiated(events)})
+
+
+def _verify_writes(scenario: Scenario, target: Target, events_dir: Path, log: HistoryWriter) -> None:
+    """After the recovery phase: re-read every block whose write the server acknowledged, from
+    a fresh session, and record what is there (one ``verify`` event per file); judged by
+    harness.checkers.writes."""
+    events = [e for p in sorted(events_dir.glob("events-c*.jsonl")) for e in read_events(p)]
+    files = blocks_to_verify(acknowledged_writes(events))
+    if not files:
+        return
+    try:
+        found = call_in_netns(target.client_netns("healthy"), readback.reread, target.endpoint, files,
+                              readback.READBACK_TIMEOUT_S, scenario.dialect,
+                              timeout_s=4 * readback.READBACK_TIMEOUT_S + len(files))
+    except HarnessError as exc:
+        found = [{"file": f, "blocks": {}, "error": str(exc)} for f in files]
+    for entry in found:
+        log.write("verify", **entry)
 
 
 def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:

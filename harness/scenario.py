@@ -262,6 +262,10 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             rates[probe] = float(number(rate, f"probe {probe} rate (Hz)", 0, 1000))
         except ValueError as exc:
             raise bad(f"{exc}; the rate must be a number of Hz from 0 to 1000") from None
+    if healthy > MAX_CLIENTS_PER_PROCESS:  # a crowd: defaults it cannot run go quietly
+        for p, kind in PROBE_KINDS.items():  # (at its default rate: overrides carry every rate)
+            if kind.off_in_crowds and rates[p] == kind.default_rate_hz:
+                rates[p] = 0.0
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
     own_process = [p for p in SESSION_PROBES if rates[p] > 0

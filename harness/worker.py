@@ -84,23 +84,24 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
             continue
         outcome, error = OK, None
         try:
-            operation()
+            detail = operation()  # a probe may say what it did (a dict: the completion's detail)
             end = time.monotonic()
         except TIMEOUTS as exc:
             end = time.monotonic()
-            outcome, error = INFO, f"timeout: {exc}"[:200]
+            outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
         except Exception as exc:  # any failure of the operation is a failed probe
             end = time.monotonic()  # describing the error is not part of the operation
             from harness.clients.session import describe_error
 
-            outcome, error = FAIL, describe_error(exc, spec.endpoint)
+            outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
         sent_s, end_s = sent - t0, end - t0
         writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
                      sent_s=round(sent_s, 6), service_us=round((end - sent) * 1e6, 1),
-                     error=error, **common)
+                     error=error, **common, **({"detail": detail} if isinstance(detail, dict) else {}))
 
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
+    drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     _sleep_until(t0, spec.phases.fault_start_s)
     writer.write("drop", event="start", mode=drop.mode, wire=drop.wire)
     released = False

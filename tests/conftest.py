@@ -8,7 +8,7 @@ import pytest
 FAST = {"phases.warmup_s": 0.5, "phases.baseline_s": 2.0, "phases.fault_s": 3.0,
         "phases.recovery_s": 2.0}
 
-DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall"]
+DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall", "pause"]
 
 
 def pytest_collection_modifyitems(config, items):

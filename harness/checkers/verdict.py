@@ -10,6 +10,7 @@ from __future__ import annotations
 from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.ops import host_stalls, operations, probe_table
 from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
+from harness.checkers.writes import write_violations
 
 HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 
@@ -62,6 +63,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
     violations, problems = check_bounds(table, bounds, probes)
     violations += idle_losses(events)
+    violations += write_violations(events)  # acknowledged writes never lost, in any phase
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)

@@ -10,10 +10,12 @@ from harness.drops.halfframe import HalfFrame
 from harness.drops.kill import Kill
 from harness.drops.netem import Netem
 from harness.drops.partition import Partition
+from harness.drops.pause import Pause
 from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
-DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole, Netem, Partition)}
+DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole, Netem, Partition,
+                                                  Pause)}
 
 
 def drop_for(mode: str, params: dict | None = None, owner_pid: int = 0) -> Drop:

@@ -24,6 +24,7 @@ class Drop:
     # Why this drop cannot run on an SMB1 (nt1) session, or "" where it can (see
     # harness.scenario.unsupported: bad input in a file, a skip in a matrix).
     smb1_unsupported = ""
+    fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""

@@ -39,3 +39,29 @@ def parse_header(data: bytes) -> tuple[int, int, int, int]:
     if proto != PROTOCOL_ID or size != HEADER_BYTES:
         raise SMB2Error("not an SMB2 header")
     return command, status, mid, flags
+
+
+SMB2_WRITE = 0x0009
+_WRITE_RESPONSE = struct.Struct("<HHIIHH")  # StructureSize 17, Reserved, Count, Remaining, 2x0
+
+
+def write_request_length(request: bytes) -> int:
+    """The Length (bytes to write) of an SMB2 WRITE request ([MS-SMB2] 2.2.21)."""
+    command, _status, _mid, _flags = parse_header(request)
+    if command != SMB2_WRITE or len(request) < HEADER_BYTES + 8:
+        raise SMB2Error("not an SMB2 WRITE request")
+    return struct.unpack_from("<I", request, HEADER_BYTES + 4)[0]
+
+
+def fake_write_response(request: bytes) -> bytes:
+    """A successful SMB2 WRITE response ([MS-SMB2] 2.2.22) to ``request``, as if the server
+    had written all of it: same MessageId, TreeId, SessionId and credit charge, one credit
+    granted, unsigned, Count = the request's Length. (For the replica's lost-write control:
+    impacket does not verify the signatures of responses.)"""
+    length = write_request_length(request)
+    (_proto, _size, charge, _status, _command, _credits, _flags, _next, mid, reserved, tree_id,
+     session_id, _sig) = _HEADER.unpack_from(request)
+    header = _HEADER.pack(PROTOCOL_ID, HEADER_BYTES, charge, STATUS_SUCCESS, SMB2_WRITE,
+                          max(1, charge), SMB2_FLAGS_SERVER_TO_REDIR, 0, mid, reserved, tree_id,
+                          session_id, bytes(16))
+    return header + _WRITE_RESPONSE.pack(17, 0, length, 0, 0, 0) + b"\x00"

@@ -23,6 +23,9 @@ class ProbeKind:
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
     poolable: bool = False  # many sessions of it can share one process (harness.pool)
+    # A default that a crowd (more healthy clients than processes allowed) goes without while
+    # it is at its default rate; any other rate still needs a process per client.
+    off_in_crowds: bool = False
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -48,4 +51,8 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "SMB ECHO on an established session", poolable=True),
     ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
               "512-byte write + read-back of the client's own file"),
+    ProbeKind("smb_open", 4.0, True, None, "harness.probes.smb_open:OpenProbe",
+              "open (create if needed) + close of the client's own file", off_in_crowds=True),
+    ProbeKind("smb_lock", 0.0, True, None, "harness.probes.smb_lock:LockProbe",
+              "exclusive byte-range lock + unlock on the client's own open file"),
 )}

@@ -1,14 +1,29 @@
 """``smb_rw``: write a small block to the client's own file, read it back, compare.
 
-On the wire: SMB2 WRITE then SMB2 READ ([MS-SMB2] 2.2.21, 2.2.19) of ``size_bytes`` at
-offset 0 of a file the client created at setup and deletes at teardown.
+On the wire: SMB2 WRITE then SMB2 READ ([MS-SMB2] 2.2.21, 2.2.19) of ``size_bytes``, each
+operation at an offset of its own (block n at n x size_bytes), in a file the client created
+at setup. The file stays on the share after the run: every block whose write the server
+acknowledged is re-read by a fresh session after the recovery phase (harness.clients.readback,
+judged by harness.checkers.writes); the run's scratch sweep removes it after that.
+
+Each operation returns (or, when the read-back differs, attaches to its exception) what it
+wrote: ``{file, offset, length, crc32, acked}``, recorded as the completion's ``detail``.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 
 from harness.clients.session import Session, client_file_name
+
+
+class ReadBackMismatch(ValueError):
+    """The server acknowledged the write, and the read-back differs."""
+
+    def __init__(self, message: str, detail: dict) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class ReadWriteProbe:
@@ -30,21 +45,26 @@ class ReadWriteProbe:
     def open(self) -> None:
         self.file_id = self.session.open_file(self.file_name)
 
-    def invoke(self) -> None:
+    def invoke(self) -> dict:
+        offset = self._n * self.size_bytes
         self._n += 1
         block = self._n.to_bytes(4, "little") + self._tail
         conn, tid = self.session.conn, self.session.tree_id
-        conn.writeFile(tid, self.file_id, block, 0)
-        back = conn.readFile(tid, self.file_id, 0, self.size_bytes)
+        conn.writeFile(tid, self.file_id, block, offset)
+        detail = {"file": self.file_name, "offset": offset, "length": len(block),
+                  "crc32": zlib.crc32(block), "acked": True}
+        back = conn.readFile(tid, self.file_id, offset, self.size_bytes)
         if back != block:
-            raise ValueError(f"read back {len(back)} bytes that differ from the {len(block)} written")
+            raise ReadBackMismatch(
+                f"read back {len(back)} bytes at offset {offset} that differ from the "
+                f"{len(block)} written", {**detail, "read_back": "mismatch"})
+        return detail
 
     def close(self) -> None:
         if self.file_id is None:
             return
-        try:
+        try:  # not deleted: the post-recovery verification re-reads it, then the sweep removes it
             self.session.conn.closeFile(self.session.tree_id, self.file_id)
-            self.session.conn.deleteFile(self.session.endpoint.share, self.file_name)
         except Exception:
             pass
         self.file_id = None

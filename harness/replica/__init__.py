@@ -58,7 +58,7 @@ import sys
 
 from harness.errors import EXIT_BAD_INPUT, BadInput, HarnessError
 from harness.replica.relay import EventLog, Relay, ReplicaConfig, serve
-from harness.replica.triggers import TRIGGERS
+from harness.replica.triggers import HOLDS, TRIGGERS
 
 __all__ = ["Relay", "ReplicaConfig", "build_parser", "config_from_args", "main", "serve"]
 
@@ -99,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MS",
         help="> 0: delay every message by MS during the hold instead of freezing",
     )
+    p.add_argument(
+        "--hold",
+        default="all",
+        choices=HOLDS,
+        help="what a hold holds: all (freeze, or degrade) or create (only opens: SMB2 CREATE, "
+        "SMB1 NT_CREATE_ANDX/OPEN_ANDX; everything else flows) (default: all)",
+    )
+    p.add_argument(
+        "--lose-write",
+        type=int,
+        default=0,
+        metavar="N",
+        help="> 0: the Nth SMB2 WRITE from any client is answered STATUS_SUCCESS by the relay "
+        "and never reaches the server (an acknowledged write lost; a control) (default: 0)",
+    )
     p.add_argument("--nbt-port", type=int, default=139, metavar="P")
     p.add_argument("--smb-port", type=int, default=445, metavar="P")
     p.add_argument("--ns-port", type=int, default=137, metavar="P")
@@ -138,6 +153,8 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
         trigger=args.trigger,
         hold_s=args.hold_s,
         degrade_ms=args.degrade_ms,
+        holds=args.hold,
+        lose_write=args.lose_write,
         user_timeout_ms=args.user_timeout_ms,
         frame_timeout_s=args.frame_timeout_s,
         log_path=args.log,

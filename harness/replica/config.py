@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from harness.errors import BadInput
-from harness.replica.triggers import TRIGGERS
+from harness.replica.triggers import HOLDS, TRIGGERS
 
 
 def _check_port(name: str, value: object, allow_zero: bool) -> None:
@@ -52,6 +52,8 @@ class ReplicaConfig:
     trigger: str = "any"
     hold_s: float = 1.0
     degrade_ms: float = 0.0
+    holds: str = "all"  # what a hold holds: all (freeze or degrade) | create (opens only)
+    lose_write: int = 0  # > 0: the Nth SMB2 WRITE is acknowledged by the relay, never forwarded
     user_timeout_ms: int = 3000  # TCP_USER_TIMEOUT on client sockets; 0 leaves the default
     frame_timeout_s: float = 1.0
     log_path: str | None = None
@@ -75,6 +77,15 @@ class ReplicaConfig:
             raise BadInput(
                 f"unknown trigger {self.trigger!r} (expected one of {', '.join(TRIGGERS)})"
             )
+        if self.holds not in HOLDS:
+            raise BadInput(f"unknown hold {self.holds!r} (expected one of {', '.join(HOLDS)})")
+        if self.holds == "create" and self.degrade_ms:
+            raise BadInput("a create hold holds opens; it cannot also degrade (degrade_ms > 0)")
+        if isinstance(self.lose_write, bool) or not isinstance(self.lose_write, int) \
+                or self.lose_write < 0:
+            raise BadInput(f"lose_write must be an integer >= 0, got {self.lose_write!r}")
+        if self.lose_write and self.holds == "create":
+            raise BadInput("lose_write and a create hold cannot be combined")
         _check_number("hold_s", self.hold_s, 0.0)
         _check_number("degrade_ms", self.degrade_ms, 0.0)
         _check_number("frame_timeout_s", self.frame_timeout_s, 0.0, strict=True)

@@ -17,6 +17,13 @@ class RelayContext(Protocol):
     config: ReplicaConfig
     hold: Hold
     sessions: set[Any]  # the live client sessions
+    write_lost: bool  # lose_write is off, or its write was lost already
+
+    def should_lose_write(self) -> bool:
+        """A client's SMB2 WRITE request passes: whether it is the one to lose."""
+
+    def note_lost_write(self, session: Any, request: bytes, offset: int, length: int) -> None:
+        """The relay acknowledged a WRITE itself and dropped it."""
 
     def note_held(self, pipe: Any, item: Any) -> None:
         """``pipe`` has items waiting for the end of a freeze (``item``: the newest)."""

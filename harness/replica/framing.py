@@ -58,7 +58,7 @@ class FrameTracker:
     chunk. It never copies bodies: only the first ``peek_len`` bytes of each are kept.
     """
 
-    __slots__ = ("_head", "_header", "_left", "_length", "_peek_len", "_type", "opaque")
+    __slots__ = ("_head", "_header", "_left", "_length", "_peek_len", "_type", "ends", "opaque")
 
     def __init__(self, peek_len: int = PEEK_LEN) -> None:
         self._header = b""  # bytes of a header received so far (0-3 when between frames)
@@ -68,6 +68,7 @@ class FrameTracker:
         self._head = b""
         self._peek_len = peek_len
         self.opaque = False  # the stream did not parse as NBT; nothing more is reported
+        self.ends: list[int] = []  # after feed(): where in its chunk each returned frame ended
 
     @property
     def incomplete(self) -> bool:
@@ -84,6 +85,8 @@ class FrameTracker:
     def feed(self, data: bytes) -> list[Frame]:
         """Consume one chunk of the stream; return the frames it completed."""
         frames: list[Frame] = []
+        ends: list[int] = []
+        self.ends = ends
         if self.opaque:
             return frames
         pos, end = 0, len(data)
@@ -98,6 +101,7 @@ class FrameTracker:
                 self._left = left - take
                 if not self._left:
                     frames.append(Frame(self._type, self._length, bytes(self._head)))
+                    ends.append(pos)
                     self._head = b""
                 continue
             header = self._header + data[pos : pos + SESSION_HEADER_LEN - len(self._header)]
@@ -115,6 +119,7 @@ class FrameTracker:
                 self._type, self._length, self._left = packet_type, length, length
             else:
                 frames.append(Frame(packet_type, 0, b""))
+                ends.append(pos)
         return frames
 
 
@@ -135,6 +140,28 @@ SMB2_FLAGS_ASYNC_COMMAND = 0x00000002
 SMB2_CANCEL = 0x000C
 STATUS_PENDING = 0x00000103
 SMB2_UNSOLICITED_MESSAGE_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6 oplock/lease break
+
+
+SMB2_CREATE = 0x0005
+SMB2_WRITE = 0x0009
+
+
+SMB1_COM_OPEN_ANDX = 0x2D
+SMB1_COM_NT_CREATE_ANDX = 0xA2
+
+
+def is_create_request(head: bytes) -> bool:
+    """A client message that opens a file: SMB2 CREATE, SMB1 NT_CREATE_ANDX or OPEN_ANDX."""
+    if head[:4] == SMB1_MAGIC and len(head) >= 5:
+        return head[4] in (SMB1_COM_NT_CREATE_ANDX, SMB1_COM_OPEN_ANDX)
+    return smb2_command(head) == SMB2_CREATE
+
+
+def smb2_command(head: bytes) -> int | None:
+    """The SMB2 command of a SESSION MESSAGE body's first bytes, None if it is no SMB2 header."""
+    if head[:4] == SMB2_MAGIC and len(head) >= 14:
+        return struct.unpack_from("<H", head, 12)[0]
+    return None
 
 
 def smb_message_kind(head: bytes, from_client: bool) -> MessageKind:

@@ -6,13 +6,19 @@ States: *relaying* (``fast``), *frozen* (nothing is written anywhere, everything
 held), *degrading* (everything is delayed by ``degrade_s``). A counted loss starts a hold
 that ends ``hold_s`` after it; a loss during a hold extends it (from the latest loss; holds
 never stack). ``end`` returns to relaying and says what the hold held.
+
+With ``holds = "create"`` a counted loss starts a *create hold* instead of a freeze: the relay
+stays fast for everything but opens (SMB2 CREATE; SMB1 NT_CREATE_ANDX, OPEN_ANDX), which (with whatever follows them on
+their connection) wait for the end of the hold. :meth:`Hold.holds_request` says which
+client message is held.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.replica.triggers import Action, action_for, hold_until
+from harness.replica.framing import is_create_request
+from harness.replica.triggers import HOLDS, Action, action_for, hold_until
 
 
 @dataclass(frozen=True)
@@ -26,14 +32,18 @@ class Hold:
     """Plain attributes on purpose: ``fast``, ``frozen`` and ``degrading`` are read for every
     chunk the relay forwards."""
 
-    def __init__(self, trigger: str, hold_s: float, degrade_ms: float) -> None:
+    def __init__(self, trigger: str, hold_s: float, degrade_ms: float, holds: str = "all") -> None:
+        if holds not in HOLDS:
+            raise ValueError(f"holds must be one of {', '.join(HOLDS)}, got {holds!r}")
         self.trigger = trigger
+        self.holds = holds
         self.hold_s = hold_s
         self.degrade_ms = degrade_ms
         self.degrade_s = degrade_ms / 1000.0
         self.fast = True
         self.frozen = False
         self.degrading = False
+        self.holding_creates = False
         self.action: Action | None = None  # of the current (or last) hold
         self.started_s = 0.0
         self.until_s: float | None = None
@@ -45,6 +55,8 @@ class Hold:
         action = action_for(self.trigger, reason, self.degrade_ms)
         if action == "ignored":
             return Decision(action, False, None)
+        if self.holds == "create":
+            action = "hold_create"
         extended = self.until_s is not None
         if not extended:
             self.action = action
@@ -53,8 +65,15 @@ class Hold:
         self.until_s = hold_until(self.until_s, now_s, self.hold_s)
         self.frozen = action == "freeze"
         self.degrading = action == "degrade"
-        self.fast = False
+        self.holding_creates = action == "hold_create"
+        self.fast = self.holding_creates  # a create hold lets everything else through at once
         return Decision(action, extended, self.until_s)
+
+    def holds_request(self, head: bytes) -> bool:
+        """Whether a client message (its body's first bytes) waits for the end of the hold:
+        during a create hold, an open (SMB2 CREATE, SMB1 NT_CREATE_ANDX or OPEN_ANDX); never
+        otherwise (a freeze holds by state)."""
+        return self.holding_creates and is_create_request(head)
 
     def note_held(self, nbytes: int = 0, datagrams: int = 0) -> None:
         self.held_bytes += nbytes
@@ -65,6 +84,6 @@ class Hold:
         summary = {"action": self.action, "held_s": round(now_s - self.started_s, 6),
                    "held_bytes": self.held_bytes, "held_datagrams": self.held_datagrams}
         self.fast = True
-        self.frozen = self.degrading = False
+        self.frozen = self.degrading = self.holding_creates = False
         self.until_s = None
         return summary

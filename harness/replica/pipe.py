@@ -60,6 +60,7 @@ class Pipe:
     """
 
     __slots__ = (
+        "blocked",
         "done",
         "dst",
         "dst_paused",
@@ -87,6 +88,7 @@ class Pipe:
         self.dst_paused = False
         self.eof_sent = False  # FIN delivered: only a reset may follow
         self.done = False  # reset delivered, or dst gone: nothing more goes out
+        self.blocked = False  # a held request waits at the head of the queue (create hold)
 
     def push(self, item: Any, responses: int = 0) -> None:
         if self.done:
@@ -106,9 +108,19 @@ class Pipe:
         else:
             self.pump()
 
+    def hold_here(self, item: Any) -> None:
+        """Queue ``item`` (a held request and what follows it) until the relay's hold ends:
+        everything pushed after it waits behind it (the connection's order is kept)."""
+        if self.done:
+            return
+        self.blocked = True
+        self.queue.append((0.0, item, 0))
+        self.queued_bytes += len(item)
+        self.relay.note_held(self, item)
+
     def pump(self) -> None:
         """Send what may go now; arm a timer for the first delayed item."""
-        if self.dst is None or self.done:
+        if self.dst is None or self.done or self.blocked:
             return
         if self.hold.frozen:
             if self.queue:

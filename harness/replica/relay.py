@@ -49,7 +49,7 @@ class Relay:
         self.config = config
         self.emit: EventSink = emit or (lambda event: None)
         self.loop = asyncio.get_running_loop()
-        self.hold = Hold(config.trigger, config.hold_s, config.degrade_ms)
+        self.hold = Hold(config.trigger, config.hold_s, config.degrade_ms, config.holds)
         self.sessions: set[ClientSession] = set()
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.AbstractServer] = []
@@ -57,6 +57,8 @@ class Relay:
         self._hold_timer: asyncio.TimerHandle | None = None
         self._held_pipes: dict[Pipe, None] = {}  # insertion-ordered set
         self._held: list[tuple[NameService, bool, Any, bytes]] = []
+        self.writes_seen = 0  # SMB2 WRITE requests from clients, while lose_write is armed
+        self.write_lost = not config.lose_write  # nothing (more) to lose
 
     async def start(self) -> dict[str, int]:
         """Bind every socket (InfraError if one cannot be bound), then emit ``listening``."""
@@ -114,6 +116,8 @@ class Relay:
                 "trigger": cfg.trigger,
                 "hold_s": cfg.hold_s,
                 "degrade_ms": cfg.degrade_ms,
+                "holds": cfg.holds,
+                "lose_write": cfg.lose_write,
                 "user_timeout_ms": cfg.user_timeout_ms,
                 "frame_timeout_s": cfg.frame_timeout_s,
             }
@@ -174,6 +178,19 @@ class Relay:
         )
         return decision.action
 
+    def should_lose_write(self) -> bool:
+        """A client's SMB2 WRITE request passes: whether it is the one to lose."""
+        self.writes_seen += 1
+        if self.writes_seen < self.config.lose_write:
+            return False
+        self.write_lost = True
+        return True
+
+    def note_lost_write(self, session: ClientSession, request: bytes, offset: int,
+                        length: int) -> None:
+        self.emit({"t_monotonic": time.monotonic(), "event": "lost_write", "peer": session.peer,
+                   "nth_write": self.writes_seen, "offset": offset, "length": length})
+
     def _end_hold(self) -> None:
         """Recover: flush everything held, in arrival order, and relay normally again."""
         self._hold_timer = None
@@ -182,6 +199,7 @@ class Relay:
         pipes, self._held_pipes = list(self._held_pipes), {}
         held, self._held = self._held, []
         for pipe in pipes:
+            pipe.blocked = False  # a create hold's held opens go now
             pipe.pump()
         for ns, is_query, addr, data in held:
             if ns is self._ns:

@@ -10,7 +10,8 @@ from typing import Any
 
 from harness.packets.nbt import SESSION_MESSAGE
 from harness.replica.context import RelayContext
-from harness.replica.framing import FrameTracker, smb_message_kind
+from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
+from harness.replica.framing import SMB2_WRITE, FrameTracker, smb2_command, smb_message_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
 
@@ -73,6 +74,7 @@ class ClientSession(asyncio.Protocol):
         self.connecting: socket.socket | None = None  # upstream socket until connected
         self.connect_timer: asyncio.TimerHandle | None = None
         self.connect_task: asyncio.Task[Any] | None = None
+        self.unsent = b""  # lose_write armed: the start of an incomplete frame, not sent yet
 
     # --- client side (asyncio.Protocol of the accepted socket) -----------------------------
 
@@ -160,12 +162,74 @@ class ClientSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         frames = self.client_frames.feed(data)
+        if not self.relay.write_lost or self.unsent:
+            self._count_frames(frames)
+            self._note_incomplete()
+            self._store_and_forward(data, frames)
+            return
+        hold = self.relay.hold
+        if hold.holding_creates and not self.up.blocked:
+            self._count_frames(frames)
+            start = 0  # where the frame a chunk's piece completes began (in this chunk)
+            for frame, end in zip(frames, self.client_frames.ends):
+                if frame.packet_type == SESSION_MESSAGE and hold.holds_request(frame.head):
+                    if start:
+                        self.up.push(data[:start])
+                    self.up.hold_here(data[start:])  # the open, and all after it, wait
+                    self._note_incomplete()
+                    return
+                start = end
+        else:
+            self._count_frames(frames)
+        self._note_incomplete()
+        self.up.push(data)
+
+    def _store_and_forward(self, data: bytes, frames) -> None:
+        """lose_write armed: only whole frames go upstream, so one WRITE can be taken out
+        whole and answered here (fake_write_response). Once it is lost, what is left goes."""
+        relay = self.relay
+        buf, base = self.unsent + data, len(self.unsent)
+        if relay.write_lost or self.client_frames.opaque:
+            self.unsent = b""
+            self.up.push(buf)
+            return
+        sent = 0
+        for frame, end in zip(frames, self.client_frames.ends):
+            end += base
+            if (
+                not relay.write_lost
+                and frame.packet_type == SESSION_MESSAGE
+                and smb2_command(frame.head) == SMB2_WRITE
+                and not self.server_frames.incomplete  # a fake answer must not split a frame
+                and relay.should_lose_write()
+            ):
+                start = end - frame.length
+                request = buf[start:end]
+                if start - 4 > sent:
+                    self.up.push(buf[sent : start - 4])
+                sent = end
+                self.outstanding = max(0, self.outstanding - 1)
+                response = fake_write_response(request)
+                self.down.push(len(response).to_bytes(4, "big") + response)
+                offset = int.from_bytes(request[HEADER_BYTES + 8 : HEADER_BYTES + 16], "little")
+                relay.note_lost_write(self, request, offset, write_request_length(request))
+        complete = (self.client_frames.ends[-1] + base) if frames else sent
+        if complete > sent:
+            self.up.push(buf[sent:complete])
+        self.unsent = buf[max(complete, sent):]
+        if relay.write_lost and self.unsent:
+            self.up.push(self.unsent)
+            self.unsent = b""
+
+    def _count_frames(self, frames) -> None:
         for frame in frames:
             if frame.packet_type == SESSION_MESSAGE:
                 self.client_messages += 1
                 self.outstanding = outstanding_after(
                     self.outstanding, smb_message_kind(frame.head, True)
                 )
+
+    def _note_incomplete(self) -> None:
         if self.client_frames.incomplete:
             self.last_progress_s = self.relay.loop.time()
             self.frame_timeout_fired = False
@@ -173,7 +237,6 @@ class ClientSession(asyncio.Protocol):
                 self.frame_timer = self.relay.loop.call_at(
                     self.last_progress_s + self.relay.config.frame_timeout_s, self._check_frame
                 )
-        self.up.push(data)
 
     def eof_received(self) -> bool:
         self._session_lost("eof")

@@ -29,7 +29,10 @@ from typing import Literal
 
 Reason = Literal["reset", "timeout", "frame_timeout", "close_outstanding"]
 Ending = Literal["eof", "reset", "timeout", "frame_timeout", "error"]
-Action = Literal["freeze", "degrade", "ignored"]
+Action = Literal["freeze", "degrade", "hold_create", "ignored"]
+# What a hold holds: everything (a freeze, the KB's NetBIOS layer) or only SMB2 CREATE requests
+# (a server that stalls the open path while echo, read and write flow).
+HOLDS: tuple[str, ...] = ("all", "create")
 
 TRIGGERS: tuple[str, ...] = ("any", "timeout", "reset", "never")
 

@@ -24,6 +24,7 @@ class TargetKind:
     variant_in_label: bool = False  # the label names the variant even when defaulted
     spelling: str = ""  # for messages, e.g. "replica[:TRIGGER]"
     variant_name: str = ""  # what a variant is: trigger, suite
+    options: tuple[str, ...] = ()  # NAME=VALUE options after the variant: 'kind:variant,k=v,...'
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -33,7 +34,8 @@ class TargetKind:
 TARGETS: dict[str, TargetKind] = {k.name: k for k in (
     TargetKind("local", "harness.targets.local:LocalSamba", spelling="local"),
     TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
-               variant_in_label=True, spelling="replica[:TRIGGER]", variant_name="trigger"),
+               variant_in_label=True, spelling="replica[:TRIGGER][,hold=create][,lose_write=N]",
+               variant_name="trigger", options=("hold", "lose_write")),
     TargetKind("docker", "harness.targets.docker:DockerSamba", tuple(DOCKER_SUITES), "bookworm",
                spelling="docker[:SUITE]", variant_name="suite"),
 )}

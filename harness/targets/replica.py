@@ -15,8 +15,9 @@ import sys
 import time
 from dataclasses import replace
 
-from harness.errors import InfraError
+from harness.errors import BadInput, InfraError
 from harness.lab import netns as netns_mod
+from harness.replica.triggers import HOLDS
 from harness.targets.base import Endpoint
 from harness.targets.local import LocalSamba
 
@@ -27,15 +28,31 @@ LISTEN_TIMEOUT_S = 10.0
 class ReplicaTarget(LocalSamba):
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "ReplicaTarget":
-        return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms)
+        return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms,
+                   **spec.options)
 
     def __init__(self, trigger: str = "any", hold_s: float | None = None,
-                 degrade_ms: float | None = None) -> None:
+                 degrade_ms: float | None = None, hold: str = "all", lose_write: int | str = 0) -> None:
         super().__init__()
         self.trigger = trigger
         self.hold_s = DEFAULT_HOLD_S if hold_s is None else hold_s
         self.degrade_ms = degrade_ms or 0.0
-        self.name = f"replica:{trigger}"
+        if hold not in HOLDS:
+            raise BadInput(f"replica hold={hold!r}: expected one of {', '.join(HOLDS)}")
+        try:
+            self.lose_write = int(lose_write)
+        except ValueError:
+            self.lose_write = -1
+        if not 0 <= self.lose_write <= 1_000_000:
+            raise BadInput(f"replica lose_write={lose_write!r}: expected an integer from 0 to 1000000")
+        if self.lose_write and hold == "create":
+            raise BadInput("replica: lose_write and hold=create cannot be combined")
+        if hold == "create" and self.degrade_ms:
+            raise BadInput("replica: hold=create holds opens; it cannot also degrade (--degrade-ms)")
+        self.hold = hold
+        opts = (",hold=create" if hold == "create" else "") + \
+            (f",lose_write={self.lose_write}" if self.lose_write else "")
+        self.name = f"replica:{trigger}{opts}"
         self.relay: subprocess.Popen | None = None
         self._log_offset = 0
         self._upstream = super().endpoint
@@ -45,7 +62,10 @@ class ReplicaTarget(LocalSamba):
         return replace(self._upstream, host=netns_mod.SERVER_ALIAS_ADDR)
 
     def describe(self) -> str:
-        how = f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else "freeze"
+        how = (f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else
+               "hold opens" if self.hold == "create" else "freeze")
+        if self.lose_write:
+            how += f"; lose SMB2 WRITE #{self.lose_write}"
         return (f"{self.name} ({how} for {self.hold_s:g}s) in front of "
                 f"{self._upstream.describe()}: {self.endpoint.describe()}"
                 + (f" [{self.server_version()}]" if self.server_version() else ""))
@@ -60,6 +80,10 @@ class ReplicaTarget(LocalSamba):
                 "--log", str(self.log_path)]
         if self.degrade_ms:
             argv += ["--degrade-ms", str(self.degrade_ms)]
+        if self.hold != "all":
+            argv += ["--hold", self.hold]
+        if self.lose_write:
+            argv += ["--lose-write", str(self.lose_write)]
         stdout = open(self.dir / "replica.stdout", "wb")
         self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
                                       stdout=stdout, stderr=subprocess.STDOUT,
@@ -100,7 +124,7 @@ class ReplicaTarget(LocalSamba):
 
     def server_events(self) -> list[dict]:
         return [{"source": "replica", **e} for e in self._read_log(advance=True)
-                if e.get("event") in ("trigger", "recover")]
+                if e.get("event") in ("trigger", "recover", "lost_write")]
 
     def logs(self) -> str:
         text = super().logs()

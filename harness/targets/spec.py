@@ -26,8 +26,9 @@ class TargetSpec:
             spec = self.options["spec"]
             return spec.label or spec.masked()
         kind = TARGETS[self.kind]
-        if self.variant and (kind.variant_in_label or self.variant != kind.default_variant):
-            return f"{self.kind}:{self.variant}"
+        opts = "".join(f",{k}={v}" for k, v in self.options.items())
+        if self.variant and (kind.variant_in_label or self.variant != kind.default_variant or opts):
+            return f"{self.kind}:{self.variant}{opts}"
         return self.kind
 
 
@@ -55,11 +56,19 @@ def parse_target(text: str) -> TargetSpec:
     kind, _, rest = text.partition(":")
     known = TARGETS.get(kind)
     if known is not None:
+        rest, *pairs = rest.split(",") if known.options else (rest,)
+        options = {}
+        for pair in pairs:
+            key, eq, value = pair.partition("=")
+            if not eq or key not in known.options or not value:
+                raise BadInput(f"invalid target {mask_userinfo(text)!r}: {pair!r} is not one of "
+                               f"{', '.join(o + '=VALUE' for o in known.options)}")
+            options[key] = value
         if rest and rest not in known.variants:
             what = (f"{kind} takes no ':' suffix" if not known.variants else
                     f"{kind} {known.variant_name} must be one of {', '.join(known.variants)}")
             raise BadInput(f"invalid target {mask_userinfo(text)!r}: {what}")
-        return TargetSpec(kind, rest or known.default_variant)
+        return TargetSpec(kind, rest or known.default_variant, options)
     from harness.targets.remote import config_path, load_named_targets
 
     named = load_named_targets(config_path())

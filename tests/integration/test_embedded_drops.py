@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def assert_every_probe_sampled(entry):
-    for probe in ("nbstat", "nbt_session", "smb_echo", "smb_rw"):
+    for probe in ("nbstat", "nbt_session", "smb_echo", "smb_rw", "smb_open"):
         for phase in PHASES:
             row = entry["probes"][probe][phase]
             assert row["count"] > 0 and row["p50_us"] is not None, (probe, phase, row)
@@ -32,7 +32,7 @@ def test_drop_passes_on_healthy_samba_with_evidence(nbt_run, mode):
     kinds = [(e["type"], e.get("event")) for e in history if e["type"] == "drop"]
     assert ("drop", "start") in kinds and ("drop", "evidence") in kinds
     assert entry["scratch"]["left"] == [], entry["scratch"]
-    victim_scratch = {"fin": 1, "kill": 1, "stall": 1}.get(mode, 0)  # watch dir, or read file
+    victim_scratch = {"fin": 1, "kill": 1, "stall": 1, "pause": 1}.get(mode, 0)  # watch dir, or read file
     assert sum(n.startswith("nbth-victim-") for n in entry["scratch"]["removed"]) == victim_scratch
 
 

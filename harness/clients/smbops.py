@@ -1,0 +1,107 @@
+"""SMB operations on an established session that impacket lacks or gets wrong, for probes and
+drops to share: open-and-close of a file, byte-range lock and unlock (SMB2 LOCK, [MS-SMB2]
+2.2.26; SMB1 LOCKING_ANDX, [MS-CIFS] 2.2.4.32). Every call waits at most the session's
+timeout (impacket's socket timeout) and raises on a status other than success.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from impacket import smb
+from impacket.smb3structs import (
+    FILE_OPEN_IF,
+    FILE_SHARE_DELETE,
+    FILE_SHARE_READ,
+    FILE_SHARE_WRITE,
+    GENERIC_READ,
+    GENERIC_WRITE,
+    SMB2_LOCK,
+    SMB2_LOCK_ELEMENT,
+    SMB2_LOCKFLAG_EXCLUSIVE_LOCK,
+    SMB2_LOCKFLAG_FAIL_IMMEDIATELY,
+    SMB2_LOCKFLAG_UNLOCK,
+    SMB2Lock,
+)
+from impacket.nt_errors import STATUS_SUCCESS
+
+SHARE_ALL = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
+LOCKING_ANDX_LARGE_FILES = 0x10  # [MS-CIFS] 2.2.4.32.1 TypeOfLock: 64-bit ranges
+
+
+def is_smb1(session) -> bool:
+    return session.conn.getDialect() == smb.SMB_DIALECT
+
+
+def open_file(session, name: str, disposition: int = FILE_OPEN_IF,
+              access: int = GENERIC_READ | GENERIC_WRITE, share: int = SHARE_ALL):
+    """CREATE (SMB1: NT_CREATE_ANDX) of ``name`` on the session's share; the file id."""
+    return session.conn.createFile(session.tree_id, name, desiredAccess=access, shareMode=share,
+                                   creationDisposition=disposition)
+
+
+def close_file(session, file_id) -> None:
+    session.conn.closeFile(session.tree_id, file_id)
+
+
+def open_close(session, name: str) -> None:
+    """Open ``name`` (created if missing), then close it: one trip through the open path."""
+    close_file(session, open_file(session, name))
+
+
+def _smb2_lock(session, file_id, offset: int, length: int, flags: int) -> None:
+    dialect = session.smb
+    packet = dialect.SMB_PACKET()
+    packet["Command"] = SMB2_LOCK
+    packet["TreeID"] = session.tree_id
+    element = SMB2_LOCK_ELEMENT()
+    element["Offset"], element["Length"], element["Flags"] = offset, length, flags
+    body = SMB2Lock()  # impacket's own lock() joins str() of the elements: not bytes on py3
+    body["FileID"] = file_id
+    body["LockCount"] = 1
+    body["Locks"] = element.getData()
+    packet["Data"] = body
+    answer = dialect.recvSMB(dialect.sendSMB(packet))
+    answer.isValidAnswer(STATUS_SUCCESS)  # raises SessionError on any other status
+
+
+def smb1_locking_andx(fid: int, pid: int, offset: int, length: int, unlock: bool) -> tuple[bytes, bytes]:
+    """Parameters and data of one LOCKING_ANDX request ([MS-CIFS] 2.2.4.32.1): one exclusive
+    range (64-bit, LARGE_FILES), locked or unlocked, no wait. Pure."""
+    params = struct.pack("<BBHHBBIHH", 0xFF, 0, 0, fid, LOCKING_ANDX_LARGE_FILES, 0, 0,
+                         1 if unlock else 0, 0 if unlock else 1)
+    data = struct.pack("<HHIIII", pid, 0, offset >> 32, offset & 0xFFFFFFFF,
+                       length >> 32, length & 0xFFFFFFFF)
+    return params, data
+
+
+def _smb1_lock(session, fid: int, offset: int, length: int, unlock: bool) -> None:
+    server = session.smb
+    command = smb.SMBCommand(smb.SMB.SMB_COM_LOCKING_ANDX)
+    command["Parameters"], command["Data"] = smb1_locking_andx(
+        fid, os.getpid() & 0xFFFF, offset, length, unlock)  # the Pid impacket's header carries
+    packet = smb.NewSMBPacket()
+    packet["Tid"] = session.tree_id
+    packet.addCommand(command)
+    server.sendSMB(packet)
+    while True:
+        answer = server.recvSMB()
+        if answer.isValidAnswer(smb.SMB.SMB_COM_LOCKING_ANDX):  # raises SessionError on error
+            return
+
+
+def lock(session, file_id, offset: int, length: int) -> None:
+    """Take an exclusive byte-range lock, failing at once if it is held (never waits)."""
+    if is_smb1(session):
+        _smb1_lock(session, file_id, offset, length, unlock=False)
+    else:
+        _smb2_lock(session, file_id, offset, length,
+                   SMB2_LOCKFLAG_EXCLUSIVE_LOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY)
+
+
+def unlock(session, file_id, offset: int, length: int) -> None:
+    if is_smb1(session):
+        _smb1_lock(session, file_id, offset, length, unlock=True)
+    else:
+        _smb2_lock(session, file_id, offset, length, SMB2_LOCKFLAG_UNLOCK)

@@ -1,0 +1,33 @@
+"""The open path: a server that stalls only opens after a lost session (the replica's create
+hold: SMB2 CREATE held for hold_s, echo/read/write/NBSTAT flowing) fails the default rst
+scenario because smb_open is on by default, and passes without it, which is what the suite
+could not see before smb_open."""
+
+import pytest
+
+from tests.conftest import FAST
+
+pytestmark = pytest.mark.integration
+
+OPEN_STALL = "replica:any,hold=create"
+HOLD_S = 4.0
+
+
+def test_an_open_stall_fails_the_default_rst_scenario_on_smb_open_alone(nbt_run):
+    entry = nbt_run("rst", target=OPEN_STALL, overrides=FAST, hold_s=HOLD_S)
+    assert entry["verdict"] == "fail", entry["reason"]
+    assert {v["probe"] for v in entry["violations"]} == {"smb_open"}, entry["violations"]
+    assert entry["drop"]["evidence"]
+    assert entry["probes"]["smb_open"]["fault"]["max_us"] > 1e6  # seconds, not milliseconds
+
+
+def test_the_same_open_stall_passes_without_smb_open(nbt_run):
+    entry = nbt_run("rst", target=OPEN_STALL, overrides={**FAST, "probes.smb_open": 0},
+                    hold_s=HOLD_S)
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+
+
+def test_rst_with_smb_open_passes_against_the_fair_relay(nbt_run):
+    entry = nbt_run("rst", target="replica:never", overrides=FAST, hold_s=HOLD_S)
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+    assert entry["probes"]["smb_open"]["fault"]["count"] > 0
