@@ -29,6 +29,8 @@ def scenario_entry(result: dict, scenario=None, extra: dict | None = None) -> di
     }
     if result.get("scratch"):
         entry["scratch"] = result["scratch"]
+    if result.get("access"):  # a contended probe's time-to-access and status sequence
+        entry["access"] = result["access"]
     if scenario is not None:
         entry["description"] = scenario.description
         entry["dialect"] = scenario.dialect
@@ -76,6 +78,11 @@ def render_table(entry: dict) -> str:
         lines.append(f"   drop {drop.get('mode')} at {at}; evidence: "
                      + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else
                         drop.get("no_evidence", "none")))
+    access = entry.get("access")
+    if access:
+        from harness.checkers.access import access_line
+
+        lines.append("   " + access_line(access))
     probes = entry.get("probes") or {}
     few = False
     if probes:
@@ -92,7 +99,10 @@ def render_table(entry: dict) -> str:
     if few:
         lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.get("violations", []):
-        if v["stat"] == "errors":
+        if v["stat"] == "time_to_access":
+            lines.append(f"   VIOLATION {v['probe']} time to access: {v.get('note')} "
+                         f"(limit {v['limit_us'] / 1e6:g} s)")
+        elif v["stat"] == "errors":
             lines.append(f"   VIOLATION {v['probe']} {v['phase']} errors: {v['observed']} > {v['limit']}")
         else:
             stat = "p99 (max, n<100)" if v.get("basis") == "max" else v["stat"]

@@ -50,16 +50,32 @@ def idle_losses(events: list[dict]) -> list[dict]:
 
 
 def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
-            host_stall_us: float | None = HOST_STALL_US) -> dict:
+            host_stall_us: float | None = HOST_STALL_US, access: dict | None = None) -> dict:
     """{verdict, reason, drop, probes, violations, host_stalls, scratch} from the history alone.
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
+    access: {probe, holds, max_wait_s} for a contended probe (checkers.access), which is then
+    judged by its time-to-access instead of the latency bounds.
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
     table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
-    violations, problems = check_bounds(table, bounds, probes)
+    judged = [p for p in probes if not (access and p == access.get("probe"))]
+    violations, problems = check_bounds(table, bounds, judged)
     violations += idle_losses(events)
+    access_result = None
+    if access:
+        from harness.checkers.access import access_summary
+
+        dropped = drop_summary(events)
+        access_result, access_violations = access_summary(
+            [o for o in operations(events) if o.role == "healthy"], dropped and dropped.get("at_s"),
+            access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
+        violations += access_violations
+        if access_result is not None:  # what the server granted the victim at set-up
+            held = next((e for e in events if e.get("type") == "holding"), None)
+            access_result["granted"] = held and {k: v for k, v in held.items()
+                                                 if k not in ("type", "process", "t_s")}
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
@@ -67,6 +83,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
               "scratch": scratch and {"removed": scratch.get("removed", []), "left": scratch.get("left", [])},
               "host_stalls": {"count": len(windows),
                               "worst_us": round(max((b - a for a, b in windows), default=0) * 1e6)}}
+    if access_result is not None:
+        result["access"] = access_result
     if run_errors or problems:
         return {**result, "verdict": "error", "reason": "; ".join(run_errors + problems)}
     if violations:

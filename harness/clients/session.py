@@ -24,6 +24,8 @@ from impacket.smb3structs import (
     GENERIC_READ,
     GENERIC_WRITE,
     SMB2_CHANGE_NOTIFY,
+    SMB2_DIALECT_21,
+    SMB2_DIALECT_311,
     SMB2_READ,
     SMB2ChangeNotify,
     SMB2Read,
@@ -32,7 +34,9 @@ from impacket.smb3structs import (
 from harness.errors import InfraError
 from harness.server import Endpoint
 
-DIALECTS = {"smb1": smb.SMB_DIALECT, "smb2": "SMB2", "smb3": None, None: None}
+# smb2 = SMB 2.1, smb3 = 3.1.1 offered alone (None made impacket settle on 2.0.2 over 139,
+# which has no leases), as on the matrix branch
+DIALECTS = {"smb1": smb.SMB_DIALECT, "smb2": SMB2_DIALECT_21, "smb3": SMB2_DIALECT_311, None: None}
 
 
 def describe_error(exc: BaseException, endpoint: Endpoint | None = None) -> str:

@@ -23,6 +23,8 @@ class ProbeKind:
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
     poolable: bool = False  # many sessions of it can share one process (harness.pool)
+    from_drop: bool = False  # runs only from the fault phase on (it would disturb the victim's set-up)
+    judged_by_access: bool = False  # judged by time-to-access (checkers.access), not latency bounds
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -37,6 +39,8 @@ class ProbeContext:
     client: str  # the client process's name (c1_smb_rw, nbstat, ...)
     timeout_s: float
     session: Any = None  # harness.clients.session.Session, for probes that need one
+    holds: str | None = None  # what the victim holds (scenario [victim] holds), if anything
+    held_file: str | None = None  # the file it holds it on (harness.clients.holdings)
 
 
 PROBES: dict[str, ProbeKind] = {k.name: k for k in (
@@ -48,4 +52,7 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "SMB ECHO on an established session", poolable=True),
     ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
               "512-byte write + read-back of the client's own file"),
+    ProbeKind("smb_contend", 0.0, True, None, "harness.probes.smb_contend:ContendedOpenProbe",
+              "open (and close) of the file the victim holds, conflicting with its holding",
+              from_drop=True, judged_by_access=True),
 )}

@@ -56,6 +56,10 @@ SMB_CONF = """\
     local master = no
     domain master = no
     preferred master = no
+    # durable handles need these off (smbd refuses DHnQ/DH2Q otherwise): harness.clients.holdings
+    kernel oplocks = no
+    kernel share modes = no
+    posix locking = no
 {extra}
 [{share}]
     path = {dir}/share
