@@ -93,6 +93,12 @@ class LocalSamba(Target):
 
     name = "local"
 
+    @classmethod
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
+        from harness.targets import LOCAL_CONFIGS
+
+        return cls(**LOCAL_CONFIGS[spec.variant or "default"])
+
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,
                  server_tcp_retries2: int = 3) -> None:
         self.lab = lab or Lab()
