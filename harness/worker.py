@@ -60,11 +60,16 @@ def _build_probes(spec: WorkerSpec, session):
 
     holds = spec.victim_spec.holds if spec.victim_spec else None
     ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session, holds=holds,
-                       held_file=held_file_name(spec.owner_pid) if holds else None)
+                       held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None)
     probes = {name: PROBES[name].load().from_context(ctx) for name in spec.rates_hz}
     for p in probes.values():
         p.open()
     return probes
+
+
+def _run_tag(spec: WorkerSpec) -> str:
+    """This scenario run's tag: its event directory's name (nbth-<pid>-events-<random>)."""
+    return os.path.basename(os.path.dirname(spec.events_path))
 
 
 def _sleep_until(t0: float, t_s: float) -> None:
@@ -190,7 +195,8 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
                 from harness.clients.holdings import held_file_name, take
 
-                info["holding"] = take(session, spec.victim_spec.holds, held_file_name(spec.owner_pid),
+                info["holding"] = take(session, spec.victim_spec.holds,
+                                       held_file_name(spec.owner_pid, _run_tag(spec)),
                                        spec.victim_spec.durable_timeout_ms)
         else:
             probes = _build_probes(spec, session)

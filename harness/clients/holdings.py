@@ -1,7 +1,7 @@
 """What the victim holds on a shared file when it drops (a scenario's ``[victim] holds``).
 
 The victim process takes the holding at set-up, before the run starts, on the run's held
-file ``nbth-held-<runner pid>.dat`` (``held_file_name``): the healthy clients' contended
+file ``nbth-held-<runner pid>-<run tag>.dat`` (``held_file_name``): the healthy clients' contended
 probe (``smb_contend``) opens that same file. On the wire, every holding is one SMB2 CREATE
 of the held file (plus a LOCK for ``byte_range_lock``), built here because impacket neither
 sends leases or durable requests nor returns what the server granted:
@@ -81,9 +81,12 @@ def holding_problem(holds: str, dialect: str) -> str | None:
     return None
 
 
-def held_file_name(owner_pid: int) -> str:
-    """The run's shared held file (the runner's pid: the victim and the healthy clients agree)."""
-    return f"nbth-held-{owner_pid}.dat"
+def held_file_name(owner_pid: int, run_tag: str = "") -> str:
+    """The run's shared held file: the runner's pid and a tag of this scenario run (the name
+    of its event directory), which the victim and the healthy clients both know. One file
+    per run: a durable handle a victim left on the last run's file must not hold up the next."""
+    tag = "".join(c for c in run_tag.rsplit("-", 1)[-1] if c.isalnum())[:16]
+    return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}.dat"
 
 
 def _raw_create(session, name: str, access: int, share: int, disposition: int, oplock: int,

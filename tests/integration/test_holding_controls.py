@@ -1,4 +1,4 @@
-"""Controls for the holdings: each holding's blackhole scenario passes against the embedded
+"""Controls for the holdings: each holding's blackhole (and rst) scenario passes against the embedded
 Samba's default configuration and fails against a Samba configured to make other clients wait.
 
 The configuration that waits: ``net.ipv4.tcp_retries2 = 15`` in the server's namespace (Linux's
@@ -37,9 +37,10 @@ CONFIGS = {"default": "local", "tcp_retries2=15": "local:tcp-retries-default"}
 # some runs with tcp_retries2 = 15, access after about 14 s in others): their failing control
 # is not this configuration (see the README: the replica's hold=create, or the pause drop).
 RELEASED_BY_TCP_ONLY = ("deny_write", "byte_range_lock", "exclusive_oplock")
-# The runs, three `nbt-harness run` at once (each has a lab and a server of its own).
-GROUPS = (("default", list(HOLDINGS)[:4]), ("default", list(HOLDINGS)[4:]),
-          ("tcp_retries2=15", list(RELEASED_BY_TCP_ONLY)))
+# The runs, four `nbt-harness run` at once (each has a lab and a server of its own).
+GROUPS = (("default", "blackhole", list(HOLDINGS)[:4]), ("default", "blackhole", list(HOLDINGS)[4:]),
+          ("tcp_retries2=15", "blackhole", list(RELEASED_BY_TCP_ONLY)),
+          ("default", "rst", list(HOLDINGS)))
 # Short phases: the server's loss detection takes 3.3 or 6.8 s (two RTO backoff steps), so
 # the fault phase (9 s) covers max_wait_s (8 s).
 SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
@@ -50,13 +51,14 @@ SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
 @pytest.fixture(scope="module")
 def runs():
     """Every holding's blackhole scenario on both servers, the two servers at once (each
-    ``nbt-harness run`` has a lab of its own): {(config, holds): report entry}."""
+    ``nbt-harness run`` has a lab of its own): {(config, drop, holds): report entry}."""
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-holding-controls-"))
     procs = {}
-    for i, (config, holdings) in enumerate(GROUPS):
-        names = [f"holdings/{h}-blackhole" for h in holdings]
+    for i, (config, drop, holdings) in enumerate(GROUPS):
+        names = [f"holdings/{h}-{drop}" for h in holdings]
+        short = SHORT if drop == "blackhole" else [*SHORT, "phases.fault_s=2.0"]  # a RST: at once
         cmd = [sys.executable, "-m", "harness", "run", *names, "--target", CONFIGS[config],
-               "--quiet", "--report-dir", str(work / str(i))] + [a for kv in SHORT for a in ("--set", kv)]
+               "--quiet", "--report-dir", str(work / str(i))] + [a for kv in short for a in ("--set", kv)]
         procs[(i, config)] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                               text=True)
     out = {}
@@ -66,7 +68,8 @@ def runs():
             assert proc.returncode in (0, 1), text[-2000:]
             doc = json.loads((work / str(i) / "report.json").read_text())
             for entry in doc["scenarios"]:
-                out[(config, entry["name"].removesuffix("-blackhole"))] = entry
+                holds, _, drop = entry["name"].rpartition("-")
+                out[(config, drop, holds)] = entry
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -78,7 +81,7 @@ def runs():
 
 @pytest.mark.parametrize("holds", list(HOLDINGS))
 def test_blackholed_holder_passes_on_default_samba(runs, holds):
-    r = runs[("default", holds)]
+    r = runs[("default", "blackhole", holds)]
     assert r["verdict"] == "pass", (r["reason"], r.get("access"))
     assert r["access"]["time_to_access_s"] <= r["access"]["max_wait_s"]
     assert r["access"]["granted"]["holds"] == holds
@@ -86,8 +89,16 @@ def test_blackholed_holder_passes_on_default_samba(runs, holds):
 
 @pytest.mark.parametrize("holds", RELEASED_BY_TCP_ONLY)
 def test_blackholed_holder_fails_on_samba_with_tcp_retries2_15(runs, holds):
-    r = runs[("tcp_retries2=15", holds)]
+    r = runs[("tcp_retries2=15", "blackhole", holds)]
     assert r["verdict"] == "fail", (r["reason"], r.get("access"))
     assert [v["stat"] for v in r["violations"]] == ["time_to_access"], r["violations"]
     tta = r["access"]["time_to_access_s"]  # never within the run, or later than the bound
     assert tta is None or tta > r["access"]["max_wait_s"], r["access"]
+
+
+@pytest.mark.parametrize("holds", list(HOLDINGS))
+def test_reset_holder_passes_on_default_samba(runs, holds):
+    """A RST releases everything at once: the first contended open after it gets the file."""
+    r = runs[("default", "rst", holds)]
+    assert r["verdict"] == "pass", (r["reason"], r.get("access"))
+    assert r["access"]["time_to_access_s"] <= r["access"]["max_wait_s"]

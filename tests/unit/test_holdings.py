@@ -120,6 +120,7 @@ def test_holdings_table_and_dialects():
     assert holding_problem("durable_v2", "2.1") and not holding_problem("durable_v2", "smb3")
     assert not holding_problem("lease_rwh", "smb2")  # smb2 is SMB 2.1
     assert held_file_name(42) == "nbth-held-42.dat"
+    assert held_file_name(42, "nbth-42-events-ab_c9") == "nbth-held-42-abc9.dat"
     kind = PROBES["smb_contend"]
     assert kind.default_rate_hz == 0 and kind.from_drop and kind.judged_by_access
 
