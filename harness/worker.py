@@ -82,11 +82,11 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
     """Each operation: its invocation is written before the wait (an invocation with no
     completion is a stall), the operation alone is timed, the completion written after with
     the intended, sent and completed times."""
-    from harness.probes import PROBES
+    from harness.probes import FROM_DROP_AFTER_S, PROBES
 
     from_drop = {p for p in spec.rates_hz if PROBES[p].from_drop}
     for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
-        if probe in from_drop and intended_s < spec.phases.fault_start_s:
+        if probe in from_drop and intended_s < spec.phases.fault_start_s + FROM_DROP_AFTER_S:
             continue  # before the drop it would disturb the victim (e.g. break its oplock)
         phase = spec.phases.phase_at(intended_s)
         common = {"probe": probe, "seq": seq, "role": spec.role}

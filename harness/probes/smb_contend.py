@@ -7,8 +7,9 @@ healthy client got the file; a failure records the server's NT status
 (STATUS_SHARING_VIOLATION, STATUS_FILE_LOCK_CONFLICT, ...); a timeout is an open the server
 left waiting (an oplock or lease break to a holder that is gone). The history's completions
 give the time-to-access and the status sequence (harness.checkers.access). It runs from the
-drop on (``from_drop`` in the registry): before it, an open would break the holding of a
-victim that is still there.
+drop on (``from_drop`` in the registry; its first open 0.5 s after the drop's start,
+``FROM_DROP_AFTER_S``): before it, an open would break the holding of a victim that is still
+there.
 """
 
 from __future__ import annotations
