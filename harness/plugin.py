@@ -194,12 +194,13 @@ def _asked_for(config, file_path: Path) -> bool:
     for d in config.getini("nbt_scenario_dirs"):
         if (Path(config.rootpath) / d).resolve() == folder:
             return True
-    if file_path.parent.name != "scenarios":
+    group = file_path.parent.parent.name == "scenarios"  # an opt-in group, scenarios/holdings/
+    if file_path.parent.name != "scenarios" and not group:
         return False
     base = Path(config.invocation_params.dir)
     for arg in config.args:
         named = (base / str(arg).split("::")[0]).resolve()
-        if named in (folder, file_path.resolve()):
+        if named in (folder, file_path.resolve()) or (group and named == folder.parent):
             return True
     return False
 

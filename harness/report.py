@@ -60,6 +60,11 @@ def render_table(entry: ScenarioResult) -> str:
         lines.append(f"   drop {drop.mode} at {at}; evidence: "
                      + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else
                         drop.no_evidence or "none"))
+    access = entry.extra.get("access")
+    if access:  # a contended probe's time-to-access and status sequence
+        from harness.checkers.access import access_line
+
+        lines.append("   " + access_line(access))
     few = False
     if entry.probes:
         lines.append(f"   {'probe':<12} {'phase':<9} {'count':>6} {'errors':>6} "
@@ -76,7 +81,10 @@ def render_table(entry: ScenarioResult) -> str:
         lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.violations:
         detail = v.extra.get("detail")
-        if detail:  # not a figure against a limit (e.g. a lost write)
+        if v.stat == "time_to_access":
+            lines.append(f"   VIOLATION {v.probe} time to access: {v.extra.get('note')} "
+                         f"(limit {v.limit_us / 1e6:g} s)")
+        elif detail:  # not a figure against a limit (e.g. a lost write)
             lines.append(f"   VIOLATION {v.probe} {v.phase} {v.stat}: {detail}")
         elif v.stat == "errors":
             lines.append(f"   VIOLATION {v.probe} {v.phase} errors: {v.observed} > {v.limit}")

@@ -56,7 +56,8 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     ep = target.endpoint
     specs = []
     common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
-                  dialect=scenario.dialect, transport=scenario.transport)
+                  dialect=scenario.dialect, transport=scenario.transport,
+                  victim_spec=scenario.victim)
     for probe in (p for p in scenario.probes if p not in SESSION_PROBES):  # session-less
         if scenario.rates_hz.get(probe, 0) > 0:
             specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
@@ -186,7 +187,8 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     partial.replace(run_dir / "history.jsonl")
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
-                     host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None)
+                     host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
+                     access=access_expectation(scenario, target))
     return result.with_(name=scenario.name, history=str(run_dir / "history.jsonl"),
                         extra={**result.extra, "negotiated": negotiated(events)})
 
@@ -207,6 +209,15 @@ def _verify_writes(scenario: Scenario, target: Target, events_dir: Path, log: Hi
         found = [{"file": f, "blocks": {}, "error": str(exc)} for f in files]
     for entry in found:
         log.write("verify", **entry)
+
+
+def access_expectation(scenario: Scenario, target: Target) -> dict | None:
+    """What the access checker judges: the contended probe, the holding and its bound."""
+    contended = [p for p in scenario.probes if PROBE_KINDS[p].judged_by_access]
+    if not contended or not scenario.victim:
+        return None
+    return {"probe": contended[0], "holds": scenario.victim.holds,
+            "max_wait_s": scenario.victim.max_wait_for(target.name)}
 
 
 def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:
@@ -296,6 +307,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
                   victim=victim.info.get("local"),
                   server_socket_before=before.to_json() if before else None)
+    if victim and victim.info.get("holding"):  # what the server granted the victim at set-up
+        log.write("holding", **victim.info["holding"])
     for w in workers:
         w.conn.send(("start", t0))
     if on_start:

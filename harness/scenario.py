@@ -34,13 +34,34 @@ MAX_HEALTHY_CLIENTS = 256
 MAX_IDLE_SESSIONS = 1000
 TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect", "transport",
             "idle_sessions", "sessions_per_process",
-            "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms"}
+            "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms", "victim"}
+VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms"}
 
 
 @dataclass(frozen=True)
 class DropSpec:
     mode: str
     params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VictimSpec:
+    """What the victim holds when it drops, and how long a contended opener may wait."""
+
+    holds: str
+    max_wait_s: float | None = None  # drop start -> the first successful contended open
+    max_wait_s_by_target: dict = field(default_factory=dict)  # target kind -> max_wait_s
+    durable_timeout_ms: int = 0  # durable_v2: the Timeout asked for (0: the server's default)
+
+    def max_wait_for(self, target: str | None) -> float | None:
+        return self.max_wait_s_by_target.get(target, self.max_wait_s)
+
+    def to_dict(self) -> dict:
+        d = {"holds": self.holds, "durable_timeout_ms": self.durable_timeout_ms,
+             "max_wait_s_by_target": dict(self.max_wait_s_by_target)}
+        if self.max_wait_s is not None:
+            d["max_wait_s"] = self.max_wait_s
+        return d
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,7 @@ class Scenario:
     evidence_timeout_s: float = 5.0
     host_stall_ms: float = 20.0  # canary lateness taken off overlapping samples; 0: never
     source: str = ""
+    victim: VictimSpec | None = None  # [victim]: a holding on a shared file (None: nothing)
     # The dialect and transport were chosen by a matrix (--nbt-matrix, --matrix): a
     # combination the scenario cannot express is then a skip, not bad input.
     from_matrix: bool = False
@@ -92,6 +114,8 @@ class Scenario:
                         "per_probe": {k: asdict(v) for k, v in self.bounds.per_probe.items()}}}
         if self.drop:
             d["drop"] = {"mode": self.drop.mode, "params": dict(self.drop.params)}
+        if self.victim:
+            d["victim"] = self.victim.to_dict()
         return d
 
     def with_overrides(self, overrides: dict[str, str]) -> "Scenario":
@@ -312,7 +336,9 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             raise bad("a scenario with a drop needs phases.fault_s > 0")
         drop = DropSpec(mode, dict(params))
 
-    scenario = Scenario(name=name.strip(), description=str(d.get("description", "")),
+    victim = _victim(d.get("victim"), rates, bad)
+
+    scenario = Scenario(name=name.strip(), victim=victim, description=str(d.get("description", "")),
                         healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases,
                         rates_hz=rates, idle_sessions=idle, sessions_per_process=per_process,
                         probe_timeout_s=float(timeout_s), dialect=dialect, transport=transport,
@@ -324,6 +350,53 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         if why:
             raise bad(why)
     return scenario
+
+
+@unsupported_check
+def _holding_needs_its_dialect(scenario: "Scenario") -> str | None:
+    """A holding the dialect cannot express (a lease over SMB1, durable v2 below 3.0)."""
+    from harness.clients.holdings import holding_problem
+
+    if scenario.victim is None:
+        return None
+    why = holding_problem(scenario.victim.holds, scenario.dialect)
+    return why and f"[victim] {why}"
+
+
+def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
+    """The [victim] table: a known holding (whether the dialect can express it is an
+    unsupported_check); smb_contend only with one."""
+    from harness.clients.holdings import HOLDINGS
+
+    contended = [p for p, kind in PROBE_KINDS.items() if kind.judged_by_access and rates.get(p, 0) > 0]
+    if victim_d is None or victim_d == {}:
+        if contended:
+            raise bad(f"probe {contended[0]} needs a holding: set [victim] holds")
+        return None
+    if not isinstance(victim_d, dict):
+        raise bad("[victim] must be a table")
+    unknown = set(victim_d) - VICTIM_KEYS
+    if unknown:
+        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(VICTIM_KEYS))})")
+    holds = victim_d.get("holds")
+    if not isinstance(holds, str):
+        raise bad("[victim] needs 'holds' (a string)")
+    if holds not in HOLDINGS:
+        raise bad(f"[victim] unknown holding {holds!r} (known: {', '.join(HOLDINGS)})")
+    try:
+        max_wait = victim_d.get("max_wait_s")
+        if max_wait is not None:
+            max_wait = float(number(max_wait, "[victim] max_wait_s", 0, 3600, lo_open=True))
+        by_target = victim_d.get("max_wait_s_by_target", {})
+        if not isinstance(by_target, dict):
+            raise ValueError("[victim] max_wait_s_by_target must be a table of target = seconds")
+        by_target = {str(k): float(number(v, f"[victim] max_wait_s_by_target.{k}", 0, 3600, lo_open=True))
+                     for k, v in by_target.items()}
+        durable_ms = int(number(victim_d.get("durable_timeout_ms", 0), "[victim] durable_timeout_ms",
+                                0, 300_000, integer=True))
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    return VictimSpec(holds, max_wait, by_target, durable_ms)
 
 
 def load_file(path: Path) -> Scenario:
@@ -380,6 +453,10 @@ def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
         path = Path(name)
         if path.suffix in (".toml", ".py") and path.exists():
             out.append(load_file(path))
+            continue
+        group = directory / name  # an opt-in group of scenarios (e.g. holdings): all of it
+        if "/" not in name and name not in (".", "..") and group.is_dir() and not group.is_symlink():
+            out.extend(load_file(p) for p in scenario_files(group, scripts))
             continue
         candidates = [directory / f"{name}.toml"] + ([directory / f"{name}.py"] if scripts else [])
         matches = [p for p in candidates if p.is_file()]

@@ -51,16 +51,26 @@ class WorkerSpec:
     idle: bool = False  # a pool of idle sessions
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
     all_sessions: int = 1
+    victim_spec: object = None  # harness.scenario.VictimSpec: what the victim holds, or None
 
 
 def _build_probes(spec: WorkerSpec, session):
     from harness.probes import PROBES, ProbeContext
 
-    ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session)
+    from harness.clients.holdings import held_file_name
+
+    holds = spec.victim_spec.holds if spec.victim_spec else None
+    ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session, holds=holds,
+                       held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None)
     probes = {name: PROBES[name].load().from_context(ctx) for name in spec.rates_hz}
     for p in probes.values():
         p.open()
     return probes
+
+
+def _run_tag(spec: WorkerSpec) -> str:
+    """This scenario run's tag: its event directory's name (nbth-<pid>-events-<random>)."""
+    return os.path.basename(os.path.dirname(spec.events_path))
 
 
 def _sleep_until(t0: float, t_s: float) -> None:
@@ -73,7 +83,12 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
     """Each operation: its invocation is written before the wait (an invocation with no
     completion is a stall), the operation alone is timed, the completion written after with
     the intended, sent and completed times."""
+    from harness.probes import FROM_DROP_AFTER_S, PROBES
+
+    from_drop = {p for p in spec.rates_hz if PROBES[p].from_drop}
     for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
+        if probe in from_drop and intended_s < spec.phases.fault_start_s + FROM_DROP_AFTER_S:
+            continue  # before the drop it would disturb the victim (e.g. break its oplock)
         phase = spec.phases.phase_at(intended_s)
         common = {"probe": probe, "seq": seq, "role": spec.role}
         writer.write(INVOKE, phase=phase, intended_s=round(intended_s, 6), **common)
@@ -182,6 +197,12 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
         if spec.role == "victim":
             drop.prepare(session)
+            if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
+                from harness.clients.holdings import held_file_name, take
+
+                info["holding"] = take(session, spec.victim_spec.holds,
+                                       held_file_name(spec.owner_pid, _run_tag(spec)),
+                                       spec.victim_spec.durable_timeout_ms)
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:

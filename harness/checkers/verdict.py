@@ -52,18 +52,34 @@ def idle_losses(events: list[dict]) -> list[dict]:
 
 
 def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
-            host_stall_us: float | None = HOST_STALL_US) -> ScenarioResult:
+            host_stall_us: float | None = HOST_STALL_US, access: dict | None = None) -> ScenarioResult:
     """The scenario's result (verdict, reason, drop, probes, violations, host_stalls, scratch,
-    problems) from the history alone; its name and history path are the caller's to set.
+    problems, access) from the history alone; its name and history path are the caller's to set.
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
+    access: {probe, holds, max_wait_s} for a contended probe (checkers.access), which is then
+    judged by its time-to-access instead of the latency bounds.
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
     table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
-    violations, problems = check_bounds(table, bounds, probes)
+    judged = [p for p in probes if not (access and p == access.get("probe"))]
+    violations, problems = check_bounds(table, bounds, judged)
     violations += idle_losses(events)
     violations += write_violations(events)  # acknowledged writes never lost, in any phase
+    access_result = None
+    if access:
+        from harness.checkers.access import access_summary
+
+        dropped = drop_summary(events)
+        access_result, access_violations = access_summary(
+            [o for o in operations(events) if o.role == "healthy"], dropped and dropped.get("at_s"),
+            access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
+        violations += access_violations
+        if access_result is not None:  # what the server granted the victim at set-up
+            held = next((e for e in events if e.get("type") == "holding"), None)
+            access_result["granted"] = held and {k: v for k, v in held.items()
+                                                 if k not in ("type", "process", "t_s")}
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
@@ -74,7 +90,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
         drop=drop and DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS}),
         scratch=scratch and Scratch(tuple(scratch.get("removed", [])), tuple(scratch.get("left", []))),
         host_stalls=HostStalls(count=len(windows),
-                               worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)))
+                               worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)),
+        extra={} if access_result is None else {"access": access_result})
     if run_errors or problems:
         return _error(result, run_errors + problems)
     if violations:

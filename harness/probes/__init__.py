@@ -14,6 +14,13 @@ from typing import Any
 from harness.server import Endpoint
 
 
+# A ``from_drop`` probe's first operation comes this long after the drop's start: the drop
+# itself takes up to ~0.16 s (a blackhole's READs and cut, seen on a loaded machine), and an
+# open that reaches a victim still connected breaks a live holder's oplock (whose kernel
+# TCP-acks the break, so the server then waits for its 30 s break timeout).
+FROM_DROP_AFTER_S = 0.5
+
+
 @dataclass(frozen=True)
 class ProbeKind:
     name: str
@@ -26,6 +33,8 @@ class ProbeKind:
     # A default that a crowd (more healthy clients than processes allowed) goes without while
     # it is at its default rate; any other rate still needs a process per client.
     off_in_crowds: bool = False
+    from_drop: bool = False  # runs only from the fault phase on (it would disturb the victim's set-up)
+    judged_by_access: bool = False  # judged by time-to-access (checkers.access), not latency bounds
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -40,6 +49,8 @@ class ProbeContext:
     client: str  # the client process's name (c1_smb_rw, nbstat, ...)
     timeout_s: float
     session: Any = None  # harness.clients.session.Session, for probes that need one
+    holds: str | None = None  # what the victim holds (scenario [victim] holds), if anything
+    held_file: str | None = None  # the file it holds it on (harness.clients.holdings)
 
 
 PROBES: dict[str, ProbeKind] = {k.name: k for k in (
@@ -55,4 +66,7 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "open (create if needed) + close of the client's own file", off_in_crowds=True),
     ProbeKind("smb_lock", 0.0, True, None, "harness.probes.smb_lock:LockProbe",
               "exclusive byte-range lock + unlock on the client's own open file"),
+    ProbeKind("smb_contend", 0.0, True, None, "harness.probes.smb_contend:ContendedOpenProbe",
+              "open (and close) of the file the victim holds, conflicting with its holding",
+              from_drop=True, judged_by_access=True),
 )}

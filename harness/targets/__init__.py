@@ -12,6 +12,10 @@ from typing import Any
 from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 
 # docker:SUITE -> the Debian suite the Samba image is built from (its Samba)
+# local:CONFIG -> what the embedded Samba's server is started with (harness.targets.local);
+# "tcp-retries-default": the namespace keeps Linux's net.ipv4.tcp_retries2 = 15, so a
+# blackholed client is noticed only after about 15 minutes (a server that makes others wait)
+LOCAL_CONFIGS = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15}}
 DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
 
 
@@ -32,7 +36,8 @@ class TargetKind:
 
 
 TARGETS: dict[str, TargetKind] = {k.name: k for k in (
-    TargetKind("local", "harness.targets.local:LocalSamba", spelling="local"),
+    TargetKind("local", "harness.targets.local:LocalSamba", tuple(LOCAL_CONFIGS), "default",
+               spelling="local[:CONFIG]", variant_name="config"),
     TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
                variant_in_label=True, spelling="replica[:TRIGGER][,hold=create][,lose_write=N]",
                variant_name="trigger", options=("hold", "lose_write")),

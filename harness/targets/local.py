@@ -56,6 +56,10 @@ SMB_CONF = """\
     local master = no
     domain master = no
     preferred master = no
+    # durable handles need these off (smbd refuses DHnQ/DH2Q otherwise): harness.clients.holdings
+    kernel oplocks = no
+    kernel share modes = no
+    posix locking = no
 {extra}
 [{share}]
     path = {dir}/share
@@ -88,6 +92,12 @@ class LocalSamba(Target):
     """Real smbd + nmbd in the lab's server namespace."""
 
     name = "local"
+
+    @classmethod
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
+        from harness.targets import LOCAL_CONFIGS
+
+        return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,
                  server_tcp_retries2: int = 3) -> None:

@@ -48,6 +48,8 @@ def test_wheel_in_a_fresh_venv_lists_and_runs_from_anywhere(tmp_path):
     assert shipped and shipped <= {
         Path(n).name for n in names if n.startswith("harness/shipped_scenarios/")
     }
+    for f in (REPO / "scenarios").glob("*/*.toml"):  # opt-in groups (scenarios/holdings/)
+        assert f"harness/shipped_scenarios/{f.relative_to(REPO / 'scenarios').as_posix()}" in names
     for f in (REPO / "docker" / "samba").iterdir():
         assert f"harness/shipped_docker/samba/{f.name}" in names
     # every package of the source tree is in the wheel (pyproject lists them by name)

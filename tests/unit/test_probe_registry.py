@@ -18,5 +18,6 @@ def test_every_registered_probe_loads_and_builds_from_a_context():
 def test_scenarios_take_names_rates_and_session_needs_from_the_registry():
     assert set(DEFAULT_RATES_HZ) == set(PROBES)
     assert set(SESSION_PROBES) == {n for n, k in PROBES.items() if k.needs_session}
-    sc = from_dict({"name": "x", "probes": {name: 1 for name in PROBES}}, "test")
+    holding = {"victim": {"holds": "batch_oplock"}}  # smb_contend needs one
+    sc = from_dict({"name": "x", "probes": {name: 1 for name in PROBES}, **holding}, "test")
     assert sc.probes == list(PROBES)

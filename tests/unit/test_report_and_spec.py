@@ -87,8 +87,11 @@ def test_target_strings_and_construction_come_from_the_registry():
     assert parse_target("docker:bookworm").label() == "docker"
     target = make_target(parse_target("replica:reset"), hold_s=0.5)
     assert (target.trigger, target.hold_s) == ("reset", 0.5)
-    with pytest.raises(BadInput, match="local takes no ':' suffix"):
+    with pytest.raises(BadInput, match="local config must be one of default, tcp-retries-default"):
         parse_target("local:x")
+    assert parse_target("local").label() == "local"
+    waiting = make_target(parse_target("local:tcp-retries-default"))
+    assert waiting.server_tcp_retries2 == 15 and make_target(parse_target("local")).server_tcp_retries2 == 3
 
 
 def test_entry_keys_given_as_a_dict_are_typed_or_kept():

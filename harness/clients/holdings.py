@@ -1,0 +1,193 @@
+"""What the victim holds on a shared file when it drops (a scenario's ``[victim] holds``).
+
+The victim process takes the holding at set-up, before the run starts, on the run's held
+file ``nbth-held-<runner pid>-<run tag>.dat`` (``held_file_name``): the healthy clients' contended
+probe (``smb_contend``) opens that same file. On the wire, every holding is one SMB2 CREATE
+of the held file (plus a LOCK for ``byte_range_lock``), built here because impacket neither
+sends leases or durable requests nor returns what the server granted:
+
+| holding | CREATE | what another opener meets |
+| --- | --- | --- |
+| ``batch_oplock`` | RequestedOplockLevel BATCH (0x09) | an oplock break to the holder first |
+| ``exclusive_oplock`` | RequestedOplockLevel EXCLUSIVE (0x08) | an oplock break to the holder first |
+| ``lease_rwh`` | OplockLevel LEASE + "RqLs" (v1 on SMB 2.1, v2 on 3.x), state RWH | a lease break first |
+| ``byte_range_lock`` | no oplock; then LOCK exclusive of bytes 0-4095 | STATUS_FILE_LOCK_CONFLICT on a write there |
+| ``deny_write`` | share mode READ only, write access | STATUS_SHARING_VIOLATION on an open for write |
+| ``durable_v1`` | BATCH + "DHnQ" | the handle kept for the server's v1 timeout |
+| ``durable_v2`` | BATCH + "DH2Q" (Timeout ``durable_timeout_ms``) | the handle kept for that timeout |
+
+Every holding but ``byte_range_lock`` opens with share mode READ only, so a disconnected
+handle that the server keeps still conflicts with an opener that wants to write. A holding
+the server did not grant (a lower oplock, no lease, no durable context in the answer) is a
+set-up error naming what was granted: a scenario never runs on a holding it does not have.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+from harness.packets.smb2_create import (
+    LEASE_RWH,
+    LOCK_EXCLUSIVE,
+    LOCK_FAIL_IMMEDIATELY,
+    chain,
+    durable_v1,
+    durable_v2,
+    lease_state,
+    lease_v1,
+    lease_v2,
+    lock_request,
+    parse_create_response,
+)
+
+OPLOCK_NONE, OPLOCK_EXCLUSIVE, OPLOCK_BATCH, OPLOCK_LEASE = 0x00, 0x08, 0x09, 0xFF
+LOCKED_BYTES = 4096  # byte_range_lock: bytes 0..4095 of the held file
+HELD_FILE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Holding:
+    name: str
+    min_dialect: str  # the lowest SMB dialect that can express it ([MS-SMB2] 1.7, 2.2.13.2)
+    description: str
+
+
+# The one list of holdings (a scenario's [victim] holds). Every holding is taken with SMB2
+# requests (none over SMB1); leases need 2.1, durable v2 handles 3.0.
+HOLDINGS: dict[str, Holding] = {h.name: h for h in (
+    Holding("batch_oplock", "2.0.2", "a batch oplock on the held file"),
+    Holding("exclusive_oplock", "2.0.2", "an exclusive oplock on the held file"),
+    Holding("lease_rwh", "2.1", "an RWH lease on the held file"),
+    Holding("byte_range_lock", "2.0.2", "an exclusive byte-range lock of bytes 0-4095"),
+    Holding("deny_write", "2.0.2", "an open that denies writers (share mode READ)"),
+    Holding("durable_v1", "2.0.2", "a durable (v1) handle with a batch oplock"),
+    Holding("durable_v2", "3.0", "a durable (v2) handle with a batch oplock"),
+)}
+# Scenario dialect names (and the matrix's exact names and aliases) by protocol order.
+DIALECT_RANK = {"nt1": 0, "smb1": 0, "2.0.2": 1, "smb2.0.2": 1, "2.1": 2, "smb2.1": 2, "smb2": 2,
+                "3.0": 3, "smb3.0": 3, "3.1.1": 4, "smb3.1.1": 4, "smb3": 4}
+
+
+def holding_problem(holds: str, dialect: str) -> str | None:
+    """Why a scenario cannot hold ``holds`` over ``dialect`` (bad input), or None."""
+    if holds not in HOLDINGS:
+        return f"unknown holding {holds!r} (known: {', '.join(HOLDINGS)})"
+    need = HOLDINGS[holds].min_dialect
+    if dialect in DIALECT_RANK and DIALECT_RANK[dialect] < DIALECT_RANK[need]:
+        return (f"holding {holds} needs SMB {need} or later, the scenario's dialect is {dialect}"
+                + (" (holdings are taken with SMB2 requests)" if DIALECT_RANK[dialect] == 0 else ""))
+    return None
+
+
+def held_file_name(owner_pid: int, run_tag: str = "") -> str:
+    """The run's shared held file: the runner's pid and a tag of this scenario run (the name
+    of its event directory), which the victim and the healthy clients both know. One file
+    per run: a durable handle a victim left on the last run's file must not hold up the next."""
+    tag = "".join(c for c in run_tag.rsplit("-", 1)[-1] if c.isalnum())[:16]
+    return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}.dat"
+
+
+def _raw_create(session, name: str, access: int, share: int, disposition: int, oplock: int,
+                contexts: bytes = b"") -> dict:
+    """One SMB2 CREATE with our own contexts; the parsed answer (SessionError on failure)."""
+    from impacket.smb3 import SMB2_CREATE, SMB2Create, SMB2Packet, SessionError
+    from impacket.nt_errors import STATUS_SUCCESS
+
+    dialect = session.smb
+    packet = dialect.SMB_PACKET()
+    packet["Command"] = SMB2_CREATE
+    packet["TreeID"] = session.tree_id
+    create = SMB2Create()
+    create["SecurityFlags"] = 0
+    create["RequestedOplockLevel"] = oplock
+    create["ImpersonationLevel"] = 2  # impersonation
+    create["DesiredAccess"] = access
+    create["FileAttributes"] = 0x80  # normal
+    create["ShareAccess"] = share
+    create["CreateDisposition"] = disposition
+    create["CreateOptions"] = 0x40  # FILE_NON_DIRECTORY_FILE
+    create["NameLength"] = len(name.encode("utf-16le"))
+    create["Buffer"] = name.encode("utf-16le")
+    if contexts:
+        offset = len(SMB2Packet()) + SMB2Create.SIZE + len(create["Buffer"])
+        if offset % 8:
+            create["Buffer"] += bytes(8 - offset % 8)
+        create["CreateContextsOffset"] = len(SMB2Packet()) + SMB2Create.SIZE + len(create["Buffer"])
+        create["CreateContextsLength"] = len(contexts)
+        create["Buffer"] += contexts
+    else:
+        create["CreateContextsOffset"] = 0
+        create["CreateContextsLength"] = 0
+    packet["Data"] = create
+    answer = dialect.recvSMB(dialect.sendSMB(packet))
+    if answer["Status"] != STATUS_SUCCESS:
+        raise SessionError(answer["Status"], answer)
+    return parse_create_response(answer["Data"])
+
+
+def _lock(session, file_id: tuple[int, int], offset: int, length: int) -> None:
+    from impacket.nt_errors import STATUS_SUCCESS
+    from impacket.smb3 import SMB2_LOCK, SessionError
+
+    dialect = session.smb
+    packet = dialect.SMB_PACKET()
+    packet["Command"] = SMB2_LOCK
+    packet["TreeID"] = session.tree_id
+    packet["Data"] = lock_request(struct.pack("<QQ", *file_id),
+                                  [(offset, length, LOCK_EXCLUSIVE | LOCK_FAIL_IMMEDIATELY)])
+    answer = dialect.recvSMB(dialect.sendSMB(packet))
+    if answer["Status"] != STATUS_SUCCESS:
+        raise SessionError(answer["Status"], answer)
+
+
+def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
+    """Create the held file and take the holding on it; what the server granted (for the
+    history). Raises ValueError when the server granted less than asked."""
+    from impacket.smb3structs import (
+        FILE_SHARE_READ,
+        FILE_SHARE_WRITE,
+        GENERIC_READ,
+        GENERIC_WRITE,
+    )
+
+    # the file with some content, written and closed first on a plain handle
+    fid = session.open_file(name)
+    session.conn.writeFile(session.tree_id, fid, b"\x5a" * HELD_FILE_BYTES, 0)
+    session.conn.closeFile(session.tree_id, fid)
+    rw, disposition = GENERIC_READ | GENERIC_WRITE, 1  # FILE_OPEN
+    smb3 = session.smb._Connection["Dialect"] >= 0x300
+    key = os.urandom(16)
+    if holds == "byte_range_lock":
+        r = _raw_create(session, name, rw, FILE_SHARE_READ | FILE_SHARE_WRITE, disposition, OPLOCK_NONE)
+        _lock(session, r["file_id"], 0, LOCKED_BYTES)
+        return {"holds": holds, "file": name, "locked": [0, LOCKED_BYTES]}
+    oplock, contexts = {
+        "batch_oplock": (OPLOCK_BATCH, []),
+        "exclusive_oplock": (OPLOCK_EXCLUSIVE, []),
+        "lease_rwh": (OPLOCK_LEASE, [lease_v2(key) if smb3 else lease_v1(key)]),
+        "deny_write": (OPLOCK_NONE, []),
+        "durable_v1": (OPLOCK_BATCH, [durable_v1()]),
+        "durable_v2": (OPLOCK_BATCH, [durable_v2(os.urandom(16), durable_timeout_ms)]),
+    }[holds]
+    r = _raw_create(session, name, rw, FILE_SHARE_READ, disposition, oplock, chain(contexts))
+    granted = {"holds": holds, "file": name, "oplock_level": r["oplock_level"],
+               "contexts": sorted(r["contexts"])}
+    if oplock not in (OPLOCK_NONE, OPLOCK_LEASE) and r["oplock_level"] != oplock:
+        raise ValueError(f"holding {holds}: the server granted oplock level {r['oplock_level']:#x}, "
+                         f"not {oplock:#x}")
+    if holds == "lease_rwh":
+        state = lease_state(r["contexts"]["RqLs"]) if "RqLs" in r["contexts"] else 0
+        granted["lease_state"] = state
+        if r["oplock_level"] != OPLOCK_LEASE or state != LEASE_RWH:
+            raise ValueError(f"holding lease_rwh: the server granted oplock level "
+                             f"{r['oplock_level']:#x}, lease state {state:#x} (leases off?)")
+    for ctx, want in (("durable_v1", "DHnQ"), ("durable_v2", "DH2Q")):
+        if holds == ctx and want not in r["contexts"]:
+            raise ValueError(f"holding {holds}: the server answered without {want} "
+                             "(durable handles need kernel share modes, kernel oplocks and "
+                             "posix locking off)")
+    if holds == "durable_v2":
+        granted["durable_timeout_ms"] = struct.unpack_from("<I", r["contexts"]["DH2Q"])[0]
+    return granted
