@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 from harness.lab import netns
-from tests.conftest import iptables_rules, wait_for, wait_for_victim_host
+from tests.conftest import FAST, iptables_rules, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-FAST_ARGS = ["--nbt-set=phases.warmup_s=0.5", "--nbt-set=phases.baseline_s=2",
-             "--nbt-set=phases.fault_s=2", "--nbt-set=phases.recovery_s=2"]
+FAST_ARGS = [f"--nbt-set={k}={v}" for k, v in FAST.items()]
 
 
 def test_scenario_files_are_items(pytester):
