@@ -14,6 +14,10 @@ import pytest
 FAST = {"phases.warmup_s": 0.5, "phases.baseline_s": 1.0, "phases.fault_s": 1.5,
         "phases.recovery_s": 1.0}
 FAST_DROP_AT_S = FAST["phases.warmup_s"] + FAST["phases.baseline_s"]
+# Options of every pytest the tests start: hypothesis's plugin (installed for the fuzz tests)
+# imports hypothesis at start, 0.7 s of CPU per pytest process (and per xdist worker), and
+# none of these inner runs uses it.
+CHILD_PYTEST = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 
 DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall"]
 
