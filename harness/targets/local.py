@@ -27,6 +27,7 @@ WORKGROUP = "NBTLAB"
 SHARE = "share"
 USER = "root"  # smbpasswd needs a Unix account; root exists on every machine we run on
 READY_TIMEOUT_S = 20.0
+READY_POLL_S = 0.05  # smbd and nmbd answer about 0.2 s after their start: poll finely
 
 SMB_CONF = """\
 [global]
@@ -174,7 +175,7 @@ class LocalSamba(Target):
             ok, last = call_in_netns(host.netns, server_ready, endpoint, timeout_s=5.0)
             if ok:
                 return
-            time.sleep(0.2)
+            time.sleep(READY_POLL_S)
         raise InfraError(f"embedded samba not ready after {READY_TIMEOUT_S:.0f}s: {last}")
 
     def client_netns(self, role: str) -> str | None:

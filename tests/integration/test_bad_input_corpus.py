@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -418,10 +419,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    "argv, extra_env, code, message", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_bad_input_corpus(env, tmp_path, argv, extra_env, code, message):
+CONCURRENT_CASES = 4  # the cases wait on processes and hostile servers more than on the CPU
+
+
+def run_case(env, case_dir: Path, argv, extra_env):
+    """One case as a user would run it: (finished process, seconds it took)."""
     argv = [a.format(**env) for a in argv]
     run_env = {**os.environ, "NBT_HARNESS_PASSWORD": SECRET}
     run_env.pop("NBT_HARNESS_CONFIG", None)
@@ -434,7 +436,7 @@ def test_bad_input_corpus(env, tmp_path, argv, extra_env, code, message):
         else:
             run_env[k] = v.format(**env)
     if argv[0] == "run":
-        argv += ["--report-dir", str(tmp_path / "rep")]
+        argv += ["--report-dir", str(case_dir / "rep")]
     prefix = ["ip", "netns", "exec", netns_name] if netns_name else []
     started = time.monotonic()
     done = subprocess.run(
@@ -442,16 +444,43 @@ def test_bad_input_corpus(env, tmp_path, argv, extra_env, code, message):
         capture_output=True,
         text=True,
         timeout=CASE_LIMIT_S + 10,
-        cwd=tmp_path,
+        cwd=case_dir,
         env={**run_env, "PYTHONPATH": str(REPO)},
     )
-    took_s = time.monotonic() - started
+    return done, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def outcomes(env, tmp_path_factory):
+    """Every case run once, CONCURRENT_CASES at a time (each in a directory of its own, with
+    the hostile servers shared as before): {case id: (process, seconds, its directory)}.
+    Each case is still judged by a test of its own, below."""
+    base = tmp_path_factory.mktemp("cases")
+
+    def one(case):
+        case_dir = base / case[0]
+        case_dir.mkdir()
+        try:
+            return case[0], (*run_case(env, case_dir, case[1], case[2]), case_dir)
+        except subprocess.TimeoutExpired as exc:  # that case's test fails, not the others
+            return case[0], (None, exc.timeout, case_dir)
+
+    with ThreadPoolExecutor(CONCURRENT_CASES) as pool:
+        return dict(pool.map(one, CASES))
+
+
+@pytest.mark.parametrize(
+    "case_id, code, message", [(c[0], c[3], c[4]) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_input_corpus(outcomes, case_id, code, message):
+    done, took_s, case_dir = outcomes[case_id]
+    assert done is not None, f"still running after {took_s:.0f}s"
     lines = done.stderr.strip().splitlines()
     assert done.returncode == code, (done.returncode, done.stderr)
     assert len(lines) == 1 and message in lines[0], done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert SECRET not in done.stdout + done.stderr
-    for f in tmp_path.rglob("*"):
+    for f in case_dir.rglob("*"):
         if f.is_file():
             assert SECRET not in f.read_text(errors="replace")
     assert took_s < CASE_LIMIT_S, took_s

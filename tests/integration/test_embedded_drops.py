@@ -2,13 +2,11 @@
 and samples of every probe in every phase."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from harness.history import read_events
 from harness.schedule import PHASES
-from tests.conftest import DROP_MODES, FAST
+from tests.conftest import DROP_MODES, FAST, FAST_DROP_AT_S
 
 pytestmark = pytest.mark.integration
 
@@ -21,14 +19,14 @@ def assert_every_probe_sampled(entry):
 
 
 @pytest.mark.parametrize("mode", DROP_MODES)
-def test_drop_passes_on_healthy_samba_with_evidence(nbt_run, mode):
-    entry = nbt_run(mode, target="local", overrides=FAST)
+def test_drop_passes_on_healthy_samba_with_evidence(watched_run, mode):
+    # watched: test_no_spawn checks the same runs for processes spawned while judged
+    entry, history, _, _ = watched_run(mode, "local", FAST)
     assert entry["verdict"] == "pass", entry["reason"] + json.dumps(entry["violations"])
     drop = entry["drop"]
-    assert drop["mode"] == mode and drop["at_s"] == pytest.approx(2.5, abs=0.2)
+    assert drop["mode"] == mode and drop["at_s"] == pytest.approx(FAST_DROP_AT_S, abs=0.2)
     assert drop["evidence"], drop
     assert_every_probe_sampled(entry)
-    history = list(read_events(Path(entry["history"])))
     kinds = [(e["type"], e.get("event")) for e in history if e["type"] == "drop"]
     assert ("drop", "start") in kinds and ("drop", "evidence") in kinds
     assert entry["scratch"]["left"] == [], entry["scratch"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.lab import netns
-from tests.conftest import FAST, wait_for, wait_for_victim_host
+from tests.conftest import CHILD_PYTEST, FAST, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -159,7 +159,7 @@ def test_pytest_xdist_runs_scenario_items_in_parallel(pytester):
         (d / f"{name}.toml").write_text((REPO / "scenarios" / f"{name}.toml").read_text())
     fast = [f"--nbt-set={k}={v}" for k, v in FAST.items()]
     result = pytester.runpytest_subprocess(
-        "scenarios", "-n", "2", "-p", "no:cacheprovider", *fast, timeout=180
+        "scenarios", "-n", "2", *CHILD_PYTEST, *fast, timeout=180
     )
     result.stdout.fnmatch_lines(["*2 passed*"])
     assert result.ret == 0

@@ -8,8 +8,10 @@ from harness.history import read_events
 from tests.conftest import FAST
 
 pytestmark = pytest.mark.integration
-# The server gives up about 3 s after the cut (tcp_retries2 = 3): the fault phase covers it.
-LONG_FAULT = {**FAST, "phases.fault_s": 5.0, "phases.recovery_s": 2.0, "evidence_timeout_s": 15}
+# The server gives up about 3 s after the cut (tcp_retries2 = 3), and the timeout replica then
+# freezes for 1 s: the fault phase covers the first, fault and recovery the freeze; the cut
+# stays until the phases end (5.5 s after it).
+LONG_FAULT = {**FAST, "phases.fault_s": 4.0, "phases.recovery_s": 1.5, "evidence_timeout_s": 15}
 
 
 def test_blackhole_passes_on_samba_with_the_server_timeout_as_evidence(nbt_run):
@@ -30,7 +32,7 @@ def test_blackhole_fails_against_the_timeout_replica(nbt_run):
 
 
 def test_partition_passes_and_records_what_the_server_did(nbt_run):
-    entry = nbt_run("partition", target="local", overrides={**FAST, "phases.fault_s": 4.0})
+    entry = nbt_run("partition", target="local", overrides={**FAST, "phases.fault_s": 3.0})
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     assert entry["drop"]["evidence"]["retransmits_seen"] >= 1
     after = {a["event"]: a for a in entry["drop"]["after"]}
@@ -60,10 +62,13 @@ def test_a_short_partition_and_netem_lose_no_session_so_the_replica_stays_fair(n
     The partition lasts 1 s: the relay's TCP to the victim gives up 3 s after its first
     unanswered segment (TCP_USER_TIMEOUT), and its retransmissions back off 0.2, 0.4, 0.8,
     1.6 s; after a 2 s partition the one that would have found the healed path came at 3.0 s,
-    racing the timeout (a CI failure: the relay timed out 3.4 s after the cut and froze)."""
+    racing the timeout (a CI failure: the relay timed out 3.4 s after the cut and froze).
+    The phases after the drop keep their length (6 s, netem's 5 s), so a relay that did time
+    out would be seen."""
     for mode in ("partition", "netem"):
-        entry = nbt_run(mode, target="replica:any", overrides=FAST if mode == "netem" else
-                        {**FAST, "phases.fault_s": 4.0, "drop.params.partition_s": 1.0})
+        entry = nbt_run(mode, target="replica:any", overrides={
+            **FAST, "phases.fault_s": 4.0 if mode == "partition" else 3.0, "phases.recovery_s": 2.0,
+            **({"drop.params.partition_s": 1.0} if mode == "partition" else {})})
         assert entry["verdict"] == "pass", (mode, entry["reason"], entry["violations"])
 
 

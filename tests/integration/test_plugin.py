@@ -10,20 +10,19 @@ from pathlib import Path
 import pytest
 
 from harness.lab import netns
-from tests.conftest import iptables_rules, wait_for, wait_for_victim_host
+from tests.conftest import CHILD_PYTEST, FAST, iptables_rules, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-FAST_ARGS = ["--nbt-set=phases.warmup_s=0.5", "--nbt-set=phases.baseline_s=2",
-             "--nbt-set=phases.fault_s=2", "--nbt-set=phases.recovery_s=2"]
+FAST_ARGS = [f"--nbt-set={k}={v}" for k, v in FAST.items()]
 
 
 def test_scenario_files_are_items(pytester):
     d = pytester.mkdir("scenarios")
     shutil.copy(SCENARIOS / "baseline.toml", d / "baseline.toml")
     shutil.copy(SCENARIOS / "rst.toml", d / "rst.toml")
-    result = pytester.runpytest_subprocess("scenarios", "-v", "-p", "no:cacheprovider", *FAST_ARGS,
+    result = pytester.runpytest_subprocess("scenarios", "-v", *CHILD_PYTEST, *FAST_ARGS,
                                            timeout=180)
     result.stdout.fnmatch_lines(["*nbt-harness: target=local*", "*baseline*PASSED*", "*rst*PASSED*"])
     assert result.ret == 0
@@ -37,7 +36,7 @@ def test_failing_scenario_shows_the_table(pytester):
     (d / "tight.toml").write_text(
         'name = "../tight"\n[bounds]\np99_floor_ms = 0.001\np99_factor = 0.01\n'
         'max_floor_ms = 0.001\nmax_factor = 0.01\n')
-    result = pytester.runpytest_subprocess("scenarios", "-p", "no:cacheprovider", *FAST_ARGS,
+    result = pytester.runpytest_subprocess("scenarios", *CHILD_PYTEST, *FAST_ARGS,
                                            "--nbt-report-dir=rep", "--junitxml=junit.xml",
                                            timeout=180)
     result.stdout.fnmatch_lines(["*tight: FAIL*", "*VIOLATION*", "*report: *rep/local/report.html*"])
@@ -54,7 +53,7 @@ def test_failing_scenario_shows_the_table(pytester):
 def test_broken_scenario_is_a_collection_error(pytester):
     d = pytester.mkdir("scenarios")
     (d / "bad.toml").write_text("name = 'bad'\n[drop]\nmode = 'meteor'\n")
-    result = pytester.runpytest_subprocess("scenarios", "-p", "no:cacheprovider", timeout=60)
+    result = pytester.runpytest_subprocess("scenarios", *CHILD_PYTEST, timeout=60)
     result.stdout.fnmatch_lines(["*unknown drop mode 'meteor'*"])
     assert result.ret == 2
 
@@ -67,7 +66,7 @@ def test_pytest_timeout_mid_blackhole_leaves_nothing_behind(pytester):
     # The cut starts about 2 s after the clients (warmup + baseline) and lasts the 6 s fault
     # phase: a 9 s timeout, counted from the item's start, fires while it is in place.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "scenarios", "-p", "no:cacheprovider", "--timeout=9",
+        [sys.executable, "-m", "pytest", "scenarios", *CHILD_PYTEST, "--timeout=9",
          "--nbt-set=phases.warmup_s=0.5", "--nbt-set=phases.baseline_s=1.5"],
         cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

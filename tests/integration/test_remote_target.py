@@ -60,10 +60,11 @@ def test_capabilities_are_discovered_and_the_name_learned(password_env):
 
 
 @pytest.mark.parametrize("name", ["baseline", *DROP_MODES, "blackhole"])
-def test_default_suite_passes_against_a_url_target_with_evidence_from_our_side(nbt_run, password_env, name,
-                                                                               lab_samba):
+def test_default_suite_passes_against_a_url_target_with_evidence_from_our_side(watched_run, password_env,
+                                                                               name, lab_samba):
     overrides = {**FAST, "phases.fault_s": 4.0} if name == "blackhole" else FAST
-    entry = nbt_run(name, target=password_env, overrides=overrides)
+    # watched: the rst run is also the one checked for processes spawned while judged
+    entry = watched_run(name, password_env, overrides)[0]
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     if name != "baseline":
         assert entry["drop"]["evidence"]["capture"], entry["drop"]
@@ -209,22 +210,13 @@ def test_a_url_target_behind_the_stand_alone_replica_fails(nbt_run, lab_samba, p
         relay.wait(10)
 
 
-def test_no_process_is_spawned_in_the_judged_phases(password_env, tmp_path):
+def test_no_process_is_spawned_in_the_judged_phases(watched_run, password_env):
     """A server the harness cannot look inside: evidence comes from the capture of the
-    victim's flow (a kernel-filtered AF_PACKET socket read by a thread), with no process."""
-    from harness.history import read_events
-    from harness.runner import run_scenario
-    from harness.scenario import resolve
-    from tests.forkwatch import ForkWatch, spawned_while_judged
+    victim's flow (a kernel-filtered AF_PACKET socket read by a thread), with no process.
+    The run is the default suite's rst run on this target (one run, watched, serves both)."""
+    from tests.forkwatch import spawned_while_judged
 
-    scenario = resolve(["rst"])[0].with_overrides(FAST)
-    with RemoteTarget(parse_smb_url(password_env)) as target:
-        watch = ForkWatch()
-        try:
-            result = run_scenario(scenario, target, tmp_path / "rst")
-        finally:
-            forks = watch.stop()
-    assert result["verdict"] == "pass", result["reason"]
-    assert result["drop"]["evidence"], result["drop"]
-    history = list(read_events(tmp_path / "rst" / "history.jsonl"))
+    entry, history, forks, _ = watched_run("rst", password_env, FAST)
+    assert entry["verdict"] == "pass", entry["reason"]
+    assert entry["drop"]["evidence"], entry["drop"]
     assert spawned_while_judged(history, forks, os.getpid()) == []

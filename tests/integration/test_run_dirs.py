@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+from tests.conftest import CHILD_PYTEST
+
 pytestmark = pytest.mark.integration
 SHORT = ["--set", "phases.warmup_s=0.2", "--set", "phases.baseline_s=1.5",
          "--set", "phases.fault_s=1.0", "--set", "phases.recovery_s=1.0"]
@@ -94,7 +96,7 @@ def test_password_env_is_not_inherited_under_pytest(tmp_path):
         "    assert 'NBT_HARNESS_PASSWORD' not in os.environ\n"
         "    env = subprocess.run(['cat', '/proc/self/environ'], capture_output=True).stdout\n"
         "    assert b'hunter2-secret' not in env and b'PATH=' in env\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", *CHILD_PYTEST,
                            str(tmp_path / "test_env.py")], capture_output=True, text=True,
                           timeout=60, cwd=tmp_path, check=False,
                           env={**os.environ, "NBT_HARNESS_PASSWORD": "hunter2-secret"})

@@ -17,6 +17,7 @@ from harness.packets.nbt import MalformedPacket, parse_node_status_response
 from harness.scenario import load_file, resolve
 from harness.targets.remote import load_named_targets
 from harness.targets.spec import parse_target
+from tests.conftest import CHILD_PYTEST
 
 EXIT_INTERNAL = 4
 
@@ -357,18 +358,18 @@ def test_plugin_collects_scenarios_only_when_asked(pytester):
     d = pytester.mkdir("scenarios")
     (d / "config.toml").write_text("[tool]\nnot_a_scenario = 1\n")  # another project's TOML
     pytester.makepyfile(test_a="def test_a():\n    pass\n")
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", *CHILD_PYTEST)
     assert result.ret == 0, result.stdout.str()
     assert "config" not in result.stdout.str() and "test_a" in result.stdout.str()
     # named on the command line: collected (and, not being a scenario, a collection error)
     result = pytester.runpytest_subprocess(
-        "scenarios", "--collect-only", "-q", "-p", "no:cacheprovider"
+        "scenarios", "--collect-only", "-q", *CHILD_PYTEST
     )
     assert result.ret == 2 and "unknown key(s): tool" in result.stdout.str()
     # or listed in nbt_scenario_dirs: collected without being named
     (d / "config.toml").write_text("name = 'mine'\n")
     pytester.makeini("[pytest]\nnbt_scenario_dirs = scenarios\n")
-    result = pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("--collect-only", "-q", *CHILD_PYTEST)
     assert result.ret == 0 and "config.toml::mine" in result.stdout.str(), result.stdout.str()
 
 
