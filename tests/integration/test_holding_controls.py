@@ -45,7 +45,7 @@ GROUPS = (("default", "blackhole", list(HOLDINGS)[:4]), ("default", "blackhole",
 # the fault phase (9 s) covers max_wait_s (8 s).
 SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
          "phases.recovery_s=0.2", "evidence_timeout_s=9.0", "probes.nbt_session=0",
-         "probes.smb_rw=0"]
+         "probes.smb_rw=0", "probes.smb_open=0"]  # the controls time the contended open
 
 
 @pytest.fixture(scope="module")
