@@ -9,9 +9,10 @@ from tests.conftest import DROP_MODES, FAST
 pytestmark = pytest.mark.integration
 # When the replica's trigger comes after the drop (s): at once for a reset or a close with a
 # request outstanding, after frame_timeout_s (1 s) for a half frame, after the relay's TCP
-# user timeout (3 s) for a stalled reader. The judged phases (fault and recovery) hold that,
+# user timeout (3 s) for a stalled reader (stall, pause). The judged phases (fault and recovery) hold that,
 # the 1 s freeze and 1 s to spare; the fair relay runs the same phases as its replica.
-TRIGGER_AFTER_S = {"rst": 0.0, "fin": 0.0, "kill": 0.0, "halfframe": 1.0, "stall": 3.0}
+TRIGGER_AFTER_S = {"rst": 0.0, "fin": 0.0, "kill": 0.0, "halfframe": 1.0, "stall": 3.0,
+                   "pause": 3.0}  # a stopped victim is a stalled reader too (zero window)
 HOLD_S = DEFAULT_HOLD_S
 
 
