@@ -4,19 +4,23 @@ limit(stat) = max(floor, factor x baseline p99): an absolute floor so that a ver
 baseline does not turn scheduler noise into alarms, and a multiple so that a slow server is
 judged against itself. With fewer than 100 successful samples a row's ``p99_us`` is its
 maximum (``p99_basis`` "max"): the baseline's then scales the limits, and a judged row's is
-compared against the p99 limit; violations say so (``basis``). Pure.
+compared against the p99 limit; violations say so (``basis``). With ``excursion_margin_ms``
+> 0, samples above the baseline's maximum plus that margin are also judged (see
+excursions). Pure.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from harness.checkers.excursions import check_excursions
 from harness.schedule import JUDGED_PHASES
 from harness.validate import number
 
 # Largest accepted value of each bound key (a floor of an hour already means "no bound").
 MAX_BOUND = {"p99_floor_ms": 3.6e6, "p99_factor": 1e6, "max_floor_ms": 3.6e6,
-             "max_factor": 1e6, "max_errors": 10**9}
+             "max_factor": 1e6, "max_errors": 10**9, "excursion_margin_ms": 3.6e6,
+             "max_excursions": 10**9}
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,13 @@ class Bound:
     max_floor_ms: float = 250.0
     max_factor: float = 10.0
     max_errors: int = 0
+    excursion_margin_ms: float = 0.0  # > 0: judged samples above baseline max + this are counted (excursions)
+    max_excursions: int = 0  # excursions allowed beyond what the baseline's own rate predicts
 
     def __post_init__(self) -> None:
         for f in fields(self):  # nan would pass every comparison: rejected with inf
             number(getattr(self, f.name), f"bound {f.name}", 0, MAX_BOUND[f.name],
-                   integer=f.name == "max_errors")
+                   integer=f.name in ("max_errors", "max_excursions"))
 
     def limits_us(self, baseline_p99_us: float) -> dict[str, float]:
         return {
@@ -82,4 +88,8 @@ def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,
                     if stat == "p99_us" and row.get("p99_basis") == "max":
                         v["basis"] = "max"  # fewer than 100 samples: the max held to the p99 limit
                     violations.append(v)
+            excursion = check_excursions(probe, phase, base, row, bound.excursion_margin_ms,
+                                         bound.max_excursions)
+            if excursion:
+                violations.append(excursion)
     return violations, problems
