@@ -4,6 +4,7 @@ report code that came before harness.results, and the typed model must give it b
 
 from harness.checkers.bounds import Bound, Bounds
 from harness.scenario import DropSpec, Scenario
+from harness.schedule import Phases
 
 BOUNDS = Bounds(per_probe={"nbstat": Bound(p99_floor_ms=50.0)})
 
@@ -83,6 +84,7 @@ def broken_history():
 def scenario(name, drop=True, rates_hz=None):
     return Scenario(name=name, description=f"{name}: a hand-written case", dialect="smb3",
                     drop=DropSpec("rst", {}) if drop else None, bounds=BOUNDS,
+                    phases=Phases(1.0, 3.0, 4.0, 3.0),  # the phases the golden report was written with
                     rates_hz=rates_hz or {"smb_echo": 50.0, "nbstat": 20.0})
 
 
