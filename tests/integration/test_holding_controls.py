@@ -30,7 +30,13 @@ pytestmark = [pytest.mark.integration,
 # local:tcp-retries-default (harness.targets.LOCAL_CONFIGS): a Samba that makes other clients
 # wait on a vanished holder, its TCP retransmitting to it for Linux's default 15 retries
 # (about 15 min) instead of the embedded target's 3.
-CONFIGS = {"default": "local", "tcp_retries2=15": "local:tcp-retries-default"}
+CONFIGS = {"default": "local", "tcp_retries2=15": "local:tcp-retries-default",
+           "replica hold=create": "replica:any,hold=create"}
+# The replica in front of the default Samba, holding every open (SMB2 CREATE) for 4 s after the
+# victim's loss while everything else flows: a server that makes the next opener wait, the
+# failing control of every holding over rst (no Samba configuration makes a reset holder's
+# file wait) and of the holdings above that a blackhole cannot fail reliably.
+EXTRA_ARGS = {"replica hold=create": ["--hold-s", "4"]}
 # Holdings that only the server's TCP loss detection releases (no break is sent): on the
 # waiting Samba they fail every time. A blackholed oplock, lease or durable holder is
 # disconnected by Samba 4.17 itself when it does not TCP-ack the break (about 1.3 s, seen in
@@ -40,7 +46,8 @@ RELEASED_BY_TCP_ONLY = ("deny_write", "byte_range_lock", "exclusive_oplock")
 # The runs, four `nbt-harness run` at once (each has a lab and a server of its own).
 GROUPS = (("default", "blackhole", list(HOLDINGS)[:4]), ("default", "blackhole", list(HOLDINGS)[4:]),
           ("tcp_retries2=15", "blackhole", list(RELEASED_BY_TCP_ONLY)),
-          ("default", "rst", list(HOLDINGS)))
+          ("default", "rst", list(HOLDINGS)), ("replica hold=create", "rst", list(HOLDINGS)),
+          ("default", "pause", list(HOLDINGS)))
 # Short phases: the server's loss detection takes 3.3 or 6.8 s (two RTO backoff steps), so
 # the fault phase (9 s) covers max_wait_s (8 s).
 SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
@@ -56,9 +63,12 @@ def runs():
     procs = {}
     for i, (config, drop, holdings) in enumerate(GROUPS):
         names = [f"holdings/{h}-{drop}" for h in holdings]
-        short = SHORT if drop == "blackhole" else [*SHORT, "phases.fault_s=2.0"]  # a RST: at once
+        short = {"blackhole": SHORT, "rst": [*SHORT, "phases.fault_s=2.0"],  # a RST: at once
+                 # a hung holder is killed at the fault phase's end (4 s), then access at once
+                 "pause": [*SHORT, "phases.fault_s=4.0", "phases.recovery_s=2.0"]}[drop]
         cmd = [sys.executable, "-m", "harness", "run", *names, "--target", CONFIGS[config],
-               "--quiet", "--report-dir", str(work / str(i))] + [a for kv in short for a in ("--set", kv)]
+               "--quiet", "--report-dir", str(work / str(i)), *EXTRA_ARGS.get(config, [])] + [
+                   a for kv in short for a in ("--set", kv)]
         procs[(i, config)] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                               text=True)
     out = {}
@@ -102,3 +112,26 @@ def test_reset_holder_passes_on_default_samba(runs, holds):
     r = runs[("default", "rst", holds)]
     assert r["verdict"] == "pass", (r["reason"], r.get("access"))
     assert r["access"]["time_to_access_s"] <= r["access"]["max_wait_s"]
+
+
+@pytest.mark.parametrize("holds", list(HOLDINGS))
+def test_reset_holder_fails_when_the_server_holds_opens_after_the_loss(runs, holds):
+    """The same rst scenarios, the server (the replica, hold=create for 4 s) stalling opens
+    after the holder's loss: the contended opener gets no access within max_wait_s (2 s)."""
+    r = runs[("replica hold=create", "rst", holds)]
+    assert r["verdict"] == "fail", (r["reason"], r.get("access"))
+    assert "time_to_access" in [v["stat"] for v in r["violations"]], r["violations"]
+    tta = r["access"]["time_to_access_s"]
+    assert tta is None or tta > r["access"]["max_wait_s"], r["access"]
+    assert r["access"]["granted"]["holds"] == holds  # the victim held it before its loss
+
+
+@pytest.mark.parametrize("holds", list(HOLDINGS))
+def test_hung_holder_passes_on_default_samba_once_killed(runs, holds):
+    """pause, after=kill: the holder is stopped with its connection open (the server cannot
+    know), then killed at the fault phase's end; every contended open is answered (a sharing
+    violation, a lock conflict, or an open deferred by the break) and access comes by then."""
+    r = runs[("default", "pause", holds)]
+    assert r["verdict"] == "pass", (r["reason"], r.get("access"))
+    assert r["drop"]["evidence"]["victim_state"] == "stopped", r["drop"]
+    assert r["access"]["time_to_access_s"] <= r["access"]["max_wait_s"], r["access"]
