@@ -28,17 +28,15 @@ import os
 import struct
 from dataclasses import dataclass
 
+from harness.clients.smbops import lock
 from harness.packets.smb2_create import (
     LEASE_RWH,
-    LOCK_EXCLUSIVE,
-    LOCK_FAIL_IMMEDIATELY,
     chain,
     durable_v1,
     durable_v2,
     lease_state,
     lease_v1,
     lease_v2,
-    lock_request,
     parse_create_response,
 )
 
@@ -92,8 +90,8 @@ def held_file_name(owner_pid: int, run_tag: str = "") -> str:
 def _raw_create(session, name: str, access: int, share: int, disposition: int, oplock: int,
                 contexts: bytes = b"") -> dict:
     """One SMB2 CREATE with our own contexts; the parsed answer (SessionError on failure)."""
-    from impacket.smb3 import SMB2_CREATE, SMB2Create, SMB2Packet, SessionError
     from impacket.nt_errors import STATUS_SUCCESS
+    from impacket.smb3 import SMB2_CREATE, SessionError, SMB2Create, SMB2Packet
 
     dialect = session.smb
     packet = dialect.SMB_PACKET()
@@ -127,21 +125,6 @@ def _raw_create(session, name: str, access: int, share: int, disposition: int, o
     return parse_create_response(answer["Data"])
 
 
-def _lock(session, file_id: tuple[int, int], offset: int, length: int) -> None:
-    from impacket.nt_errors import STATUS_SUCCESS
-    from impacket.smb3 import SMB2_LOCK, SessionError
-
-    dialect = session.smb
-    packet = dialect.SMB_PACKET()
-    packet["Command"] = SMB2_LOCK
-    packet["TreeID"] = session.tree_id
-    packet["Data"] = lock_request(struct.pack("<QQ", *file_id),
-                                  [(offset, length, LOCK_EXCLUSIVE | LOCK_FAIL_IMMEDIATELY)])
-    answer = dialect.recvSMB(dialect.sendSMB(packet))
-    if answer["Status"] != STATUS_SUCCESS:
-        raise SessionError(answer["Status"], answer)
-
-
 def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
     """Create the held file and take the holding on it; what the server granted (for the
     history). Raises ValueError when the server granted less than asked."""
@@ -161,7 +144,7 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
     key = os.urandom(16)
     if holds == "byte_range_lock":
         r = _raw_create(session, name, rw, FILE_SHARE_READ | FILE_SHARE_WRITE, disposition, OPLOCK_NONE)
-        _lock(session, r["file_id"], 0, LOCKED_BYTES)
+        lock(session, struct.pack("<QQ", *r["file_id"]), 0, LOCKED_BYTES)  # exclusive, no wait
         return {"holds": holds, "file": name, "locked": [0, LOCKED_BYTES]}
     oplock, contexts = {
         "batch_oplock": (OPLOCK_BATCH, []),

@@ -10,6 +10,7 @@ import os
 import struct
 
 from impacket import smb
+from impacket.nt_errors import STATUS_SUCCESS
 from impacket.smb3structs import (
     FILE_OPEN_IF,
     FILE_SHARE_DELETE,
@@ -18,13 +19,14 @@ from impacket.smb3structs import (
     GENERIC_READ,
     GENERIC_WRITE,
     SMB2_LOCK,
-    SMB2_LOCK_ELEMENT,
-    SMB2_LOCKFLAG_EXCLUSIVE_LOCK,
-    SMB2_LOCKFLAG_FAIL_IMMEDIATELY,
-    SMB2_LOCKFLAG_UNLOCK,
-    SMB2Lock,
 )
-from impacket.nt_errors import STATUS_SUCCESS
+
+from harness.packets.smb2_create import (
+    LOCK_EXCLUSIVE,
+    LOCK_FAIL_IMMEDIATELY,
+    LOCK_UNLOCK,
+    lock_request,
+)
 
 SHARE_ALL = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
 LOCKING_ANDX_LARGE_FILES = 0x10  # [MS-CIFS] 2.2.4.32.1 TypeOfLock: 64-bit ranges
@@ -50,18 +52,14 @@ def open_close(session, name: str) -> None:
     close_file(session, open_file(session, name))
 
 
-def _smb2_lock(session, file_id, offset: int, length: int, flags: int) -> None:
+def _smb2_lock(session, file_id: bytes, offset: int, length: int, flags: int) -> None:
     dialect = session.smb
     packet = dialect.SMB_PACKET()
     packet["Command"] = SMB2_LOCK
     packet["TreeID"] = session.tree_id
-    element = SMB2_LOCK_ELEMENT()
-    element["Offset"], element["Length"], element["Flags"] = offset, length, flags
-    body = SMB2Lock()  # impacket's own lock() joins str() of the elements: not bytes on py3
-    body["FileID"] = file_id
-    body["LockCount"] = 1
-    body["Locks"] = element.getData()
-    packet["Data"] = body
+    # the body from harness.packets (impacket's own lock() joins str() of the elements: not
+    # bytes on py3)
+    packet["Data"] = lock_request(file_id, [(offset, length, flags)])
     answer = dialect.recvSMB(dialect.sendSMB(packet))
     answer.isValidAnswer(STATUS_SUCCESS)  # raises SessionError on any other status
 
@@ -92,16 +90,16 @@ def _smb1_lock(session, fid: int, offset: int, length: int, unlock: bool) -> Non
 
 
 def lock(session, file_id, offset: int, length: int) -> None:
-    """Take an exclusive byte-range lock, failing at once if it is held (never waits)."""
+    """Take an exclusive byte-range lock, failing at once if it is held (never waits).
+    ``file_id``: impacket's (SMB1: the fid; SMB2: the 16-byte FileId)."""
     if is_smb1(session):
         _smb1_lock(session, file_id, offset, length, unlock=False)
     else:
-        _smb2_lock(session, file_id, offset, length,
-                   SMB2_LOCKFLAG_EXCLUSIVE_LOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY)
+        _smb2_lock(session, file_id, offset, length, LOCK_EXCLUSIVE | LOCK_FAIL_IMMEDIATELY)
 
 
 def unlock(session, file_id, offset: int, length: int) -> None:
     if is_smb1(session):
         _smb1_lock(session, file_id, offset, length, unlock=True)
     else:
-        _smb2_lock(session, file_id, offset, length, SMB2_LOCKFLAG_UNLOCK)
+        _smb2_lock(session, file_id, offset, length, LOCK_UNLOCK)
