@@ -31,3 +31,21 @@ def test_rst_with_smb_open_passes_against_the_fair_relay(nbt_run):
     entry = nbt_run("rst", target="replica:never", overrides=FAST, hold_s=HOLD_S)
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     assert entry["probes"]["smb_open"]["fault"]["count"] > 0
+
+
+# smb_lock (opt-in): its lock + unlock on the client's own file, on SMB 2/3 and SMB1, passes
+# against the plain server and is caught when the server freezes after the loss (replica:any).
+@pytest.mark.parametrize("dialect", ["smb3", "smb1"])
+def test_smb_lock_passes_on_healthy_samba(nbt_run, dialect):
+    entry = nbt_run("rst", target="local",
+                    overrides={**FAST, "dialect": dialect, "probes.smb_lock": 4})
+    assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
+    rows = entry["probes"]["smb_lock"]
+    assert all(rows[p]["count"] > 0 and rows[p]["errors"] == 0 for p in ("baseline", "fault", "recovery"))
+
+
+def test_smb_lock_fails_when_the_server_freezes_after_the_loss(nbt_run):
+    entry = nbt_run("rst", target="replica:any",
+                    overrides={**FAST, "probes.smb_lock": 4, "probes.smb_open": 0})
+    assert entry["verdict"] == "fail", entry["reason"]
+    assert "smb_lock" in {v["probe"] for v in entry["violations"]}, entry["violations"]
