@@ -62,7 +62,9 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     judged by its time-to-access instead of the latency bounds.
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
-    table = probe_table(operations(events), roles=("healthy",), host_stall_windows=windows)
+    ops = operations(events)
+    drop = drop_summary(events)
+    table = probe_table(ops, roles=("healthy",), host_stall_windows=windows)
     judged = [p for p in probes if not (access and p == access.get("probe"))]
     violations, problems = check_bounds(table, bounds, judged)
     violations += idle_losses(events)
@@ -71,9 +73,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     if access:
         from harness.checkers.access import access_summary
 
-        dropped = drop_summary(events)
         access_result, access_violations = access_summary(
-            [o for o in operations(events) if o.role == "healthy"], dropped and dropped.get("at_s"),
+            [o for o in ops if o.role == "healthy"], drop and drop.get("at_s"),
             access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
         violations += access_violations
         if access_result is not None:  # what the server granted the victim at set-up
@@ -81,7 +82,6 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
             access_result["granted"] = held and {k: v for k, v in held.items()
                                                  if k not in ("type", "process", "t_s")}
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
-    drop = drop_summary(events)
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
     result = ScenarioResult(
         name="", verdict="pass",
