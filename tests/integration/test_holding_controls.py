@@ -92,7 +92,11 @@ GROUPS = (("default", "blackhole", list(HOLDINGS)[:4]), ("default", "blackhole",
 # the fault phase (9 s) covers max_wait_s (8 s).
 SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
          "phases.recovery_s=0.2", "evidence_timeout_s=9.0", "probes.nbt_session=0",
-         "probes.smb_rw=0", "probes.smb_open=0"]  # the controls time the contended open
+         "probes.smb_rw=0", "probes.smb_open=0", "probes.nbstat=0", "probes.smb_echo=0"]
+# The controls judge the contended open alone. The other probes' latency bounds are the
+# default scenarios' business; here, ten runs at once on a shared 2-core machine (load average
+# 13-19 when other work runs), a 1-2 s phase's nbstat or echo p99 crossed its 100 ms floor
+# (139 ms, 115 ms seen) and turned a pass control into a fail for a reason it does not test.
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +141,7 @@ def assert_made_to_wait(r, holds, proven=True):
     assert r["drop"]["at_s"] is not None, r["drop"]
     if proven:
         assert r["drop"]["evidence"], r["drop"]
-    assert "time_to_access" in [v["stat"] for v in r["violations"]], r["violations"]
+    assert [v["stat"] for v in r["violations"]] == ["time_to_access"], r["violations"]
     tta = r["access"]["time_to_access_s"]
     assert tta is None or tta > r["access"]["max_wait_s"], r["access"]
     assert r["access"]["granted"]["holds"] == holds  # the victim held it before its loss
@@ -159,7 +163,6 @@ def test_blackholed_holder_fails_on_samba_with_tcp_retries2_15(runs, holds):
     the loss, which is why the opener waits)."""
     r = runs[("tcp_retries2=15", "blackhole", holds)]
     assert_made_to_wait(r, holds, proven=False)
-    assert [v["stat"] for v in r["violations"]] == ["time_to_access"], r["violations"]
     assert r["drop"]["detail"]["rules"], r["drop"]  # the victim's flow cut both ways
     assert "ESTAB" in r["drop"].get("no_evidence", ""), r["drop"]
 
