@@ -150,7 +150,7 @@ def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: 
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn,
                 data=None) -> None:
-    from harness.clients.victim_data import LEAD_S
+    from harness.clients.victim_data import LEAD_S, UNFLUSHED_LEAD_S
 
     drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     sent_bytes = None
@@ -158,7 +158,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
         acked_before = _bytes_acked(session.sock)
         _sleep_until(t0, max(0.0, spec.phases.warmup_s - LEAD_S))
         seq = _write_victim_data(spec, data.flushed_part(), writer, t0, 0)
-        _sleep_until(t0, spec.phases.fault_start_s)
+        _sleep_until(t0, max(0.0, spec.phases.fault_start_s - UNFLUSHED_LEAD_S))
         if seq >= 0:
             _write_victim_data(spec, data.unflushed_part(), writer, t0, seq)
         acked_after = _bytes_acked(session.sock)

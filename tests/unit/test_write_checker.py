@@ -67,7 +67,7 @@ def test_no_verification_at_all_is_a_violation_not_a_pass():
 
 
 # The victim's own data before its drop (harness.clients.victim_data): three writes and a
-# FLUSH at the warm-up's end, one more write right before the drop; the same record shape,
+# FLUSH at the warm-up's end, one more write just before the drop; the same record shape,
 # role "victim".
 FV = "nbth-victim_data-200.dat"
 
@@ -85,7 +85,7 @@ def victim_write(seq, index, crc, outcome="ok", phase="warmup"):
 
 VICTIM = (victim_write(0, 0, 100) + victim_write(1, 1, 101) + victim_write(2, 2, 102)
           + victim_op(3, "victim_flush", {"file": FV, "flush": True})
-          + victim_write(4, 3, 103, phase="fault"))
+          + victim_write(4, 3, 103, phase="baseline"))
 
 
 def victim_verify(blocks, **kw):
@@ -115,8 +115,8 @@ def test_a_lost_flushed_block_of_the_victim_is_a_violation_naming_the_victim():
 def test_an_acknowledged_but_unflushed_block_counts_too_and_says_so():
     v = write_violations(VICTIM + [victim_verify({"0": 100, "512": 101, "1024": 102, "1536": None})])
     assert [(x["offset"], x["phase"], x["observed"], x["flushed"]) for x in v] == [
-        (1536, "fault", "missing", False)]
-    assert "(written in fault, not flushed before the drop)" in v[0]["detail"]
+        (1536, "baseline", "missing", False)]
+    assert "(written in baseline, not flushed before the drop)" in v[0]["detail"]
 
 
 def test_blocks_a_failed_flush_did_not_cover_are_unflushed():
