@@ -6,7 +6,8 @@ Controls: a relay that acknowledges one WRITE itself and never forwards it
 (replica:never,lose_write=N) fails the no-drop baseline, whose loss lands in the warm-up or
 baseline phase, where a read-back error alone never counted; the same relay losing the
 victim's first (flushed) write (lose_write=1,lose_write_from=victim) fails rst with a
-violation naming the victim, over SMB 3.1.1 (SMB2 WRITE) and nt1 (SMB1 WRITE_ANDX); healthy
+violation naming the victim, over SMB 3.1.1 (SMB2 WRITE) and nt1 (SMB1 WRITE_ANDX), and so
+does losing its last, unflushed one (lose_write=4); healthy
 Samba passes with every block verified, the victim's too, over SMB3 and SMB1, and so does
 every drop mode (the runs test_embedded_drops judges: one run serves both)."""
 
@@ -75,3 +76,14 @@ def test_the_victims_data_is_written_before_and_kept_after_every_drop(watched_ru
     assert entry["drop"]["evidence"], entry["drop"]
     assert_victim_data_verified(history)
     assert entry["drop"]["detail"]["sent_before_drop_bytes"] > 4 * 512
+
+
+def test_a_lost_unflushed_write_of_the_victim_fails_too(nbt_run):
+    """Its fourth write, the one no FLUSH covers: acknowledged is enough (no drop touches the
+    server), and the violation says it was not flushed."""
+    entry = nbt_run("rst", target="replica:never,lose_write=4,lose_write_from=victim", overrides=FAST)
+    assert entry["verdict"] == "fail", entry["reason"]
+    writes = [v for v in entry["violations"] if "client" in v]
+    assert [(v["probe"], v["client"], v["offset"], v["phase"], v["flushed"]) for v in writes] == [
+        ("victim_write", "victim", 3 * 512, "baseline", False)], entry["violations"]
+    assert "not flushed before the drop" in writes[0]["detail"]
