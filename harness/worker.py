@@ -154,7 +154,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
 
     drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     sent_bytes = None
-    if data is not None:  # its own data: flushed at the warm-up's end, one more write just before the drop
+    if data is not None:  # its own data: flushed at the warm-up's end, one write just before the drop
         acked_before = _bytes_acked(session.sock)
         _sleep_until(t0, max(0.0, spec.phases.warmup_s - LEAD_S))
         seq = _write_victim_data(spec, data.flushed_part(), writer, t0, 0)
