@@ -197,10 +197,11 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
 
 
 def _verify_writes(scenario: Scenario, target: Target, events_dir: Path, log: HistoryWriter) -> None:
-    """After the recovery phase: re-read every block whose write the server acknowledged, from
-    a fresh session, and record what is there (one ``verify`` event per file); judged by
-    harness.checkers.writes."""
-    events = [e for p in sorted(events_dir.glob("events-c*.jsonl")) for e in read_events(p)]
+    """After the recovery phase: re-read every block whose write the server acknowledged (the
+    healthy clients' smb_rw, the victim's own data before its drop), from a fresh session, and
+    record what is there (one ``verify`` event per file); judged by harness.checkers.writes."""
+    parts = sorted(events_dir.glob("events-c*.jsonl")) + sorted(events_dir.glob("events-victim.jsonl"))
+    events = [e for p in parts for e in read_events(p)]
     files = blocks_to_verify(acknowledged_writes(events))
     if not files:
         return

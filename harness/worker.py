@@ -97,31 +97,80 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         if sent - t0 - intended_s > spec.timeout_s:
             writer.write(INFO, latency_us=None, error="not sent: blocked by an earlier operation past the timeout", **common)
             continue
-        outcome, error = OK, None
-        try:
-            detail = operation()  # a probe may say what it did (a dict: the completion's detail)
-            end = time.monotonic()
-        except TIMEOUTS as exc:
-            end = time.monotonic()
-            outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
-        except Exception as exc:  # any failure of the operation is a failed probe
-            end = time.monotonic()  # describing the error is not part of the operation
-            from harness.clients.session import describe_error
-
-            outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
-        sent_s, end_s = sent - t0, end - t0
-        writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
-                     sent_s=round(sent_s, 6), service_us=round((end - sent) * 1e6, 1),
-                     error=error, **common, **({"detail": detail} if isinstance(detail, dict) else {}))
+        _complete(spec, writer, t0, intended_s, sent, operation, common)
 
 
-def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn) -> None:
+def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: float, sent: float,
+              operation, common: dict) -> str:
+    """Run one operation (sent at monotonic ``sent``) and write its completion with the
+    intended, sent and completed times; return its outcome (ok, fail, info)."""
+    outcome, error = OK, None
+    try:
+        detail = operation()  # a probe may say what it did (a dict: the completion's detail)
+        end = time.monotonic()
+    except TIMEOUTS as exc:
+        end = time.monotonic()
+        outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
+    except Exception as exc:  # any failure of the operation is a failed probe
+        end = time.monotonic()  # describing the error is not part of the operation
+        from harness.clients.session import describe_error
+
+        outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
+    sent_s, end_s = sent - t0, end - t0
+    writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
+                 sent_s=round(sent_s, 6), service_us=round((end - sent) * 1e6, 1),
+                 error=error, **common, **({"detail": detail} if isinstance(detail, dict) else {}))
+    return outcome
+
+
+def _bytes_acked(sock) -> int | None:
+    """What the peer's TCP has acknowledged of what this socket sent (tcp_info)."""
+    from harness.packets.inet_diag import parse_tcp_info
+
+    try:
+        return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)).get("bytes_acked")
+    except OSError:
+        return None
+
+
+def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: float,
+                       first_seq: int) -> int:
+    """Part of the victim's own data (harness.clients.victim_data), each operation an
+    invocation and a completion in the history, role ``victim``, in turn as fast as answered
+    (no schedule); stops at the first that does not succeed. Returns the next seq."""
+    for seq, (probe, operation) in enumerate(operations, first_seq):
+        intended_s = time.monotonic() - t0
+        common = {"probe": probe, "seq": seq, "role": spec.role}
+        writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6),
+                     **common)
+        if _complete(spec, writer, t0, intended_s, time.monotonic(), operation, common) != OK:
+            return -1
+    return first_seq + len(operations)
+
+
+def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn,
+                data=None) -> None:
+    from harness.clients.victim_data import LEAD_S, UNFLUSHED_LEAD_S
+
     drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
+    sent_bytes = None
+    if data is not None:  # its own data: flushed at the warm-up's end, one write just before the drop
+        acked_before = _bytes_acked(session.sock)
+        _sleep_until(t0, max(0.0, spec.phases.warmup_s - LEAD_S))
+        seq = _write_victim_data(spec, data.flushed_part(), writer, t0, 0)
+        _sleep_until(t0, max(0.0, spec.phases.fault_start_s - UNFLUSHED_LEAD_S))
+        if seq >= 0:
+            _write_victim_data(spec, data.unflushed_part(), writer, t0, seq)
+        acked_after = _bytes_acked(session.sock)
+        if acked_before is not None and acked_after is not None:
+            sent_bytes = acked_after - acked_before
     _sleep_until(t0, spec.phases.fault_start_s)
     writer.write("drop", event="start", mode=drop.mode, wire=drop.wire)
     released = False
     try:
         detail = drop.act(session)
+        if sent_bytes is not None:  # what the server received from the victim since set-up
+            detail = {**detail, "sent_before_drop_bytes": sent_bytes}
         writer.write("drop", event="end", mode=drop.mode, detail=detail)
         conn.send(("dropped", detail))
         def record(event, **kw):
@@ -171,6 +220,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     writer = None
     session = None
     probes: dict = {}
+    victim_data = None
     try:
         if spec.netns:
             from harness.lab.netns import enter_netns
@@ -203,6 +253,10 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 info["holding"] = take(session, spec.victim_spec.holds,
                                        held_file_name(spec.owner_pid, _run_tag(spec)),
                                        spec.victim_spec.durable_timeout_ms)
+            from harness.clients.victim_data import VictimData
+
+            victim_data = VictimData(session)  # its own file, written before the drop
+            victim_data.open()
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:
@@ -215,7 +269,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     writer.set_t0(t0)
     try:
         if spec.role == "victim":
-            _run_victim(spec, session, drop, writer, t0, conn)
+            _run_victim(spec, session, drop, writer, t0, conn, victim_data)
         else:
             _run_probes(spec, probes, writer, t0)
             for p in probes.values():

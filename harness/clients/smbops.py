@@ -1,7 +1,8 @@
 """SMB operations on an established session that impacket lacks or gets wrong, for probes and
 drops to share: open-and-close of a file, byte-range lock and unlock (SMB2 LOCK, [MS-SMB2]
-2.2.26; SMB1 LOCKING_ANDX, [MS-CIFS] 2.2.4.32). Every call waits at most the session's
-timeout (impacket's socket timeout) and raises on a status other than success.
+2.2.26; SMB1 LOCKING_ANDX, [MS-CIFS] 2.2.4.32), FLUSH (SMB2 FLUSH, [MS-SMB2] 2.2.17; SMB1
+SMB_COM_FLUSH, [MS-CIFS] 2.2.4.6, which impacket lacks). Every call waits at most the
+session's timeout (impacket's socket timeout) and raises on a status other than success.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from impacket.smb3structs import (
     SMB2_LOCK,
 )
 
+from harness.packets.smb1 import SMB_COM_FLUSH, flush_parameters
 from harness.packets.smb2_create import (
     LOCK_EXCLUSIVE,
     LOCK_FAIL_IMMEDIATELY,
@@ -103,3 +105,23 @@ def unlock(session, file_id, offset: int, length: int) -> None:
         _smb1_lock(session, file_id, offset, length, unlock=True)
     else:
         _smb2_lock(session, file_id, offset, length, LOCK_UNLOCK)
+
+
+def flush(session, file_id) -> None:
+    """Ask the server to write the file's data to stable storage and wait for its answer
+    (SMB2 FLUSH; SMB1 SMB_COM_FLUSH)."""
+    if not is_smb1(session):
+        session.smb.flush(session.tree_id, file_id)  # raises on any status but success
+        return
+    server = session.smb
+    command = smb.SMBCommand(SMB_COM_FLUSH)
+    command["Parameters"] = flush_parameters(file_id)
+    command["Data"] = b""
+    packet = smb.NewSMBPacket()
+    packet["Tid"] = session.tree_id
+    packet.addCommand(command)
+    server.sendSMB(packet)
+    while True:
+        answer = server.recvSMB()
+        if answer.isValidAnswer(SMB_COM_FLUSH):  # raises SessionError on error
+            return

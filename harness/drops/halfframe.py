@@ -28,9 +28,12 @@ class HalfFrame(Drop):
     def evidence(self, before, rows, detail, victim_exitcode):
         if before is None or "bytes_received" not in before.info:
             return None
+        # ``before`` is the server's row at set-up: what the victim sent since then before its
+        # drop (its own data's writes and flush) arrived too
+        expected = detail.get("sent_bytes", 1) + detail.get("sent_before_drop_bytes", 0)
         for row in rows:
             got = row.info.get("bytes_received", 0) - before.info["bytes_received"]
-            if row.state == "ESTAB" and row.recv_q == 0 and got >= detail.get("sent_bytes", 1):
+            if row.state == "ESTAB" and row.recv_q == 0 and got >= expected:
                 # The server's TCP took every byte and its reader drained them: it now
                 # waits, mid-frame, for bytes that will never come.
                 return {"server_socket": "ESTAB", "bytes_received_since_ready": got,

@@ -111,8 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="> 0: the Nth SMB2 WRITE from any client is answered STATUS_SUCCESS by the relay "
-        "and never reaches the server (an acknowledged write lost; a control) (default: 0)",
+        help="> 0: the Nth WRITE (SMB2 WRITE, SMB1 WRITE_ANDX) from any client is answered "
+        "with success by the relay and never reaches the server (an acknowledged write lost; a "
+        "control) (default: 0)",
+    )
+    p.add_argument(
+        "--lose-write-from",
+        metavar="ADDR",
+        help="with --lose-write N: count only connections from this client address, and lose "
+        "the Nth WRITE of each of them (e.g. the victim's lab host)",
     )
     p.add_argument("--nbt-port", type=int, default=139, metavar="P")
     p.add_argument("--smb-port", type=int, default=445, metavar="P")
@@ -155,6 +162,7 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
         degrade_ms=args.degrade_ms,
         holds=args.hold,
         lose_write=args.lose_write,
+        lose_write_from=args.lose_write_from,
         user_timeout_ms=args.user_timeout_ms,
         frame_timeout_s=args.frame_timeout_s,
         log_path=args.log,

@@ -53,7 +53,9 @@ class ReplicaConfig:
     hold_s: float = 1.0
     degrade_ms: float = 0.0
     holds: str = "all"  # what a hold holds: all (freeze or degrade) | create (opens only)
-    lose_write: int = 0  # > 0: the Nth SMB2 WRITE is acknowledged by the relay, never forwarded
+    lose_write: int = 0  # > 0: the Nth WRITE is acknowledged by the relay, never forwarded
+    # an IP address: count only connections from that host, the Nth WRITE of each
+    lose_write_from: str | None = None
     user_timeout_ms: int = 3000  # TCP_USER_TIMEOUT on client sockets; 0 leaves the default
     frame_timeout_s: float = 1.0
     log_path: str | None = None
@@ -84,6 +86,10 @@ class ReplicaConfig:
         if isinstance(self.lose_write, bool) or not isinstance(self.lose_write, int) \
                 or self.lose_write < 0:
             raise BadInput(f"lose_write must be an integer >= 0, got {self.lose_write!r}")
+        if self.lose_write_from is not None:
+            _check_addr("lose_write_from", self.lose_write_from)
+            if not self.lose_write:
+                raise BadInput("lose_write_from needs lose_write (which write to lose)")
         if self.lose_write and self.holds == "create":
             raise BadInput("lose_write and a create hold cannot be combined")
         _check_number("hold_s", self.hold_s, 0.0)

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from harness.replica.config import ReplicaConfig
 from harness.replica.hold import Hold
+from harness.replica.lose import WriteLoss
 from harness.replica.triggers import Action
 
 
@@ -17,13 +18,11 @@ class RelayContext(Protocol):
     config: ReplicaConfig
     hold: Hold
     sessions: set[Any]  # the live client sessions
-    write_lost: bool  # lose_write is off, or its write was lost already
+    write_loss: WriteLoss  # which WRITE to lose (lose_write), per connection or once
 
-    def should_lose_write(self) -> bool:
-        """A client's SMB2 WRITE request passes: whether it is the one to lose."""
-
-    def note_lost_write(self, session: Any, request: bytes, offset: int, length: int) -> None:
-        """The relay acknowledged a WRITE itself and dropped it."""
+    def note_lost_write(self, session: Any, request: bytes, offset: int, length: int,
+                        nth: int) -> None:
+        """The relay acknowledged a WRITE itself and dropped it (the ``nth`` it counted)."""
 
     def note_held(self, pipe: Any, item: Any) -> None:
         """``pipe`` has items waiting for the end of a freeze (``item``: the newest)."""

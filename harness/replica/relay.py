@@ -28,6 +28,7 @@ from typing import Any
 from harness.errors import InfraError
 from harness.replica.config import EventLog, ReplicaConfig
 from harness.replica.hold import Hold
+from harness.replica.lose import WriteLoss
 from harness.replica.name_service import NameService
 from harness.replica.pipe import Pipe
 from harness.replica.session import ClientSession
@@ -57,8 +58,7 @@ class Relay:
         self._hold_timer: asyncio.TimerHandle | None = None
         self._held_pipes: dict[Pipe, None] = {}  # insertion-ordered set
         self._held: list[tuple[NameService, bool, Any, bytes]] = []
-        self.writes_seen = 0  # SMB2 WRITE requests from clients, while lose_write is armed
-        self.write_lost = not config.lose_write  # nothing (more) to lose
+        self.write_loss = WriteLoss(config.lose_write, config.lose_write_from)
 
     async def start(self) -> dict[str, int]:
         """Bind every socket (InfraError if one cannot be bound), then emit ``listening``."""
@@ -118,6 +118,7 @@ class Relay:
                 "degrade_ms": cfg.degrade_ms,
                 "holds": cfg.holds,
                 "lose_write": cfg.lose_write,
+                "lose_write_from": cfg.lose_write_from,
                 "user_timeout_ms": cfg.user_timeout_ms,
                 "frame_timeout_s": cfg.frame_timeout_s,
             }
@@ -178,18 +179,11 @@ class Relay:
         )
         return decision.action
 
-    def should_lose_write(self) -> bool:
-        """A client's SMB2 WRITE request passes: whether it is the one to lose."""
-        self.writes_seen += 1
-        if self.writes_seen < self.config.lose_write:
-            return False
-        self.write_lost = True
-        return True
-
     def note_lost_write(self, session: ClientSession, request: bytes, offset: int,
-                        length: int) -> None:
+                        length: int, nth: int) -> None:
         self.emit({"t_monotonic": time.monotonic(), "event": "lost_write", "peer": session.peer,
-                   "nth_write": self.writes_seen, "offset": offset, "length": length})
+                   "nth_write": nth, "offset": offset, "length": length,
+                   "smb": 1 if request[:4] == b"\xffSMB" else 2})
 
     def _end_hold(self) -> None:
         """Recover: flush everything held, in arrival order, and relay normally again."""

@@ -8,6 +8,7 @@ import asyncio
 import socket
 from typing import Any
 
+from harness.packets import smb1
 from harness.packets.nbt import SESSION_MESSAGE
 from harness.replica.context import RelayContext
 from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
@@ -57,6 +58,7 @@ class ClientSession(asyncio.Protocol):
         self.port_kind = port_kind  # "nbt" or "smb"
         self.upstream_port = upstream_port
         self.peer = "?"
+        self.peer_host = "?"
         self.client: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.up = Pipe(relay, self)  # client -> server
@@ -82,7 +84,9 @@ class ClientSession(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         relay = self.relay
         self.client = transport
-        self.peer = format_addr(transport.get_extra_info("peername"))
+        peername = transport.get_extra_info("peername")
+        self.peer = format_addr(peername)
+        self.peer_host = peername[0] if peername else "?"
         self.up.src = transport
         self.down.dst = transport
         sock = transport.get_extra_info("socket")
@@ -160,9 +164,13 @@ class ClientSession(asyncio.Protocol):
             self.relay.loop.remove_writer(sock.fileno())
             sock.close()
 
+    def _losing(self) -> bool:
+        """lose_write is armed on this connection (see harness.replica.lose)."""
+        return self.relay.write_loss.armed(self, self.peer_host)
+
     def data_received(self, data: bytes) -> None:
         frames = self.client_frames.feed(data)
-        if not self.relay.write_lost or self.unsent:
+        if self.unsent or self._losing():
             self._count_frames(frames)
             self._note_incomplete()
             self._store_and_forward(data, frames)
@@ -185,39 +193,46 @@ class ClientSession(asyncio.Protocol):
         self.up.push(data)
 
     def _store_and_forward(self, data: bytes, frames) -> None:
-        """lose_write armed: only whole frames go upstream, so one WRITE can be taken out
-        whole and answered here (fake_write_response). Once it is lost, what is left goes."""
+        """lose_write armed: only whole frames go upstream, so one WRITE (SMB2 WRITE, SMB1
+        WRITE_ANDX) can be taken out whole and answered here. Once it is lost, what is left
+        goes."""
         relay = self.relay
         buf, base = self.unsent + data, len(self.unsent)
-        if relay.write_lost or self.client_frames.opaque:
+        if not self._losing() or self.client_frames.opaque:
             self.unsent = b""
             self.up.push(buf)
             return
         sent = 0
         for frame, end in zip(frames, self.client_frames.ends):
             end += base
-            if (
-                not relay.write_lost
-                and frame.packet_type == SESSION_MESSAGE
-                and smb2_command(frame.head) == SMB2_WRITE
-                and not self.server_frames.incomplete  # a fake answer must not split a frame
-                and relay.should_lose_write()
-            ):
-                start = end - frame.length
-                request = buf[start:end]
-                if start - 4 > sent:
-                    self.up.push(buf[sent : start - 4])
-                sent = end
-                self.outstanding = max(0, self.outstanding - 1)
+            if frame.packet_type != SESSION_MESSAGE or self.server_frames.incomplete:
+                continue  # a fake answer must not split a frame of the server's
+            smb2 = smb2_command(frame.head) == SMB2_WRITE
+            if not (smb2 or smb1.is_write_andx_request(frame.head)):
+                continue
+            start = end - frame.length
+            request = buf[start:end]
+            nth = relay.write_loss.count(self, self.peer_host)
+            if nth is None:
+                continue
+            if start - 4 > sent:
+                self.up.push(buf[sent : start - 4])
+            sent = end
+            self.outstanding = max(0, self.outstanding - 1)
+            if smb2:
                 response = fake_write_response(request)
-                self.down.push(len(response).to_bytes(4, "big") + response)
                 offset = int.from_bytes(request[HEADER_BYTES + 8 : HEADER_BYTES + 16], "little")
-                relay.note_lost_write(self, request, offset, write_request_length(request))
+                length = write_request_length(request)
+            else:
+                response = smb1.fake_write_andx_response(request)
+                _fid, offset, length = smb1.write_andx_request(request)
+            self.down.push(len(response).to_bytes(4, "big") + response)
+            relay.note_lost_write(self, request, offset, length, nth)
         complete = (self.client_frames.ends[-1] + base) if frames else sent
         if complete > sent:
             self.up.push(buf[sent:complete])
         self.unsent = buf[max(complete, sent):]
-        if relay.write_lost and self.unsent:
+        if self.unsent and not self._losing():
             self.up.push(self.unsent)
             self.unsent = b""
 
@@ -245,6 +260,7 @@ class ClientSession(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.client_gone = True
+        self.relay.write_loss.forget(self)
         if self.frame_timer is not None:
             self.frame_timer.cancel()
             self.frame_timer = None

@@ -39,8 +39,9 @@ TARGETS: dict[str, TargetKind] = {k.name: k for k in (
     TargetKind("local", "harness.targets.local:LocalSamba", tuple(LOCAL_CONFIGS), "default",
                spelling="local[:CONFIG]", variant_name="config"),
     TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
-               variant_in_label=True, spelling="replica[:TRIGGER][,hold=create][,lose_write=N]",
-               variant_name="trigger", options=("hold", "lose_write")),
+               variant_in_label=True,
+               spelling="replica[:TRIGGER][,hold=create][,lose_write=N[,lose_write_from=victim]]",
+               variant_name="trigger", options=("hold", "lose_write", "lose_write_from")),
     TargetKind("docker", "harness.targets.docker:DockerSamba", tuple(DOCKER_SUITES), "bookworm",
                spelling="docker[:SUITE]", variant_name="suite"),
 )}

@@ -22,6 +22,9 @@ from harness.targets.base import Endpoint
 from harness.targets.local import LocalSamba
 
 DEFAULT_HOLD_S = 1.0
+# lose_write_from=ROLE: the lab host whose connections alone count (the victim runs alone on
+# its own host; healthy clients may share theirs with the session-less probers)
+LOSE_WRITE_FROM = ("victim",)
 LISTEN_TIMEOUT_S = 10.0
 
 
@@ -32,7 +35,8 @@ class ReplicaTarget(LocalSamba):
                    **spec.options)
 
     def __init__(self, trigger: str = "any", hold_s: float | None = None,
-                 degrade_ms: float | None = None, hold: str = "all", lose_write: int | str = 0) -> None:
+                 degrade_ms: float | None = None, hold: str = "all", lose_write: int | str = 0,
+                 lose_write_from: str | None = None) -> None:
         super().__init__()
         self.trigger = trigger
         self.hold_s = DEFAULT_HOLD_S if hold_s is None else hold_s
@@ -45,13 +49,20 @@ class ReplicaTarget(LocalSamba):
             self.lose_write = -1
         if not 0 <= self.lose_write <= 1_000_000:
             raise BadInput(f"replica lose_write={lose_write!r}: expected an integer from 0 to 1000000")
+        if lose_write_from is not None and lose_write_from not in LOSE_WRITE_FROM:
+            raise BadInput(f"replica lose_write_from={lose_write_from!r}: expected one of "
+                           f"{', '.join(LOSE_WRITE_FROM)} (a lab host role)")
+        if lose_write_from and not self.lose_write:
+            raise BadInput("replica: lose_write_from needs lose_write=N (which write to lose)")
+        self.lose_write_from = lose_write_from
         if self.lose_write and hold == "create":
             raise BadInput("replica: lose_write and hold=create cannot be combined")
         if hold == "create" and self.degrade_ms:
             raise BadInput("replica: hold=create holds opens; it cannot also degrade (--degrade-ms)")
         self.hold = hold
         opts = (",hold=create" if hold == "create" else "") + \
-            (f",lose_write={self.lose_write}" if self.lose_write else "")
+            (f",lose_write={self.lose_write}" if self.lose_write else "") + \
+            (f",lose_write_from={lose_write_from}" if lose_write_from else "")
         self.name = f"replica:{trigger}{opts}"
         self.relay: subprocess.Popen | None = None
         self._log_offset = 0
@@ -65,7 +76,8 @@ class ReplicaTarget(LocalSamba):
         how = (f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else
                "hold opens" if self.hold == "create" else "freeze")
         if self.lose_write:
-            how += f"; lose SMB2 WRITE #{self.lose_write}"
+            how += (f"; lose WRITE #{self.lose_write} of each {self.lose_write_from} connection"
+                    if self.lose_write_from else f"; lose WRITE #{self.lose_write}")
         return (f"{self.name} ({how} for {self.hold_s:g}s) in front of "
                 f"{self._upstream.describe()}: {self.endpoint.describe()}"
                 + (f" [{self.server_version()}]" if self.server_version() else ""))
@@ -84,6 +96,8 @@ class ReplicaTarget(LocalSamba):
             argv += ["--hold", self.hold]
         if self.lose_write:
             argv += ["--lose-write", str(self.lose_write)]
+        if self.lose_write_from:  # the role's lab host (the victim's sessions come from it alone)
+            argv += ["--lose-write-from", self.lab.add_host(self.lose_write_from).addr]
         stdout = open(self.dir / "replica.stdout", "wb")
         self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
                                       stdout=stdout, stderr=subprocess.STDOUT,

@@ -6,6 +6,7 @@ import pytest
 
 from harness.history import read_events
 from tests.conftest import FAST
+from tests.victim_data_checks import assert_victim_data_verified
 
 pytestmark = pytest.mark.integration
 # The server gives up about 3 s after the cut (tcp_retries2 = 3), and the timeout replica then
@@ -22,6 +23,7 @@ def test_blackhole_passes_on_samba_with_the_server_timeout_as_evidence(nbt_run):
     assert drop["evidence"]["server_socket_after"] != "ESTAB"
     gave_up_after_s = drop["evidence_at_s"] - drop["at_s"]
     assert 1.0 < gave_up_after_s < 10.0, gave_up_after_s
+    assert_victim_data_verified(list(read_events(Path(entry["history"]))))
 
 
 def test_blackhole_fails_against_the_timeout_replica(nbt_run):
@@ -37,6 +39,7 @@ def test_partition_passes_and_records_what_the_server_did(nbt_run):
     assert entry["drop"]["evidence"]["retransmits_seen"] >= 1
     after = {a["event"]: a for a in entry["drop"]["after"]}
     assert after["after_heal"]["victim_echo"] == "session alive"  # 2 s < the server's 3 s
+    assert_victim_data_verified(list(read_events(Path(entry["history"]))))
 
 
 def test_netem_passes_and_touches_only_the_victim(nbt_run):
@@ -46,6 +49,7 @@ def test_netem_passes_and_touches_only_the_victim(nbt_run):
     traffic = next(a for a in entry["drop"]["after"] if a["event"] == "victim_traffic")
     assert traffic["echoes_ok"] > 0 and traffic["reads_ok"] > 0
     assert [n for n in entry["scratch"]["removed"] if n.startswith("nbth-victim-")] and not entry["scratch"]["left"]
+    assert_victim_data_verified(list(read_events(Path(entry["history"]))))
 
 
 def test_a_partition_longer_than_the_timeout_fails_against_the_timeout_replica(nbt_run):
