@@ -131,6 +131,8 @@ def runs(tmp_path_factory):
         out = run_all(plan, tmp_path_factory.mktemp("target-holdings"),
                       env={"NBT_HARNESS_PASSWORD": password})
         print("wall time of each run (s):", {k[1]: v[1] for k, v in out.items() if k[0] == "exit"})
+        print("time to access (s):", {f"{k[0]} {k[1]}": (v["verdict"], (v.get("access") or {}).get("time_to_access_s"))
+                                      for k, v in out.items() if k[0] != "exit"})
         out["docker unavailable"] = why_not_docker
         out["left on the shares"] = sorted(os.listdir(server.dir / "share")) + sorted(os.listdir(nodurable))
         yield out
