@@ -47,16 +47,18 @@ class Run:
     extra: tuple[str, ...] = ()  # more `nbt-harness run` arguments
     pytest: bool = False  # through the pytest plugin: pytest scenarios/holdings/... --nbt-target
     sets: dict = field(default_factory=dict)  # more overrides
+    plain: bool = False  # the shipped scenario named ``drop`` (not a holding), with ``sets`` only
 
     def argv(self, report_dir: Path) -> list[str]:
-        sets = [f"{k}={v}" for k, v in {**SHORT_BY_DROP[self.drop], **self.sets}.items()]
+        base = {} if self.plain else SHORT_BY_DROP[self.drop]
+        sets = [f"{k}={v}" for k, v in {**base, **self.sets}.items()]
+        names = [self.drop] if self.plain else [f"holdings/{h}-{self.drop}" for h in self.holdings]
         if self.pytest:
-            files = [f"scenarios/holdings/{h}-{self.drop}.toml" for h in self.holdings]
+            files = [f"scenarios/{n}.toml" for n in names]
             return [sys.executable, "-m", "pytest", *CHILD_PYTEST, "-q", *files, "--nbt-target",
                     self.target, "--nbt-report-dir", str(report_dir),
                     *[a for kv in sets for a in ("--nbt-set", kv)]]
-        return [sys.executable, "-m", "harness", "run",
-                *[f"holdings/{h}-{self.drop}" for h in self.holdings], "--target", self.target,
+        return [sys.executable, "-m", "harness", "run", *names, "--target", self.target,
                 "--quiet", "--report-dir", str(report_dir), *self.extra,
                 *[a for kv in sets for a in ("--set", kv)]]
 

@@ -14,6 +14,7 @@ its time-to-access in the report, and each target has a failing control.
   plugin (``pytest scenarios/holdings/... --nbt-target smb://...``). Failing control: the same
   server behind the stand-alone replica holding every open for 4 s after the victim's loss.
   And a share without durable handles: the durable scenario is a skip with the reason.
+- on both: the smb_lock and smb_open probes around an rst, without an error in any phase.
 
 Every run at once (one fixture for both targets, so the added time is the longest run, not the
 sum): see tests/holding_runs.py for the phases and why only the contended open is judged.
@@ -32,6 +33,7 @@ import tempfile
 import pytest
 
 from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR, sh
+from tests.conftest import FAST
 from tests.holding_runs import Run, run_all
 
 pytestmark = [pytest.mark.integration,
@@ -44,6 +46,9 @@ HOLDINGS_ON_DOCKER = ("lease_rwh", "deny_write", "durable_v2")
 WAITING_DOCKER = "docker:bookworm,tcp_retries2=15"
 HOLDINGS_ON_URL = ("batch_oplock", "byte_range_lock", "durable_v1")
 PAUSED_ON_URL = ("batch_oplock", "byte_range_lock")  # an oplock break, and a lock conflict
+# The open-path probes outside a holding: rst with smb_lock on (smb_open is on by default), the
+# default suite's short phases.
+LOCK_PROBE_RUN = {**FAST, "probes.smb_lock": 4}
 
 
 @contextlib.contextmanager
@@ -123,11 +128,13 @@ def runs(tmp_path_factory):
                 *[Run("url", url, "pause", (h,)) for h in PAUSED_ON_URL],
                 Run("url-replica", url.replace(SERVER_ADDR, SERVER_ALIAS_ADDR), "rst",
                     ("byte_range_lock",)),
-                Run("url-nodurable", url.replace("/share", "/nodurable"), "rst", ("durable_v1",))]
+                Run("url-nodurable", url.replace("/share", "/nodurable"), "rst", ("durable_v1",)),
+                Run("url-lock", url, "rst", (), plain=True, sets=LOCK_PROBE_RUN)]
         if why_not_docker is None:
             plan += [Run("docker", "docker", "rst", HOLDINGS_ON_DOCKER),
                      *[Run("docker", "docker", "blackhole", (h,)) for h in HOLDINGS_ON_DOCKER],
-                     Run("docker-tcp_retries2=15", WAITING_DOCKER, "blackhole", ("deny_write",))]
+                     Run("docker-tcp_retries2=15", WAITING_DOCKER, "blackhole", ("deny_write",)),
+                     Run("docker-lock", "docker", "rst", (), plain=True, sets=LOCK_PROBE_RUN)]
         out = run_all(plan, tmp_path_factory.mktemp("target-holdings"),
                       env={"NBT_HARNESS_PASSWORD": password})
         print("wall time of each run (s):", {k[1]: v[1] for k, v in out.items() if k[0] == "exit"})
@@ -208,6 +215,20 @@ def test_a_holding_the_url_target_does_not_grant_is_a_skip(runs):
     r = entry(runs, "url-nodurable", "durable_v1-rst")
     assert r["verdict"] == "skip" and "does not grant" in r["reason"] and "DHnQ" in r["reason"], r
     assert exit_of(runs, "url-nodurable")[0] == 0
+
+
+@pytest.mark.parametrize("key", ["docker-lock", "url-lock"])
+def test_the_lock_and_open_probes_run_on_the_target(runs, key):
+    """smb_lock and smb_open time their operations on docker and on a URL target, without an
+    error in any phase, around a proven drop. The verdict is not asserted here: with a dozen
+    runs at once on two cores, latency bounds would judge the machine's load (the default suite
+    on each target judges them)."""
+    r = entry(runs, key, "rst")
+    assert r["drop"]["evidence"], r["drop"]
+    for probe in ("smb_lock", "smb_open"):
+        rows = r["probes"][probe]
+        assert all(rows[p]["count"] > 0 and rows[p]["errors"] == 0
+                   for p in ("baseline", "fault", "recovery")), (probe, rows)
 
 
 def test_the_url_runs_leave_nothing_on_the_shares(runs):
