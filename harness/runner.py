@@ -176,7 +176,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
         _run(scenario, target, drop, events_dir, log, workers, on_start)
     except HoldingNotGranted as exc:
         if target.grants_every_holding:  # a server the harness configured to grant it: a fault
-            log.write("error", error=str(exc))
+            log.write("error", error=f"victim: {exc}")
         else:
             not_granted = f"target {target.name} does not grant the victim's holding: {exc}"
             log.write("info", note=not_granted)

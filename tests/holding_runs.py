@@ -48,17 +48,19 @@ class Run:
     pytest: bool = False  # through the pytest plugin: pytest scenarios/holdings/... --nbt-target
     sets: dict = field(default_factory=dict)  # more overrides
     plain: bool = False  # the shipped scenario named ``drop`` (not a holding), with ``sets`` only
+    netns: str | None = None  # the network namespace the run's process starts in
 
     def argv(self, report_dir: Path) -> list[str]:
         base = {} if self.plain else SHORT_BY_DROP[self.drop]
         sets = [f"{k}={v}" for k, v in {**base, **self.sets}.items()]
         names = [self.drop] if self.plain else [f"holdings/{h}-{self.drop}" for h in self.holdings]
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
         if self.pytest:
             files = [f"scenarios/{n}.toml" for n in names]
-            return [sys.executable, "-m", "pytest", *CHILD_PYTEST, "-q", *files, "--nbt-target",
+            return [*prefix, sys.executable, "-m", "pytest", *CHILD_PYTEST, "-q", *files, "--nbt-target",
                     self.target, "--nbt-report-dir", str(report_dir),
                     *[a for kv in sets for a in ("--nbt-set", kv)]]
-        return [sys.executable, "-m", "harness", "run", *names, "--target", self.target,
+        return [*prefix, sys.executable, "-m", "harness", "run", *names, "--target", self.target,
                 "--quiet", "--report-dir", str(report_dir), *self.extra,
                 *[a for kv in sets for a in ("--set", kv)]]
 

@@ -7,7 +7,8 @@ its time-to-access in the report, and each target has a failing control.
   ``docker:bookworm,tcp_retries2=15``, a container whose TCP keeps Linux's default 15 retries,
   so the blackholed holder is not noticed within the run.
 - a URL target (``smb://root@10.213.0.1/share``: a Samba this test starts in a namespace of its
-  own, as a lab host would be given): a batch oplock, a byte-range lock and a durable v1 handle
+  own, as a lab host would be given, the runs starting in a client namespace of their own): a
+  batch oplock, a byte-range lock and a durable v1 handle
   over rst and blackhole, two of them over pause. Evidence: the capture of the victim's flow
   on the harness's side (the RST leaving; the server's retransmissions arriving at the cut;
   the stopped victim's zero window). The byte-range lock's blackhole runs through the pytest
@@ -39,9 +40,10 @@ from tests.holding_runs import Run, run_all
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the lab Samba needs root")]
 
-# The harness's side of the veth into the lab Samba's namespace (as test_remote_target's: the
-# two modules' fixtures never live at the same time).
-ROOT_SIDE_ADDR = "10.213.0.250"
+# The URL runs start in a client namespace of this test's own, on a veth into the lab Samba's
+# bridge: nothing of the lab's subnet appears in the harness's own namespace (where another
+# lab reached through a URL, e.g. test_remote_target's in another checkout, may be).
+CLIENT_ADDR = "10.213.0.250"
 HOLDINGS_ON_DOCKER = ("lease_rwh", "deny_write", "durable_v2")
 WAITING_DOCKER = "docker:bookworm,tcp_retries2=15"
 HOLDINGS_ON_URL = ("batch_oplock", "byte_range_lock", "durable_v1")
@@ -53,25 +55,29 @@ LOCK_PROBE_RUN = {**FAST, "probes.smb_lock": 4}
 
 @contextlib.contextmanager
 def samba_behind_a_url():
-    """(server, url, password, nodurable dir): the lab Samba, reachable from the harness's
-    namespace, with a second share ``nodurable`` whose durable handles are off."""
+    """(server, url, password, nodurable dir, client netns): the lab Samba, reachable from a
+    client namespace of its own, with a second share ``nodurable`` whose durable handles are
+    off. Namespace and temp dir are named ``nbth-<pid>-...``: `cleanup` finds them if killed."""
     from harness.targets.local import LocalSamba
 
     nodurable = tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-nodurable-")
     os.chmod(nodurable, 0o777)
-    link = f"nbth{os.getpid()}h"
+    client = f"nbth-{os.getpid()}-urlclient"
     try:
         with LocalSamba(extra_conf=f"[nodurable]\n    path = {nodurable}\n    read only = no\n"
                                    "    durable handles = no\n") as server:
-            sh("ip", "link", "add", link, "type", "veth", "peer", "name", "vh", "netns",
-               server.lab.server_netns)
+            sh("ip", "netns", "add", client)
             try:
-                sh("ip", "-n", server.lab.server_netns, "link", "set", "vh", "master", "br0", "up")
-                sh("ip", "addr", "add", f"{ROOT_SIDE_ADDR}/24", "dev", link)
-                sh("ip", "link", "set", link, "up")
-                yield server, f"smb://root@{SERVER_ADDR}/share", server.endpoint.password, nodurable
+                sh("ip", "-n", client, "link", "set", "lo", "up")
+                sh("ip", "link", "add", "vc", "netns", client, "type", "veth", "peer", "name", "vu",
+                   "netns", server.lab.server_netns)
+                sh("ip", "-n", server.lab.server_netns, "link", "set", "vu", "master", "br0", "up")
+                sh("ip", "-n", client, "addr", "add", f"{CLIENT_ADDR}/16", "dev", "vc")
+                sh("ip", "-n", client, "link", "set", "vc", "up")
+                yield (server, f"smb://root@{SERVER_ADDR}/share", server.endpoint.password,
+                       nodurable, client)
             finally:
-                sh("ip", "link", "del", link, check=False)
+                sh("ip", "netns", "del", client, check=False)
     finally:
         shutil.rmtree(nodurable, ignore_errors=True)
 
@@ -119,17 +125,18 @@ def docker_unavailable() -> str | None:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    with samba_behind_a_url() as (server, url, password, nodurable), replica_in_front(server):
+    with samba_behind_a_url() as (server, url, password, nodurable, ns), replica_in_front(server):
         why_not_docker = docker_unavailable()
-        plan = [Run("url", url, "rst", HOLDINGS_ON_URL),
-                Run("url", url, "blackhole", ("batch_oplock",)),
-                Run("url", url, "blackhole", ("durable_v1",)),
-                Run("url-pytest", url, "blackhole", ("byte_range_lock",), pytest=True),
-                *[Run("url", url, "pause", (h,)) for h in PAUSED_ON_URL],
+        plan = [Run("url", url, "rst", HOLDINGS_ON_URL, netns=ns),
+                Run("url", url, "blackhole", ("batch_oplock",), netns=ns),
+                Run("url", url, "blackhole", ("durable_v1",), netns=ns),
+                Run("url-pytest", url, "blackhole", ("byte_range_lock",), pytest=True, netns=ns),
+                *[Run("url", url, "pause", (h,), netns=ns) for h in PAUSED_ON_URL],
                 Run("url-replica", url.replace(SERVER_ADDR, SERVER_ALIAS_ADDR), "rst",
-                    ("byte_range_lock",)),
-                Run("url-nodurable", url.replace("/share", "/nodurable"), "rst", ("durable_v1",)),
-                Run("url-lock", url, "rst", (), plain=True, sets=LOCK_PROBE_RUN)]
+                    ("byte_range_lock",), netns=ns),
+                Run("url-nodurable", url.replace("/share", "/nodurable"), "rst", ("durable_v1",),
+                    netns=ns),
+                Run("url-lock", url, "rst", (), plain=True, sets=LOCK_PROBE_RUN, netns=ns)]
         if why_not_docker is None:
             plan += [Run("docker", "docker", "rst", HOLDINGS_ON_DOCKER),
                      *[Run("docker", "docker", "blackhole", (h,)) for h in HOLDINGS_ON_DOCKER],
