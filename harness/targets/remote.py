@@ -302,6 +302,10 @@ class RemoteTarget(Target):
             return f"{self.spec.host} does not offer SMB1"
         if scenario.transport == "tcp" and not self.caps.direct_445:
             return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
+        if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
+            return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
+                    f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "
+                    f"{os.geteuid()}")
         return None
 
 

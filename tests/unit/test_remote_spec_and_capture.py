@@ -96,7 +96,7 @@ def test_client_evidence_for_halfframe_stall_blackhole():
     assert DROPS["blackhole"]().client_evidence(again[:2], 2.0, {}, None) is None
 
 
-def test_a_url_target_skips_what_it_lacks_and_a_refused_holding():
+def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     """What discovery found missing is a skip with the reason (this check was unreachable
     once: nested after a return). A holding such a server refuses is a skip too
     (grants_every_holding), where the embedded and docker Samba's is an error."""
@@ -113,4 +113,10 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding():
     assert target.unsupported(no_nbstat) is None
     assert "direct TCP" in target.unsupported(no_nbstat.with_combination("3.1.1", "tcp"))
     assert (target.kind, target.grants_every_holding) == ("remote", False)
+    import os
+
+    # without root no capture, so no drop could be proven: a skip, not an error
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "needs root" in target.unsupported(no_nbstat)
+    assert target.unsupported(from_dict({"name": "b", "probes": {"nbstat": 0}}, "t")) is None
     assert (LocalSamba.kind, LocalSamba.grants_every_holding) == ("local", True)
