@@ -16,6 +16,7 @@ from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
+from harness.clients.holdings import held_file_name
 from harness.canary import canary_main
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
@@ -106,6 +107,10 @@ def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
     return None if rows is None else [r for r in rows if r.peer == peer]
 
 
+class HoldingNotGranted(HarnessError):
+    """The server refused the victim's holding at set-up (harness.clients.holdings.NotGranted)."""
+
+
 RUNNER_EVENTS = "events-runner.jsonl"
 CANARY_EVENTS = "events-canary.jsonl"
 OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
@@ -166,8 +171,15 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     if why:
         log.close()
         return ScenarioResult.skipped(scenario.name, why).with_(extra={"negotiated": None})
+    not_granted = None  # why the server refused the victim's holding, where that is a skip
     try:
         _run(scenario, target, drop, events_dir, log, workers, on_start)
+    except HoldingNotGranted as exc:
+        if target.grants_every_holding:  # a server the harness configured to grant it: a fault
+            log.write("error", error=f"victim: {exc}")
+        else:
+            not_granted = f"target {target.name} does not grant the victim's holding: {exc}"
+            log.write("info", note=not_granted)
     except HarnessError as exc:
         log.write("error", error=str(exc))
     finally:
@@ -179,7 +191,8 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                 if w.spec.role == "victim":  # a victim killed before its release() left its cut
                     drop.cleanup(w.spec.netns)
         _verify_writes(scenario, target, events_dir, log)
-        _sweep_scratch(target, workers, log)
+        _sweep_scratch(target, workers, log,
+                       held_file_name(os.getpid(), events_dir.name) if scenario.victim else None)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
@@ -188,6 +201,9 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
     partial = run_dir / f"history.jsonl.{os.getpid()}.tmp"
     events = merge(sorted(events_dir.glob("events-*.jsonl")), partial)
     partial.replace(run_dir / "history.jsonl")
+    if not_granted:
+        return ScenarioResult.skipped(scenario.name, not_granted).with_(
+            history=str(run_dir / "history.jsonl"), extra={"negotiated": None})
     result = verdict(events, scenario.bounds, scenario.probes,
                      scenario.drop.mode if scenario.drop else None,
                      host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
@@ -221,19 +237,24 @@ def access_expectation(scenario: Scenario, target: Target) -> dict | None:
     if not contended or not scenario.victim:
         return None
     return {"probe": contended[0], "holds": scenario.victim.holds,
-            "max_wait_s": scenario.victim.max_wait_for(target.name)}
+            "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind)}
 
 
-def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter) -> None:
-    """Remove the scratch files and directories this run's clients left on the share."""
-    pids = [w.info["pid"] for w in workers
-            if w.info and "peer" in w.info]  # only processes that had a session created any
-    if not pids:
+def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter,
+                   held_file: str | None = None) -> None:
+    """Remove the scratch files and directories this run's clients left on the share, and
+    the run's held file (``held_file``: the victim creates it before taking its holding)."""
+    # Only processes that had a session created any; one that never said ready (its set-up
+    # failed: a victim whose holding was refused) may have, before it failed.
+    pids = [w.proc.pid for w in workers if w.spec.role != "canary" and w.proc.pid
+            and (w.info is None or "peer" in w.info)]
+    held = (held_file,) if held_file else ()
+    if not workers or (not pids and not held):
         return
     try:
         swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
                               scratch.SWEEP_TIMEOUT_S, workers[0].spec.dialect,
-                              workers[0].spec.transport,
+                              workers[0].spec.transport, held,
                               timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S)
     except HarnessError as exc:
         log.write("info", note=f"scratch files not removed: {exc}")
@@ -275,6 +296,8 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
                 msg, info = w.conn.recv()
             except EOFError:
                 raise HarnessError(f"{w.spec.name}: client process died during set-up") from None
+            if msg == "not_granted":
+                raise HoldingNotGranted(info)
             if msg == "error":
                 raise HarnessError(info)
             w.info = info

@@ -53,8 +53,11 @@ class VictimSpec:
     max_wait_s_by_target: dict = field(default_factory=dict)  # target kind -> max_wait_s
     durable_timeout_ms: int = 0  # durable_v2: the Timeout asked for (0: the server's default)
 
-    def max_wait_for(self, target: str | None) -> float | None:
-        return self.max_wait_s_by_target.get(target, self.max_wait_s)
+    def max_wait_for(self, target: str | None, kind: str | None = None) -> float | None:
+        """The bound for a target: by its name (``docker:trixie``, a named URL target), else
+        by its kind (``local``, ``replica``, ``docker``, ``remote``), else ``max_wait_s``."""
+        by = self.max_wait_s_by_target
+        return by.get(target, by.get(kind, self.max_wait_s))
 
     def to_dict(self) -> dict:
         d = {"holds": self.holds, "durable_timeout_ms": self.durable_timeout_ms,

@@ -1,6 +1,7 @@
 """A client process: enters its host's namespace, sets up, then runs its schedule.
 
-Protocol with the runner over a pipe: worker -> ("ready", info) | ("error", line);
+Protocol with the runner over a pipe: worker -> ("ready", info) | ("error", line) |
+("not_granted", line) (the victim's holding was refused: harness.clients.holdings);
 runner -> ("start", t0_monotonic); victim -> ("dropped", detail); worker -> ("done", {}).
 Probes run open-loop from the shared t0: each operation is timed from its intended send
 time, and one that is already later than its timeout when its turn comes is recorded as
@@ -260,9 +261,15 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:
+        from harness.clients.holdings import NotGranted
         from harness.clients.session import describe_error
 
-        conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
+        # A holding the server did not grant: the runner decides (a skip on a server the
+        # harness does not configure, an error on one it does).
+        if isinstance(exc, NotGranted):
+            conn.send(("not_granted", str(exc)))
+        else:
+            conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
         conn.close()
         os._exit(0)
     t0 = ready_then_start(conn, info)

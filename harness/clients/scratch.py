@@ -40,9 +40,11 @@ def _list(session, pattern: str) -> list:
 
 
 def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = None,
-          transport: str = "nbt") -> dict:
+          transport: str = "nbt", files: tuple[str, ...] = ()) -> dict:
     """Remove this run's scratch entries from the share root: {removed: [...], left: [...]}.
-    ``dialect`` and ``transport``: the run's own (the server gave them to its clients)."""
+    ``dialect`` and ``transport``: the run's own (the server gave them to its clients).
+    ``files``: more of this run's files by name (the victim's held file, which the contended
+    probe removes when it can: one a server still holds, a durable handle, is left to this)."""
     from harness.clients.session import describe_error, open_session
 
     wanted = set(pids)
@@ -51,7 +53,7 @@ def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = Non
     failed: dict[str, str] = {}
     try:
         pending = [(e.get_longname(), e.is_directory()) for e in _list(session, "nbth-*")
-                   if scratch_owner_pid(e.get_longname()) in wanted]
+                   if scratch_owner_pid(e.get_longname()) in wanted or e.get_longname() in files]
         give_up = time.monotonic() + SWEEP_WAIT_S
         while pending:
             retry = []

@@ -13,6 +13,10 @@ class Target(abc.ABC):
     """A server under test. Subclasses start what they own and remove it on stop()."""
 
     name: str = "target"
+    kind: str = "target"  # the registry's kind (local, replica, docker, remote): per-target bounds
+    # The harness configures this server to grant every holding (harness.clients.holdings):
+    # one it refuses is an error. A server it does not configure may lack one: a skip.
+    grants_every_holding: bool = True
 
     @classmethod
     def from_spec(cls, spec, hold_s: float | None = None, degrade_ms: float | None = None) -> Target:

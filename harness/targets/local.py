@@ -93,6 +93,7 @@ class LocalSamba(Target):
     """Real smbd + nmbd in the lab's server namespace."""
 
     name = "local"
+    kind = "local"
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":

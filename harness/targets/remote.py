@@ -191,6 +191,8 @@ class Capabilities:
 
 class RemoteTarget(Target):
     name = "remote"
+    kind = "remote"
+    grants_every_holding = False  # not configured by the harness: a refused holding is a skip
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "RemoteTarget":
@@ -286,6 +288,26 @@ class RemoteTarget(Target):
         except InfraError:
             return False
 
+    def unsupported(self, scenario) -> str | None:
+        from harness.probes import PROBES
+
+        for probe in scenario.probes:
+            needs = PROBES[probe].capability
+            if needs and not getattr(self.caps, needs, False):
+                return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
+                        f"set probes.{probe}=0")
+        from harness.dialects import is_smb1
+
+        if is_smb1(scenario.dialect) and not self.caps.smb1:
+            return f"{self.spec.host} does not offer SMB1"
+        if scenario.transport == "tcp" and not self.caps.direct_445:
+            return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
+        if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
+            return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
+                    f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "
+                    f"{os.geteuid()}")
+        return None
+
 
 def _login_once(endpoint: Endpoint, dialect: str | None) -> None:
     from harness.clients.session import open_session
@@ -312,19 +334,3 @@ def resolve_ipv4(host: str, timeout_s: float) -> str:
     if isinstance(result[0], BaseException):
         raise InfraError(f"unknown host {host!r}")
     return result[0]
-
-    def unsupported(self, scenario) -> str | None:
-        from harness.probes import PROBES
-
-        for probe in scenario.probes:
-            needs = PROBES[probe].capability
-            if needs and not getattr(self.caps, needs, False):
-                return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
-                        f"set probes.{probe}=0")
-        from harness.dialects import is_smb1
-
-        if is_smb1(scenario.dialect) and not self.caps.smb1:
-            return f"{self.spec.host} does not offer SMB1"
-        if scenario.transport == "tcp" and not self.caps.direct_445:
-            return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
-        return None

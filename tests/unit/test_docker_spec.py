@@ -44,3 +44,21 @@ def test_secret_tar_is_root_only():
         assert (d.name, d.isdir(), d.mode) == ("run/secrets", True, 0o700)
         assert (f.name, f.mode, f.uid, tar.extractfile(f).read()) == (
             "run/secrets/samba_password", 0o600, 0, b"pw")
+
+
+def test_tcp_retries2_option_makes_a_docker_target_of_its_own():
+    """docker:SUITE,tcp_retries2=N (the failing control's container): never a found compose
+    container (its TCP gives up after 3 retries); the name and label say it; bad values are
+    bad input."""
+    from harness.targets.spec import make_target
+
+    spec = parse_target("docker:bookworm,tcp_retries2=15")
+    assert spec.label() == "docker:bookworm,tcp_retries2=15"
+    target = make_target(spec)
+    assert (target.server_tcp_retries2, target.use_existing, target.kind) == (15, False, "docker")
+    assert target.name == "docker:bookworm,tcp_retries2=15"
+    default = make_target(parse_target("docker"))
+    assert (default.server_tcp_retries2, default.use_existing, default.name) == (3, True, "docker")
+    for bad in ("0", "16", "x", "-1"):
+        with pytest.raises(BadInput, match="tcp_retries2"):
+            make_target(parse_target(f"docker:bookworm,tcp_retries2={bad}"))

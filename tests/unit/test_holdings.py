@@ -95,6 +95,9 @@ def test_victim_table_parses_and_round_trips():
                             probes={"smb_contend": 10}), "t")
     assert s.victim.holds == "lease_rwh" and s.victim.max_wait_for("local") == 2.0
     assert s.victim.max_wait_for("docker") == 5.0
+    # by the target's kind when its name is more than that (a suite, an option, a URL's label)
+    assert s.victim.max_wait_for("docker:trixie", "docker") == 5.0
+    assert s.victim.max_wait_for("lab-2019", "remote") == 2.0
     again = s.with_overrides({"victim.max_wait_s": "7"})
     assert again.victim.max_wait_s == 7.0 and again.victim.holds == "lease_rwh"
 

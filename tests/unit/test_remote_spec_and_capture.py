@@ -94,3 +94,29 @@ def test_client_evidence_for_halfframe_stall_blackhole():
     again = [cap(2.1 + i / 10, "in", ACK, seq=500, payload=100) for i in range(3)]
     assert DROPS["blackhole"]().client_evidence(again, 2.0, {}, None)["retransmissions"] == 2
     assert DROPS["blackhole"]().client_evidence(again[:2], 2.0, {}, None) is None
+
+
+def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
+    """What discovery found missing is a skip with the reason (this check was unreachable
+    once: nested after a return). A holding such a server refuses is a skip too
+    (grants_every_holding), where the embedded and docker Samba's is an error."""
+    from harness.scenario import from_dict
+    from harness.targets.local import LocalSamba
+    from harness.targets.remote import Capabilities, RemoteTarget
+
+    target = RemoteTarget(parse_smb_url("smb://u@192.0.2.10/share"))
+    target.caps = Capabilities(nbstat=False, nbt=True, direct_445=False, smb1=False)
+    base = {"name": "h", "drop": {"mode": "rst"}, "victim": {"holds": "deny_write"},
+            "probes": {"smb_contend": 10}}
+    assert "does not offer nbstat" in target.unsupported(from_dict(base, "t"))
+    no_nbstat = from_dict({**base, "probes": {"smb_contend": 10, "nbstat": 0}}, "t")
+    assert target.unsupported(no_nbstat) is None
+    assert "direct TCP" in target.unsupported(no_nbstat.with_combination("3.1.1", "tcp"))
+    assert (target.kind, target.grants_every_holding) == ("remote", False)
+    import os
+
+    # without root no capture, so no drop could be proven: a skip, not an error
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "needs root" in target.unsupported(no_nbstat)
+    assert target.unsupported(from_dict({"name": "b", "probes": {"nbstat": 0}}, "t")) is None
+    assert (LocalSamba.kind, LocalSamba.grants_every_holding) == ("local", True)

@@ -98,7 +98,8 @@ def read_container_file(container, path: str) -> str | None:
 
 
 def create_container(client, image_tag: str, account: Account,
-                     host_ports: dict[str, int], health_interval_s: float, health_timeout_s: float):
+                     host_ports: dict[str, int], health_interval_s: float, health_timeout_s: float,
+                     tcp_retries2: int = SERVER_TCP_RETRIES2):
     """Create ``nbth-<pid>-samba-<hex>`` (labelled with its owner), give it its password file;
     return it not yet started: whoever gets it removes it (``remove``), started or not."""
     pid = os.getpid()
@@ -116,8 +117,9 @@ def create_container(client, image_tag: str, account: Account,
                          "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S)},
             ports=ports, cap_add=["NET_ADMIN"],
             # As on the embedded target: the server's TCP gives up on a silent peer in
-            # about 3 s, so a blackholed victim's session dies inside the scenario.
-            sysctls={"net.ipv4.tcp_retries2": str(SERVER_TCP_RETRIES2)},
+            # about 3 s, so a blackholed victim's session dies inside the scenario (unless a
+            # target asks for another value: docker:SUITE,tcp_retries2=15 is Linux's default).
+            sysctls={"net.ipv4.tcp_retries2": str(tcp_retries2)},
             healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
                          "interval": int(health_interval_s * 1e9), "timeout": int(10e9),
                          "retries": 3, "start_period": int(health_timeout_s * 1e9)})

@@ -9,7 +9,7 @@ import secrets
 import time
 from pathlib import Path
 
-from harness.errors import InfraError
+from harness.errors import BadInput, InfraError
 from harness.lab.ss import parse_ss
 from harness.targets.base import Endpoint, ServerSocket, Target
 from harness.targets.docker import container as lifecycle
@@ -24,6 +24,7 @@ from harness.targets.docker.config import (
     HEALTH_TIMEOUT_S,
     LOG_TAIL_LINES,
     REPO_DIR,
+    SERVER_TCP_RETRIES2,
     SERVER_VIEWS,
     SUITES,
     compose_project_name,
@@ -35,14 +36,22 @@ from harness.targets.docker.readiness import check_ready, endpoints
 from harness.targets.docker.server_view import NamespaceView, nsenter_possible
 
 
+MAX_TCP_RETRIES2 = 15  # Linux's default: a silent peer is given up on after about 15 min
+
+
 class DockerSamba(Target):
     """Samba in a docker container: found (compose service ``samba``) or started and owned."""
 
     name = "docker"
+    kind = "docker"
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "DockerSamba":
-        return cls(suite=spec.variant or DEFAULT_SUITE)
+        retries = spec.options.get("tcp_retries2", str(SERVER_TCP_RETRIES2))
+        if not retries.isdigit() or not 1 <= int(retries) <= MAX_TCP_RETRIES2:
+            raise BadInput(f"docker tcp_retries2={retries[:20]!r}: expected an integer from 1 "
+                           f"to {MAX_TCP_RETRIES2}")
+        return cls(suite=spec.variant or DEFAULT_SUITE, server_tcp_retries2=int(retries))
 
     def __init__(
         self,
@@ -60,6 +69,7 @@ class DockerSamba(Target):
         health_timeout_s: float = HEALTH_TIMEOUT_S,
         health_interval_s: float = HEALTH_INTERVAL_S,
         server_view: str = "auto",
+        server_tcp_retries2: int = SERVER_TCP_RETRIES2,
     ) -> None:
         """
         suite: the Debian suite the image is built from (a key of SUITES).
@@ -78,6 +88,9 @@ class DockerSamba(Target):
         server_view: how commands reach the container's network namespace: "nsenter" (the
             host's binaries; root on the engine's host), "exec" (docker exec, the image's
             binaries; any user of the engine), or "auto" (nsenter where possible).
+        server_tcp_retries2: the container's net.ipv4.tcp_retries2 (3: a blackholed client's
+            session dies in about 3 s). Another value is only for a container this target
+            starts: a found compose container (3, docker-compose.yml) is then not used.
         """
         if suite not in SUITES:
             raise ValueError(f"suite must be one of {', '.join(SUITES)}, not {suite!r}")
@@ -88,7 +101,8 @@ class DockerSamba(Target):
         unknown = set(host_ports or {}) - set(CONTAINER_PORTS)
         if unknown:
             raise ValueError(f"host_ports keys must be among {sorted(CONTAINER_PORTS)}: {sorted(unknown)}")
-        self.use_existing = use_existing
+        self.server_tcp_retries2 = server_tcp_retries2
+        self.use_existing = use_existing and server_tcp_retries2 == SERVER_TCP_RETRIES2
         self.compose_project = (compose_project or os.environ.get("COMPOSE_PROJECT_NAME")
                                 or compose_project_name(REPO_DIR))
         self.address = address
@@ -96,6 +110,8 @@ class DockerSamba(Target):
         self.host_ports = dict(host_ports or {})
         self.suite = suite
         self.name = "docker" if suite == DEFAULT_SUITE else f"docker:{suite}"
+        if server_tcp_retries2 != SERVER_TCP_RETRIES2:
+            self.name = f"docker:{suite},tcp_retries2={server_tcp_retries2}"
         self.image_tag = image_tag or image_tag_for(suite)
         self.context_dir = Path(context_dir) if context_dir else CONTEXT_DIR
         self.health_timeout_s = health_timeout_s
@@ -174,7 +190,8 @@ class DockerSamba(Target):
             self._password = secrets.token_urlsafe(18)
             self._use(lifecycle.create_container(
                 self._client, self.image_tag, self._account, self.host_ports,
-                self.health_interval_s, self.health_timeout_s), owned=True)  # stop() removes it
+                self.health_interval_s, self.health_timeout_s, self.server_tcp_retries2),
+                owned=True)  # stop() removes it
             lifecycle.start_container(self._container, self.image_tag, self._password)
         lifecycle.wait_healthy(self._container, self.health_timeout_s, self._redact, self.logs)
         self.timings["start_to_healthy_s"] = time.monotonic() - t0
