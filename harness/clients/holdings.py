@@ -103,9 +103,7 @@ def _raw_create(session, name: str, access: int, share: int, disposition: int, o
     from impacket.smb3 import SMB2_CREATE, SessionError, SMB2Create, SMB2Packet
 
     dialect = session.smb
-    packet = dialect.SMB_PACKET()
-    packet["Command"] = SMB2_CREATE
-    packet["TreeID"] = session.tree_id
+    packet = session.smb2_packet(SMB2_CREATE)
     create = SMB2Create()
     create["SecurityFlags"] = 0
     create["RequestedOplockLevel"] = oplock

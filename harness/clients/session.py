@@ -114,6 +114,14 @@ class Session:
         """The dialect object (impacket SMB or SMB3), which owns the socket."""
         return self.conn.getSMBServer()
 
+    def smb2_packet(self, command: int):
+        """An SMB2 request header for ``command`` on this session's tree; the caller sets
+        ``packet["Data"]`` and sends it with ``self.smb.sendSMB``."""
+        packet = self.smb.SMB_PACKET()
+        packet["Command"] = command
+        packet["TreeID"] = self.tree_id
+        return packet
+
     @property
     def sock(self) -> socket.socket:
         return self.smb.get_socket()
@@ -181,9 +189,7 @@ class Session:
             self.smb.sendSMB(packet)
             return 0
         dialect = self.smb
-        packet = dialect.SMB_PACKET()
-        packet["Command"] = SMB2_READ
-        packet["TreeID"] = self.tree_id
+        packet = self.smb2_packet(SMB2_READ)
         charge = 1 + (length - 1) // 65536
         packet["CreditCharge"] = charge
         read = SMB2Read()
@@ -212,9 +218,7 @@ class Session:
         server answers only STATUS_PENDING (interim), so the request stays outstanding for
         as long as the connection lives. Returns the MessageID."""
         dialect = self.smb
-        packet = dialect.SMB_PACKET()
-        packet["Command"] = SMB2_CHANGE_NOTIFY
-        packet["TreeID"] = self.tree_id
+        packet = self.smb2_packet(SMB2_CHANGE_NOTIFY)
         notify = SMB2ChangeNotify()
         notify["OutputBufferLength"] = 4096
         notify["FileID"] = dir_file_id

@@ -56,9 +56,7 @@ def open_close(session, name: str) -> None:
 
 def _smb2_lock(session, file_id: bytes, offset: int, length: int, flags: int) -> None:
     dialect = session.smb
-    packet = dialect.SMB_PACKET()
-    packet["Command"] = SMB2_LOCK
-    packet["TreeID"] = session.tree_id
+    packet = session.smb2_packet(SMB2_LOCK)
     # the body from harness.packets (impacket's own lock() joins str() of the elements: not
     # bytes on py3)
     packet["Data"] = lock_request(file_id, [(offset, length, flags)])
