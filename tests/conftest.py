@@ -34,8 +34,10 @@ FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
           "test_write_verification": 11, "test_hardening": 11, "test_docker_target": 10,
           "test_pause_exit": 9, "test_run_dirs": 9, "test_dialects": 8, "test_wheel_install": 7,
           "test_probe_priority": 6}
-# test_no_spawn judges the runs test_embedded_drops makes (watched_run, a session fixture)
-SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py"}
+# test_no_spawn (and test_write_verification, on another branch) judge the runs that
+# test_embedded_drops makes (watched_run, a session fixture): one worker makes them once
+SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py",
+               "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py"}
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
