@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,39 +126,46 @@ def _resolve(config) -> Settings:
 
 
 class TargetPool:
-    """Started targets, one at a time: a request for another spec stops the current one."""
+    """Started targets, kept for the session: a test that comes back to a target (local after
+    replica:any, as the control tests alternate) finds it running instead of starting it
+    again. At most ``MAX_STARTED`` at once (each is a Samba with its lab); the one used least
+    recently is stopped to make room. A target that failed to start fails again, at once."""
+
+    MAX_STARTED = 4
 
     def __init__(self) -> None:
-        self.key = None
-        self.target = None
-        self.failure: str | None = None
-        self.failure_type: type[InfraError] = InfraError
+        # (spec, hold_s, degrade_ms) -> (target, failure or None, failure type), oldest use first
+        self.started: OrderedDict = OrderedDict()
 
     def get(self, spec_text: str, hold_s=None, degrade_ms=None):
         from harness.targets.spec import make_target, parse_target
 
         key = (spec_text, hold_s, degrade_ms)
-        if key == self.key:
-            if self.failure:
-                raise self.failure_type(self.failure)
-            return self.target
-        self.close()
-        self.key = key
-        self.target = make_target(parse_target(spec_text), hold_s=hold_s, degrade_ms=degrade_ms)
+        if key in self.started:
+            self.started.move_to_end(key)
+            target, failure, failure_type = self.started[key]
+            if failure:
+                raise failure_type(failure)
+            return target
+        while len(self.started) >= self.MAX_STARTED:
+            _, (oldest, _, _) = self.started.popitem(last=False)
+            oldest.stop()
+        target = make_target(parse_target(spec_text), hold_s=hold_s, degrade_ms=degrade_ms)
+        self.started[key] = (target, None, InfraError)  # stop() reaches it whatever happens
         try:
-            self.target.start()
+            target.start()
         except HarnessError as exc:
-            self.target.stop()
-            self.failure = f"target {spec_text} unreachable: {exc}"
-            self.failure_type = TargetUnavailable if isinstance(exc, TargetUnavailable) else InfraError
-            raise self.failure_type(self.failure) from None
-        return self.target
+            target.stop()
+            failure = f"target {spec_text} unreachable: {exc}"
+            failure_type = TargetUnavailable if isinstance(exc, TargetUnavailable) else InfraError
+            self.started[key] = (target, failure, failure_type)
+            raise failure_type(failure) from None
+        return target
 
     def close(self) -> None:
-        if self.target is not None:
-            self.target.stop()
-        self.key = self.target = self.failure = None
-        self.failure_type: type[InfraError] = InfraError
+        while self.started:
+            _, (target, _, _) = self.started.popitem(last=False)
+            target.stop()
 
 
 def pytest_configure(config):

@@ -22,6 +22,106 @@ CHILD_PYTEST = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall", "pause"]
 
 
+# pytest-xdist (pyproject's addopts: -n 2 --dist loadscope): the suite runs on two workers,
+# a test file (a scope) at a time each, heaviest first so that no long file starts last.
+# Seconds per file, measured in one serial run of the suite (for the order only; a file not
+# named counts 1 s). Files that share a session fixture's runs go to one worker together.
+FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
+          "test_holding_controls": 62, "test_remote_target": 60, "test_lab_drops": 48,
+          "test_docker_scenarios": 40, "test_embedded_drops": 31, "test_fuzz": 28,
+          "test_open_path": 26, "test_plugin": 23, "test_bad_input_corpus": 23,
+          "test_reports": 22, "test_cli": 21, "test_exit_paths": 19, "test_replica_relay": 17,
+          "test_write_verification": 11, "test_hardening": 11, "test_docker_target": 10,
+          "test_pause_exit": 9, "test_run_dirs": 9, "test_dialects": 8, "test_wheel_install": 7,
+          "test_probe_priority": 6}
+# test_no_spawn (and test_write_verification, on another branch) judge the runs that
+# test_embedded_drops makes (watched_run, a session fixture): one worker makes them once
+SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py",
+               "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py"}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        """One test file at a time per worker (module fixtures run once), heaviest first."""
+
+        ordered = False
+
+        def _split_scope(self, nodeid):
+            path = nodeid.split("::", 1)[0]
+            return SAME_WORKER.get(path, path)
+
+        def _assign_work_unit(self, node):
+            if not self.ordered:
+                def weight(scope):
+                    return FILE_S.get(scope.rsplit("/", 1)[-1].removesuffix(".py"), 1)
+                ordered = sorted(self.workqueue.items(), key=lambda kv: -weight(kv[0]))
+                self.workqueue.clear()
+                self.workqueue.update(ordered)
+                self.ordered = True
+            super()._assign_work_unit(node)
+
+    return FileScheduling(config, log)
+
+
+# Files whose tests run alone: the crowd of 1,256 sessions keeps both cores busy logging on,
+# which would be noise in the other worker's latency bounds. Their items take the workers'
+# lock exclusively, every other integration item takes it shared.
+ALONE = {"test_scale"}
+LOCK_ENV = "NBTH_TEST_WORKERS_LOCK"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    path = os.environ.get(LOCK_ENV)
+    if not path or not os.environ.get("PYTEST_XDIST_WORKER") or "integration" not in item.keywords:
+        yield
+        return
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR)
+    try:
+        # byte 0 is a turnstile: a test waiting to run alone holds it, so that the other
+        # worker's next tests wait behind it instead of keeping byte 1 shared forever
+        fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0)
+        fcntl.lockf(fd, fcntl.LOCK_EX if item.path.stem in ALONE else fcntl.LOCK_SH, 1, 1)
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+        yield
+    finally:
+        os.close(fd)  # releases the locks
+
+
+def pytest_sessionstart(session):
+    """The controller of an xdist run makes the workers' lock file (removed at the end)."""
+    config = session.config
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix=f"nbth-{os.getpid()}-workers-", suffix=".lock")
+        os.close(fd)
+        os.environ[LOCK_ENV] = path  # the workers, started after this, inherit it
+        config.add_cleanup(lambda: (os.environ.pop(LOCK_ENV, None), os.unlink(path)))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """Each xdist worker writes the plugin's histories under a directory of its own: two
+    workers running the same scenario on the same target would otherwise replace each
+    other's history.jsonl (and report.json) between a run and the test that reads it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        from dataclasses import replace
+
+        from harness.plugin import SETTINGS_KEY
+
+        settings = config.stash[SETTINGS_KEY]
+        config.stash[SETTINGS_KEY] = replace(settings, report_dir=settings.report_dir / worker)
+
+
 def pytest_collection_modifyitems(config, items):
     missing = []
     if os.geteuid() != 0:
