@@ -27,14 +27,14 @@ DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall", "pause"]
 # Seconds per file, measured in one serial run of the suite (for the order only; a file not
 # named counts 1 s). Files that share a session fixture's runs go to one worker together.
 FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
-          "test_holding_controls": 62, "test_remote_target": 60, "test_lab_drops": 48,
+          "test_holding_controls": 75, "test_target_holdings": 45, "test_remote_target": 60, "test_lab_drops": 48,
           "test_docker_scenarios": 40, "test_embedded_drops": 31, "test_fuzz": 28,
           "test_open_path": 26, "test_plugin": 23, "test_bad_input_corpus": 23,
           "test_reports": 22, "test_cli": 21, "test_exit_paths": 19, "test_replica_relay": 17,
-          "test_write_verification": 11, "test_hardening": 11, "test_docker_target": 10,
+          "test_write_verification": 30, "test_hardening": 11, "test_docker_target": 10,
           "test_pause_exit": 9, "test_run_dirs": 9, "test_dialects": 8, "test_wheel_install": 7,
           "test_probe_priority": 6}
-# test_no_spawn (and test_write_verification, on another branch) judge the runs that
+# test_no_spawn and test_write_verification judge the runs that
 # test_embedded_drops makes (watched_run, a session fixture): one worker makes them once
 SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py",
                "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py"}
