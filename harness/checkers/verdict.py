@@ -8,7 +8,8 @@ server-side evidence -> ``error`` (never ``pass``); otherwise ``pass``.
 from __future__ import annotations
 
 from harness.checkers.bounds import Bounds, check_bounds
-from harness.checkers.ops import host_stalls, operations, probe_table
+from harness.checkers.correlated import check_correlated, excursions
+from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
 from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
 from harness.checkers.writes import write_violations
 
@@ -41,6 +42,18 @@ def drop_summary(events: list[dict]) -> dict | None:
     return drop
 
 
+def correlated_violations(ops: list, bounds: Bounds, probes: list[str],
+                          windows: list[tuple[float, float]]) -> list[dict]:
+    """The correlated-excursion rule (checkers.correlated) over the healthy clients' operations
+    of the judged probes; nothing when no probe has a correlated margin."""
+    margins = {p: bounds.for_probe(p).correlated_margin_ms for p in probes}
+    if not any(m > 0 for m in margins.values()):
+        return []
+    excs = excursions((o for o in ops if o.role == "healthy" and o.probe in margins), margins,
+                      lambda op: corrected_latency_us(op, windows))
+    return check_correlated(excs, bounds.default.correlated_streams)
+
+
 def idle_losses(events: list[dict]) -> list[dict]:
     """Idle sessions the server closed after the warm-up: a healthy client dropped."""
     lost: dict[str, int] = {}
@@ -67,6 +80,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     table = probe_table(ops, roles=("healthy",), host_stall_windows=windows)
     judged = [p for p in probes if not (access and p == access.get("probe"))]
     violations, problems = check_bounds(table, bounds, judged)
+    violations += correlated_violations(ops, bounds, judged, windows)
     violations += idle_losses(events)
     violations += write_violations(events)  # acknowledged writes never lost, in any phase
     access_result = None
