@@ -17,6 +17,7 @@ from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.canary import canary_main
+from harness.schedule import spread_staggers
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
@@ -94,6 +95,10 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
                                 events_path=str(events_dir / f"events-{name}.jsonl"), pool=True,
                                 idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
                                 **common))
+    # every one-stream prober in its own slot (schedule.spread_staggers); pools keep theirs
+    single = [s for s in specs if not s.pool and s.rates_hz]
+    for spec, stagger in zip(single, spread_staggers([sum(s.rates_hz.values()) for s in single])):
+        spec.stagger = stagger
     if drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
                                 events_path=str(events_dir / "events-victim.jsonl"),
@@ -250,14 +255,15 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         start_holding_signals(proc)
         child.close()
         workers.append(Worker(spec, proc, parent))
-    parent, child = FORK.Pipe()
-    canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(events_dir / CANARY_EVENTS), scenario.phases.total_s,
-                                child, os.getpid()))
-    start_holding_signals(canary)
-    child.close()
-    workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,
-                                     events_path="", phases=scenario.phases), canary, parent))
+    for name, realtime in (("canary", True), ("canary_normal", False)):  # see harness.canary
+        parent, child = FORK.Pipe()
+        canary = FORK.Process(target=canary_main, name=f"nbth-{name}", daemon=True,
+                              args=(str(events_dir / f"events-{name}.jsonl"), scenario.phases.total_s,
+                                    child, os.getpid(), realtime, name))
+        start_holding_signals(canary)
+        child.close()
+        workers.append(Worker(WorkerSpec(name=name, role="canary", netns=None, endpoint=target.endpoint,
+                                         events_path="", phases=scenario.phases), canary, parent))
 
     # Set-up: every worker reports ready or an error, within the set-up timeout.
     pooled = sum(w.spec.sessions for w in workers if w.spec.pool)
