@@ -81,6 +81,16 @@ def test_the_machine_stalls_the_canary_saw_are_taken_off_first():
     assert verdict(history(freeze + canary), RULE, PROBES, "rst")["verdict"] == "pass"
 
 
+def test_a_group_in_flight_while_a_canary_woke_late_is_excused():
+    freeze = frozen(3.022, ("nbstat", "nbstat", 900, 3.004), ("c1_smb_echo", "smb_echo", 900, 3.010))
+    late = [{"t_s": 3.015, "type": "canary", "late_us": 6_000.0, "process": "canary_normal"}]
+    assert verdict(history(freeze + late), RULE, PROBES, "rst")["verdict"] == "pass"
+    elsewhere = [{"t_s": 3.5, "type": "canary", "late_us": 6_000.0, "process": "canary_normal"}]
+    assert verdict(history(freeze + elsewhere), RULE, PROBES, "rst")["verdict"] == "fail"
+    off = verdict(history(freeze + late), RULE, PROBES, "rst", host_stall_us=None)  # correction off
+    assert off["verdict"] == "fail" and off["violations"][0]["excused"] == 0
+
+
 def test_three_streams_needed_when_asked():
     freeze = frozen(3.022, ("nbstat", "nbstat", 900, 3.004), ("c1_smb_echo", "smb_echo", 900, 3.010))
     three = Bounds(Bound(correlated_margin_ms=5.0, correlated_streams=3))
@@ -104,7 +114,9 @@ def test_groups_take_each_excursion_once_and_keep_a_common_instant():
     assert [[x.process for x in g] for g in groups] == [["a", "b"], ["c", "d"]]
     assert correlated_groups([e("a", 0.0, 0.02), e("a", 0.01, 0.03)], 2) == []  # one process
     [v] = check_correlated(excs, 2)
-    assert v["observed"] == 2 and v["streams"] == ["a", "b"]
+    assert v["observed"] == 2 and v["streams"] == ["a", "b"] and v["excused"] == 0
+    [v] = check_correlated(excs, 2, late_windows=[(0.005, 0.006)])  # during a and b only
+    assert (v["observed"], v["excused"], v["streams"]) == (1, 1, ["c", "d"])
     assert check_correlated(excs, 0) == []
 
 
