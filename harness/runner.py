@@ -17,7 +17,6 @@ from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.canary import canary_main
-from harness.schedule import spread_staggers
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
@@ -95,10 +94,6 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
                                 events_path=str(events_dir / f"events-{name}.jsonl"), pool=True,
                                 idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
                                 **common))
-    # every one-stream prober in its own slot (schedule.spread_staggers); pools keep theirs
-    single = [s for s in specs if not s.pool and s.rates_hz]
-    for spec, stagger in zip(single, spread_staggers([sum(s.rates_hz.values()) for s in single])):
-        spec.stagger = stagger
     if drop:
         specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
                                 events_path=str(events_dir / "events-victim.jsonl"),

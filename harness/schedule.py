@@ -6,7 +6,6 @@ delaying the next probe (coordinated omission): a probe that starts late carries
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass
 
@@ -89,48 +88,3 @@ def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0
     return events
 
 
-
-def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, step_s: float = 0.00025) -> list[float]:
-    """A stagger (merged_schedule's fraction of a period) for each of several one-stream
-    processes, so that their sends are as far apart as can be: streams are placed densest
-    first, each at the offset (a multiple of ``step_s`` within its period) whose sends come
-    farthest from every send placed before, over ``horizon_s`` (a common multiple of every
-    integer rate's period: exact for integer rates). With the shipped probes (nbstat 20 Hz,
-    nbt_session 10 Hz, three clients' smb_echo 10 Hz, smb_rw and smb_open 4 Hz) no two sends
-    come within 6 ms of each other and the longest gap between sends is 25 ms.
-
-    Why: each prober waits actively for a short while before and after its send
-    (probes.timing) at real-time priority; two or three of them firing together held both
-    cores of the 2-core lab and starved the server they were timing (seen: a client's echo,
-    write/read and open sent at the same instant came back 10-12 ms late, with no machine
-    stall).
-    """
-    placed: list[float] = []  # send times mod horizon of the streams placed so far, sorted
-    staggers = [0.0] * len(rates_hz)
-    for k in sorted(range(len(rates_hz)), key=lambda i: -rates_hz[i]):
-        rate = rates_hz[k]
-        if rate <= 0:
-            continue
-        period_s = 1.0 / rate
-        sends = max(1, int(round(horizon_s * rate)))
-        best, best_gap = 0.0, -1.0
-        step = max(step_s, period_s / 400)  # at most 400 candidates a stream (~0.1 s for 100 streams)
-        for j in range(max(1, int(period_s / step))):
-            offset = j * step
-            gap = min(_nearest(placed, (offset + n * period_s) % horizon_s, horizon_s)
-                      for n in range(sends))
-            if gap > best_gap + 1e-12:
-                best, best_gap = offset, gap
-        for n in range(sends):
-            bisect.insort(placed, (best + n * period_s) % horizon_s)
-        staggers[k] = (best * rate) % 1.0
-    return staggers
-
-
-def _nearest(placed: list[float], t: float, horizon_s: float) -> float:
-    """Circular distance from t to the nearest of the sorted times (horizon_s if none)."""
-    if not placed:
-        return horizon_s
-    i = bisect.bisect_left(placed, t)
-    a, b = placed[i - 1], placed[i % len(placed)]  # neighbours, wrapping around
-    return min((t - a) % horizon_s, (b - t) % horizon_s)

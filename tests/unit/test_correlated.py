@@ -5,7 +5,6 @@ import pytest
 from harness.checkers.bounds import Bound, Bounds
 from harness.checkers.correlated import Excursion, check_correlated, correlated_groups
 from harness.checkers.verdict import verdict
-from harness.schedule import merged_schedule, spread_staggers
 
 PROBES = ["nbstat", "smb_echo"]
 RULE = Bounds(Bound(correlated_margin_ms=5.0))  # floors stay at their defaults
@@ -126,12 +125,3 @@ def test_correlated_bound_keys_are_validated():
     with pytest.raises(ValueError):
         Bound(correlated_margin_ms=float("nan"))
 
-
-def test_spread_staggers_keep_the_shipped_probes_apart():
-    rates = [20, 10, 10, 4, 4, 10, 4, 4, 10, 4, 4]  # nbstat, nbt_session, 3 x (echo, rw, open)
-    staggers = spread_staggers(rates)
-    sends = sorted(t for s, r in zip(staggers, rates) for t, _, _ in merged_schedule({"x": r}, 6.0, s))
-    gaps = [b - a for a, b in zip(sends, sends[1:])]
-    assert len(sends) == 84 * 6 and min(gaps) > 0.006 and max(gaps) < 0.026
-    assert spread_staggers([10.0]) == [0.0] and spread_staggers([]) == []
-    assert spread_staggers([0.0, 5.0]) == [0.0, 0.0]
