@@ -86,5 +86,3 @@ def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0
         events += [(t, probe, seq) for seq, t in enumerate(fixed_rate_times(rate_hz, 0.0, end_s, offset_s))]
     events.sort()
     return events
-
-
