@@ -272,14 +272,15 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         start_holding_signals(proc)
         child.close()
         workers.append(Worker(spec, proc, parent))
-    parent, child = FORK.Pipe()
-    canary = FORK.Process(target=canary_main, name="nbth-canary", daemon=True,
-                          args=(str(events_dir / CANARY_EVENTS), scenario.phases.total_s,
-                                child, os.getpid()))
-    start_holding_signals(canary)
-    child.close()
-    workers.append(Worker(WorkerSpec(name="canary", role="canary", netns=None, endpoint=target.endpoint,
-                                     events_path="", phases=scenario.phases), canary, parent))
+    for name, realtime in (("canary", True), ("canary_normal", False)):  # see harness.canary
+        parent, child = FORK.Pipe()
+        canary = FORK.Process(target=canary_main, name=f"nbth-{name}", daemon=True,
+                              args=(str(events_dir / f"events-{name}.jsonl"), scenario.phases.total_s,
+                                    child, os.getpid(), realtime, name))
+        start_holding_signals(canary)
+        child.close()
+        workers.append(Worker(WorkerSpec(name=name, role="canary", netns=None, endpoint=target.endpoint,
+                                         events_path="", phases=scenario.phases), canary, parent))
 
     # Set-up: every worker reports ready or an error, within the set-up timeout.
     pooled = sum(w.spec.sessions for w in workers if w.spec.pool)

@@ -20,7 +20,7 @@ from harness.validate import number
 # Largest accepted value of each bound key (a floor of an hour already means "no bound").
 MAX_BOUND = {"p99_floor_ms": 3.6e6, "p99_factor": 1e6, "max_floor_ms": 3.6e6,
              "max_factor": 1e6, "max_errors": 10**9, "excursion_margin_ms": 3.6e6,
-             "max_excursions": 10**9}
+             "max_excursions": 10**9, "correlated_margin_ms": 3.6e6, "correlated_streams": 10**6}
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,15 @@ class Bound:
     max_errors: int = 0
     excursion_margin_ms: float = 0.0  # > 0: judged samples above baseline max + this are counted (excursions)
     max_excursions: int = 0  # excursions allowed beyond what the baseline's own rate predicts
+    # > 0: judged operations above baseline max + this are excursions, and excursions of at
+    # least correlated_streams processes in flight together fail the phase (checkers.correlated)
+    correlated_margin_ms: float = 0.0
+    correlated_streams: int = 2
 
     def __post_init__(self) -> None:
         for f in fields(self):  # nan would pass every comparison: rejected with inf
             number(getattr(self, f.name), f"bound {f.name}", 0, MAX_BOUND[f.name],
-                   integer=f.name in ("max_errors", "max_excursions"))
+                   integer=f.name in ("max_errors", "max_excursions", "correlated_streams"))
 
     def limits_us(self, baseline_p99_us: float) -> dict[str, float]:
         return {

@@ -24,6 +24,7 @@ class Op:
     outcome: str  # ok | fail | info | stall
     latency_us: float | None
     error: str | None = None
+    sent_s: float | None = None  # when it went on the wire (histories before it: None)
 
 
 def operations(events: Iterable[dict]) -> list[Op]:
@@ -46,7 +47,8 @@ def operations(events: Iterable[dict]) -> list[Op]:
             seq=inv["seq"], phase=inv.get("phase", "?"), intended_s=inv.get("intended_s", inv["t_s"]),
             outcome=comp["type"] if comp else STALL,
             latency_us=comp.get("latency_us") if comp else None,
-            error=(comp.get("error") if comp else "no completion recorded (stalled)")))
+            error=(comp.get("error") if comp else "no completion recorded (stalled)"),
+            sent_s=comp.get("sent_s") if comp else None))
     ops.sort(key=lambda o: o.intended_s)
     return ops
 
@@ -63,6 +65,12 @@ def host_stall_overlap_us(op: Op, windows: list[tuple[float, float]]) -> float:
     end = start + (op.latency_us or 0) / 1e6
     overlap_s = sum(max(0.0, min(end, stop) - max(start, begin)) for begin, stop in windows)
     return min(overlap_s * 1e6, op.latency_us or 0.0)
+
+
+def corrected_latency_us(op: Op, windows: list[tuple[float, float]]) -> float:
+    """The operation's latency minus the part of it inside host stall windows."""
+    latency_us = op.latency_us or 0.0
+    return latency_us - host_stall_overlap_us(op, windows) if windows else latency_us
 
 
 def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),

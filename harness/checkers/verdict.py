@@ -8,7 +8,8 @@ server-side evidence -> ``error`` (never ``pass``); otherwise ``pass``.
 from __future__ import annotations
 
 from harness.checkers.bounds import Bounds, check_bounds
-from harness.checkers.ops import host_stalls, operations, probe_table
+from harness.checkers.correlated import check_correlated, excursions
+from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
 from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
 from harness.checkers.writes import write_violations
 
@@ -41,6 +42,21 @@ def drop_summary(events: list[dict]) -> dict | None:
     return drop
 
 
+def correlated_violations(ops: list, bounds: Bounds, probes: list[str],
+                          windows: list[tuple[float, float]],
+                          late_windows: list[tuple[float, float]] = ()) -> list[dict]:
+    """The correlated-excursion rule (checkers.correlated) over the healthy clients' operations
+    of the judged probes; nothing when no probe has a correlated margin. ``windows``: the
+    host stalls taken off latencies; ``late_windows``: every late wake-up the canaries
+    recorded (a group in flight during one is excused)."""
+    margins = {p: bounds.for_probe(p).correlated_margin_ms for p in probes}
+    if not any(m > 0 for m in margins.values()):
+        return []
+    excs = excursions((o for o in ops if o.role == "healthy" and o.probe in margins), margins,
+                      lambda op: corrected_latency_us(op, windows))
+    return check_correlated(excs, bounds.default.correlated_streams, late_windows)
+
+
 def idle_losses(events: list[dict]) -> list[dict]:
     """Idle sessions the server closed after the warm-up: a healthy client dropped."""
     lost: dict[str, int] = {}
@@ -67,6 +83,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     table = probe_table(ops, roles=("healthy",), host_stall_windows=windows)
     judged = [p for p in probes if not (access and p == access.get("probe"))]
     violations, problems = check_bounds(table, bounds, judged)
+    late = host_stalls(events, 0.0) if host_stall_us is not None else []  # every recorded late wake-up
+    violations += correlated_violations(ops, bounds, judged, windows, late)
     violations += idle_losses(events)
     violations += write_violations(events)  # acknowledged writes never lost, in any phase
     access_result = None

@@ -144,3 +144,21 @@ def test_lateness_comes_from_sent_s_when_the_probe_records_it():
          "sent_s": 1.004, "latency_us": 20000.0, "role": "healthy"},
     ]
     assert wakeups(events) == (4.0, 0.0)
+
+
+def test_freeze_coverage_counts_the_start_times_a_freeze_meets_enough_processes():
+    from tests.benchmarks.detection_power import freeze_coverage
+
+    # two processes, one send each at 10.5 and 30.5 ms; service 1 ms, baseline max 2 ms
+    sends = [("a", "p", 0.0105), ("b", "p", 0.0305)]
+    svc, base = {"p": 0.001}, {"p": 0.002}
+    # a 20 ms freeze at T makes a send at s an excursion (margin 5 ms) when
+    # T - 1 ms <= s < T + 20 + 1 - 2 - 5 ms = T + 14 ms: T in (s - 14 ms, s + 1 ms]; on the
+    # 1 ms grid of T in [0, 40) ms: 0..11 for a, 17..31 for b
+    one = freeze_coverage(sends, svc, base, 0.020, 0.005, 0.0, 0.060, 1, step_s=0.001)
+    both = freeze_coverage(sends, svc, base, 0.020, 0.005, 0.0, 0.060, 2, step_s=0.001)
+    assert one == 27 / 40
+    assert both == 0.0  # the two sends are 20 ms apart: no T meets both
+    near = [("a", "p", 0.0105), ("b", "p", 0.0155)]  # both for T in 2..11
+    assert freeze_coverage(near, svc, base, 0.020, 0.005, 0.0, 0.060, 2, step_s=0.001) == 10 / 40
+    assert freeze_coverage(sends, svc, {}, 0.020, 0.005, 0.0, 0.060, 1) == 0.0  # no baseline: none

@@ -120,10 +120,11 @@ def expected_entry(old: dict) -> dict:
     new = {**old, "problems": PROBLEMS[old["name"]]} if old["name"] in PROBLEMS else dict(old)
     if "dialect" in old:  # added with the dialect x transport matrix: the exact dialect, the transport
         new.update({"dialect_exact": "3.1.1", "transport": "nbt"})
-    if "bounds" in old:  # bound keys added with the excursion rule (0: off)
-        new["bounds"] = {"default": {**old["bounds"]["default"], "excursion_margin_ms": 0.0, "max_excursions": 0},
-                         "per_probe": {k: {**b, "excursion_margin_ms": 0.0, "max_excursions": 0}
-                                       for k, b in old["bounds"]["per_probe"].items()}}
+    if "bounds" in old:  # bound keys added with the excursion rules (margins 0: off)
+        added = {"excursion_margin_ms": 0.0, "max_excursions": 0,
+                 "correlated_margin_ms": 0.0, "correlated_streams": 2}
+        new["bounds"] = {"default": {**old["bounds"]["default"], **added},
+                         "per_probe": {k: {**b, **added} for k, b in old["bounds"]["per_probe"].items()}}
     return new
 
 
