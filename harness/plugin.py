@@ -168,10 +168,28 @@ class TargetPool:
             target.stop()
 
 
-def pytest_configure(config):
+# pytest-xdist: the controller took NBT_HARNESS_PASSWORD out of its environment before it
+# started its workers, so it hands the password to each worker over execnet (workerinput),
+# never through an environment a child process could inherit.
+WORKER_PASSWORD_KEY = "nbt_harness_password"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
     from harness.targets.remote import take_password_env
 
+    password = take_password_env()
+    if password is not None:
+        node.workerinput[WORKER_PASSWORD_KEY] = password
+
+
+def pytest_configure(config):
+    from harness.targets.remote import give_password, take_password_env
+
     take_password_env()  # no test's child process (smbd, docker, ...) inherits the password
+    worker_password = getattr(config, "workerinput", {}).pop(WORKER_PASSWORD_KEY, None)
+    if worker_password is not None:
+        give_password(worker_password)
     config.addinivalue_line("markers", "nbt_scenario: a scenario file collected by nbt-harness")
     config.stash[SETTINGS_KEY] = _resolve(config)
     config.stash[TARGETS_KEY] = TargetPool()

@@ -162,6 +162,13 @@ def take_password_env() -> str | None:
     return _env_password
 
 
+def give_password(value: str) -> None:
+    """The password as if taken from the environment: a pytest-xdist worker gets it from its
+    controller, which took it out of the environment before starting the worker."""
+    global _env_password
+    _env_password = value
+
+
 def forget_password_env() -> None:
     """Drop a password taken from the environment (tests)."""
     global _env_password
