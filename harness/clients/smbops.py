@@ -75,17 +75,23 @@ def smb1_locking_andx(fid: int, pid: int, offset: int, length: int, unlock: bool
 
 
 def _smb1_lock(session, fid: int, offset: int, length: int, unlock: bool) -> None:
-    server = session.smb
     command = smb.SMBCommand(smb.SMB.SMB_COM_LOCKING_ANDX)
     command["Parameters"], command["Data"] = smb1_locking_andx(
         fid, os.getpid() & 0xFFFF, offset, length, unlock)  # the Pid impacket's header carries
+    _smb1_call(session, command, smb.SMB.SMB_COM_LOCKING_ANDX)
+
+
+def _smb1_call(session, command, code: int) -> None:
+    """Send one SMB1 command on the session's tree and wait for its answer (raises
+    SessionError on any status but success)."""
+    server = session.smb
     packet = smb.NewSMBPacket()
     packet["Tid"] = session.tree_id
     packet.addCommand(command)
     server.sendSMB(packet)
     while True:
         answer = server.recvSMB()
-        if answer.isValidAnswer(smb.SMB.SMB_COM_LOCKING_ANDX):  # raises SessionError on error
+        if answer.isValidAnswer(code):
             return
 
 
@@ -111,15 +117,7 @@ def flush(session, file_id) -> None:
     if not is_smb1(session):
         session.smb.flush(session.tree_id, file_id)  # raises on any status but success
         return
-    server = session.smb
     command = smb.SMBCommand(SMB_COM_FLUSH)
     command["Parameters"] = flush_parameters(file_id)
     command["Data"] = b""
-    packet = smb.NewSMBPacket()
-    packet["Tid"] = session.tree_id
-    packet.addCommand(command)
-    server.sendSMB(packet)
-    while True:
-        answer = server.recvSMB()
-        if answer.isValidAnswer(SMB_COM_FLUSH):  # raises SessionError on error
-            return
+    _smb1_call(session, command, SMB_COM_FLUSH)
