@@ -22,7 +22,7 @@ CHILD_PYTEST = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall", "pause"]
 
 
-# pytest-xdist (pyproject's addopts: -n 2 --dist loadscope): the suite runs on two workers,
+# pytest-xdist (opt-in: `-n 2 --dist loadscope`; one process by default, see pyproject.toml): two workers,
 # a test file (a scope) at a time each, heaviest first so that no long file starts last.
 # Seconds per file, measured in one serial run of the suite (for the order only; a file not
 # named counts 1 s). Files that share a session fixture's runs go to one worker together.
