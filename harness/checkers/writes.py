@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable
 
+from harness.checkers.ops import operations
 from harness.history import COMPLETIONS, INVOKE, OK
 
 MAX_OFFSETS_LISTED = 10
@@ -88,22 +89,10 @@ def acknowledged_writes(events: Iterable[dict]) -> list[AckedWrite]:
 def victim_errors(events: Iterable[dict]) -> list[dict]:
     """The victim's writes and flush before its drop that did not succeed (failed, timed out,
     or never completed), one violation per operation kind and phase."""
-    invoked: dict[tuple, dict] = {}
-    completed: dict[tuple, dict] = {}
-    for e in events:
-        if e.get("probe") not in VICTIM_PROBES or "seq" not in e:
-            continue
-        key = (e.get("process"), e["probe"], e["seq"])
-        if e["type"] == INVOKE:
-            invoked[key] = e
-        elif e["type"] in COMPLETIONS:
-            completed[key] = e
     bad: dict[tuple, list[str]] = defaultdict(list)
-    for key, inv in invoked.items():
-        comp = completed.get(key)
-        if comp is None or comp["type"] != OK:
-            why = comp.get("error") or comp["type"] if comp else "no completion (stalled)"
-            bad[(inv.get("process", "?"), inv["probe"], inv.get("phase", "?"))].append(str(why))
+    for op in operations(events):  # invocations paired with completions, stalls included
+        if op.probe in VICTIM_PROBES and op.outcome != OK:
+            bad[(op.process, op.probe, op.phase)].append(str(op.error or op.outcome))
     return [{"probe": probe, "phase": phase, "stat": "errors", "observed_us": None,
              "limit_us": None, "observed": len(whys), "limit": 0, "client": client,
              "detail": f"{client}: {len(whys)} {probe} operation(s) before the drop did not "
