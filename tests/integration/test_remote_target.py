@@ -4,7 +4,6 @@ harness's namespace through a veth the test adds."""
 
 import json
 import os
-import selectors
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from harness.errors import BadInput
 from harness.lab.netns import sh
 from harness.targets.local import LocalSamba
 from harness.targets.remote import RemoteTarget, parse_smb_url
+from tests.standalone_replica import standalone_replica
 from tests.conftest import DROP_MODES, FAST
 
 pytestmark = pytest.mark.integration
@@ -193,21 +193,10 @@ def test_a_url_target_behind_the_stand_alone_replica_fails(nbt_run, lab_samba, p
     (as a lab would put it in front of a real host) must fail a drop scenario."""
     from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR
 
-    relay = subprocess.Popen(
-        ["ip", "netns", "exec", lab_samba.lab.server_netns, sys.executable, "-m", "harness.replica",
-         "--listen", SERVER_ALIAS_ADDR, "--upstream", SERVER_ADDR, "--trigger", "any"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        with selectors.DefaultSelector() as sel:
-            sel.register(relay.stdout, selectors.EVENT_READ)
-            assert sel.select(10), "the replica printed nothing within 10 s"
-        assert "139" in relay.stdout.readline()
+    with standalone_replica(lab_samba.lab.server_netns, "--trigger", "any"):
         entry = nbt_run("rst", target=password_env.replace(SERVER_ADDR, SERVER_ALIAS_ADDR), overrides=FAST)
         assert entry["verdict"] == "fail", entry["reason"]
         assert "nbstat" in {v["probe"] for v in entry["violations"]}, entry["violations"]
-    finally:
-        relay.terminate()
-        relay.wait(10)
 
 
 def test_no_process_is_spawned_in_the_judged_phases(watched_run, password_env):

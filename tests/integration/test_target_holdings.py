@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
 
 from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR, sh
+from tests.standalone_replica import standalone_replica
 from tests.conftest import FAST
 from tests.holding_runs import Run, run_all
 
@@ -82,24 +80,11 @@ def samba_behind_a_url():
         shutil.rmtree(nodurable, ignore_errors=True)
 
 
-@contextlib.contextmanager
 def replica_in_front(server):
     """The stand-alone replica on the lab's second address, holding every open (SMB2 CREATE)
     for 4 s after a victim's loss while everything else flows."""
-    relay = subprocess.Popen(
-        ["ip", "netns", "exec", server.lab.server_netns, sys.executable, "-m", "harness.replica",
-         "--listen", SERVER_ALIAS_ADDR, "--upstream", SERVER_ADDR, "--trigger", "any",
-         "--hold", "create", "--hold-s", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-    try:
-        with selectors.DefaultSelector() as sel:
-            sel.register(relay.stdout, selectors.EVENT_READ)
-            assert sel.select(10), "the replica printed nothing within 10 s"
-        assert "139" in relay.stdout.readline()
-        yield
-    finally:
-        relay.terminate()
-        relay.wait(10)
+    return standalone_replica(server.lab.server_netns, "--trigger", "any", "--hold", "create",
+                              "--hold-s", "4")
 
 
 def docker_unavailable() -> str | None:
