@@ -21,6 +21,9 @@ import time
 from harness.clients.priority import raise_priority
 from harness.history import HistoryWriter
 
+# The runner starts one canary of each: (name, realtime). Each writes events-<name>.jsonl.
+CANARIES = (("canary", True), ("canary_normal", False))
+
 CANARY_RATE_HZ = 200.0
 RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the history
 

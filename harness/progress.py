@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from harness.canary import CANARIES
+
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4
 PLAIN_INTERVAL_S = 1.0  # how often to look for a phase change otherwise
-SKIPPED_FILES = ("events-runner.jsonl", "events-canary.jsonl", "events-victim.jsonl")
+# Files whose events are not the healthy clients' operations.
+SKIPPED_FILES = ("events-runner.jsonl", "events-victim.jsonl",
+                 *(f"events-{name}.jsonl" for name, _ in CANARIES))
 _ERROR_MARKS = (b'"type":"fail"', b'"type":"info"')
 
 

@@ -17,7 +17,7 @@ from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.clients.holdings import held_file_name
-from harness.canary import canary_main
+from harness.canary import CANARIES, canary_main
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import BadInput, HarnessError
@@ -112,7 +112,6 @@ class HoldingNotGranted(HarnessError):
 
 
 RUNNER_EVENTS = "events-runner.jsonl"
-CANARY_EVENTS = "events-canary.jsonl"
 OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
 
 
@@ -272,7 +271,7 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
         start_holding_signals(proc)
         child.close()
         workers.append(Worker(spec, proc, parent))
-    for name, realtime in (("canary", True), ("canary_normal", False)):  # see harness.canary
+    for name, realtime in CANARIES:
         parent, child = FORK.Pipe()
         canary = FORK.Process(target=canary_main, name=f"nbth-{name}", daemon=True,
                               args=(str(events_dir / f"events-{name}.jsonl"), scenario.phases.total_s,
