@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.canary import CANARIES
+from harness.lab.inns import start_without_signals
 
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4
 PLAIN_INTERVAL_S = 1.0  # how often to look for a phase change otherwise
@@ -103,7 +104,7 @@ class Progress:
             self._run_dir, self._t0, self._offsets, self._last_phase = run_dir, None, {}, ""
         if self.enabled and self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="nbth-progress", daemon=True)
-            self._thread.start()
+            start_without_signals(self._thread)
 
     def started(self, t0_monotonic: float, events_dir: Path | None = None) -> None:
         """The runner's callback: the clients' shared t0 is known, and where their event

@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from harness.lab.inns import start_without_signals
 from harness.packets import bpf
 from harness.packets.tcp import Segment, parse_ipv4_tcp
 
@@ -56,7 +57,7 @@ class FlowCapture:
         self._thread = threading.Thread(target=self._run, name="nbth-capture", daemon=True)
 
     def start(self) -> "FlowCapture":
-        self._thread.start()
+        start_without_signals(self._thread)
         return self
 
     def _run(self) -> None:

@@ -40,6 +40,16 @@ def start_holding_signals(proc) -> None:
         proc.start()
 
 
+def start_without_signals(thread) -> None:
+    """``thread.start()`` with the terminating signals blocked in the new thread for good (a
+    thread inherits its creator's mask). The kernel gives a process-directed signal to any
+    thread that does not block it; a helper thread that took one would trip Python's handler
+    in the main thread at once, even inside ``signals_held``, so a fork's at-fork hooks could
+    be cut short after all. Blocked here, every such signal waits for the main thread."""
+    with signals_held():
+        thread.start()
+
+
 def release_held_signals() -> None:
     """In a child started by start_holding_signals, once its own handlers are set: take
     the signals again (the mask is inherited across fork)."""

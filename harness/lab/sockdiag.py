@@ -16,6 +16,7 @@ import socket
 import threading
 
 from harness.errors import InfraError
+from harness.lab.inns import start_without_signals
 from harness.packets.inet_diag import (ENOENT, DiagError, dump_request, lookup_request,
                                        parse_messages, split_addr)
 from harness.server import ServerSocket
@@ -46,7 +47,7 @@ def _open_in(netns_path: str | None) -> socket.socket:
             out["error"] = exc
 
     t = threading.Thread(target=enter_and_open, name="nbth-sockdiag-open")
-    t.start()  # the thread ends right after: its namespace change dies with it
+    start_without_signals(t)  # the thread ends right after: its namespace change dies with it
     t.join(QUERY_TIMEOUT_S)
     if "sock" not in out:
         raise InfraError(f"no sock_diag socket in {netns_path}: {out.get('error', 'timed out')}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from harness.errors import BadInput, InfraError
+from harness.lab.inns import start_without_signals
 from harness.targets.base import Endpoint, Target
 
 PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
@@ -334,7 +335,7 @@ def resolve_ipv4(host: str, timeout_s: float) -> str:
             result.append(exc)
 
     thread = threading.Thread(target=lookup, name="nbth-resolve", daemon=True)
-    thread.start()
+    start_without_signals(thread)
     thread.join(timeout_s)
     if not result:
         raise InfraError(f"looking up host {host!r} took more than {timeout_s:.0f}s")

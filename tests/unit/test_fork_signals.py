@@ -52,3 +52,42 @@ def test_the_child_takes_the_signals_again():
     with open("/proc/self/status") as f:  # and the parent's mask is as it was
         blocked = next(int(line.split()[1], 16) for line in f if line.startswith("SigBlk:"))
     assert not blocked & (1 << (signal.SIGTERM - 1))
+
+
+def _signal_during_a_fork_beside_a_thread(conn):
+    import threading
+    import time
+
+    from harness.lab.inns import start_without_signals
+
+    seen, stop = [], threading.Event()
+    signal.signal(signal.SIGHUP, lambda *a: seen.append("handled"))
+    helper = threading.Thread(target=stop.wait, daemon=True)  # as the progress or capture thread
+    start_without_signals(helper)
+    with open(f"/proc/self/task/{helper.native_id}/status") as f:
+        blocked = next(int(line.split()[1], 16) for line in f if line.startswith("SigBlk:"))
+
+    class Proc:
+        def start(self):
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.2)  # a thread that took the signal would have the handler run here
+            seen.append("forked")
+
+    start_holding_signals(Proc())
+    stop.set()
+    conn.send((seen, [bool(blocked & (1 << (s - 1))) for s in (signal.SIGINT, signal.SIGTERM,
+                                                               signal.SIGHUP)]))
+    os._exit(0)
+
+
+def test_a_helper_thread_does_not_take_a_signal_held_during_the_fork():
+    # The runner has helper threads (progress on a terminal, the flow capture): each blocks
+    # the terminating signals, so a signal sent during a fork still waits for the main thread.
+    parent, child = FORK.Pipe()
+    proc = FORK.Process(target=_signal_during_a_fork_beside_a_thread, args=(child,))
+    proc.start()
+    assert parent.poll(10), "the child did not report"
+    seen, blocked = parent.recv()
+    assert blocked == [True, True, True]
+    assert seen == ["forked", "handled"]
+    proc.join(5)
