@@ -166,9 +166,11 @@ class DropResult(_JsonView):
     no_evidence: str | None = None
     detail: Any = None
     after: tuple[dict, ...] = ()
+    scheduled_s: float | None = None  # when the schedule had it begin (at_s: when it did)
     extra: dict = field(default_factory=dict)
 
-    KEYS = ("mode", "at_s", "evidence", "evidence_at_s", "no_evidence", "detail", "after")
+    KEYS = ("mode", "at_s", "evidence", "evidence_at_s", "no_evidence", "detail", "after",
+            "scheduled_s")
 
     @property
     def proven(self) -> bool:
@@ -183,6 +185,8 @@ class DropResult(_JsonView):
             d["detail"] = self.detail
         if self.after:
             d["after"] = list(self.after)
+        if self.scheduled_s is not None:
+            d["scheduled_s"] = self.scheduled_s
         return {**d, **self.extra}
 
     @classmethod
@@ -191,7 +195,7 @@ class DropResult(_JsonView):
         return cls(mode=d.get("mode"), at_s=d.get("at_s"), evidence=d.get("evidence"),
                    evidence_at_s=d.get("evidence_at_s"), no_evidence=d.get("no_evidence"),
                    detail=d.get("detail"), after=tuple(d.get("after") or ()),
-                   extra=_rest(d, cls.KEYS))
+                   scheduled_s=d.get("scheduled_s"), extra=_rest(d, cls.KEYS))
 
 
 @dataclass(frozen=True)

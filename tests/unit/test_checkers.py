@@ -222,3 +222,35 @@ def test_idle_sessions_the_server_closed_after_warmup_are_violations():
     assert idle_losses(events) == [{"probe": "idle", "phase": "fault", "stat": "errors",
                                     "observed_us": None, "limit_us": None, "observed": 2,
                                     "limit": 0}]
+
+
+def _drop_begun_at(history, begun_s):
+    """``history`` with its drop's start (scheduled at 3.0 s) moved to ``begun_s``."""
+    return [{**e, "t_s": begun_s} if e.get("type") == "drop" and e.get("event") == "start" else e
+            for e in history]
+
+
+@pytest.mark.parametrize("begun_s, verdict_was", [(3.0, "pass"), (3.45, "pass"), (3.6, "error"),
+                                                  (6.2, "error")])
+def test_a_drop_that_began_late_is_an_error_not_a_pass(begun_s, verdict_was):
+    from tests.unit import report_cases as rc
+
+    sc = rc.scenario("healthy")
+    result = verdict(_drop_begun_at(rc.healthy_history(), begun_s), sc.bounds, sc.probes, "rst")
+    assert result.verdict == verdict_was, result.reason
+    assert result.drop.scheduled_s == 3.0 and result.drop.at_s == begun_s
+    if verdict_was == "error":
+        late_s = begun_s - 3.0
+        assert result.reason == (f"drop rst began {late_s:.2f} s late (scheduled at 3.00 s, began at "
+                                 f"{begun_s:.2f} s; limit 0.5 s): the fault phase did not hold it "
+                                 "(an overloaded machine?)")
+
+
+def test_a_late_drop_still_fails_on_a_stall_and_says_it_was_late():
+    from tests.unit import report_cases as rc
+
+    sc = rc.scenario("failing")
+    result = verdict(_drop_begun_at(rc.failing_history(), 4.0), sc.bounds, sc.probes, "rst")
+    assert result.verdict == "fail"
+    assert result.reason.endswith("; began 1.00 s late (scheduled at 3.00 s, began at 4.00 s; "
+                                  "limit 0.5 s): the fault phase did not hold it (an overloaded machine?)")
