@@ -22,6 +22,13 @@ CHILD_PYTEST = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
 DROP_MODES = ["rst", "fin", "kill", "halfframe", "stall", "pause"]
 
 
+def healthy_dialect_run(dialect: str) -> dict:
+    """Overrides of the rst run on healthy Samba over one dialect family that two tests judge
+    (watched_run shares it): every acknowledged write kept (test_write_verification) and the
+    smb_lock probe passing (test_open_path)."""
+    return {**FAST, "dialect": dialect, "probes.smb_lock": 4}
+
+
 # pytest-xdist (opt-in: `-n 2 --dist loadscope`; one process by default, see pyproject.toml): two workers,
 # a test file (a scope) at a time each, heaviest first so that no long file starts last.
 # Seconds per file, measured in one serial run of the suite (for the order only; a file not
@@ -37,7 +44,8 @@ FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
 # test_no_spawn and test_write_verification judge the runs that
 # test_embedded_drops makes (watched_run, a session fixture): one worker makes them once
 SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py",
-               "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py"}
+               "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py",
+               "tests/integration/test_open_path.py": "tests/integration/test_embedded_drops.py"}
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

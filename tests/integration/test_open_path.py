@@ -5,7 +5,7 @@ could not see before smb_open."""
 
 import pytest
 
-from tests.conftest import FAST
+from tests.conftest import FAST, healthy_dialect_run
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +36,9 @@ def test_rst_with_smb_open_passes_against_the_fair_relay(nbt_run):
 # smb_lock (opt-in): its lock + unlock on the client's own file, on SMB 2/3 and SMB1, passes
 # against the plain server and is caught when the server freezes after the loss (replica:any).
 @pytest.mark.parametrize("dialect", ["smb3", "smb1"])
-def test_smb_lock_passes_on_healthy_samba(nbt_run, dialect):
-    entry = nbt_run("rst", target="local",
-                    overrides={**FAST, "dialect": dialect, "probes.smb_lock": 4})
+def test_smb_lock_passes_on_healthy_samba(watched_run, dialect):
+    # the run test_write_verification judges for its writes: one run serves both
+    entry = watched_run("rst", "local", healthy_dialect_run(dialect))[0]
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     rows = entry["probes"]["smb_lock"]
     assert all(rows[p]["count"] > 0 and rows[p]["errors"] == 0 for p in ("baseline", "fault", "recovery"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.history import read_events
-from tests.conftest import DROP_MODES, FAST
+from tests.conftest import DROP_MODES, FAST, healthy_dialect_run
 from tests.victim_data_checks import assert_victim_data_verified
 
 pytestmark = pytest.mark.integration
@@ -37,10 +37,10 @@ def test_a_lost_acknowledged_write_fails_even_before_the_fault_phase(nbt_run):
 
 
 @pytest.mark.parametrize("dialect", ["smb3", "smb1"])
-def test_healthy_samba_keeps_every_acknowledged_write(nbt_run, dialect):
-    entry = nbt_run("rst", target="local", overrides={**FAST, "dialect": dialect})
+def test_healthy_samba_keeps_every_acknowledged_write(watched_run, dialect):
+    # the run test_open_path judges for smb_lock: one run serves both
+    entry, history, _, _ = watched_run("rst", "local", healthy_dialect_run(dialect))
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
-    history = list(read_events(Path(entry["history"])))
     verified = [e for e in history if e["type"] == "verify"]
     acked = [e for e in history if e.get("probe") == "smb_rw" and (e.get("detail") or {}).get("acked")]
     # every scheduled write of the three healthy clients (4 Hz through all phases) was acked
