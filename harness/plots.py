@@ -12,12 +12,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from html import escape
+from typing import Callable
 
 PROBE_COLORS = {"nbstat": "#1f77b4", "nbt_session": "#2ca02c", "smb_echo": "#ff7f0e",
                 "smb_rw": "#9467bd"}
 PHASE_COLORS = {"baseline": "#1f77b4", "fault": "#d62728", "recovery": "#2ca02c"}
 EXTRA_COLORS = ["#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 FAIL_COLOR = "#d62728"
+
+
+def log_axis(lo: float, hi: float, top_px: float, height_px: float) -> Callable[[float], float]:
+    """A value's y pixel on a logarithmic axis: ``hi`` at ``top_px``, ``lo`` ``height_px``
+    below it; values outside [lo, hi] are clamped to its ends."""
+    span = math.log10(hi) - math.log10(lo)
+
+    def y(v: float) -> float:
+        v = min(max(v, lo), hi)
+        return top_px + height_px * (1 - (math.log10(v) - math.log10(lo)) / span)
+
+    return y
 
 
 def color_for(name: str, palette: dict[str, str]) -> str:
@@ -81,9 +94,7 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
     def x(t: float) -> float:
         return ML + pw * min(max(t, 0.0), end_s) / end_s
 
-    def y(v: float) -> float:
-        v = min(max(v, lo), hi)
-        return MT + ph * (1 - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
+    y = log_axis(lo, hi, MT, ph)
 
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {W} {H}" '
               f'width="{W}" height="{H}" font-family="sans-serif" font-size="11">')]
@@ -199,9 +210,7 @@ def spectrum_svg(series: dict[str, list[tuple[int, int]]], title: str = "",
     def x(v: float) -> float:
         return SL + pw * math.log10(min(max(v, 1.0), xmax)) / math.log10(xmax)
 
-    def y(v: float) -> float:
-        v = min(max(v, lo), hi)
-        return ST + ph * (1 - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)))
+    y = log_axis(lo, hi, ST, ph)
 
     parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="spectrum" viewBox="0 0 {SW} {SH}" '
               f'width="{SW}" height="{SH}" font-family="sans-serif" font-size="10">')]
