@@ -65,7 +65,7 @@ def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
     from harness.clients.priority import raise_priority
     from harness.clients.session import client_file_name, describe_error, open_session
-    from harness.worker import done, ready_then_start
+    from harness.worker import done, ready_then_start, setup_failed
 
     from harness.lab.inns import die_with_parent, release_held_signals
 
@@ -93,9 +93,7 @@ def pool_main(spec, conn) -> None:
                 "peer": "%s:%d" % first.sock.getpeername()[:2], "dialect": first.dialect,
                 "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
     except Exception as exc:
-        conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
-        conn.close()
-        os._exit(0)
+        setup_failed(conn, spec, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:

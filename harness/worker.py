@@ -189,6 +189,21 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
                 pass
 
 
+def setup_failed(conn, spec, exc: Exception) -> None:
+    """The client side of the handshake when set-up failed: tell the runner why, and leave.
+    A holding the server did not grant is ``not_granted``: the runner decides (a skip on a
+    server the harness does not configure, an error on one it does)."""
+    from harness.clients.holdings import NotGranted
+    from harness.clients.session import describe_error
+
+    if isinstance(exc, NotGranted):
+        conn.send(("not_granted", str(exc)))
+    else:
+        conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
+    conn.close()
+    os._exit(0)
+
+
 def ready_then_start(conn, info: dict) -> float:
     """The client side of the runner's handshake: say ready with ``info``, then wait for the
     shared t0 (exit quietly if the runner never sends it)."""
@@ -261,17 +276,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:
-        from harness.clients.holdings import NotGranted
-        from harness.clients.session import describe_error
-
-        # A holding the server did not grant: the runner decides (a skip on a server the
-        # harness does not configure, an error on one it does).
-        if isinstance(exc, NotGranted):
-            conn.send(("not_granted", str(exc)))
-        else:
-            conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
-        conn.close()
-        os._exit(0)
+        setup_failed(conn, spec, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:
