@@ -23,8 +23,8 @@ RT_PRIORITY = 1
 # The replica relay (a fixture standing for the server) runs one above the probers: a prober
 # waiting actively for its answer must not keep the relay that forwards it off the CPU.
 RELAY_RT_PRIORITY = 2
-# The embedded Samba's smbd and nmbd (the lab's own server) run there too, for the same reason
-# and against other work on the machine: harness.targets.local.
+# The embedded Samba's smbd and nmbd (the lab's own server) can run there too, for the same
+# reason and against other work on the machine (opt-in: harness.targets.local).
 SERVER_RT_PRIORITY = 2
 
 

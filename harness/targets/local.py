@@ -94,8 +94,10 @@ class LocalSamba(Target):
 
     name = "local"
     kind = "local"
-    # smbd and nmbd run at SCHED_RR SERVER_RT_PRIORITY (children included): see start()
-    raise_server_priority = True
+    # Opt-in: smbd and nmbd at SCHED_RR SERVER_RT_PRIORITY, children and threads included
+    # (README "What held healthy Samba under load": it ends the server's runqueue waits, and
+    # with them the catches that came from the server being slow at the drop)
+    raise_server_priority = False
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":

@@ -2,10 +2,10 @@
 benchmark, not a test (it needs perf and root, and takes a minute or more).
 
     sudo .venv/bin/python -m tests.benchmarks.server_wait --runs 10 --load 2
-    sudo .venv/bin/python -m tests.benchmarks.server_wait --runs 10 --load 2 --server-normal
+    sudo .venv/bin/python -m tests.benchmarks.server_wait --runs 10 --load 2 --server-rt
 
-Runs the scenario --runs times against the embedded Samba (at SCHED_RR, or at normal priority
-with --server-normal) while ``perf record`` traces sched_switch and sched_waking on every CPU
+Runs the scenario --runs times against the embedded Samba (at normal priority, or at SCHED_RR
+with --server-rt) while ``perf record`` traces sched_switch and sched_waking on every CPU
 with CLOCK_MONOTONIC time stamps (the history's clock: its start event has t0_monotonic and
 every client's pid). Then, for every healthy operation slower than --slow-ms, splits its
 [sent, completed] window into what its prober and the server task that answered it (the last
@@ -192,8 +192,8 @@ def main(argv=None) -> int:
     p.add_argument("--scenario", default="rst")
     p.add_argument("--slow-ms", type=float, default=5.0)
     p.add_argument("--load", type=int, default=0, help="Python busy loops to add (0: none)")
-    p.add_argument("--server-normal", action="store_true",
-                   help="the embedded smbd/nmbd at normal priority instead of SCHED_RR")
+    p.add_argument("--server-rt", action="store_true",
+                   help="the embedded smbd/nmbd at SCHED_RR instead of normal priority")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = p.parse_args(argv)
     perf = shutil.which("perf")
@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         print("server_wait: needs root and perf (apt-get install linux-perf)", file=sys.stderr)
         return 2
     scenario = resolve([args.scenario])[0].with_overrides(dict(kv.split("=", 1) for kv in args.set))
-    LocalSamba.raise_server_priority = not args.server_normal
+    LocalSamba.raise_server_priority = args.server_rt
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-bench-"))
     load_procs: list = []
     tracer = None
