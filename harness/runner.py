@@ -323,7 +323,10 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
               transport=scenario.transport,
               phases=scenario.phases.spans(), clients=[w.spec.name for w in workers],
               scheduling={w.spec.name: w.info["sched"] for w in workers
-                          if w.info and "sched" in w.info})
+                          if w.info and "sched" in w.info},
+              # each client's process id, to match the history with a kernel trace
+              # (tests/benchmarks/server_wait.py)
+              pids={w.spec.name: w.info["pid"] for w in workers if w.info and "pid" in w.info})
     for w in workers:
         if w.info and "local" in w.info:
             log.write("client", name=w.spec.name, role=w.spec.role, host=w.spec.netns,

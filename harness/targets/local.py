@@ -94,6 +94,10 @@ class LocalSamba(Target):
 
     name = "local"
     kind = "local"
+    # Opt-in: smbd and nmbd at SCHED_RR SERVER_RT_PRIORITY, children and threads included
+    # (README "What held healthy Samba under load": it ends the server's runqueue waits, and
+    # with them the catches that came from the server being slow at the drop)
+    raise_server_priority = False
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
@@ -109,6 +113,7 @@ class LocalSamba(Target):
         self.dir: Path | None = None
         self.procs: list[subprocess.Popen] = []
         self._tcp_table: TcpTable | None = None  # sock_diag socket in the server's namespace
+        self.server_sched = "normal"  # what smbd and nmbd run at, once started
         self._server_version: str | None = None
         self._password = secrets.token_urlsafe(12)
         self._endpoint = Endpoint(
@@ -147,6 +152,8 @@ class LocalSamba(Target):
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
+        from harness.clients.priority import SERVER_RT_PRIORITY, raise_priority_of_tree
+
         # Make the server's TCP give up on an unanswering peer in about 3 s (200 ms RTO
         # doubled 3 times) instead of Linux's default 15 retries (about 15 min), so a
         # blackholed victim's session dies inside the scenario window.
@@ -160,7 +167,12 @@ class LocalSamba(Target):
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True))
             log.close()
+            if self.raise_server_priority:  # before smbd forks its connection children
+                self.server_sched = raise_priority_of_tree(self.procs[-1].pid, SERVER_RT_PRIORITY)
         self._wait_ready(self._endpoint)
+        if self.raise_server_priority:  # and whatever both forked or threaded before that
+            for p in self.procs:
+                self.server_sched = raise_priority_of_tree(p.pid, SERVER_RT_PRIORITY)
 
     def _wait_ready(self, endpoint: Endpoint) -> None:
         from harness.lab.inns import call_in_netns

@@ -128,7 +128,12 @@ def main(argv=None) -> int:
     p.add_argument("--coverage-freeze-ms", type=float, default=20.0)
     p.add_argument("--degrade-hold-s", type=float, default=1.0)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--server-rt", action="store_true",
+                   help="run the embedded smbd/nmbd at SCHED_RR (LocalSamba.raise_server_priority, "
+                        "opt-in), to measure what that changes")
     args = p.parse_args(argv)
+    if args.server_rt:
+        LocalSamba.raise_server_priority = True  # ReplicaTarget's upstream Samba too
     overrides = dict(kv.split("=", 1) for kv in args.set)
     scenario = resolve([args.scenario])[0].with_overrides(overrides)
     holds = [float(x) for x in args.holds_ms.split(",") if x]
@@ -144,7 +149,8 @@ def _run(args, scenario, holds, degrades, work: Path) -> int:
     print(f"scenario {scenario.name}, {args.runs} runs per setting, bounds {scenario.bounds.default}")
     margins = [float(x) for x in args.margins_ms.split(",") if x and float(x) > 0]
     corr_margins = [float(x) for x in args.corr_margins_ms.split(",") if x and float(x) > 0]
-    print(f"phases {scenario.phases}, rates {scenario.rates_hz}")
+    print(f"phases {scenario.phases}, rates {scenario.rates_hz}, embedded smbd/nmbd at "
+          f"{'SCHED_RR (harness.targets.local)' if args.server_rt else 'normal priority'}")
     exc_head = "".join(f" {'exc@' + format(m, 'g'):>7}" for m in margins)
     cor_head = "".join(f" {'cor@' + format(m, 'g'):>7}" for m in corr_margins)
     print(f"{'setting':<28} {'runs':>4} {'fail':>4} {'error':>5} {'rate':>6}  {'expect':<10} "

@@ -72,3 +72,44 @@ def test_the_history_says_how_every_prober_and_the_canary_were_scheduled(tmp_pat
     # (the server) suffers, at normal priority on purpose (harness.canary)
     assert start["scheduling"] == {name: "normal" if name == "canary_normal" else "SCHED_RR 1"
                                    for name in start["clients"]}
+
+
+def _session_and_server_sched(endpoint, pids):
+    """Every thread of the embedded Samba's processes (children included) while a session is
+    open: {tid: (comm, policy, priority)}."""
+    from harness.clients.priority import process_tree
+    from harness.clients.session import open_session
+
+    session = open_session(endpoint, "NBTHSCHED", 5.0)
+    try:
+        out = {}
+        for pid in pids:
+            for tid in process_tree(pid):
+                with open(f"/proc/{tid}/comm") as f:
+                    out[tid] = (f.read().strip(), os.sched_getscheduler(tid),
+                                os.sched_getparam(tid).sched_priority)
+        return out
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("raised", [True, False])
+def test_the_embedded_samba_runs_at_the_server_priority_connection_children_included(raised):
+    # the lab's own server above the probers, like the replica relay (harness.targets.local)
+    from harness.clients.priority import SERVER_RT_PRIORITY
+    from harness.lab.inns import call_in_netns
+    from harness.targets.local import LocalSamba
+
+    target = LocalSamba()
+    target.raise_server_priority = raised  # the control: without it, normal scheduling
+    with target:
+        pids = [p.pid for p in target.procs]
+        threads = call_in_netns(target.client_netns("healthy"), _session_and_server_sched,
+                                target.endpoint, pids, timeout_s=30.0)
+        assert target.server_sched == (f"SCHED_RR {SERVER_RT_PRIORITY}" if raised else "normal")
+    smbd = [tid for tid, (comm, _, _) in threads.items() if comm == "smbd"]
+    assert {"nmbd", "smbd"} <= {comm for comm, _, _ in threads.values()}
+    assert len(smbd) >= 2, threads  # the daemon and the session's own process
+    want = (os.SCHED_RR, SERVER_RT_PRIORITY) if raised else (os.SCHED_OTHER, 0)
+    assert {tid: (policy, prio) for tid, (_, policy, prio) in threads.items()} == \
+        dict.fromkeys(threads, want), threads
