@@ -15,7 +15,9 @@ from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 # local:CONFIG -> what the embedded Samba's server is started with (harness.targets.local);
 # "tcp-retries-default": the namespace keeps Linux's net.ipv4.tcp_retries2 = 15, so a
 # blackholed client is noticed only after about 15 minutes (a server that makes others wait)
-LOCAL_CONFIGS = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15}}
+LOCAL_CONFIGS = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15},
+                 # smbd and nmbd at SCHED_RR 2 (README "What held healthy Samba under load")
+                 "server-rt": {"raise_server_priority": True}}
 DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
 # docker:SUITE,tcp_retries2=N: the container's net.ipv4.tcp_retries2 (default 3, as the embedded
 # target's; 15, Linux's default, makes a server that notices a blackholed client only after

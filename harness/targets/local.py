@@ -94,9 +94,10 @@ class LocalSamba(Target):
 
     name = "local"
     kind = "local"
-    # Opt-in: smbd and nmbd at SCHED_RR SERVER_RT_PRIORITY, children and threads included
-    # (README "What held healthy Samba under load": it ends the server's runqueue waits, and
-    # with them the catches that came from the server being slow at the drop)
+    # Opt-in (local:server-rt, or this default set by a benchmark for every LocalSamba it
+    # starts, a replica's upstream too): smbd and nmbd at SCHED_RR SERVER_RT_PRIORITY, children
+    # and threads included (README "What held healthy Samba under load": it ends the server's
+    # runqueue waits, and with them the catches that came from the server being slow at the drop)
     raise_server_priority = False
 
     @classmethod
@@ -106,9 +107,11 @@ class LocalSamba(Target):
         return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,
-                 server_tcp_retries2: int = 3) -> None:
+                 server_tcp_retries2: int = 3, raise_server_priority: bool = False) -> None:
         self.lab = lab or Lab()
         self.server_tcp_retries2 = server_tcp_retries2
+        if raise_server_priority:  # local:server-rt
+            self.raise_server_priority = True
         self.extra_conf = extra_conf
         self.dir: Path | None = None
         self.procs: list[subprocess.Popen] = []

@@ -100,8 +100,7 @@ def test_the_embedded_samba_runs_at_the_server_priority_connection_children_incl
     from harness.lab.inns import call_in_netns
     from harness.targets.local import LocalSamba
 
-    target = LocalSamba()
-    target.raise_server_priority = raised  # the control: without it, normal scheduling
+    target = LocalSamba(raise_server_priority=raised)  # local:server-rt; the control: local
     with target:
         pids = [p.pid for p in target.procs]
         threads = call_in_netns(target.client_netns("healthy"), _session_and_server_sched,

@@ -62,3 +62,14 @@ def test_tcp_retries2_option_makes_a_docker_target_of_its_own():
     for bad in ("0", "16", "x", "-1"):
         with pytest.raises(BadInput, match="tcp_retries2"):
             make_target(parse_target(f"docker:bookworm,tcp_retries2={bad}"))
+
+
+def test_local_configs_make_the_server_they_name():
+    """local:CONFIG: the waiting server's TCP (tcp-retries-default), the real-time server
+    (server-rt); building a target starts nothing."""
+    from harness.targets.spec import make_target
+
+    made = {c: make_target(parse_target(f"local:{c}")) for c in ("default", "tcp-retries-default", "server-rt")}
+    assert {c: (t.server_tcp_retries2, t.raise_server_priority) for c, t in made.items()} == {
+        "default": (3, False), "tcp-retries-default": (15, False), "server-rt": (3, True)}
+    assert make_target(parse_target("local")).raise_server_priority is False
