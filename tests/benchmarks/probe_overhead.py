@@ -161,6 +161,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=2000, help="back-to-back samples per floor")
     p.add_argument("--seconds", type=float, default=10.0, help="length of each open-loop run")
+    p.add_argument("--server-rt", action="store_true",
+                   help="the embedded smbd/nmbd at SCHED_RR 2 (target local:server-rt)")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("probe_overhead: needs root (namespaces, smbd)", file=sys.stderr)
@@ -168,7 +170,7 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-bench-"))
     rates = {"nbstat": 20.0, "smb_echo": 10.0}
     try:
-        with LocalSamba() as target:
+        with LocalSamba(raise_server_priority=args.server_rt) as target:
             host = target.client_netns("healthy")
             loops = call_in_netns(host, _loops, target.endpoint, args.samples, args.seconds, rates,
                                   timeout_s=600)
