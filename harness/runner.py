@@ -28,6 +28,7 @@ from harness.pool import pool_main
 from harness.results import ScenarioResult
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario, unsupported
+from harness.schedule import spread_staggers
 from harness.targets.base import ServerSocket, Target
 
 SETUP_TIMEOUT_S = 30.0
@@ -62,23 +63,29 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
                   dialect=scenario.dialect, transport=scenario.transport,
                   victim_spec=scenario.victim)
-    for probe in (p for p in scenario.probes if p not in SESSION_PROBES):  # session-less
-        if scenario.rates_hz.get(probe, 0) > 0:
-            specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
-                                    events_path=str(events_dir / f"events-{probe}.jsonl"),
-                                    rates_hz={probe: scenario.rates_hz[probe]}, stagger=0.5, **common))
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
     per_process = scenario.sessions_per_process
     pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
-    for i in range(n):
-        netns = target.client_netns(healthy_host(i, scenario.healthy_hosts))
+    # Every prober process sends at times of its own, as far from the others' as they can be
+    # (schedule.spread_staggers): session-less probers first, then each client's own.
+    loners = [p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0]
+    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
+    staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
+                                    + [scenario.rates_hz[p] for _, p in own]))
+    for probe in loners:  # session-less
+        specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
+                                events_path=str(events_dir / f"events-{probe}.jsonl"),
+                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                                **common))
+    for i, probe in own:
         # a session of its own per probe: an echo never waits behind a write and read
-        for probe in (p for p in session_probes if p not in pooled):
-            name = f"c{i + 1}_{probe}"
-            specs.append(WorkerSpec(name=name, role="healthy", netns=netns,
-                                    events_path=str(events_dir / f"events-{name}.jsonl"),
-                                    rates_hz={probe: scenario.rates_hz[probe]}, stagger=i / n, **common))
+        name = f"c{i + 1}_{probe}"
+        specs.append(WorkerSpec(name=name, role="healthy",
+                                netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
+                                events_path=str(events_dir / f"events-{name}.jsonl"),
+                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                                **common))
     for probe in pooled:  # many sessions per process, each on its own schedule
         for j, first in enumerate(range(0, n, per_process)):
             name = f"p{j + 1}_{probe}"

@@ -6,6 +6,7 @@ delaying the next probe (coordinated omission): a probe that starts late carries
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -91,3 +92,56 @@ def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0
         events += [(t, probe, seq) for seq, t in enumerate(fixed_rate_times(rate_hz, 0.0, end_s, offset_s))]
     events.sort()
     return events
+
+
+# Beyond this many streams their sends cannot all be milliseconds apart, and the search
+# (every grid offset of every stream) would take seconds: streams are then spread by index.
+MAX_SPREAD_STREAMS = 48
+
+
+def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float = 0.0005,
+                    fixed: tuple[tuple[float, float], ...] = ()) -> list[float]:
+    """A stagger (fraction of its period, for merged_schedule) for each fixed-rate stream,
+    chosen so that the streams' send times lie as far apart as they can: streams are placed
+    one at a time, fastest first, each at the offset (on a ``grid_s`` grid within its period)
+    whose send times over ``horizon_s`` (wrapping around) are farthest from those placed
+    before. ``fixed``: (rate_hz, stagger) streams already placed elsewhere. A rate of 0 gets 0.
+
+    Why: processes that wait actively before a send, or for an answer, on a machine with
+    fewer cores than such processes at one instant, send late or keep the server off the CPU
+    (README "What is timed, and when it is sent")."""
+    if len(rates_hz) > MAX_SPREAD_STREAMS:  # a crowd: each stream a fraction of its own
+        return [i / len(rates_hz) for i in range(len(rates_hz))]
+    placed: list[float] = []
+
+    def times(rate_hz: float, offset_s: float) -> list[float]:
+        period_s = 1.0 / rate_hz
+        return [offset_s + k * period_s for k in range(max(1, round(horizon_s * rate_hz)))
+                if offset_s + k * period_s < horizon_s]
+
+    def gap(t: float) -> float:
+        i = bisect.bisect_left(placed, t)
+        near = [placed[i % len(placed)], placed[i - 1]]
+        return min(min(abs(t - p), horizon_s - abs(t - p)) for p in near)
+
+    for rate_hz, stagger in fixed:
+        if rate_hz > 0:
+            placed.extend(times(rate_hz, (stagger % 1.0) / rate_hz))
+    placed.sort()
+    out = [0.0] * len(rates_hz)
+    for index in sorted(range(len(rates_hz)), key=lambda i: -rates_hz[i]):
+        rate_hz = rates_hz[index]
+        if rate_hz <= 0:
+            continue
+        period_s = 1.0 / rate_hz
+        best_s, best_gap = 0.0, -1.0
+        if placed:
+            for k in range(max(1, int(period_s / grid_s))):
+                offset_s = k * grid_s
+                g = min(gap(t) for t in times(rate_hz, offset_s))
+                if g > best_gap + 1e-12:
+                    best_s, best_gap = offset_s, g
+        out[index] = best_s / period_s
+        placed.extend(times(rate_hz, best_s))
+        placed.sort()
+    return out

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.schedule import Phases, fixed_rate_times, merged_schedule
+from harness.schedule import Phases, fixed_rate_times, merged_schedule, spread_staggers
 
 
 def test_phase_spans_are_back_to_back():
@@ -38,3 +38,38 @@ def test_pool_schedule_gives_each_session_its_own_stream_spread_over_all_pools()
 
     plan = pool_schedule(1.0, sessions=2, total_s=2.0, stagger=0.0, first_index=2, all_sessions=4)
     assert plan == [(0.5, 0), (0.75, 1), (1.5, 0), (1.75, 1)]
+
+
+def _send_times_ms(rates, staggers, horizon_s=1.0):
+    out = []
+    for rate, stagger in zip(rates, staggers):
+        out += [round(1000 * t, 3) for t, _, _ in merged_schedule({"p": rate}, horizon_s, stagger)]
+    return sorted(out)
+
+
+def test_spread_staggers_puts_two_equal_streams_half_a_period_apart():
+    assert spread_staggers([4.0, 4.0]) == pytest.approx([0.0, 0.5])
+    assert spread_staggers([10.0, 0.0, 10.0]) == pytest.approx([0.0, 0.0, 0.5])  # rate 0: nothing
+
+
+def test_spread_staggers_keeps_the_default_run_s_sends_apart():
+    # the default run's probers: nbstat 20 Hz, nbt_session 10 Hz, then 3 clients x (smb_echo
+    # 10 Hz, smb_rw 4 Hz, smb_open 4 Hz): 84 sends a second. One stagger per client (the old
+    # plan) sent a client's smb_rw and smb_open at the same instants.
+    rates = [20.0, 10.0] + [10.0, 4.0, 4.0] * 3
+    old = [0.5, 0.5] + [i / 3 for i in range(3) for _ in range(3)]
+    old_times = _send_times_ms(rates, old)
+    assert len(set(old_times)) < len(old_times)  # sends at one instant
+    times = _send_times_ms(rates, spread_staggers(rates))
+    assert len(times) == 84 and len(set(times)) == 84
+    gaps = [b - a for a, b in zip(times, times[1:])] + [1000 - times[-1] + times[0]]
+    assert min(gaps) >= 5.0, min(gaps)
+
+
+def test_spread_staggers_avoids_streams_placed_elsewhere():
+    (stagger,) = spread_staggers([10.0], fixed=((10.0, 0.0),))
+    assert stagger == pytest.approx(0.5)
+
+
+def test_spread_staggers_spreads_a_crowd_by_index():
+    assert spread_staggers([1.0] * 256) == pytest.approx([i / 256 for i in range(256)])
