@@ -155,8 +155,6 @@ class LocalSamba(Target):
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
-        from harness.clients.priority import SERVER_RT_PRIORITY, raise_priority_of_tree
-
         # Make the server's TCP give up on an unanswering peer in about 3 s (200 ms RTO
         # doubled 3 times) instead of Linux's default 15 retries (about 15 min), so a
         # blackholed victim's session dies inside the scenario window.
@@ -170,12 +168,14 @@ class LocalSamba(Target):
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True))
             log.close()
-            if self.raise_server_priority:  # before smbd forks its connection children
-                self.server_sched = raise_priority_of_tree(self.procs[-1].pid, SERVER_RT_PRIORITY)
         self._wait_ready(self._endpoint)
-        if self.raise_server_priority:  # and whatever both forked or threaded before that
-            for p in self.procs:
-                self.server_sched = raise_priority_of_tree(p.pid, SERVER_RT_PRIORITY)
+        if self.raise_server_priority:
+            from harness.clients.priority import SERVER_RT_PRIORITY, raise_priority_of_tree
+
+            # every process and thread both daemons have by now (their helpers, the readiness
+            # probe's smbd); what they fork or start later inherits it (no reset on fork)
+            got = [raise_priority_of_tree(p.pid, SERVER_RT_PRIORITY) for p in self.procs]
+            self.server_sched = next((g for g in got if not g.startswith("SCHED_RR")), got[-1])
 
     def _wait_ready(self, endpoint: Endpoint) -> None:
         from harness.lab.inns import call_in_netns
