@@ -45,16 +45,12 @@ of its own), all groups at once.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
 from harness.clients.holdings import HOLDINGS
+from tests.holding_runs import Run, run_all
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the embedded target needs root")]
@@ -92,49 +88,28 @@ PLAN = (("default", "blackhole", list(HOLDINGS)), ("tcp_retries2=15", "blackhole
         ("default", "pause", list(HOLDINGS)), ("replica freeze 4 s", "pause", list(HOLDINGS)))
 GROUPS = tuple((config, drop, holdings[i:i + CHUNK[drop]]) for config, drop, holdings in PLAN
                for i in range(0, len(holdings), CHUNK[drop]))
-# Short phases: the server's loss detection takes 3.3 or 6.8 s (two RTO backoff steps), so
-# the fault phase (9 s) covers max_wait_s (8 s).
-SHORT = ["phases.warmup_s=0.3", "phases.baseline_s=1.0", "phases.fault_s=9.0",
-         "phases.recovery_s=0.2", "evidence_timeout_s=9.0", "probes.nbt_session=0",
-         "probes.smb_rw=0", "probes.smb_open=0", "probes.nbstat=0", "probes.smb_echo=0"]
-# The controls judge the contended open alone. The other probes' latency bounds are the
-# default scenarios' business; here, many runs at once on a shared 2-core machine (load average
-# 13-19 when other work runs), a 1-2 s phase's nbstat or echo p99 crossed its 100 ms floor
-# (139 ms, 115 ms seen) and turned a pass control into a fail for a reason it does not test.
+# Phases (tests.holding_runs.SHORT_BY_DROP): the server's loss detection takes 3.3 or 6.8 s (two
+# RTO backoff steps), so the blackhole's fault phase (9 s) covers max_wait_s (8 s). The controls
+# judge the contended open alone. The other probes' latency bounds are the default scenarios'
+# business; here, many runs at once on a shared 2-core machine (load average 13-19 when other
+# work runs), a 1-2 s phase's nbstat or echo p99 crossed its 100 ms floor (139 ms, 115 ms seen)
+# and turned a pass control into a fail for a reason it does not test.
 
 
 @pytest.fixture(scope="module")
-def runs():
+def runs(tmp_path_factory):
     """Every group's scenarios, the groups at once (each ``nbt-harness run`` has a lab of its
     own): {(config, drop, holds): report entry}."""
-    work = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-holding-controls-"))
-    procs = {}
-    for i, (config, drop, holdings) in enumerate(GROUPS):
-        names = [f"holdings/{h}-{drop}" for h in holdings]
-        short = {"blackhole": SHORT, "rst": [*SHORT, "phases.fault_s=2.0"],  # a RST: at once
-                 # a hung holder is killed at the fault phase's end (4 s), then access at once
-                 "pause": [*SHORT, "phases.fault_s=4.0", "phases.recovery_s=2.0"]}[drop]
-        cmd = [sys.executable, "-m", "harness", "run", *names, "--target", CONFIGS[config],
-               "--quiet", "--report-dir", str(work / str(i)), *EXTRA_ARGS.get(config, [])] + [
-                   a for kv in [*short, *EXTRA_SETS.get(config, [])] for a in ("--set", kv)]
-        procs[(i, config)] = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                              text=True)
-    out = {}
-    try:
-        for (i, config), proc in procs.items():
-            text = proc.communicate(timeout=280)[0]
-            assert proc.returncode in (0, 1), text[-2000:]
-            doc = json.loads((work / str(i) / "report.json").read_text())
-            for entry in doc["scenarios"]:
-                holds, _, drop = entry["name"].rpartition("-")
-                out[(config, drop, holds)] = entry
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        subprocess.run(["rm", "-rf", str(work)], check=False)
-    return out
+    plan = [Run(config, CONFIGS[config], drop, tuple(holdings), extra=tuple(EXTRA_ARGS.get(config, ())),
+                sets=dict(kv.split("=", 1) for kv in EXTRA_SETS.get(config, ())))
+            for config, drop, holdings in GROUPS]
+    got = run_all(plan, tmp_path_factory.mktemp("holding-controls"))
+    for (key, run), outcome in got.items():
+        if key == "exit":
+            code, _, tail = outcome
+            assert code in (0, 1), f"{run} exited {code}\n{tail}"
+    return {(config, drop, holds): entry for (config, name), entry in got.items() if config != "exit"
+            for holds, _, drop in [name.rpartition("-")]}
 
 
 def assert_made_to_wait(r, holds, proven=True):
