@@ -148,7 +148,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_cleanup(args) -> int:
-    from harness.cleanup import cleanup_stale
+    from harness.run.cleanup import cleanup_stale
 
     removed = cleanup_stale(include_live=args.all)
     for r in removed:
@@ -160,7 +160,7 @@ def cmd_cleanup(args) -> int:
 def _report_dir(args, target_label: str) -> Path:
     """``--report-dir`` as given, or a new directory under the runs folder (``latest`` then
     points at it)."""
-    from harness import rundirs
+    from harness.run import rundirs
 
     if args.report_dir is not None:
         if args.runs_dir is not None:
@@ -195,12 +195,12 @@ def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: s
 
 def cmd_run(args) -> int:
     from harness.lab.inns import signals_held
-    from harness.progress import Progress
+    from harness.run.progress import Progress
     from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
-    from harness.rundirs import scenario_dir_names
+    from harness.run.rundirs import scenario_dir_names
     from harness.report_files import write_html
     from harness.results import ScenarioResult
-    from harness.runner import run_scenario
+    from harness.run.runner import run_scenario
     from harness.scenario import parse_overrides, resolve
     from harness.targets.spec import make_target, parse_target
     from harness.validate import number

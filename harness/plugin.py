@@ -284,7 +284,7 @@ class ScenarioFile(pytest.File):
 
 def run_dir_for(config, target_spec: str) -> Path:
     """The session's directory for one target: ``<report dir>/<slug of the target>``."""
-    from harness.rundirs import slug
+    from harness.run.rundirs import slug
     from harness.targets.spec import parse_target
 
     return config.stash[SETTINGS_KEY].report_dir / slug(parse_target(target_spec).label(), "target")
@@ -298,8 +298,8 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     session's ``report.json`` beside them (every entry of this session for that target). Slugs
     cannot leave the report directory, whatever the scenario or target is called."""
     from harness.report import report_doc, scenario_entry
-    from harness.rundirs import slug
-    from harness.runner import run_scenario
+    from harness.run.rundirs import slug
+    from harness.run.runner import run_scenario
 
     s = config.stash[SETTINGS_KEY]
     spec = target_spec or s.target

@@ -35,7 +35,7 @@ from pathlib import Path
 from harness.checkers.bounds import Bound, Bounds, check_bounds
 from harness.checkers.verdict import verdict
 from harness.history import read_events
-from harness.runner import run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import resolve
 from harness.targets.local import LocalSamba
 from harness.targets.replica import ReplicaTarget

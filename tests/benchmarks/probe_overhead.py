@@ -34,7 +34,7 @@ from harness.lab.inns import call_in_netns
 from harness.packets.nbt import node_status_request, parse_session_header, session_message_header
 from harness.packets.smb2 import echo_request, parse_header
 from harness.probes.timing import send_at
-from harness.runner import run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import resolve
 from harness.stats import percentile
 from harness.targets.local import LocalSamba

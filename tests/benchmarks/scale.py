@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.history import read_events
 from harness.results import ScenarioResult
-from harness.runner import run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import resolve
 from harness.stats import percentile
 from harness.targets.local import LocalSamba

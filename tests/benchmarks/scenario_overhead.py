@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import harness.runner as runner
+import harness.run.runner as runner
 from harness.targets.local import LocalSamba
 
 STEPS = ("clients", "margin", "phases", "drain", "teardown", "sweep", "merge", "report")

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from harness.clients.holdings import HOLDINGS
-from harness.runner import run_scenario
+from harness.run.runner import run_scenario
 from harness.scenario import resolve
 from harness.targets import LOCAL_CONFIGS
 from harness.targets.local import LocalSamba

@@ -55,7 +55,7 @@ def test_replica_fails_the_cell(nbt_run, dialect, transport):
 def test_a_combination_the_server_lacks_is_a_skip(tmp_path):
     """A Samba that offers SMB 2.1 at most and only port 139: 3.1.1 and direct TCP are
     skips that say why, what it offers runs."""
-    from harness.runner import run_scenario
+    from harness.run.runner import run_scenario
     from harness.targets.local import LocalSamba
 
     with LocalSamba(extra_conf="    server max protocol = SMB2_10\n    smb ports = 139\n") as target:
@@ -70,7 +70,7 @@ def test_a_combination_the_server_lacks_is_a_skip(tmp_path):
 def test_a_server_that_demands_encryption_gets_it(tmp_path):
     """Our clients encrypt SMB 3.x only when the server demands it (server smb encrypt =
     required): then every session is encrypted, and the run says so."""
-    from harness.runner import run_scenario
+    from harness.run.runner import run_scenario
     from harness.targets.local import LocalSamba
 
     with LocalSamba(extra_conf="    server smb encrypt = required\n") as target:

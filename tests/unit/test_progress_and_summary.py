@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from harness.progress import Progress, State, count_completions, phase_of, progress_line
+from harness.run.progress import Progress, State, count_completions, phase_of, progress_line
 from harness.results import ScenarioResult
 from harness.summary import junit_properties, worst_probe
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import rundirs
+from harness.run import rundirs
 from harness.errors import BadInput
-from harness.rundirs import point_latest, prepare_report_dir, run_dir_name, scenario_dir_names, slug
+from harness.run.rundirs import point_latest, prepare_report_dir, run_dir_name, scenario_dir_names, slug
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -105,7 +105,7 @@ class _SkippingTarget:
 
 
 def test_runner_removes_only_its_own_files(tmp_path):
-    from harness.runner import run_scenario
+    from harness.run.runner import run_scenario
     from harness.scenario import Scenario
 
     run_dir = tmp_path / "rep" / "baseline"
@@ -121,7 +121,7 @@ def test_runner_removes_only_its_own_files(tmp_path):
 
 
 def test_runner_refuses_a_link_or_a_file(tmp_path):
-    from harness.runner import run_scenario
+    from harness.run.runner import run_scenario
     from harness.scenario import Scenario
 
     elsewhere = tmp_path / "elsewhere"

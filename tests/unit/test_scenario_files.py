@@ -101,7 +101,7 @@ def test_unknown_scenario_name_lists_known():
 
 
 def test_healthy_clients_are_spread_round_robin_over_hosts():
-    from harness.runner import healthy_host
+    from harness.run.runner import healthy_host
 
     assert [healthy_host(i, 1) for i in range(3)] == ["healthy"] * 3
     assert [healthy_host(i, 2) for i in range(5)] == ["healthy", "healthy2", "healthy", "healthy2", "healthy"]

@@ -20,12 +20,13 @@ from harness.clients.holdings import held_file_name
 from harness.canary import CANARIES, canary_main
 from harness.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
-from harness.errors import BadInput, HarnessError
+from harness.errors import HarnessError, HoldingNotGranted
 from harness.history import HistoryWriter, merge, read_events
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
 from harness.pool import pool_main
 from harness.results import ScenarioResult
+from harness.run.rundirs import prepare_run_dir
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario import SESSION_PROBES, Scenario, unsupported
 from harness.schedule import spread_staggers
@@ -114,37 +115,13 @@ def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
     return None if rows is None else [r for r in rows if r.peer == peer]
 
 
-class HoldingNotGranted(HarnessError):
-    """The server refused the victim's holding at set-up (harness.clients.holdings.NotGranted)."""
-
-
 RUNNER_EVENTS = "events-runner.jsonl"
-OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
-
-
-def prepare_run_dir(run_dir: Path) -> None:
-    """Make ``run_dir`` ready for a run. A directory of an earlier run is reused: only the
-    files a run writes (``OWN_FILES``) are removed from it, one by one; nothing else there,
-    and nothing outside it, is ever removed (the harness runs as root). A path that is a
-    link or not a directory is refused (BadInput)."""
-    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
-        raise BadInput(f"{run_dir} is not a directory the harness can write a scenario into")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInput(f"cannot create {run_dir}: {exc.strerror}") from None
-    for pattern in OWN_FILES:  # event files are appended to: an old one would mix runs
-        for path in run_dir.glob(pattern):
-            if path.is_file() and not path.is_symlink():
-                path.unlink()
-
-
 def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
                  on_start: Callable[[float, Path], None] | None = None) -> ScenarioResult:
     """Run the scenario; return its result (verdict, reason, drop, probes, violations, history).
 
     ``run_dir`` is the scenario's own directory: the caller names it (never from the
-    scenario's name unfiltered: see harness.rundirs.slug); see prepare_run_dir.
+    scenario's name unfiltered: see harness.run.rundirs: slug, prepare_run_dir).
     ``on_start(t0_monotonic, events_dir)`` is called once the clients' shared t0 is fixed
     (progress reads the clients' event files there)."""
     prepare_run_dir(run_dir)

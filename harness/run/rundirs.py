@@ -3,7 +3,8 @@ or the directory the user gave (``--report-dir``); one sub-directory per scenari
 slug that cannot leave the run's directory, whatever the scenario's name.
 
 Naming (``slug``, ``run_dir_name``, ``scenario_dir_names``) is pure; the rest makes
-directories and links, and never removes anything but a link of its own.
+directories and links, and never removes anything but a link of its own and, in a scenario
+directory it reuses, the files a run writes there (``prepare_run_dir``).
 """
 
 from __future__ import annotations
@@ -101,3 +102,23 @@ def prepare_report_dir(path: Path) -> Path:
     if not os.access(path, os.W_OK | os.X_OK):
         raise BadInput(f"--report-dir {path} is not writable")
     return path
+
+
+OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
+
+
+def prepare_run_dir(run_dir: Path) -> None:
+    """Make ``run_dir`` ready for a run. A directory of an earlier run is reused: only the
+    files a run writes (``OWN_FILES``) are removed from it, one by one; nothing else there,
+    and nothing outside it, is ever removed (the harness runs as root). A path that is a
+    link or not a directory is refused (BadInput)."""
+    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+        raise BadInput(f"{run_dir} is not a directory the harness can write a scenario into")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot create {run_dir}: {exc.strerror}") from None
+    for pattern in OWN_FILES:  # event files are appended to: an old one would mix runs
+        for path in run_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
