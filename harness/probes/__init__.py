@@ -29,7 +29,7 @@ class ProbeKind:
     capability: str | None  # what a remote target must offer: nbstat | nbt (None: a session)
     impl: str  # "module:Class", imported only by the process that runs the probe
     description: str = ""
-    poolable: bool = False  # many sessions of it can share one process (harness.pool)
+    poolable: bool = False  # many sessions of it can share one process (harness.procs.pool)
     # A default that a crowd (more healthy clients than processes allowed) goes without while
     # it is at its default rate; any other rate still needs a process per client.
     off_in_crowds: bool = False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from harness.canary import CANARIES
+from harness.procs.canary import CANARIES
 from harness.lab.inns import start_without_signals
 
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4

@@ -17,14 +17,14 @@ from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.clients.holdings import held_file_name
-from harness.canary import CANARIES, canary_main
-from harness.worker import WorkerSpec, worker_main
+from harness.procs.canary import CANARIES, canary_main
+from harness.procs.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError, HoldingNotGranted
 from harness.history import HistoryWriter, merge, read_events
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
-from harness.pool import pool_main
+from harness.procs.pool import pool_main
 from harness.results import ScenarioResult
 from harness.run.rundirs import prepare_run_dir
 from harness.probes import PROBES as PROBE_KINDS

@@ -69,7 +69,7 @@ def test_the_history_says_how_every_prober_and_the_canary_were_scheduled(tmp_pat
     start = next(e for e in map(json.loads, lines)
                  if e["type"] == "run" and e.get("event") == "start")
     # every prober and the real-time canary; canary_normal measures what a normal process
-    # (the server) suffers, at normal priority on purpose (harness.canary)
+    # (the server) suffers, at normal priority on purpose (harness.procs.canary)
     assert start["scheduling"] == {name: "normal" if name == "canary_normal" else "SCHED_RR 1"
                                    for name in start["clients"]}
 

@@ -259,7 +259,7 @@ def test_sighup_and_sigterm_unwind_like_sigint():
 
 
 def test_victim_releases_when_its_drop_breaks_midway():
-    from harness.worker import WorkerSpec, _run_victim
+    from harness.procs.worker import WorkerSpec, _run_victim
     from harness.schedule import Phases
     from harness.targets.base import Endpoint
 

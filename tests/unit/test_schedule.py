@@ -34,7 +34,7 @@ def test_stagger_shifts_by_fraction_of_period():
 
 
 def test_pool_schedule_gives_each_session_its_own_stream_spread_over_all_pools():
-    from harness.pool import pool_schedule
+    from harness.procs.pool import pool_schedule
 
     plan = pool_schedule(1.0, sessions=2, total_s=2.0, stagger=0.0, first_index=2, all_sessions=4)
     assert plan == [(0.5, 0), (0.75, 1), (1.5, 0), (1.75, 1)]

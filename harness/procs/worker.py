@@ -47,7 +47,7 @@ class WorkerSpec:
     transport: str = "nbt"  # nbt (139, session request) | tcp (445)
     drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
     owner_pid: int = field(default_factory=os.getpid)  # the runner: its clients die with it
-    pool: bool = False  # a session pool (harness.pool): ``sessions`` sessions in this process
+    pool: bool = False  # a session pool (harness.procs.pool): ``sessions`` sessions in this process
     sessions: int = 1
     idle: bool = False  # a pool of idle sessions
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)

@@ -65,7 +65,7 @@ def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
     from harness.clients.priority import raise_priority
     from harness.clients.session import client_file_name, describe_error, open_session
-    from harness.worker import done, ready_then_start, setup_failed
+    from harness.procs.worker import done, ready_then_start, setup_failed
 
     from harness.lab.inns import die_with_parent, release_held_signals
 
