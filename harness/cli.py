@@ -106,16 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_report(args) -> int:
-    from harness.report_files import write_html
+    from harness.report.files import write_html
 
     print(f"report: {write_html(args.run_dir, args.output)}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from harness.checkers.compare import Thresholds, compare_reports, render_compare
+    from harness.checkers.compare import Thresholds, compare_reports
     from harness.errors import EXIT_FAIL, EXIT_PASS
-    from harness.report_files import load_report, write_compare_html
+    from harness.report.compare import render_compare
+    from harness.report.files import load_report, write_compare_html
 
     try:
         th = Thresholds(alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000)
@@ -196,9 +197,9 @@ def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: s
 def cmd_run(args) -> int:
     from harness.lab.inns import signals_held
     from harness.run.progress import Progress
-    from harness.report import errored_entry, exit_code, render_table, report_doc, scenario_entry
+    from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
     from harness.run.rundirs import scenario_dir_names
-    from harness.report_files import write_html
+    from harness.report.files import write_html
     from harness.results import ScenarioResult
     from harness.run.runner import run_scenario
     from harness.scenario import parse_overrides, resolve

@@ -297,7 +297,7 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
     session's ``report.json`` beside them (every entry of this session for that target). Slugs
     cannot leave the report directory, whatever the scenario or target is called."""
-    from harness.report import report_doc, scenario_entry
+    from harness.report.table import report_doc, scenario_entry
     from harness.run.rundirs import slug
     from harness.run.runner import run_scenario
 
@@ -328,8 +328,8 @@ class ScenarioItem(pytest.Item):
         self.add_marker("nbt_scenario")
 
     def runtest(self):
-        from harness.report import render_table
-        from harness.summary import junit_properties
+        from harness.report.table import render_table
+        from harness.report.summary import junit_properties
 
         try:
             entry = run_entry(self.config, self.scenario)

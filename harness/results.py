@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from harness.stats import p99_basis
+
 VERDICTS = ("pass", "fail", "error", "skip")
 REPORT_VERSION = 1
 
@@ -47,13 +49,6 @@ def _obj(doc: Any, what: str) -> dict:
 
 def _rest(doc: dict, known: tuple[str, ...]) -> dict:
     return {k: v for k, v in doc.items() if k not in known}
-
-
-def _p99_basis(successes: int) -> str | None:
-    # harness.stats.p99_basis, repeated so that this module imports nothing
-    if successes <= 0:
-        return None
-    return "p99" if successes >= 100 else "max"
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,7 @@ class PhaseStats(_JsonView):
         """A row; one written before ``p99_basis`` existed gets it from its counts."""
         d = _obj(doc, "a probe row")
         count, errors = int(d.get("count", 0)), int(d.get("errors", 0))
-        basis = d["p99_basis"] if "p99_basis" in d else _p99_basis(count - errors)
+        basis = d["p99_basis"] if "p99_basis" in d else p99_basis(count - errors)
         return cls(count=count, errors=errors, p50_us=d.get("p50_us"), p99_us=d.get("p99_us"),
                    max_us=d.get("max_us"), p99_basis=basis,
                    host_stall_corrected=int(d.get("host_stall_corrected", 0)),

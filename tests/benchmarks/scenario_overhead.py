@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     clock = Clock()
     instrument(clock)
     from harness import cli
-    from harness.report import scenario_entry  # noqa: F401  (imported before timing)
+    from harness.report.table import scenario_entry  # noqa: F401  (imported before timing)
 
     report_dir = Path(tempfile.mkdtemp(prefix="nbth-bench-overhead-"))
     original = runner.run_scenario

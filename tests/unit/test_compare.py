@@ -16,8 +16,8 @@ from harness.checkers.compare import (
     compare_rows,
     ks_one_sided,
     quantile,
-    render_compare,
 )
+from harness.report.compare import render_compare
 from harness.results import Report
 from harness.stats import summarize_us
 

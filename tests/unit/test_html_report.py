@@ -7,10 +7,10 @@ import pytest
 
 from harness.checkers import histograms
 from harness.cli import main
-from harness.html_report import render_report, timeline_of
-from harness.plots import spectrum_points
+from harness.report.html import render_report, timeline_of
+from harness.report.plots import spectrum_points
 from harness.results import Report, ScenarioResult
-from harness.summary import worst_probe
+from harness.report.summary import worst_probe
 from harness.stats import summarize_us
 
 SECRET = "pw-Zq81-not-for-eyes"

@@ -7,7 +7,7 @@ import io
 
 from harness.run.progress import Progress, State, count_completions, phase_of, progress_line
 from harness.results import ScenarioResult
-from harness.summary import junit_properties, worst_probe
+from harness.report.summary import junit_properties, worst_probe
 
 SPANS = [("warmup", 0.0, 1.0), ("baseline", 1.0, 4.0), ("fault", 4.0, 8.0), ("recovery", 8.0, 11.0)]
 

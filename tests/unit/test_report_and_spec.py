@@ -1,7 +1,7 @@
 import pytest
 
 from harness.errors import BadInput
-from harness.report import exit_code, render_table, report_doc, scenario_entry
+from harness.report.table import exit_code, render_table, report_doc, scenario_entry
 from harness.results import ScenarioResult
 from harness.server import Endpoint
 from harness.targets.spec import parse_target

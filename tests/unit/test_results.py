@@ -146,7 +146,7 @@ def test_verdicts_from_histories_give_the_golden_probes_violations_and_drops():
 
 def test_report_entries_from_histories_are_the_golden_ones():
     # the whole pure path the CLI takes: history -> verdict -> entry -> report.json
-    from harness.report import errored_entry, report_doc, scenario_entry
+    from harness.report.table import errored_entry, report_doc, scenario_entry
     from tests.unit import report_cases as rc
 
     entries = _golden_entries(lambda r, sc, extra: scenario_entry(r, sc, **extra))

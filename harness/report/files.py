@@ -1,5 +1,5 @@
-"""Reading run directories and writing the HTML pages: the thin I/O around html_report and
-checkers.compare."""
+"""Reading run directories and writing the HTML pages: the thin I/O around harness.report.html
+and harness.checkers.compare."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import harness
 from harness.errors import BadInput
 from harness.history import read_events
-from harness.html_report import render_compare_page, render_report
+from harness.report.html import render_compare_page, render_report
 from harness.results import Report
 
 
