@@ -135,7 +135,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from harness.scenario import default_dir, load_file, scenario_files
+    from harness.scenario.files import default_dir, load_file, scenario_files
 
     directory = args.scenario_dir or default_dir()
     if not directory.is_dir():
@@ -202,7 +202,8 @@ def cmd_run(args) -> int:
     from harness.report.files import write_html
     from harness.results import ScenarioResult
     from harness.run.runner import run_scenario
-    from harness.scenario import parse_overrides, resolve
+    from harness.scenario.files import resolve
+    from harness.scenario.model import parse_overrides
     from harness.targets.spec import make_target, parse_target
     from harness.validate import number
 

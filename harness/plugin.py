@@ -94,7 +94,7 @@ def _resolve(config) -> Settings:
     if os.environ.get("NBT_HARNESS_SET"):
         pairs += [p for p in os.environ["NBT_HARNESS_SET"].split(";") if p.strip()]
     pairs += config.getoption("nbt_set") or []
-    from harness.scenario import parse_overrides
+    from harness.scenario.model import parse_overrides
     from harness.targets.spec import parse_target
 
     try:
@@ -257,7 +257,7 @@ class ScenarioErrored(ScenarioOutcome):
 
 class ScenarioFile(pytest.File):
     def collect(self):
-        from harness.scenario import load_file
+        from harness.scenario.files import load_file
 
         from harness.dialects import matrix
 
@@ -366,7 +366,8 @@ def nbt_run(request):
 
     nbt_run("rst", target="replica:any", overrides={"phases.fault_s": 3})
     """
-    from harness.scenario import Scenario, resolve
+    from harness.scenario.files import resolve
+    from harness.scenario.model import Scenario
 
     def run(scenario, target: str | None = None, overrides: dict | None = None,
             **kw) -> ScenarioResult:

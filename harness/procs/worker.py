@@ -52,7 +52,7 @@ class WorkerSpec:
     idle: bool = False  # a pool of idle sessions
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
     all_sessions: int = 1
-    victim_spec: object = None  # harness.scenario.VictimSpec: what the victim holds, or None
+    victim_spec: object = None  # harness.scenario.model.VictimSpec: what the victim holds, or None
 
 
 def _build_probes(spec: WorkerSpec, session):

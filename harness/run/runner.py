@@ -28,7 +28,7 @@ from harness.procs.pool import pool_main
 from harness.results import ScenarioResult
 from harness.run.rundirs import prepare_run_dir
 from harness.probes import PROBES as PROBE_KINDS
-from harness.scenario import SESSION_PROBES, Scenario, unsupported
+from harness.scenario.model import SESSION_PROBES, Scenario, unsupported
 from harness.schedule import spread_staggers
 from harness.targets.base import ServerSocket, Target
 

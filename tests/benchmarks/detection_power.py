@@ -36,7 +36,7 @@ from harness.checkers.bounds import Bound, Bounds, check_bounds
 from harness.checkers.verdict import verdict
 from harness.history import read_events
 from harness.run.runner import run_scenario
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 from harness.targets.local import LocalSamba
 from harness.targets.replica import ReplicaTarget
 

@@ -35,7 +35,7 @@ from harness.packets.nbt import node_status_request, parse_session_header, sessi
 from harness.packets.smb2 import echo_request, parse_header
 from harness.probes.timing import send_at
 from harness.run.runner import run_scenario
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 from harness.stats import percentile
 from harness.targets.local import LocalSamba
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from harness.history import read_events
 from harness.results import ScenarioResult
 from harness.run.runner import run_scenario
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 from harness.stats import percentile
 from harness.targets.local import LocalSamba
 from harness.targets.replica import ReplicaTarget

@@ -36,7 +36,7 @@ from harness.checkers.correlated import correlated_groups, excursions
 from harness.checkers.ops import operations
 from harness.history import read_events
 from harness.run.runner import run_scenario
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 from harness.targets.local import LocalSamba
 from tests.benchmarks.loaded_machine import start_load, stop_load
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.clients.holdings import HOLDINGS
 from harness.run.runner import run_scenario
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 from harness.targets import LOCAL_CONFIGS
 from harness.targets.local import LocalSamba
 

@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from harness.dialects import MATRIX_DIALECTS, TRANSPORTS
-from harness.scenario import resolve
+from harness.scenario.files import resolve
 
 pytestmark = pytest.mark.integration
 

@@ -76,7 +76,7 @@ def test_default_suite_passes_against_a_url_target_with_evidence_from_our_side(w
 @pytest.mark.parametrize("name,dialect", [("rst", "nt1"), ("blackhole", "3.1.1")])
 def test_direct_tcp_cells_on_a_url_target(nbt_run, password_env, name, dialect):
     """Over 445 too: the victim's flow captured on our side by its 4-tuple proves the drop."""
-    from harness.scenario import resolve
+    from harness.scenario.files import resolve
 
     overrides = {**FAST, "phases.fault_s": 4.0} if name == "blackhole" else FAST
     entry = nbt_run(resolve([name])[0].with_combination(dialect, "tcp"), target=password_env,

@@ -3,7 +3,7 @@ golden report (tests/unit/data/golden_report.json) was written from them by the 
 report code that came before harness.results, and the typed model must give it byte for byte."""
 
 from harness.checkers.bounds import Bound, Bounds
-from harness.scenario import DropSpec, Scenario
+from harness.scenario.model import DropSpec, Scenario
 from harness.schedule import Phases
 
 BOUNDS = Bounds(per_probe={"nbstat": Bound(p99_floor_ms=50.0)})

@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 from harness import dialects
 from harness.checkers.combination import negotiated
 from harness.errors import BadInput
-from harness.scenario import Scenario, from_dict, unsupported, unsupported_check, UNSUPPORTED_CHECKS
+from harness.scenario.model import Scenario, from_dict, unsupported, unsupported_check, UNSUPPORTED_CHECKS
 
 
 def test_aliases_stand_for_exact_dialects():

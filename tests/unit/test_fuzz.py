@@ -18,7 +18,7 @@ from harness.packets.nbt import (
 )
 from harness.packets.tcp import Segment, parse_ipv4_tcp
 from harness.replica.framing import Frame, FrameTracker, frame_header, smb_message_kind
-from harness.scenario import TOP_KEYS, Scenario, from_dict
+from harness.scenario.model import TOP_KEYS, Scenario, from_dict
 
 FUZZ = settings(
     max_examples=300,

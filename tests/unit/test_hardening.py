@@ -14,7 +14,7 @@ import pytest
 from harness import cli
 from harness.errors import BadInput
 from harness.packets.nbt import MalformedPacket, parse_node_status_response
-from harness.scenario import load_file, resolve
+from harness.scenario.files import load_file, resolve
 from harness.targets.remote import load_named_targets
 from harness.targets.spec import parse_target
 from tests.conftest import CHILD_PYTEST

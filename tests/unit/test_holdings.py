@@ -10,7 +10,8 @@ from harness.checkers.verdict import verdict
 from harness.clients.holdings import HOLDINGS, held_file_name, holding_problem
 from harness.errors import BadInput
 from harness.probes import PROBES
-from harness.scenario import from_dict, resolve
+from harness.scenario.files import resolve
+from harness.scenario.model import from_dict
 
 DROP = {"mode": "rst"}
 

@@ -9,7 +9,7 @@ from harness.clients.smbops import smb1_locking_andx
 from harness.drops import DROPS
 from harness.drops.pause import paused_evidence, process_state
 from harness.probes import PROBES
-from harness.scenario import DEFAULT_RATES_HZ
+from harness.scenario.model import DEFAULT_RATES_HZ
 from harness.server import ServerSocket
 
 PEER = "10.213.0.11:40000"

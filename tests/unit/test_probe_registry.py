@@ -1,7 +1,7 @@
 """The probe registry is the one list of probes: scenarios, the worker and targets read it."""
 
 from harness.probes import PROBES, ProbeContext
-from harness.scenario import DEFAULT_RATES_HZ, SESSION_PROBES, from_dict
+from harness.scenario.model import DEFAULT_RATES_HZ, SESSION_PROBES, from_dict
 from harness.server import Endpoint
 
 

@@ -100,7 +100,7 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     """What discovery found missing is a skip with the reason (this check was unreachable
     once: nested after a return). A holding such a server refuses is a skip too
     (grants_every_holding), where the embedded and docker Samba's is an error."""
-    from harness.scenario import from_dict
+    from harness.scenario.model import from_dict
     from harness.targets.local import LocalSamba
     from harness.targets.remote import Capabilities, RemoteTarget
 

@@ -106,7 +106,7 @@ class _SkippingTarget:
 
 def test_runner_removes_only_its_own_files(tmp_path):
     from harness.run.runner import run_scenario
-    from harness.scenario import Scenario
+    from harness.scenario.model import Scenario
 
     run_dir = tmp_path / "rep" / "baseline"
     run_dir.mkdir(parents=True)
@@ -122,7 +122,7 @@ def test_runner_removes_only_its_own_files(tmp_path):
 
 def test_runner_refuses_a_link_or_a_file(tmp_path):
     from harness.run.runner import run_scenario
-    from harness.scenario import Scenario
+    from harness.scenario.model import Scenario
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -1,7 +1,7 @@
 import pytest
 
 from harness.errors import BadInput
-from harness.scenario import default_dir, load_file, resolve, scenario_files
+from harness.scenario.files import default_dir, load_file, resolve, scenario_files
 
 
 def write(tmp_path, text, name="s.toml"):
