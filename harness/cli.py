@@ -314,7 +314,7 @@ def _internal_error(exc: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["replica"]:
-        from harness.replica import main as replica_main
+        from harness.replica.cli import main as replica_main
 
         return replica_main(argv[1:])
     from harness.targets.remote import take_password_env

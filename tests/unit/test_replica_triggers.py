@@ -7,7 +7,8 @@ import errno
 import pytest
 
 from harness.errors import BadInput
-from harness.replica import ReplicaConfig, main
+from harness.replica.cli import main
+from harness.replica.config import ReplicaConfig
 from harness.replica.triggers import (
     action_for,
     counts,
