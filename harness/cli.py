@@ -29,14 +29,34 @@ import time
 import traceback
 from pathlib import Path
 
+from harness.checkers.compare import Thresholds, compare_reports
+from harness.dialects import matrix, parse_list
 from harness.errors import (
     EXIT_BAD_INPUT,
+    EXIT_FAIL,
     EXIT_INFRA,
     EXIT_INTERNAL,
+    EXIT_PASS,
     BadInput,
     HarnessError,
     one_line,
 )
+from harness.lab.inns import signals_held
+from harness.replica.cli import main as replica_main
+from harness.report.compare import render_compare
+from harness.report.files import load_report, write_compare_html, write_html
+from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
+from harness.results import ScenarioResult
+from harness.run import rundirs
+from harness.run.cleanup import cleanup_stale
+from harness.run.progress import Progress
+from harness.run.rundirs import scenario_dir_names
+from harness.run.runner import run_scenario
+from harness.scenario.files import default_dir, load_file, resolve, scenario_files
+from harness.scenario.model import parse_overrides
+from harness.targets.remote import take_password_env
+from harness.targets.spec import make_target, parse_target
+from harness.validate import number
 
 DEBUG_ENV = "NBT_HARNESS_DEBUG"
 
@@ -106,18 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_report(args) -> int:
-    from harness.report.files import write_html
-
     print(f"report: {write_html(args.run_dir, args.output)}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from harness.checkers.compare import Thresholds, compare_reports
-    from harness.errors import EXIT_FAIL, EXIT_PASS
-    from harness.report.compare import render_compare
-    from harness.report.files import load_report, write_compare_html
-
     try:
         th = Thresholds(alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000)
     except ValueError as exc:
@@ -135,8 +148,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from harness.scenario.files import default_dir, load_file, scenario_files
-
     directory = args.scenario_dir or default_dir()
     if not directory.is_dir():
         raise BadInput(f"no scenario directory at {directory}")
@@ -149,8 +160,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_cleanup(args) -> int:
-    from harness.run.cleanup import cleanup_stale
-
     removed = cleanup_stale(include_live=args.all)
     for r in removed:
         print(f"removed {r}")
@@ -161,8 +170,6 @@ def cmd_cleanup(args) -> int:
 def _report_dir(args, target_label: str) -> Path:
     """``--report-dir`` as given, or a new directory under the runs folder (``latest`` then
     points at it)."""
-    from harness.run import rundirs
-
     if args.report_dir is not None:
         if args.runs_dir is not None:
             raise BadInput("--report-dir and --runs-dir exclude each other")
@@ -180,8 +187,6 @@ def _report_dir(args, target_label: str) -> Path:
 def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: str | None,
                   everything: bool, where: str = "--dialect/--transport") -> list:
     """Each scenario once per dialect x transport asked for (none asked: as they are)."""
-    from harness.dialects import matrix, parse_list
-
     try:
         ds = parse_list(dialects_text, "dialect") if dialects_text is not None else None
         ts = parse_list(transports_text, "transport") if transports_text is not None else None
@@ -195,18 +200,6 @@ def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: s
 
 
 def cmd_run(args) -> int:
-    from harness.lab.inns import signals_held
-    from harness.run.progress import Progress
-    from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
-    from harness.run.rundirs import scenario_dir_names
-    from harness.report.files import write_html
-    from harness.results import ScenarioResult
-    from harness.run.runner import run_scenario
-    from harness.scenario.files import resolve
-    from harness.scenario.model import parse_overrides
-    from harness.targets.spec import make_target, parse_target
-    from harness.validate import number
-
     for option, value in (("--hold-s", args.hold_s), ("--degrade-ms", args.degrade_ms)):
         if value is not None:  # checked before anything starts, not by the replica later
             try:
@@ -314,11 +307,7 @@ def _internal_error(exc: BaseException) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["replica"]:
-        from harness.replica.cli import main as replica_main
-
         return replica_main(argv[1:])
-    from harness.targets.remote import take_password_env
-
     take_password_env()  # out of os.environ before any child process is started
     args = build_parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):

@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.dialects import matrix, parse_list
 from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
+from harness.report.summary import junit_properties
+from harness.report.table import render_table, report_doc, scenario_entry
+from harness.run.rundirs import slug
+from harness.run.runner import run_scenario
+from harness.scenario.files import load_file, resolve
+from harness.scenario.model import Scenario, parse_overrides
+from harness.targets.remote import give_password, take_password_env
+from harness.targets.spec import make_target, parse_target
 
 if TYPE_CHECKING:
     from harness.results import ScenarioResult
@@ -94,9 +103,6 @@ def _resolve(config) -> Settings:
     if os.environ.get("NBT_HARNESS_SET"):
         pairs += [p for p in os.environ["NBT_HARNESS_SET"].split(";") if p.strip()]
     pairs += config.getoption("nbt_set") or []
-    from harness.scenario.model import parse_overrides
-    from harness.targets.spec import parse_target
-
     try:
         overrides = parse_overrides(pairs)
     except BadInput as exc:
@@ -107,8 +113,6 @@ def _resolve(config) -> Settings:
     except BadInput as exc:
         raise pytest.UsageError(str(exc)) from None
     base = Path(report_dir) if report_dir else Path(config.rootpath) / "nbt-report" / "pytest"
-    from harness.dialects import parse_list
-
     lists = {}
     for kind in ("dialect", "transport"):
         text = pick(f"nbt_{kind}", f"NBT_HARNESS_{kind.upper()}", f"nbt_{kind}")
@@ -138,8 +142,6 @@ class TargetPool:
         self.started: OrderedDict = OrderedDict()
 
     def get(self, spec_text: str, hold_s=None, degrade_ms=None):
-        from harness.targets.spec import make_target, parse_target
-
         key = (spec_text, hold_s, degrade_ms)
         if key in self.started:
             self.started.move_to_end(key)
@@ -176,16 +178,12 @@ WORKER_PASSWORD_KEY = "nbt_harness_password"
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
-    from harness.targets.remote import take_password_env
-
     password = take_password_env()
     if password is not None:
         node.workerinput[WORKER_PASSWORD_KEY] = password
 
 
 def pytest_configure(config):
-    from harness.targets.remote import give_password, take_password_env
-
     take_password_env()  # no test's child process (smbd, docker, ...) inherits the password
     worker_password = getattr(config, "workerinput", {}).pop(WORKER_PASSWORD_KEY, None)
     if worker_password is not None:
@@ -257,10 +255,6 @@ class ScenarioErrored(ScenarioOutcome):
 
 class ScenarioFile(pytest.File):
     def collect(self):
-        from harness.scenario.files import load_file
-
-        from harness.dialects import matrix
-
         try:
             scenario = load_file(self.path)
         except BadInput as exc:
@@ -284,9 +278,6 @@ class ScenarioFile(pytest.File):
 
 def run_dir_for(config, target_spec: str) -> Path:
     """The session's directory for one target: ``<report dir>/<slug of the target>``."""
-    from harness.run.rundirs import slug
-    from harness.targets.spec import parse_target
-
     return config.stash[SETTINGS_KEY].report_dir / slug(parse_target(target_spec).label(), "target")
 
 
@@ -297,10 +288,6 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
     session's ``report.json`` beside them (every entry of this session for that target). Slugs
     cannot leave the report directory, whatever the scenario or target is called."""
-    from harness.report.table import report_doc, scenario_entry
-    from harness.run.rundirs import slug
-    from harness.run.runner import run_scenario
-
     s = config.stash[SETTINGS_KEY]
     spec = target_spec or s.target
     scenario = scenario.with_overrides({**s.overrides, **(overrides or {})})
@@ -328,9 +315,6 @@ class ScenarioItem(pytest.Item):
         self.add_marker("nbt_scenario")
 
     def runtest(self):
-        from harness.report.table import render_table
-        from harness.report.summary import junit_properties
-
         try:
             entry = run_entry(self.config, self.scenario)
         except TargetUnavailable as exc:
@@ -366,9 +350,6 @@ def nbt_run(request):
 
     nbt_run("rst", target="replica:any", overrides={"phases.fault_s": 3})
     """
-    from harness.scenario.files import resolve
-    from harness.scenario.model import Scenario
-
     def run(scenario, target: str | None = None, overrides: dict | None = None,
             **kw) -> ScenarioResult:
         if not isinstance(scenario, Scenario):

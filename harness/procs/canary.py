@@ -20,6 +20,7 @@ import time
 
 from harness.clients.priority import raise_priority
 from harness.history import HistoryWriter
+from harness.lab.inns import die_with_parent, release_held_signals
 
 # The runner starts one canary of each: (name, realtime). Each writes events-<name>.jsonl.
 CANARIES = (("canary", True), ("canary_normal", False))
@@ -31,12 +32,8 @@ RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the hist
 def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None = None,
                 realtime: bool = True, name: str = "canary") -> None:
     if parent_pid is not None:
-        from harness.lab.inns import die_with_parent
-
         die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from harness.lab.inns import release_held_signals
-
     release_held_signals()
     writer = HistoryWriter(events_path, name)
     # the probers' priority: it measures the stalls they can suffer; or normal, the server's

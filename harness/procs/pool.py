@@ -23,8 +23,15 @@ import signal
 import socket
 import time
 
+from harness.clients.priority import raise_priority
+from harness.clients.session import client_file_name, describe_error, open_session
+from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
+from harness.lab.inns import die_with_parent, release_held_signals
+from harness.lab.netns import enter_netns
+from harness.probes.smb_echo import EchoProbe
 from harness.probes.timing import send_at
+from harness.procs.worker import done, ready_then_start, setup_failed
 from harness.schedule import fixed_rate_times
 
 MAX_SESSIONS_PER_PROCESS = 256
@@ -63,20 +70,12 @@ def pool_schedule(rate_hz: float, sessions: int, total_s: float, stagger: float,
 
 def pool_main(spec, conn) -> None:
     """Entry point of a pool process (forked by the runner)."""
-    from harness.clients.priority import raise_priority
-    from harness.clients.session import client_file_name, describe_error, open_session
-    from harness.procs.worker import done, ready_then_start, setup_failed
-
-    from harness.lab.inns import die_with_parent, release_held_signals
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its pools along
     release_held_signals()
     sessions = []
     try:
         if spec.netns:
-            from harness.lab.netns import enter_netns
-
             enter_netns(spec.netns)
         _raise_fd_limit()
         writer = HistoryWriter(spec.events_path, spec.name)
@@ -116,8 +115,6 @@ def pool_main(spec, conn) -> None:
 
 
 def _echo_probes(spec, sessions) -> list:
-    from harness.probes.smb_echo import EchoProbe
-
     probes = []
     for s in sessions:
         p = EchoProbe(s, spec.timeout_s)
@@ -130,8 +127,6 @@ def _echo_probes(spec, sessions) -> list:
 
 def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
     """Every session's echoes on their schedules, multiplexed on one selector."""
-    from harness.errors import ProbeTimeout
-
     rate_hz = spec.rates_hz["smb_echo"]
     plan = pool_schedule(rate_hz, len(probes), spec.phases.total_s, spec.stagger,
                          spec.first_index, spec.all_sessions)

@@ -18,9 +18,17 @@ from dataclasses import dataclass, field
 
 from impacket.nmb import NetBIOSTimeout
 
+from harness.clients.holdings import NotGranted, held_file_name, take
+from harness.clients.priority import raise_priority
+from harness.clients.session import describe_error, open_session
+from harness.clients.victim_data import LEAD_S, UNFLUSHED_LEAD_S, VictimData
 from harness.drops.base import Drop
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
+from harness.lab.inns import die_with_parent, release_held_signals
+from harness.lab.netns import enter_netns
+from harness.packets.inet_diag import parse_tcp_info
+from harness.probes import FROM_DROP_AFTER_S, PROBES, ProbeContext
 from harness.probes.timing import SPIN_S, send_at
 from harness.schedule import Phases, merged_schedule
 from harness.server import Endpoint
@@ -56,10 +64,6 @@ class WorkerSpec:
 
 
 def _build_probes(spec: WorkerSpec, session):
-    from harness.probes import PROBES, ProbeContext
-
-    from harness.clients.holdings import held_file_name
-
     holds = spec.victim_spec.holds if spec.victim_spec else None
     ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session, holds=holds,
                        held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None)
@@ -84,8 +88,6 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
     """Each operation: its invocation is written before the wait (an invocation with no
     completion is a stall), the operation alone is timed, the completion written after with
     the intended, sent and completed times."""
-    from harness.probes import FROM_DROP_AFTER_S, PROBES
-
     from_drop = {p for p in spec.rates_hz if PROBES[p].from_drop}
     for intended_s, probe, seq in merged_schedule(spec.rates_hz, spec.phases.total_s, spec.stagger):
         if probe in from_drop and intended_s < spec.phases.fault_start_s + FROM_DROP_AFTER_S:
@@ -114,8 +116,6 @@ def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: fl
         outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
     except Exception as exc:  # any failure of the operation is a failed probe
         end = time.monotonic()  # describing the error is not part of the operation
-        from harness.clients.session import describe_error
-
         outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
     sent_s, end_s = sent - t0, end - t0
     writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
@@ -126,8 +126,6 @@ def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: fl
 
 def _bytes_acked(sock) -> int | None:
     """What the peer's TCP has acknowledged of what this socket sent (tcp_info)."""
-    from harness.packets.inet_diag import parse_tcp_info
-
     try:
         return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)).get("bytes_acked")
     except OSError:
@@ -151,8 +149,6 @@ def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: 
 
 def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn,
                 data=None) -> None:
-    from harness.clients.victim_data import LEAD_S, UNFLUSHED_LEAD_S
-
     drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     sent_bytes = None
     if data is not None:  # its own data: flushed at the warm-up's end, one write just before the drop
@@ -193,9 +189,6 @@ def setup_failed(conn, spec, exc: Exception) -> None:
     """The client side of the handshake when set-up failed: tell the runner why, and leave.
     A holding the server did not grant is ``not_granted``: the runner decides (a skip on a
     server the harness does not configure, an error on one it does)."""
-    from harness.clients.holdings import NotGranted
-    from harness.clients.session import describe_error
-
     if isinstance(exc, NotGranted):
         conn.send(("not_granted", str(exc)))
     else:
@@ -228,8 +221,6 @@ def done(writer: HistoryWriter, conn) -> None:
 
 def worker_main(spec: WorkerSpec, conn) -> None:
     """Entry point of a client process (forked by the runner)."""
-    from harness.lab.inns import die_with_parent, release_held_signals
-
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its clients along
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when we stop
     release_held_signals()
@@ -239,22 +230,14 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     victim_data = None
     try:
         if spec.netns:
-            from harness.lab.netns import enter_netns
-
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
-        from harness.probes import PROBES
-
         needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
         info = {"pid": os.getpid()}
         if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
-            from harness.clients.priority import raise_priority
-
             info["sched"] = raise_priority()
         drop = spec.drop
         if needs_session:
-            from harness.clients.session import open_session
-
             session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect,
                                    spec.transport)
             info["local"] = session.local_addr()
@@ -264,13 +247,9 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         if spec.role == "victim":
             drop.prepare(session)
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
-                from harness.clients.holdings import held_file_name, take
-
                 info["holding"] = take(session, spec.victim_spec.holds,
                                        held_file_name(spec.owner_pid, _run_tag(spec)),
                                        spec.victim_spec.durable_timeout_ms)
-            from harness.clients.victim_data import VictimData
-
             victim_data = VictimData(session)  # its own file, written before the drop
             victim_data.open()
         else:
@@ -294,7 +273,5 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             if session:
                 session.close()
     except Exception as exc:
-        from harness.clients.session import describe_error
-
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     done(writer, conn)

@@ -3,6 +3,7 @@ the results (harness.results)."""
 
 from __future__ import annotations
 
+from harness.checkers.access import access_line
 from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
 from harness.results import Report, ScenarioResult
 from harness.schedule import PHASES
@@ -62,8 +63,6 @@ def render_table(entry: ScenarioResult) -> str:
                         drop.no_evidence or "none"))
     access = entry.extra.get("access")
     if access:  # a contended probe's time-to-access and status sequence
-        from harness.checkers.access import access_line
-
         lines.append("   " + access_line(access))
     few = False
     if entry.probes:

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from harness.lab import firewall, netns
+from harness.targets import docker as docker_target
 
 def stale_temp_dirs() -> list[Path]:
     return [p for p in Path(tempfile.gettempdir()).iterdir()
@@ -31,8 +32,6 @@ def cleanup_stale(include_live: bool = False) -> list[str]:
         shutil.rmtree(d, ignore_errors=True)
         removed.append(f"dir {d}")
     try:
-        from harness.targets import docker as docker_target
-
         removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
     except Exception:  # no docker SDK or engine: nothing of ours can be there
         pass

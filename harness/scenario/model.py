@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
+from harness.clients.holdings import HOLDINGS, holding_problem
+from harness.drops import DROPS
 from harness.errors import BadInput, one_line
 from harness.probes import PROBES as PROBE_KINDS
 from harness.schedule import Phases
@@ -211,8 +213,6 @@ def _pools_need_smb2(scenario: "Scenario") -> str | None:
 
 @unsupported_check
 def _drop_needs_smb2(scenario: "Scenario") -> str | None:
-    from harness.drops import DROPS
-
     if scenario.drop and dialects_mod.is_smb1(scenario.dialect):
         why = DROPS[scenario.drop.mode].smb1_unsupported
         if why:
@@ -225,8 +225,6 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 
     ``from_matrix``: the dialect and transport come from a matrix, so a combination the
     scenario cannot express is left to the run (a skip) instead of refused here."""
-    from harness.drops import DROPS
-
     def bad(msg: str) -> BadInput:
         return BadInput(one_line(f"{source}: {msg}"))
 
@@ -355,8 +353,6 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 @unsupported_check
 def _holding_needs_its_dialect(scenario: "Scenario") -> str | None:
     """A holding the dialect cannot express (a lease over SMB1, durable v2 below 3.0)."""
-    from harness.clients.holdings import holding_problem
-
     if scenario.victim is None:
         return None
     why = holding_problem(scenario.victim.holds, scenario.dialect)
@@ -366,8 +362,6 @@ def _holding_needs_its_dialect(scenario: "Scenario") -> str | None:
 def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
     """The [victim] table: a known holding (whether the dialect can express it is an
     unsupported_check); smb_contend only with one."""
-    from harness.clients.holdings import HOLDINGS
-
     contended = [p for p, kind in PROBE_KINDS.items() if kind.judged_by_access and rates.get(p, 0) > 0]
     if victim_d is None or victim_d == {}:
         if contended:
