@@ -8,11 +8,12 @@ server-side evidence, or began so late that the fault phase did not hold it -> `
 
 from __future__ import annotations
 
+from harness.checkers.access import access_summary
 from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
-from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
 from harness.checkers.writes import write_violations
+from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
 
 HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 # A drop that began this much after its scheduled instant was not judged by the phases named
@@ -107,8 +108,6 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     violations += write_violations(events)  # acknowledged writes never lost, in any phase
     access_result = None
     if access:
-        from harness.checkers.access import access_summary
-
         access_result, access_violations = access_summary(
             [o for o in ops if o.role == "healthy"], drop and drop.get("at_s"),
             access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))

@@ -11,6 +11,7 @@ from impacket.smbconnection import SessionError
 from impacket.smb3structs import FILE_OPEN, FILE_READ_DATA
 
 from harness.clients import smbops
+from harness.clients.session import describe_error, open_session
 
 READBACK_TIMEOUT_S = 5.0  # per SMB operation
 SMB1_READ_BYTES = 32 * 1024  # within any SMB1 server's buffer (no large READ_ANDX assumed)
@@ -21,8 +22,6 @@ def reread(endpoint, blocks: dict[str, list[tuple[int, int]]], timeout_s: float,
            dialect: str | None = None) -> list[dict]:
     """For each file, {file, blocks: {offset: crc32 or None (not there: past the end)},
     missing_file, error}; a session that cannot be opened gives every file that error."""
-    from harness.clients.session import describe_error, open_session
-
     try:
         session = open_session(endpoint, "NBTH-VERIFY", timeout_s, dialect)
     except Exception as exc:
@@ -37,8 +36,6 @@ def reread(endpoint, blocks: dict[str, list[tuple[int, int]]], timeout_s: float,
 
 
 def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) -> dict:
-    from harness.clients.session import describe_error
-
     try:
         file_id = smbops.open_file(session, name, disposition=FILE_OPEN, access=FILE_READ_DATA)
     except SessionError as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import time
 
+from harness.clients.session import describe_error, open_session
+
 SCRATCH_NAME = re.compile(r"^nbth-[A-Za-z0-9_]+-(\d+)(\.dat)?$")
 SWEEP_TIMEOUT_S = 5.0  # per SMB operation of the sweep
 # A server may still hold the victim's handles when the run ends: a blackholed session lives
@@ -45,8 +47,6 @@ def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = Non
     ``dialect`` and ``transport``: the run's own (the server gave them to its clients).
     ``files``: more of this run's files by name (the victim's held file, which the contended
     probe removes when it can: one a server still holds, a durable handle, is left to this)."""
-    from harness.clients.session import describe_error, open_session
-
     wanted = set(pids)
     session = open_session(endpoint, "NBTH-SWEEP", timeout_s, dialect, transport)
     removed: list[str] = []

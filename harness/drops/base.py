@@ -6,7 +6,7 @@ import os
 import socket
 import struct
 
-from harness.clients.session import Session
+from harness.clients.session import Session, client_file_name
 from harness.server import ServerSocket
 from harness.validate import number
 
@@ -95,8 +95,6 @@ def prepare_big_file(session, size_bytes: int) -> object:
     as a hole that reads as zeros, so READs of it make the server send just as many bytes.
     Writing all of it took 48 WRITEs of 64 KiB for stall's 3 MiB over NBT, 1 to 3 s of the
     scenario's set-up on a loaded machine."""
-    from harness.clients.session import client_file_name
-
     file_id = session.open_file(client_file_name("victim"))
     n = min(SPARSE_TAIL_BYTES, size_bytes)
     session.conn.writeFile(session.tree_id, file_id, b"\xa5" * n, size_bytes - n)

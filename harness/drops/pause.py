@@ -23,6 +23,7 @@ import time
 
 from harness.drops.base import CHUNK_BYTES, WithBigFile, after
 from harness.drops.stall import STUCK_SEND_Q_BYTES
+from harness.lab.inns import die_with_parent
 from harness.validate import number
 
 AFTERS = ("resume", "kill")
@@ -79,8 +80,6 @@ class Pause(WithBigFile):
         waker = os.fork()
         if waker == 0:  # the waker: no Python teardown, nothing but the signal
             try:
-                from harness.lab.inns import die_with_parent
-
                 die_with_parent(victim)
                 time.sleep(max(0.0, release_at - time.monotonic()))
                 os.kill(victim, signal.SIGCONT if self.after == "resume" else signal.SIGKILL)

@@ -10,6 +10,7 @@ import signal
 from typing import Any, Callable, Iterator
 
 from harness.errors import InfraError
+from harness.lab.netns import enter_netns
 
 FORK = multiprocessing.get_context("fork")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -71,8 +72,6 @@ def _child(netns: str | None, fn: Callable, args: tuple, conn, parent_pid: int) 
     release_held_signals()
     try:
         if netns:
-            from harness.lab.netns import enter_netns
-
             enter_netns(netns)
         conn.send(("ok", fn(*args)))
     except BaseException as exc:  # report every failure to the parent as one line

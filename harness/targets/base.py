@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import abc
 
+from harness.clients.session import offers
+from harness.dialects import exact
+from harness.errors import HarnessError
+from harness.lab.inns import call_in_netns
 from harness.server import Endpoint, ServerSocket  # what every target describes
 
 OFFERS_TIMEOUT_S = 5.0  # one connect + NEGOTIATE
@@ -64,15 +68,9 @@ class Target(abc.ABC):
         healthy clients' host, remembered per combination for this target's life. The
         scenario is skipped with that reason (never a silent fallback to another dialect).
         When the check itself cannot run, None: the scenario's clients then say why."""
-        from harness.dialects import exact
-        from harness.errors import HarnessError
-
         cache = self.__dict__.setdefault("_offers", {})
         key = (exact(dialect), transport)
         if key not in cache:
-            from harness.clients.session import offers
-            from harness.lab.inns import call_in_netns
-
             try:
                 cache[key] = call_in_netns(self.client_netns("healthy"), offers, self.endpoint,
                                            dialect, transport, OFFERS_TIMEOUT_S,

@@ -16,10 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.clients.priority import SERVER_RT_PRIORITY, raise_priority_of_tree
 from harness.errors import InfraError
 from harness.lab import netns as netns_mod
+from harness.lab.inns import call_in_netns
 from harness.lab.netns import Lab
 from harness.lab.sockdiag import TcpTable, netns_path
+from harness.probes.readiness import server_ready
+from harness.targets import LOCAL_CONFIGS
 from harness.targets.base import Endpoint, ServerSocket, Target
 
 NETBIOS_NAME = "NBTHSRV"
@@ -102,8 +106,6 @@ class LocalSamba(Target):
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
-        from harness.targets import LOCAL_CONFIGS
-
         return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,
@@ -170,17 +172,12 @@ class LocalSamba(Target):
             log.close()
         self._wait_ready(self._endpoint)
         if self.raise_server_priority:
-            from harness.clients.priority import SERVER_RT_PRIORITY, raise_priority_of_tree
-
             # every process and thread both daemons have by now (their helpers, the readiness
             # probe's smbd); what they fork or start later inherits it (no reset on fork)
             got = [raise_priority_of_tree(p.pid, SERVER_RT_PRIORITY) for p in self.procs]
             self.server_sched = next((g for g in got if not g.startswith("SCHED_RR")), got[-1])
 
     def _wait_ready(self, endpoint: Endpoint) -> None:
-        from harness.lab.inns import call_in_netns
-        from harness.probes.readiness import server_ready
-
         host = self.lab.add_host("probe")
         deadline = time.monotonic() + READY_TIMEOUT_S
         last = "not tried"

@@ -19,8 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from harness.clients.session import open_session
+from harness.dialects import is_smb1
 from harness.errors import BadInput, InfraError
-from harness.lab.inns import start_without_signals
+from harness.lab.inns import call_in_netns, start_without_signals
+from harness.probes import PROBES
+from harness.probes.nbstat import node_status
+from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint, Target
 
 PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
@@ -225,9 +230,6 @@ class RemoteTarget(Target):
         return f"{self.spec.masked()} ({self.endpoint.netbios_name}; offers {caps or 'nothing'})"
 
     def start(self) -> None:
-        from harness.probes.nbstat import node_status
-        from harness.probes.nbt_session import request_session
-
         s = self.spec
         password = read_password(s)
         # Resolved once, here: every probe then talks to the address, so no name lookup
@@ -266,8 +268,6 @@ class RemoteTarget(Target):
     def _login(self, dialect: str | None) -> None:
         """A login and tree connect within LOGIN_DEADLINE_S overall, in a child process that
         is killed at the deadline; InfraError (one line, password masked) otherwise."""
-        from harness.lab.inns import call_in_netns
-
         try:
             call_in_netns(None, _login_once, self._endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
         except InfraError as exc:
@@ -297,15 +297,11 @@ class RemoteTarget(Target):
             return False
 
     def unsupported(self, scenario) -> str | None:
-        from harness.probes import PROBES
-
         for probe in scenario.probes:
             needs = PROBES[probe].capability
             if needs and not getattr(self.caps, needs, False):
                 return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
                         f"set probes.{probe}=0")
-        from harness.dialects import is_smb1
-
         if is_smb1(scenario.dialect) and not self.caps.smb1:
             return f"{self.spec.host} does not offer SMB1"
         if scenario.transport == "tcp" and not self.caps.direct_445:
@@ -318,8 +314,6 @@ class RemoteTarget(Target):
 
 
 def _login_once(endpoint: Endpoint, dialect: str | None) -> None:
-    from harness.clients.session import open_session
-
     open_session(endpoint, "NBTHPROBE", DISCOVERY_TIMEOUT_S, dialect).close()
 
 

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import replace
 
+from harness.clients.priority import raise_priority_of
 from harness.errors import BadInput, InfraError
 from harness.lab import netns as netns_mod
 from harness.replica.triggers import HOLDS
@@ -108,8 +109,6 @@ class ReplicaTarget(LocalSamba):
         # Above the probers' real-time priority: measured through replica:never on the shared
         # 2-core lab (load average 3-6), nbstat p50 0.9 ms with it, 2.5 ms without (the relay
         # waited for spinning probers and other sessions' work to give it a CPU).
-        from harness.clients.priority import raise_priority_of
-
         self.relay_sched = raise_priority_of(self.relay.pid)
         deadline = time.monotonic() + LISTEN_TIMEOUT_S
         while not any(e.get("event") == "listening" for e in self._read_log(advance=False)):
