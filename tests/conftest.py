@@ -199,7 +199,7 @@ def watched_run(request, nbt_run):
     on the same target writes the same file)."""
     from harness.history import read_events
     from harness.plugin import SETTINGS_KEY, TARGETS_KEY
-    from tests.forkwatch import ForkWatch
+    from tests.support.forkwatch import ForkWatch
 
     cache: dict = {}
 

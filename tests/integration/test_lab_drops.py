@@ -6,7 +6,7 @@ import pytest
 
 from harness.history import read_events
 from tests.conftest import FAST
-from tests.victim_data_checks import assert_victim_data_verified
+from tests.support.victim_data_checks import assert_victim_data_verified
 
 pytestmark = pytest.mark.integration
 # The server gives up about 3 s after the cut (tcp_retries2 = 3), and the timeout replica then

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from tests.conftest import FAST
-from tests.forkwatch import spawned_while_judged
+from tests.support.forkwatch import spawned_while_judged
 
 pytestmark = pytest.mark.integration
 

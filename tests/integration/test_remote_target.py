@@ -16,7 +16,7 @@ from harness.errors import BadInput
 from harness.lab.netns import sh
 from harness.targets.local import LocalSamba
 from harness.targets.remote import RemoteTarget, parse_smb_url
-from tests.standalone_replica import standalone_replica
+from tests.support.standalone_replica import standalone_replica
 from tests.conftest import DROP_MODES, FAST
 
 pytestmark = pytest.mark.integration
@@ -203,7 +203,7 @@ def test_no_process_is_spawned_in_the_judged_phases(watched_run, password_env):
     """A server the harness cannot look inside: evidence comes from the capture of the
     victim's flow (a kernel-filtered AF_PACKET socket read by a thread), with no process.
     The run is the default suite's rst run on this target (one run, watched, serves both)."""
-    from tests.forkwatch import spawned_while_judged
+    from tests.support.forkwatch import spawned_while_judged
 
     entry, history, forks, _ = watched_run("rst", password_env, FAST)
     assert entry["verdict"] == "pass", entry["reason"]

@@ -18,7 +18,7 @@ its time-to-access in the report, and each target has a failing control.
 - on both: the smb_lock and smb_open probes around an rst, without an error in any phase.
 
 Every run at once (one fixture for both targets, so the added time is the longest run, not the
-sum): see tests/holding_runs.py for the phases and why only the contended open is judged.
+sum): see tests/support/holding_runs.py for the phases and why only the contended open is judged.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import tempfile
 import pytest
 
 from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR, sh
-from tests.standalone_replica import standalone_replica
+from tests.support.standalone_replica import standalone_replica
 from tests.conftest import FAST
-from tests.holding_runs import Run, run_all
+from tests.support.holding_runs import Run, run_all
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the lab Samba needs root")]

@@ -17,7 +17,7 @@ import pytest
 
 from harness.history import read_events
 from tests.conftest import DROP_MODES, FAST, healthy_dialect_run
-from tests.victim_data_checks import assert_victim_data_verified
+from tests.support.victim_data_checks import assert_victim_data_verified
 
 pytestmark = pytest.mark.integration
 LOSE_VICTIMS_WRITE = "replica:never,lose_write=1,lose_write_from=victim"

@@ -1,5 +1,5 @@
 """The typed result model against report.json: golden documents written by the dict-based
-code that came before it (tests/unit/report_cases.py), older reports, unknown keys."""
+code that came before it (tests/support/report_cases.py), older reports, unknown keys."""
 
 import json
 from pathlib import Path
@@ -100,7 +100,7 @@ def test_a_real_run_written_before_the_model_reads_back_to_the_same_bytes():
 
 def _golden_entries(build_entry):
     from harness.checkers.verdict import verdict
-    from tests.unit import report_cases as rc
+    from tests.support import report_cases as rc
 
     out = []
     for name, hist, rates, extra in rc.CASES:
@@ -147,7 +147,7 @@ def test_verdicts_from_histories_give_the_golden_probes_violations_and_drops():
 def test_report_entries_from_histories_are_the_golden_ones():
     # the whole pure path the CLI takes: history -> verdict -> entry -> report.json
     from harness.report.table import errored_entry, report_doc, scenario_entry
-    from tests.unit import report_cases as rc
+    from tests.support import report_cases as rc
 
     entries = _golden_entries(lambda r, sc, extra: scenario_entry(r, sc, **extra))
     sk = rc.scenario("skipped")

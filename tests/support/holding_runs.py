@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tests.conftest import CHILD_PYTEST
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Only the contended open is judged (time-to-access and its statuses): these runs go five or
 # more at once on a 2-core machine, where the latency bounds of the other probes would judge
 # the machine's load (seen: nbstat and smb_echo p99 of 200-460 ms with six docker runs at

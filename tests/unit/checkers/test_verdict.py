@@ -233,7 +233,7 @@ def _drop_begun_at(history, begun_s):
 @pytest.mark.parametrize("begun_s, verdict_was", [(3.0, "pass"), (3.45, "pass"), (3.6, "error"),
                                                   (6.2, "error")])
 def test_a_drop_that_began_late_is_an_error_not_a_pass(begun_s, verdict_was):
-    from tests.unit import report_cases as rc
+    from tests.support import report_cases as rc
 
     sc = rc.scenario("healthy")
     result = verdict(_drop_begun_at(rc.healthy_history(), begun_s), sc.bounds, sc.probes, "rst")
@@ -247,7 +247,7 @@ def test_a_drop_that_began_late_is_an_error_not_a_pass(begun_s, verdict_was):
 
 
 def test_a_late_drop_still_fails_on_a_stall_and_says_it_was_late():
-    from tests.unit import report_cases as rc
+    from tests.support import report_cases as rc
 
     sc = rc.scenario("failing")
     result = verdict(_drop_begun_at(rc.failing_history(), 4.0), sc.bounds, sc.probes, "rst")

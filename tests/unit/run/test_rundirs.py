@@ -193,7 +193,7 @@ def test_runs_dir_default_gets_a_run_of_its_own_and_latest(tmp_path, monkeypatch
 
     monkeypatch.setattr(spec_mod, "make_target", lambda *a, **k: Stub())
     monkeypatch.chdir(tmp_path)
-    scenarios = str(Path(__file__).resolve().parents[2] / "scenarios")
+    scenarios = str(Path(__file__).resolve().parents[3] / "scenarios")
     assert cli.main(["run", "baseline", "--scenario-dir", scenarios, "--quiet"]) == 0
     assert cli.main(["run", "baseline", "--scenario-dir", scenarios, "--quiet"]) == 0
     runs = sorted(p for p in (tmp_path / "nbt-runs").iterdir() if not p.is_symlink())
