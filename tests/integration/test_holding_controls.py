@@ -88,9 +88,9 @@ PLAN = (("default", "blackhole", list(HOLDINGS)), ("tcp_retries2=15", "blackhole
         ("default", "pause", list(HOLDINGS)), ("replica freeze 4 s", "pause", list(HOLDINGS)))
 GROUPS = tuple((config, drop, holdings[i:i + CHUNK[drop]]) for config, drop, holdings in PLAN
                for i in range(0, len(holdings), CHUNK[drop]))
-# Phases (tests.support.holding_runs.SHORT_BY_DROP): the server's loss detection takes 3.3 or 6.8 s (two
-# RTO backoff steps), so the blackhole's fault phase (9 s) covers max_wait_s (8 s). The controls
-# judge the contended open alone. The other probes' latency bounds are the default scenarios'
+# Phases (tests.support.holding_runs.SHORT_BY_DROP): the server's loss detection takes 3.3 or
+# 6.8 s (two RTO backoff steps), so the blackhole's fault phase (9 s) covers max_wait_s (8 s).
+# The controls judge the contended open alone. The other probes' latency bounds are the default scenarios'
 # business; here, many runs at once on a shared 2-core machine (load average 13-19 when other
 # work runs), a 1-2 s phase's nbstat or echo p99 crossed its 100 ms floor (139 ms, 115 ms seen)
 # and turned a pass control into a fail for a reason it does not test.
