@@ -29,6 +29,7 @@ import time
 import traceback
 from pathlib import Path
 
+from harness import pcaps
 from harness.checkers.compare import Thresholds, compare_reports
 from harness.dialects import matrix, parse_list
 from harness.errors import (
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "--dialect / --transport)")
     run.add_argument("--quiet", action="store_true",
                      help="print only the verdict lines (no tables, no progress)")
+    _add_runs22_run_options(run)
     ls = sub.add_parser("list", help="list scenarios, one line each")
     ls.add_argument("--scenario-dir", type=Path, default=None,
                     help="default: the shipped scenarios "
@@ -123,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--html", type=Path, default=None, metavar="FILE",
                      help="also write the comparison as an HTML page")
     return p
+
+
+# runs22: pcaps of failed scenarios (run --pcap), the runs index (runs), compare --against
+def _add_runs22_run_options(run) -> None:
+    from harness.pcaps import DEFAULT_MODE, MODES, RING_BYTES
+
+    run.add_argument("--pcap", choices=MODES, default=DEFAULT_MODE,
+                     help=f"write DIR/<scenario>/capture.pcap (mode 0600: it holds NTLM exchanges) "
+                          f"for failed scenarios (fail, the default), every scenario (always) or "
+                          f"none (never): the clients' packets with the server, the newest "
+                          f"{RING_BYTES >> 20} MiB of them per scenario")
 
 
 def cmd_report(args) -> int:
@@ -246,12 +259,17 @@ def cmd_run(args) -> int:
         for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names), 1):
             t = time.monotonic()
             progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
+            capture, no_capture = pcaps.start_capture(target, args.pcap)
             try:
                 result = run_scenario(sc, target, report_dir / dir_name, on_start=progress.started)
             finally:
                 progress.done()
+                if capture:
+                    capture.stop()
+            pcap = pcaps.finish(capture, no_capture, args.pcap, result.verdict,
+                                report_dir / dir_name, report_dir)
             entries.append(scenario_entry(
-                result, sc, duration_s=round(time.monotonic() - t, 2),
+                result, sc, pcap, duration_s=round(time.monotonic() - t, 2),
                 server_logs=target.logs()[-8000:] if result.verdict in ("fail", "error") else None))
             write_report()
             if args.quiet:

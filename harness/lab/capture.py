@@ -1,5 +1,7 @@
-"""A capture of one TCP flow on the harness's own side (AF_PACKET, root), for servers the
-harness cannot look inside: what left the victim and what the server sent back."""
+"""Captures on the harness's side (AF_PACKET, root). FlowCapture: one TCP flow's parsed
+headers, for servers the harness cannot look inside (what left the victim and what the server
+sent back). PacketCapture: the raw packets of every client's flows with the server, in a
+bounded ring, for the pcap of a failed scenario (harness.pcaps)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import time
 from dataclasses import dataclass
 
 from harness.lab.inns import start_without_signals
+from harness.lab.netns import enter_netns
 from harness.packets import bpf
+from harness.packets.pcap import Frame, FrameRing, RecentDuplicates
 from harness.packets.tcp import Segment, parse_ipv4_tcp
 
 ETH_P_ALL = 0x0003  # only a tap on every protocol sees outgoing packets
@@ -23,7 +27,12 @@ SO_ATTACH_FILTER = 26
 def attach_flow_filter(sock: socket.socket, a: tuple[str, int], b: tuple[str, int]) -> None:
     """Let the kernel pass only the a <-> b TCP flow to ``sock`` (classic BPF), then drop
     whatever was queued before the filter took effect."""
-    code = bpf.encode(bpf.flow_filter(a, b))
+    attach_filter(sock, bpf.flow_filter(a, b))
+
+
+def attach_filter(sock: socket.socket, program: list) -> None:
+    """Attach a classic BPF program to ``sock``, then drop what was queued before it."""
+    code = bpf.encode(program)
     buf = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("HP", len(code) // 8, ctypes.addressof(buf))  # struct sock_fprog
     sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
@@ -95,3 +104,88 @@ class FlowCapture:
         self._stop.set()
         self._thread.join(1.0)
         self._sock.close()
+
+
+CAPTURE_SOCKET_TIMEOUT_S = 5.0
+CAPTURE_RCVBUF_BYTES = 4 << 20  # a burst of probes must not overflow the queue between reads
+
+
+def packet_socket_in(netns: str | None, ifname: str | None = None) -> socket.socket:
+    """An AF_PACKET socket of network namespace ``netns`` (None: the harness's own), bound
+    to ``ifname`` if given. Made by a short-lived thread that enters the namespace (setns of
+    a network namespace changes only the calling thread); the socket stays in it."""
+    out: dict = {}
+
+    def make() -> None:
+        try:
+            if netns:
+                enter_netns(netns)
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+            if ifname:
+                sock.bind((ifname, ETH_P_ALL))
+            out["sock"] = sock
+        except Exception as exc:  # returned to the caller's thread below
+            out["error"] = exc
+
+    maker = threading.Thread(target=make, name="nbth-capture-socket", daemon=True)
+    start_without_signals(maker)
+    maker.join(CAPTURE_SOCKET_TIMEOUT_S)
+    if "sock" not in out:
+        raise OSError(f"no packet socket in {netns or 'this namespace'}: "
+                      f"{out.get('error', 'timed out')}")
+    return out["sock"]
+
+
+class PacketCapture:
+    """The raw IPv4 packets from and to ``server_addr`` that ``netns`` sees (on ``ifname``
+    only, if given), the newest of them within ``cap_bytes`` (harness.packets.pcap.FrameRing).
+    The same packet seen twice (a bridge port and the bridge, loopback out and in) is kept
+    once."""
+
+    def __init__(self, netns: str | None, server_addr: str, cap_bytes: int,
+                 ifname: str | None = None) -> None:
+        self.ring = FrameRing(cap_bytes)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = packet_socket_in(netns, ifname)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPTURE_RCVBUF_BYTES)
+            attach_filter(self._sock, bpf.host_filter(server_addr))
+            self._sock.settimeout(0.1)
+        except OSError:
+            self._sock.close()
+            raise
+        self._thread = threading.Thread(target=self._run, name="nbth-pcap", daemon=True)
+
+    def start(self) -> "PacketCapture":
+        start_without_signals(self._thread)
+        return self
+
+    def _run(self) -> None:
+        duplicates = RecentDuplicates()
+        while not self._stop.is_set():
+            try:
+                data, addr = self._sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if addr[1] != ETH_P_IP:
+                continue
+            now = time.time()
+            if duplicates.seen(now, data):
+                continue
+            with self._lock:
+                self.ring.add(Frame(now, data))
+
+    def frames(self) -> list[Frame]:
+        with self._lock:
+            return self.ring.frames()
+
+    def stop(self) -> None:
+        """Stop capturing (idempotent); the ring stays readable."""
+        if not self._stop.is_set():
+            self._stop.set()
+            if self._thread.is_alive():
+                self._thread.join(1.0)
+            self._sock.close()

@@ -65,3 +65,20 @@ def flow_filter(a: tuple[str, int], b: tuple[str, int]) -> list[tuple[int, int, 
 def encode(program: list[tuple[int, int, int, int]]) -> bytes:
     """The instructions as the kernel's struct sock_filter array."""
     return b"".join(_INSN.pack(*insn) for insn in program)
+
+
+def host_filter(addr: str) -> list[tuple[int, int, int, int]]:
+    """(code, jt, jf, k) instructions: accept every IPv4 packet from or to ``addr`` (TCP and
+    UDP alike: the server's sessions and its name service), whole; reject everything else."""
+    k = _ip(addr)
+    return [
+        (LDB_ABS, 0, 0, 0),
+        (AND_K, 0, 0, 0xF0),
+        (JEQ_K, 0, 5, 0x40),  # IPv4, else reject
+        (LDW_ABS, 0, 0, 12),
+        (JEQ_K, 2, 0, k),  # from addr: accept
+        (LDW_ABS, 0, 0, 16),
+        (JEQ_K, 0, 1, k),  # to addr: accept, else reject
+        (RET_K, 0, 0, ACCEPT_BYTES),
+        (RET_K, 0, 0, 0),
+    ]

@@ -156,11 +156,24 @@ def _spectra(entry: ScenarioResult) -> str:
             + "</div>")
 
 
+def _pcap(entry: ScenarioResult) -> str:
+    """A link to the scenario's pcap (relative to the run directory, where report.html is),
+    or why there is none."""
+    pcap, note = entry.extra.get("pcap"), entry.extra.get("pcap_note")
+    if isinstance(pcap, str) and pcap:
+        frames = entry.extra.get("pcap_frames")
+        return (f'<p class="pcap">packets: <a href="{escape(pcap)}">{escape(pcap)}</a>'
+                + (f" ({int(frames)} packets)" if isinstance(frames, int) else "")
+                + " (open in Wireshark; it holds the NTLM exchanges)</p>")
+    return f'<p class="note">{escape(note)}</p>' if isinstance(note, str) else ""
+
+
 def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
     name = entry.name
     parts = [(f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
               f'<span class="{escape(entry.verdict)}">{escape(entry.verdict.upper())}</span></h2>'),
              f"<p>{escape(entry.reason)}</p>"]
+    parts.append(_pcap(entry))
     if entry.description:
         parts.append(f'<p class="note">{escape(entry.description)}</p>')
     if entry.dialect:

@@ -72,3 +72,12 @@ def test_same_address_both_ends_is_decided_by_the_ports():
 def test_encoding_is_the_kernels_sock_filter_layout():
     raw = bpf.encode([(bpf.RET_K, 0, 0, 0xFFFF)])
     assert raw == struct.pack("=HBBI", 0x06, 0, 0, 0xFFFF) and len(raw) == 8
+
+
+def test_host_filter_passes_whatever_goes_to_or_from_the_server():
+    prog = bpf.host_filter("10.213.0.1")
+    assert run(prog, packet(A, B)) == bpf.ACCEPT_BYTES
+    assert run(prog, packet(B, A)) == bpf.ACCEPT_BYTES
+    assert run(prog, packet(A, B, proto=17)) == bpf.ACCEPT_BYTES  # NBSTAT over UDP too
+    assert run(prog, packet(A, ("10.213.0.2", 445))) == 0  # another host
+    assert run(prog, b"\x60" + bytes(59)) == 0  # IPv6
