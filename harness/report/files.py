@@ -76,3 +76,32 @@ def write_html(run_dir: Path, out: Path | None = None) -> Path:
 def write_compare_html(result: dict, base: tuple[str, Report], new: tuple[str, Report], out: Path) -> Path:
     page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
     return _write(out, page)
+
+
+def kept_runs(runs_dir: Path) -> tuple[list, list[str]]:
+    """(a RunSummary per run directory under ``runs_dir`` holding a report.json, oldest
+    first; why each other directory with a report.json was left out). Links (``latest``)
+    are not followed: each run is listed once."""
+    from harness.runs_index import in_order, summarize
+
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise BadInput(f"no runs directory at {runs_dir}")
+    runs, skipped = [], []
+    for child in sorted(runs_dir.iterdir()):
+        if child.is_symlink() or not child.is_dir() or not (child / "report.json").is_file():
+            continue
+        try:
+            doc, _ = load_report(child)
+        except BadInput as exc:
+            skipped.append(str(exc))
+            continue
+        runs.append(summarize(child.name, (child / "report.json").stat().st_mtime, doc))
+    return in_order(runs), skipped
+
+
+def write_index(runs_dir: Path, runs: list) -> Path:
+    """Write RUNS_DIR/index.html for ``runs`` (harness.runs_index.render_index)."""
+    from harness.runs_index import render_index
+
+    return _write(Path(runs_dir) / "index.html", render_index(runs, harness_version()))

@@ -252,3 +252,63 @@ def spectrum_svg(series: dict[str, list[tuple[int, int]]], title: str = "",
     parts.append(f'<rect x="{SL}" y="{ST}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# -- trend across runs -----------------------------------------------------------------------
+
+TW, TH = 470, 240
+TL, TR, TT, TB = 58, 20, 34, 46
+
+
+def trend_svg(labels: list[str], series: dict[str, list[float | None]], title: str = "",
+              colors: dict[str, str] | None = None) -> str:
+    """One value per run (log y; x: the runs in order, labelled by ``labels``), one line with
+    a dot per run for each named series; None leaves a gap (the run lacks it). Each series is
+    a ``g.series`` with ``data-series`` and ``data-points`` (how many runs it has a value for)."""
+    colors = colors or PROBE_COLORS
+    values = [v for vs in series.values() for v in vs if v]
+    lo, hi = _decades(min(values, default=100.0), max(values, default=1000.0))
+    pw, ph = TW - TL - TR, TH - TT - TB
+    n = max(len(labels), 1)
+
+    def x(i: int) -> float:
+        return TL + (pw / 2 if n == 1 else pw * i / (n - 1))
+
+    y = log_axis(lo, hi, TT, ph)
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {TW} {TH}" '
+              f'width="{TW}" height="{TH}" font-family="sans-serif" font-size="10">')]
+    if title:
+        parts.append(f'<text x="{TL}" y="12" font-weight="bold">{escape(title)}</text>')
+    v = lo
+    while v <= hi * 1.0001:
+        parts.append(f'<line x1="{TL}" x2="{TW - TR}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
+                     f'<text x="{TL - 3}" y="{y(v) + 3:.1f}" text-anchor="end">{_ms_label(v)}</text>')
+        v *= 10
+    every = max(1, math.ceil(n / 8))  # at most about 8 labels under the axis
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == n - 1:
+            anchor = "middle" if n == 1 else "start" if i == 0 else "end" if i == n - 1 else "middle"
+            parts.append(f'<text x="{x(i):.1f}" y="{TT + ph + 13}" text-anchor="{anchor}">'
+                         f'{escape(label)}</text>')
+    legend_x = TL
+    for name, vs in series.items():
+        colour = color_for(name, colors)
+        pts = [(x(i), y(v)) for i, v in enumerate(vs) if v]
+        path, pen = [], "M"
+        for i, v in enumerate(vs):
+            if not v:
+                pen = "M"
+                continue
+            path.append(f"{pen}{x(i):.1f} {y(v):.1f}")
+            pen = "L"
+        dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5"/>' for a, b in pts)
+        parts.append(f'<g class="series" data-series="{escape(name)}" data-points="{len(pts)}" '
+                     f'fill="{colour}"><title>{escape(name)}</title>'
+                     f'<path d="{"".join(path)}" stroke="{colour}" stroke-width="1.5" fill="none"/>'
+                     f"{dots}</g>")
+        parts.append(f'<circle cx="{legend_x + 4}" cy="{TH - 10}" r="4" fill="{colour}"/>'
+                     f'<text x="{legend_x + 11}" y="{TH - 6}">{escape(name)}</text>')
+        legend_x += 14 + 6 * len(name) + 10
+    parts.append(f'<rect x="{TL}" y="{TT}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>')
+    parts.append("</svg>")
+    return "".join(parts)
