@@ -204,9 +204,62 @@ def compare_reports(base_doc: Report, new_doc: Report, th: Thresholds = Threshol
 
     stalls = {name: {"base": stalls_of(base_sc[name]), "new": stalls_of(new_sc[name])}
               for name in common}
-    return {"rows": rows, "host_stalls": stalls,
+    return {"rows": rows, "host_stalls": stalls, "moved": moved(rows, th),
+            "verdicts": verdicts_side_by_side(base_doc, new_doc),
+            "access": access_side_by_side(base_doc, new_doc),
             "summary": {v: verdicts.count(v) for v in (REGRESSED, IMPROVED, UNCHANGED)},
             "only_base": [n for n in base_sc if n not in new_sc],
             "only_new": [n for n in new_sc if n not in base_sc],
             "thresholds": {"alpha": th.alpha, "min_ratio": th.min_ratio,
                            "min_delta_us": th.min_delta_us}}
+
+
+def moved(rows: list[dict], th: Thresholds = Thresholds()) -> list[dict]:
+    """What moved, most significant first: the regressed and improved rows, then the rows
+    whose distributions parted significantly (KS p < alpha over every latency) by less than
+    the thresholds (an unchanged row's p-value and ratio are those of that test). Each:
+    {scenario, probe, phase, verdict, direction (slower | faster), ratio, quantile, p_value,
+    significant_only}."""
+    out = []
+    for r in rows:
+        p, ratio = r.get("p_value"), r.get("ratio")
+        if p is None or ratio is None or ratio == 1:
+            continue
+        if r["verdict"] == UNCHANGED and p >= th.alpha:
+            continue
+        out.append({"scenario": r["scenario"], "probe": r["probe"], "phase": r["phase"],
+                    "verdict": r["verdict"], "direction": "slower" if ratio > 1 else "faster",
+                    "ratio": ratio, "quantile": r["quantile"], "p_value": p,
+                    "significant_only": r["verdict"] == UNCHANGED})
+    rank = {REGRESSED: 0, IMPROVED: 1, UNCHANGED: 2}
+    return sorted(out, key=lambda m: (rank[m["verdict"]], m["p_value"]))
+
+
+def verdicts_side_by_side(base_doc: Report, new_doc: Report) -> list[dict]:
+    """{scenario, base, new} for every scenario of either report (None: not in that one),
+    base's order first."""
+    base = {s.name: s.verdict for s in base_doc.scenarios}
+    new = {s.name: s.verdict for s in new_doc.scenarios}
+    names = list(base) + [n for n in new if n not in base]
+    return [{"scenario": n, "base": base.get(n), "new": new.get(n)} for n in names]
+
+
+def access_side_by_side(base_doc: Report, new_doc: Report) -> list[dict]:
+    """Each holding's time to access (harness.checkers.access), base and new: {scenario,
+    holds, base_s, new_s, max_wait_s, base_never, new_never} for the scenarios where either
+    report has one (a None time: never got the file within the run, or not run)."""
+    out = []
+    base = {s.name: s for s in base_doc.scenarios}
+    new = {s.name: s for s in new_doc.scenarios}
+    for name in list(base) + [n for n in new if n not in base]:
+        a = [x.extra.get("access") if x is not None else None for x in (base.get(name), new.get(name))]
+        a = [x if isinstance(x, dict) else None for x in a]
+        if a == [None, None]:
+            continue
+        b, n = a[0] or {}, a[1] or {}
+        out.append({"scenario": name, "holds": b.get("holds") or n.get("holds"),
+                    "base_s": b.get("time_to_access_s"), "new_s": n.get("time_to_access_s"),
+                    "max_wait_s": n.get("max_wait_s", b.get("max_wait_s")),
+                    "base_never": a[0] is not None and b.get("time_to_access_s") is None,
+                    "new_never": a[1] is not None and n.get("time_to_access_s") is None})
+    return out

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from harness.checkers.compare import REGRESSED
+
 
 def _ms(us) -> str:
     return "-" if us is None else f"{us / 1000:.2f}"
@@ -12,9 +14,49 @@ def _p99(side: dict) -> str:
     return "max*" if side.get("p99_basis") == "max" else _ms(side.get("p99_us"))
 
 
+def _s(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def lead_lines(result: dict) -> list[str]:
+    """What leads the comparison: what moved (regressed, improved, then significant shifts
+    under the thresholds), each scenario's verdict side by side, each holding's time to
+    access side by side; then the table of every row follows."""
+    out = []
+    moved_rows = result.get("moved") or []
+    if moved_rows:
+        out.append(f"moved ({len(moved_rows)}: regressed and improved first, then significant "
+                   f"shifts under the thresholds):")
+    for m in moved_rows:
+        kind = (m["verdict"].upper() if m["verdict"] == REGRESSED else m["verdict"]
+                if not m["significant_only"] else "significant, under the thresholds")
+        ratio = m["ratio"] if m["direction"] == "slower" else 1 / m["ratio"]
+        out.append(f"   {m['scenario']} {m['probe']} {m['phase']}: {ratio:.2f}x {m['direction']} "
+                   f"at p{m['quantile'] * 100:.0f} (p {m['p_value']:.1e})  {kind}")
+    if not moved_rows and result.get("rows"):
+        out.append("moved: nothing (no row's distributions parted significantly)")
+    verdicts = result.get("verdicts") or []
+    if verdicts:
+        changed = [v for v in verdicts if v["base"] != v["new"]]
+        out.append(f"verdicts (base > new; {len(changed)} changed):")
+        for v in sorted(verdicts, key=lambda v: v["base"] == v["new"]):
+            mark = "  CHANGED" if v["base"] != v["new"] else ""
+            out.append(f"   {v['scenario']:<28} {v['base'] or '-':>5} > {v['new'] or '-'}{mark}")
+    access = result.get("access") or []
+    if access:
+        out.append("time to access (s after the drop; never: not within the run):")
+        for a in access:
+            b = "never" if a["base_never"] else _s(a["base_s"])
+            n = "never" if a["new_never"] else _s(a["new_s"])
+            bound = "" if a.get("max_wait_s") is None else f" (max_wait_s {a['max_wait_s']:g})"
+            out.append(f"   {a['scenario']:<28} holds {a['holds'] or '?'}: {b:>7} > {n:<7}{bound}")
+    return out
+
+
 def render_compare(result: dict, base_label: str, new_label: str) -> str:
     """The comparison as a text table: base -> new per row, the effect and the verdict."""
     lines = [f"compare  base: {base_label}", f"         new:  {new_label}",
+             *lead_lines(result),
              (f"   {'scenario':<10} {'probe':<11} {'phase':<9} {'count':>9} {'p50 ms':>15} "
               f"{'p99 ms':>17} {'max ms':>17} {'ratio':>7} {'at':>5} {'p':>8}  verdict")]
     for r in result["rows"]:

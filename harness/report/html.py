@@ -235,6 +235,39 @@ def render_report(doc: Report, histories: dict[str, list[dict]], harness_version
     return page("nbt-harness report", head + table + sections)
 
 
+def _compare_lead(result: dict) -> str:
+    """What moved (regressed, improved, then significant shifts under the thresholds), the
+    verdicts and the holdings' times to access side by side, ahead of the full table."""
+    out = []
+    moved = result.get("moved") or []
+    if moved:
+        rows = [[escape(m["scenario"]), escape(m["probe"]), escape(m["phase"]),
+                 f"{(m['ratio'] if m['direction'] == 'slower' else 1 / m['ratio']):.2f}x "
+                 f"{m['direction']}", f"p{m['quantile'] * 100:.0f}", f"{m['p_value']:.1e}",
+                 "significant, under the thresholds" if m["significant_only"] else escape(m["verdict"])]
+                for m in moved]
+        out.append('<h2 id="moved">What moved</h2>' + _table(
+            ["scenario", "probe", "phase", "shift", "at", "p", "verdict"], rows,
+            [m["verdict"] for m in moved]))
+    verdicts = result.get("verdicts") or []
+    if verdicts:
+        out.append('<h2 id="verdicts">Verdicts</h2>' + _table(
+            ["scenario", "base", "new"],
+            [[escape(v["scenario"]), escape(v["base"] or "-"), escape(v["new"] or "-")] for v in verdicts],
+            [("fail" if v["new"] in ("fail", "error") else "") if v["base"] != v["new"] else ""
+             for v in verdicts]))
+    access = result.get("access") or []
+    if access:
+        def when(never: bool, s) -> str:
+            return "never" if never else "-" if s is None else f"{s:.3f}"
+        out.append('<h2 id="access">Time to access (s after the drop)</h2>' + _table(
+            ["scenario", "holds", "base", "new", "max_wait_s"],
+            [[escape(a["scenario"]), escape(str(a["holds"])), when(a["base_never"], a["base_s"]),
+              when(a["new_never"], a["new_s"]),
+              "-" if a.get("max_wait_s") is None else f"{a['max_wait_s']:g}"] for a in access]))
+    return "".join(out) + ('<h2 id="rows">Every row</h2>' if out else "")
+
+
 def render_compare_page(result: dict, base_label: str, new_label: str,
                         base_doc: Report, new_doc: Report, harness_version: str) -> str:
     """The comparison's page: the table of verdicts, then per row the two distributions
@@ -262,8 +295,9 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
                      "-" if r["quantile"] is None else f"p{r['quantile'] * 100:.0f}",
                      "-" if r["p_value"] is None else f"{r['p_value']:.1e}", escape(r["verdict"])])
         classes.append(r["verdict"])
-    table = _table(["scenario", "probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
-                    "ratio", "at", "p", "verdict"], rows, classes)
+    table = _compare_lead(result) + _table(
+        ["scenario", "probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
+         "ratio", "at", "p", "verdict"], rows, classes)
     note = ('<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
             "new/base latency at the quantile (at) where the test found its distance (for an "
             "unchanged row: where the two distributions part most).</p>")

@@ -157,3 +157,63 @@ def test_histogram_buckets_match_the_library_iterator():
     expected = [(it.value_iterated_to, it.count_at_value_iterated_to)
                 for it in h.get_recorded_iterator()]
     assert histograms.buckets(h) == expected
+
+
+def _docs_for_lead():
+    """base and new of two scenarios: rst regressed by a stall, smb_rw's body 1.43x slower
+    (significant, far under 2x and 25 ms), a holding that now waits for its file."""
+    base = _doc("rst", {"baseline": [1000] * 60, "fault": [1000] * 60})
+    new = _doc("rst", {"baseline": [1000] * 60, "fault": [1000] * 30 + [400_000] * 30})
+    rw_base, rw_new = [2000 + 10 * i for i in range(200)], [2860 + 14 * i for i in range(200)]
+    for doc, values, verdict, tta in ((base, rw_base, "pass", 0.2), (new, rw_new, "fail", None)):
+        doc["scenarios"].append({
+            "name": "smb_rw", "verdict": verdict, "probes": {"smb_rw": {
+                "fault": {**summarize_us(values, 0),
+                          "hdr": histograms.encode(histograms.of_latencies_us(values))}}},
+            "access": {"holds": "batch_oplock", "probe": "smb_contend", "attempts": 9,
+                       "time_to_access_s": tta, "max_wait_s": 5.0, "statuses": []}})
+    return Report.from_json(base), Report.from_json(new)
+
+
+def test_moved_lists_regressions_first_then_significant_shifts_under_the_thresholds():
+    result = compare_reports(*_docs_for_lead())
+    moved = [(m["scenario"], m["phase"], m["verdict"], m["significant_only"]) for m in result["moved"]]
+    assert moved == [("rst", "fault", REGRESSED, False), ("smb_rw", "fault", UNCHANGED, True)]
+    rw = result["moved"][1]
+    assert rw["direction"] == "slower" and 1.3 < rw["ratio"] < 1.6 and rw["p_value"] < 1e-6
+    # the unchanged rows whose distributions did not part are not listed
+    assert all(m["p_value"] < 0.01 for m in result["moved"])
+
+
+def test_verdicts_and_times_to_access_side_by_side():
+    result = compare_reports(*_docs_for_lead())
+    assert result["verdicts"] == [{"scenario": "rst", "base": "pass", "new": "pass"},
+                                  {"scenario": "smb_rw", "base": "pass", "new": "fail"}]
+    assert result["access"] == [{"scenario": "smb_rw", "holds": "batch_oplock", "base_s": 0.2,
+                                 "new_s": None, "max_wait_s": 5.0, "base_never": False,
+                                 "new_never": True}]
+
+
+def test_compare_text_leads_with_what_moved_and_keeps_its_table_lines():
+    base, new = _docs_for_lead()
+    text = render_compare(compare_reports(base, new), "a", "b").splitlines()
+    assert text[:2] == ["compare  base: a", "         new:  b"]
+    assert text[2].startswith("moved (2:")
+    assert text[3].startswith("   rst smb_echo fault:") and text[3].endswith("REGRESSED")
+    assert text[4].startswith("   smb_rw smb_rw fault: 1.") and "x slower at p" in text[4]
+    assert text[4].endswith("significant, under the thresholds")
+    changed = next(line for line in text if line.startswith("verdicts"))
+    assert "1 changed" in changed
+    assert any("smb_rw" in line and "pass > fail" in line and "CHANGED" in line for line in text)
+    access = text.index("time to access (s after the drop; never: not within the run):")
+    assert "holds batch_oplock:   0.200 > never" in text[access + 1]
+    header = next(i for i, line in enumerate(text) if line.lstrip().startswith("scenario   probe"))
+    assert header > access  # the full table follows, its lines as before
+    assert any(line.startswith("   1 regressed, 0 improved, 2 unchanged") for line in text)
+
+
+def test_nothing_moved_says_so():
+    doc = Report.from_json(_doc("rst", {"fault": [1000] * 60}))
+    text = render_compare(compare_reports(doc, doc), "a", "b")
+    assert "moved: nothing" in text and "verdicts (base > new; 0 changed):" in text
+    assert "time to access" not in text
