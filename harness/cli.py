@@ -7,6 +7,8 @@
   nbt-harness replica --listen ADDR --upstream ADDR [...]
   nbt-harness report RUN_DIR [-o FILE]
   nbt-harness compare BASE NEW [--alpha A] [--min-ratio R] [--min-delta-ms MS] [--html FILE]
+  nbt-harness compare [NEW] --against latest-pass [--runs-dir DIR] [...]
+  nbt-harness runs [DIR]
 
 Exit codes: 0 all scenarios passed (skips are listed); 1 at least one failed its bounds;
 2 bad input (usage, scenario file, target spec); 3 none failed but the target was
@@ -15,6 +17,7 @@ stderr naming a file with the traceback; NBT_HARNESS_DEBUG=1 prints it instead).
 SIGINT, SIGTERM and SIGHUP unwind through the same teardown as a normal exit (exit 130,
 143, 129), also while the target is still starting.
 compare: 0 nothing regressed, 1 something did, 2 bad input.
+runs: 0 listed (none is fine), 2 no such directory.
 """
 
 from __future__ import annotations
@@ -114,8 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="directory holding report.json")
     rep.add_argument("-o", "--output", type=Path, default=None, help="default: RUN_DIR/report.html")
     cmp = sub.add_parser("compare", help="compare two runs' latency distributions")
-    cmp.add_argument("base", type=Path, metavar="BASE", help="run directory or report.json")
-    cmp.add_argument("new", type=Path, metavar="NEW", help="run directory or report.json")
+    cmp.add_argument("base", type=Path, metavar="BASE", nargs="?",
+                     help="run directory or report.json")
+    cmp.add_argument("new", type=Path, metavar="NEW", nargs="?",
+                     help="run directory or report.json")
     cmp.add_argument("--alpha", type=float, default=0.01,
                      help="significance of the one-sided KS test per row (default 0.01)")
     cmp.add_argument("--min-ratio", type=float, default=2.0,
@@ -124,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="smallest latency difference that counts as a change (default 25 ms)")
     cmp.add_argument("--html", type=Path, default=None, metavar="FILE",
                      help="also write the comparison as an HTML page")
+    _add_runs22_commands(sub, cmp)
     return p
 
 
@@ -138,6 +144,63 @@ def _add_runs22_run_options(run) -> None:
                           f"{RING_BYTES >> 20} MiB of them per scenario")
 
 
+def _add_runs22_commands(sub, cmp) -> None:
+    cmp.add_argument("--against", choices=["latest-pass"], default=None,
+                     help="compare one run (NEW, default: the runs directory's latest) with the "
+                          "newest passing run of the same target that started before it")
+    cmp.add_argument("--runs-dir", type=Path, default=None,
+                     help="where --against looks for kept runs (default: as for run)")
+    runs = sub.add_parser("runs", help="list the kept runs and write DIR/index.html "
+                                       "(each run's verdicts, p99 trends across runs)")
+    runs.add_argument("dir", type=Path, nargs="?", default=None, metavar="DIR",
+                      help="the runs directory (default: $NBT_HARNESS_RUNS_DIR, else nbt-runs)")
+
+
+def _runs_dir(given: Path | None) -> Path:
+    from harness import rundirs
+
+    return given or Path(os.environ.get(rundirs.RUNS_DIR_ENV) or rundirs.DEFAULT_RUNS_DIR)
+
+
+def cmd_runs(args) -> int:
+    from harness.report_files import kept_runs, write_index
+
+    runs_dir = _runs_dir(args.dir)
+    runs, skipped = kept_runs(runs_dir)
+    for r in runs:
+        print(r.line())
+    for why in skipped:
+        print(f"nbt-harness: note: left out: {why}", file=sys.stderr)
+    print(f"{len(runs)} run(s); index: {write_index(runs_dir, runs)}")
+    return 0
+
+
+def _compare_paths(args) -> tuple[Path, Path]:
+    """(BASE, NEW) as given, or with --against latest-pass: NEW (default: the runs
+    directory's latest run) and the newest passing run of its target before it."""
+    if args.against is None:
+        if args.base is None or args.new is None:
+            raise BadInput("compare needs BASE and NEW (or NEW with --against latest-pass)")
+        return args.base, args.new
+    from harness.report_files import kept_runs, load_report
+    from harness.runs_index import latest_pass, summarize
+
+    if args.new is not None:
+        raise BadInput("--against latest-pass takes one run (NEW), not two")
+    runs_dir = _runs_dir(args.runs_dir)
+    new_path = args.base or runs_dir / "latest"
+    doc, run_dir = load_report(new_path)
+    runs, _ = kept_runs(runs_dir)
+    real = run_dir.resolve()
+    new = next((r for r in runs if (runs_dir / r.name).resolve() == real), None)
+    new = new or summarize(run_dir.name, (run_dir / "report.json").stat().st_mtime, doc)
+    base = latest_pass(runs, new)
+    if base is None:
+        raise BadInput(f"no passing run of target {new.target_kind} before {new.name} in {runs_dir}")
+    print(f"latest passing run of {new.target_kind}: {runs_dir / base.name}")
+    return runs_dir / base.name, new_path
+
+
 def cmd_report(args) -> int:
     print(f"report: {write_html(args.run_dir, args.output)}")
     return 0
@@ -148,6 +211,7 @@ def cmd_compare(args) -> int:
         th = Thresholds(alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    args.base, args.new = _compare_paths(args)
     base, _ = load_report(args.base)
     new, _ = load_report(args.new)
     try:
@@ -340,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "runs":
+            return cmd_runs(args)
         return cmd_run(args)
     except HarnessError as exc:
         print(f"nbt-harness: error: {one_line(exc)}", file=sys.stderr)
