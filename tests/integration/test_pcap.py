@@ -1,8 +1,10 @@
 """run --pcap: a failed scenario's directory holds a pcap that tshark (Debian's package)
 decodes, with the victim's and the healthy clients' SMB2 flows and the drop's RST; a passing
-scenario (the default mode, fail) and --pcap never leave none."""
+scenario (the default mode, fail) and --pcap never leave none. The embedded lab's capture
+(on its bridge) and a URL target's (the harness's own namespace) are both run."""
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -12,6 +14,8 @@ import pytest
 
 from harness.history import read_events
 from tests.conftest import FAST
+from tests.integration.test_remote_target import lab_samba, lab_server  # noqa: F401 (fixtures)
+from tests.standalone_replica import standalone_replica
 
 pytestmark = pytest.mark.integration
 # the replica's freeze (1 s) and a second to spare inside the judged phases (as
@@ -20,9 +24,9 @@ PHASES = {**FAST, "phases.fault_s": 2.0}
 SETS = [a for k, v in PHASES.items() for a in ("--set", f"{k}={v}")]
 
 
-def cli(*args, timeout=120):
+def cli(*args, timeout=120, env=None):
     return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
 
 
 def tshark(pcap, *args) -> list[str]:
@@ -51,8 +55,29 @@ def test_failed_scenario_leaves_a_private_pcap_that_report_json_and_html_name(fa
 
 
 def test_tshark_finds_every_clients_smb2_flow_and_the_victims_rst(failed_run):
+    assert_flows_and_rst(failed_run)
+
+
+def test_a_url_target_failing_behind_the_stand_alone_replica_leaves_a_pcap(lab_samba, lab_server, tmp_path):
+    """No lab of the harness's own: the capture runs in the harness's namespace."""
+    from harness.lab.netns import SERVER_ADDR, SERVER_ALIAS_ADDR
+
+    url, password = lab_server
+    with standalone_replica(lab_samba.lab.server_netns, "--trigger", "any"):
+        done = cli("run", "rst", "--target", url.replace(SERVER_ADDR, SERVER_ALIAS_ADDR),
+                   "--report-dir", str(tmp_path), "--quiet", *SETS,
+                   env={**os.environ, "NBT_HARNESS_PASSWORD": password})
+    assert done.returncode == 1, done.stdout + done.stderr
+    entry = json.loads((tmp_path / "report.json").read_text())["scenarios"][0]
+    assert entry["pcap"] == "rst/capture.pcap"
+    assert stat.S_IMODE((tmp_path / entry["pcap"]).stat().st_mode) == 0o600
+    assert_flows_and_rst(tmp_path)
+
+
+def assert_flows_and_rst(run_dir):
     if not shutil.which("tshark"):
         pytest.skip("no tshark (Debian's tshark package; .ci/setup installs it)")
+    failed_run = run_dir
     clients = [e for e in read_events(failed_run / "rst" / "history.jsonl") if e["type"] == "client"]
     victim = next(c["local"] for c in clients if c["role"] == "victim")
     healthy = {c["local"].rsplit(":", 1)[0] for c in clients if c["role"] == "healthy"}
