@@ -196,7 +196,8 @@ def _compare_paths(args) -> tuple[Path, Path]:
     new = new or summarize(run_dir.name, (run_dir / "report.json").stat().st_mtime, doc)
     base = latest_pass(runs, new)
     if base is None:
-        raise BadInput(f"no passing run of target {new.target_kind} before {new.name} in {runs_dir}")
+        raise BadInput(f"no passing run of target {new.target_kind} before {new.name} "
+                       f"in {runs_dir}")
     print(f"latest passing run of {new.target_kind}: {runs_dir / base.name}")
     return runs_dir / base.name, new_path
 

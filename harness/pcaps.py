@@ -32,7 +32,8 @@ def wanted(mode: str, verdict: str) -> bool:
     return mode == "always" or (mode == "fail" and verdict == "fail")
 
 
-def start_capture(target, mode: str, ring_bytes: int = RING_BYTES) -> tuple[PacketCapture | None, str | None]:
+def start_capture(target, mode: str,
+                  ring_bytes: int = RING_BYTES) -> tuple[PacketCapture | None, str | None]:
     """(a running capture, None), or (None, why there is none) when mode is never or the
     capture cannot be made (no root, an endpoint that is not an IPv4 address)."""
     if mode == "never":
@@ -83,4 +84,5 @@ def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdi
     except OSError as exc:
         return {"pcap_note": f"pcap not written: {exc.strerror or exc}"}
     rel = os.path.relpath(path, run_dir)
-    return {"pcap": rel, "pcap_frames": len(capture.ring), "pcap_dropped_frames": capture.ring.dropped}
+    return {"pcap": rel, "pcap_frames": len(capture.ring),
+            "pcap_dropped_frames": capture.ring.dropped}

@@ -86,11 +86,11 @@ def trends(runs: list[RunSummary]) -> dict[str, dict[str, list[int | None]]]:
     """Per scenario, per probe: the p99 of every run in order (None where a run lacks it)."""
     out: dict[str, dict[str, list[int | None]]] = {}
     for r in runs:
-        for scenario, probes in r.p99_us.items():
-            for probe in probes:
+        for scenario, row in r.p99_us.items():
+            for probe in row:
                 out.setdefault(scenario, {}).setdefault(probe, [])
-    for scenario, probes in out.items():
-        for probe, values in probes.items():
+    for scenario, series in out.items():
+        for probe, values in series.items():
             values.extend(r.p99_us.get(scenario, {}).get(probe) for r in runs)
     return out
 
@@ -101,14 +101,15 @@ def render_index(runs: list[RunSummary], harness_version: str) -> str:
     runs = in_order(runs)
     rows, classes = [], []
     for r in runs:
-        counts = ", ".join(f"{r.verdicts.get(k, 0)} {k}" for k in VERDICT_ORDER if r.verdicts.get(k))
+        counts = ", ".join(f"{r.verdicts[k]} {k}" for k in VERDICT_ORDER if r.verdicts.get(k))
         rows.append([f"{r.started:%Y-%m-%d %H:%M:%SZ}",
                      f'<a href="{escape(r.name)}/report.html">{escape(r.name)}</a>',
                      f"<code>{escape(r.target)}</code>", escape(r.server or "?"),
                      escape("/".join(r.dialects) or "?"), escape(counts or "none")])
         classes.append("pass" if r.passed else "fail" if r.verdicts.get("fail") else
                        "error" if r.verdicts.get("error") else "skip")
-    table = _table(["started (UTC)", "run", "target", "server", "dialect", "verdicts"], rows, classes)
+    table = _table(["started (UTC)", "run", "target", "server", "dialect", "verdicts"], rows,
+                   classes)
     labels = [f"{r.started:%m-%d %H:%M}" for r in runs]
     charts = []
     for scenario, probes in sorted(trends(runs).items()):

@@ -252,7 +252,8 @@ def access_side_by_side(base_doc: Report, new_doc: Report) -> list[dict]:
     base = {s.name: s for s in base_doc.scenarios}
     new = {s.name: s for s in new_doc.scenarios}
     for name in list(base) + [n for n in new if n not in base]:
-        a = [x.extra.get("access") if x is not None else None for x in (base.get(name), new.get(name))]
+        a = [x.extra.get("access") if x is not None else None
+             for x in (base.get(name), new.get(name))]
         a = [x if isinstance(x, dict) else None for x in a]
         if a == [None, None]:
             continue

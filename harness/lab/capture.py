@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from harness.errors import InfraError
 from harness.lab.inns import start_without_signals
 from harness.lab.netns import enter_netns
 from harness.packets import bpf
@@ -124,7 +125,7 @@ def packet_socket_in(netns: str | None, ifname: str | None = None) -> socket.soc
             if ifname:
                 sock.bind((ifname, ETH_P_ALL))
             out["sock"] = sock
-        except Exception as exc:  # returned to the caller's thread below
+        except (OSError, InfraError) as exc:  # handed to the caller's thread below
             out["error"] = exc
 
     maker = threading.Thread(target=make, name="nbth-capture-socket", daemon=True)
@@ -157,7 +158,7 @@ class PacketCapture:
             raise
         self._thread = threading.Thread(target=self._run, name="nbth-pcap", daemon=True)
 
-    def start(self) -> "PacketCapture":
+    def start(self) -> PacketCapture:
         start_without_signals(self._thread)
         return self
 
@@ -166,7 +167,7 @@ class PacketCapture:
         while not self._stop.is_set():
             try:
                 data, addr = self._sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -243,8 +243,10 @@ def _compare_lead(result: dict) -> str:
     if moved:
         rows = [[escape(m["scenario"]), escape(m["probe"]), escape(m["phase"]),
                  f"{(m['ratio'] if m['direction'] == 'slower' else 1 / m['ratio']):.2f}x "
-                 f"{m['direction']}", f"p{m['quantile'] * 100:.0f}", f"{m['p_value']:.1e}",
-                 "significant, under the thresholds" if m["significant_only"] else escape(m["verdict"])]
+                 + m["direction"],
+                 f"p{m['quantile'] * 100:.0f}", f"{m['p_value']:.1e}",
+                 ("significant, under the thresholds" if m["significant_only"]
+                  else escape(m["verdict"]))]
                 for m in moved]
         out.append('<h2 id="moved">What moved</h2>' + _table(
             ["scenario", "probe", "phase", "shift", "at", "p", "verdict"], rows,
@@ -253,7 +255,8 @@ def _compare_lead(result: dict) -> str:
     if verdicts:
         out.append('<h2 id="verdicts">Verdicts</h2>' + _table(
             ["scenario", "base", "new"],
-            [[escape(v["scenario"]), escape(v["base"] or "-"), escape(v["new"] or "-")] for v in verdicts],
+            [[escape(v["scenario"]), escape(v["base"] or "-"), escape(v["new"] or "-")]
+             for v in verdicts],
             [("fail" if v["new"] in ("fail", "error") else "") if v["base"] != v["new"] else ""
              for v in verdicts]))
     access = result.get("access") or []

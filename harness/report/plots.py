@@ -281,13 +281,15 @@ def trend_svg(labels: list[str], series: dict[str, list[float | None]], title: s
         parts.append(f'<text x="{TL}" y="12" font-weight="bold">{escape(title)}</text>')
     v = lo
     while v <= hi * 1.0001:
-        parts.append(f'<line x1="{TL}" x2="{TW - TR}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
-                     f'<text x="{TL - 3}" y="{y(v) + 3:.1f}" text-anchor="end">{_ms_label(v)}</text>')
+        parts.append(f'<line x1="{TL}" x2="{TW - TR}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                     f'stroke="#ddd"/><text x="{TL - 3}" y="{y(v) + 3:.1f}" '
+                     f'text-anchor="end">{_ms_label(v)}</text>')
         v *= 10
     every = max(1, math.ceil(n / 8))  # at most about 8 labels under the axis
     for i, label in enumerate(labels):
         if i % every == 0 or i == n - 1:
-            anchor = "middle" if n == 1 else "start" if i == 0 else "end" if i == n - 1 else "middle"
+            anchor = ("middle" if n == 1 else "start" if i == 0
+                      else "end" if i == n - 1 else "middle")
             parts.append(f'<text x="{x(i):.1f}" y="{TT + ph + 13}" text-anchor="{anchor}">'
                          f'{escape(label)}</text>')
     legend_x = TL
