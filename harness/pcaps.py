@@ -38,9 +38,9 @@ def start_capture(target, mode: str,
     capture cannot be made (no root, an endpoint that is not an IPv4 address)."""
     if mode == "never":
         return None, None
-    host = target.endpoint.host
+    host = getattr(getattr(target, "endpoint", None), "host", None)
     try:
-        socket.inet_aton(host)
+        socket.inet_aton(str(host))
     except OSError:
         return None, f"no pcap: the endpoint {host!r} is not an IPv4 address"
     lab = getattr(target, "lab", None)
