@@ -72,7 +72,8 @@ def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdi
            scenario_dir: Path, run_dir: Path) -> dict:
     """Stop the capture; write the pcap if the verdict wants one. The report.json fields:
     ``pcap`` (the file, relative to the run directory), ``pcap_frames``,
-    ``pcap_dropped_frames`` (older frames the ring let go), or ``pcap_note`` (why none)."""
+    ``pcap_dropped_frames`` (older frames the ring let go), ``pcap_kernel_drops`` (packets
+    lost because the capture fell behind: the file has gaps), or ``pcap_note`` (why none)."""
     if capture is None:
         return {"pcap_note": why_none} if why_none and wanted(mode, verdict) else {}
     capture.stop()
@@ -85,4 +86,5 @@ def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdi
         return {"pcap_note": f"pcap not written: {exc.strerror or exc}"}
     rel = os.path.relpath(path, run_dir)
     return {"pcap": rel, "pcap_frames": len(capture.ring),
-            "pcap_dropped_frames": capture.ring.dropped}
+            "pcap_dropped_frames": capture.ring.dropped,
+            "pcap_kernel_drops": capture.kernel_drops}

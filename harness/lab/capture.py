@@ -109,6 +109,9 @@ class FlowCapture:
 
 CAPTURE_SOCKET_TIMEOUT_S = 5.0
 CAPTURE_RCVBUF_BYTES = 4 << 20  # a burst of probes must not overflow the queue between reads
+SO_RCVBUFFORCE = 33  # root may exceed net.core.rmem_max (SO_RCVBUF is capped by it)
+SOL_PACKET = 263
+PACKET_STATISTICS = 6  # struct tpacket_stats {tp_packets, tp_drops}, reset on every read
 
 
 def packet_socket_in(netns: str | None, ifname: str | None = None) -> socket.socket:
@@ -146,11 +149,15 @@ class PacketCapture:
     def __init__(self, netns: str | None, server_addr: str, cap_bytes: int,
                  ifname: str | None = None) -> None:
         self.ring = FrameRing(cap_bytes)
+        self.kernel_drops = 0  # packets the kernel dropped because the queue was full
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._sock = packet_socket_in(netns, ifname)
         try:
-            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPTURE_RCVBUF_BYTES)
+            try:
+                self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RCVBUF_BYTES)
+            except PermissionError:
+                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, CAPTURE_RCVBUF_BYTES)
             attach_filter(self._sock, bpf.host_filter(server_addr))
             self._sock.settimeout(0.1)
         except OSError:
@@ -184,9 +191,14 @@ class PacketCapture:
             return self.ring.frames()
 
     def stop(self) -> None:
-        """Stop capturing (idempotent); the ring stays readable."""
+        """Stop capturing (idempotent); the ring and ``kernel_drops`` stay readable."""
         if not self._stop.is_set():
             self._stop.set()
             if self._thread.is_alive():
                 self._thread.join(1.0)
+            try:
+                stats = self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+                self.kernel_drops = struct.unpack("II", stats)[1]
+            except OSError:
+                pass
             self._sock.close()

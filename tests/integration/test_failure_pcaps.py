@@ -48,7 +48,7 @@ def test_failed_scenario_leaves_a_private_pcap_that_report_json_and_html_name(fa
     entry = json.loads((failed_run / "report.json").read_text())["scenarios"][0]
     assert entry["verdict"] == "fail"
     assert entry["pcap"] == "rst/capture.pcap" and entry["pcap_frames"] > 100
-    assert entry["pcap_dropped_frames"] == 0  # a short run fits the ring
+    assert entry["pcap_dropped_frames"] == 0 and entry["pcap_kernel_drops"] == 0  # all kept
     pcap = failed_run / entry["pcap"]
     assert stat.S_IMODE(pcap.stat().st_mode) == 0o600
     assert 'href="rst/capture.pcap"' in (failed_run / "report.html").read_text()
