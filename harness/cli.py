@@ -32,7 +32,6 @@ import time
 import traceback
 from pathlib import Path
 
-from harness import pcaps
 from harness.checkers.compare import Thresholds, compare_reports
 from harness.dialects import matrix, parse_list
 from harness.errors import (
@@ -48,10 +47,17 @@ from harness.errors import (
 from harness.lab.inns import signals_held
 from harness.replica.cli import main as replica_main
 from harness.report.compare import render_compare
-from harness.report.files import load_report, write_compare_html, write_html
+from harness.report.files import (
+    kept_runs,
+    load_report,
+    write_compare_html,
+    write_html,
+    write_index,
+)
+from harness.report.runs_index import latest_pass, summarize
 from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
 from harness.results import ScenarioResult
-from harness.run import rundirs
+from harness.run import pcaps, rundirs
 from harness.run.cleanup import cleanup_stale
 from harness.run.progress import Progress
 from harness.run.rundirs import scenario_dir_names
@@ -135,13 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 # runs22: pcaps of failed scenarios (run --pcap), the runs index (runs), compare --against
 def _add_runs22_run_options(run) -> None:
-    from harness.pcaps import DEFAULT_MODE, MODES, RING_BYTES
-
-    run.add_argument("--pcap", choices=MODES, default=DEFAULT_MODE,
+    run.add_argument("--pcap", choices=pcaps.MODES, default=pcaps.DEFAULT_MODE,
                      help=f"write DIR/<scenario>/capture.pcap (mode 0600: it holds NTLM exchanges) "
                           f"for failed scenarios (fail, the default), every scenario (always) or "
                           f"none (never): the clients' packets with the server, the newest "
-                          f"{RING_BYTES >> 20} MiB of them per scenario")
+                          f"{pcaps.RING_BYTES >> 20} MiB of them per scenario")
 
 
 def _add_runs22_commands(sub, cmp) -> None:
@@ -157,14 +161,10 @@ def _add_runs22_commands(sub, cmp) -> None:
 
 
 def _runs_dir(given: Path | None) -> Path:
-    from harness import rundirs
-
     return given or Path(os.environ.get(rundirs.RUNS_DIR_ENV) or rundirs.DEFAULT_RUNS_DIR)
 
 
 def cmd_runs(args) -> int:
-    from harness.report_files import kept_runs, write_index
-
     runs_dir = _runs_dir(args.dir)
     runs, skipped = kept_runs(runs_dir)
     for r in runs:
@@ -182,9 +182,6 @@ def _compare_paths(args) -> tuple[Path, Path]:
         if args.base is None or args.new is None:
             raise BadInput("compare needs BASE and NEW (or NEW with --against latest-pass)")
         return args.base, args.new
-    from harness.report_files import kept_runs, load_report
-    from harness.runs_index import latest_pass, summarize
-
     if args.new is not None:
         raise BadInput("--against latest-pass takes one run (NEW), not two")
     runs_dir = _runs_dir(args.runs_dir)

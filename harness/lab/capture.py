@@ -1,7 +1,7 @@
 """Captures on the harness's side (AF_PACKET, root). FlowCapture: one TCP flow's parsed
 headers, for servers the harness cannot look inside (what left the victim and what the server
 sent back). PacketCapture: the raw packets of every client's flows with the server, in a
-bounded ring, for the pcap of a failed scenario (harness.pcaps)."""
+bounded ring, for the pcap of a failed scenario (harness.run.pcaps)."""
 
 from __future__ import annotations
 

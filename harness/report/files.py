@@ -11,6 +11,7 @@ import harness
 from harness.errors import BadInput
 from harness.history import read_events
 from harness.report.html import render_compare_page, render_report
+from harness.report.runs_index import in_order, render_index, summarize
 from harness.results import Report
 
 
@@ -82,8 +83,6 @@ def kept_runs(runs_dir: Path) -> tuple[list, list[str]]:
     """(a RunSummary per run directory under ``runs_dir`` holding a report.json, oldest
     first; why each other directory with a report.json was left out). Links (``latest``)
     are not followed: each run is listed once."""
-    from harness.runs_index import in_order, summarize
-
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise BadInput(f"no runs directory at {runs_dir}")
@@ -101,7 +100,5 @@ def kept_runs(runs_dir: Path) -> tuple[list, list[str]]:
 
 
 def write_index(runs_dir: Path, runs: list) -> Path:
-    """Write RUNS_DIR/index.html for ``runs`` (harness.runs_index.render_index)."""
-    from harness.runs_index import render_index
-
+    """Write RUNS_DIR/index.html for ``runs`` (harness.report.runs_index.render_index)."""
     return _write(Path(runs_dir) / "index.html", render_index(runs, harness_version()))

@@ -1,7 +1,7 @@
 """The index of kept runs (``nbt-harness runs``): one summary per run directory, one line
 each, the newest passing run of a target (``compare --against latest-pass``) and the
 index.html page with each scenario's p99 trend across runs. Pure: reports in, text out
-(harness.report_files reads the directories and writes the page)."""
+(harness.report.files reads the directories and writes the page)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
-from harness.html_report import _table, page
-from harness.plots import trend_svg
+from harness.report.html import _table, page
+from harness.report.plots import trend_svg
 from harness.results import Report
 
 TREND_PHASE = "fault"  # the phase the drop falls in: where a stall shows

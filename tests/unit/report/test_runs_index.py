@@ -3,9 +3,9 @@ the p99 trends and the page (pure)."""
 
 from datetime import UTC, datetime
 
-from harness.plots import trend_svg
+from harness.report.plots import trend_svg
 from harness.results import Report
-from harness.runs_index import in_order, latest_pass, render_index, summarize, trends
+from harness.report.runs_index import in_order, latest_pass, render_index, summarize, trends
 
 
 def report(target, verdicts, p99=None, server="Samba 4.17.12-Debian", dialect="3.1.1"):

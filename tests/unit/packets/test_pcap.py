@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.packets.pcap import FrameRing, Frame, RecentDuplicates, pcap_bytes
+from harness.packets.pcap import Frame, FrameRing, RecentDuplicates, pcap_bytes
 
 IP = bytes.fromhex("4500001c000140004011" "0000" "0ad5000a" "0ad50001") + bytes(8)  # 28 bytes
 
@@ -52,26 +52,3 @@ def test_a_copy_seen_microseconds_later_is_a_duplicate_a_retransmission_is_not()
     assert not dup.seen(10.0002, IP[:-1] + b"\x01")
     assert not dup.seen(10.3, IP)  # 300 ms later: a retransmission, kept
 
-
-def test_write_pcap_is_private_and_replaces_a_symlink_instead_of_following_it(tmp_path):
-    import os
-    import stat
-
-    from harness.pcaps import write_pcap
-
-    victim = tmp_path / "elsewhere"
-    victim.write_bytes(b"keep")
-    link = tmp_path / "capture.pcap"
-    link.symlink_to(victim)
-    write_pcap(link, [Frame(0.0, IP)])
-    assert victim.read_bytes() == b"keep"
-    assert not link.is_symlink() and link.read_bytes() == pcap_bytes([Frame(0.0, IP)])
-    assert stat.S_IMODE(link.stat().st_mode) == 0o600
-    assert sorted(os.listdir(tmp_path)) == ["capture.pcap", "elsewhere"]  # no temp file left
-
-
-def test_which_verdicts_keep_a_pcap():
-    from harness.pcaps import wanted
-
-    assert wanted("fail", "fail") and not wanted("fail", "pass") and not wanted("fail", "error")
-    assert wanted("always", "pass") and not wanted("never", "fail")
