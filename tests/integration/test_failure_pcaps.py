@@ -15,7 +15,7 @@ import pytest
 from harness.history import read_events
 from tests.conftest import FAST
 from tests.integration.test_remote_target import lab_samba, lab_server  # noqa: F401 (fixtures)
-from tests.standalone_replica import standalone_replica
+from tests.support.standalone_replica import standalone_replica
 
 pytestmark = pytest.mark.integration
 # the replica's freeze (1 s) and a second to spare inside the judged phases (as
