@@ -195,7 +195,9 @@ def _compare_paths(args) -> tuple[Path, Path]:
     if base is None:
         raise BadInput(f"no passing run of target {new.target_kind} before {new.name} "
                        f"in {runs_dir}")
-    print(f"latest passing run of {new.target_kind}: {runs_dir / base.name}")
+    # on stderr: stdout stays the comparison alone (compare --json prints nothing else)
+    print(f"nbt-harness: latest passing run of {new.target_kind}: {runs_dir / base.name}",
+          file=sys.stderr)
     return runs_dir / base.name, new_path
 
 

@@ -89,8 +89,9 @@ def test_compare_against_latest_pass(runs_dir):
     first, second, replica = run_names(runs_dir)
     done = cli("compare", str(runs_dir / second), "--against", "latest-pass", "--runs-dir", str(runs_dir))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines()[0] == f"latest passing run of local: {runs_dir / first}"
-    assert f"compare  base: {runs_dir / first}" in done.stdout and "verdicts (base > new" in done.stdout
+    assert done.stderr == f"nbt-harness: latest passing run of local: {runs_dir / first}\n"
+    assert done.stdout.startswith(f"compare  base: {runs_dir / first}\n")
+    assert "verdicts (base > new" in done.stdout
     # the runs directory's latest (the replica run) has no passing run of its target
     done = cli("compare", "--against", "latest-pass", "--runs-dir", str(runs_dir))
     assert done.returncode == 2 and done.stdout == ""
