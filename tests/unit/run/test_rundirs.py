@@ -140,7 +140,6 @@ def test_cli_files_stay_inside_the_run_dir_whatever_the_names(tmp_path, monkeypa
     directory inside the report dir; a sentinel beside the report dir survives (the runner
     once removed report_dir/<name> recursively, as root)."""
     from harness import cli
-    from harness.targets import spec as spec_mod
 
     scen = tmp_path / "scen"
     scen.mkdir()
@@ -164,7 +163,7 @@ def test_cli_files_stay_inside_the_run_dir_whatever_the_names(tmp_path, monkeypa
         def server_version(self):
             return None
 
-    monkeypatch.setattr(spec_mod, "make_target", lambda *a, **k: Stub())
+    monkeypatch.setattr(cli, "make_target", lambda *a, **k: Stub())
     report = tmp_path / "rep"
     code = cli.main(["run", "--scenario-dir", str(scen), "--report-dir", str(report), "--quiet"])
     assert code == 0 and sentinel.read_text() == "x"
@@ -176,7 +175,6 @@ def test_cli_files_stay_inside_the_run_dir_whatever_the_names(tmp_path, monkeypa
 
 def test_runs_dir_default_gets_a_run_of_its_own_and_latest(tmp_path, monkeypatch):
     from harness import cli
-    from harness.targets import spec as spec_mod
 
     class Stub(_SkippingTarget):
         def start(self):
@@ -191,7 +189,7 @@ def test_runs_dir_default_gets_a_run_of_its_own_and_latest(tmp_path, monkeypatch
         def server_version(self):
             return None
 
-    monkeypatch.setattr(spec_mod, "make_target", lambda *a, **k: Stub())
+    monkeypatch.setattr(cli, "make_target", lambda *a, **k: Stub())
     monkeypatch.chdir(tmp_path)
     scenarios = str(Path(__file__).resolve().parents[3] / "scenarios")
     assert cli.main(["run", "baseline", "--scenario-dir", scenarios, "--quiet"]) == 0
