@@ -129,9 +129,9 @@ def targets() -> list[Entry]:
     for kind in (*TARGETS.values(), REMOTE):
         facts = [("spelling", f"`{kind.spelling or 'smb://[DOMAIN;]USER@HOST[:PORT]/SHARE'}`")]
         if kind.variants:
+            default = f" (default `{kind.default_variant}`)" if kind.default_variant else ""
             facts.append((kind.variant_name or "variant",
-                          ", ".join(f"`{v}`" for v in kind.variants)
-                          + (f" (default `{kind.default_variant}`)" if kind.default_variant else "")))
+                          ", ".join(f"`{v}`" for v in kind.variants) + default))
         if kind.options:
             facts.append(("options", ", ".join(f"`{o}`" for o in kind.options)))
         facts.append(("implementation", f"`{kind.impl}`"))
@@ -147,32 +147,29 @@ def scenario_keys() -> dict[str, list[Entry]]:
     from harness.scenario import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
     from harness.schedule import Phases
 
-    def section(cls, keys, rename=None) -> list[Entry]:
+    def section(cls, keys=None) -> list[Entry]:
+        """The keys (default: every field of ``cls``) in the order of ``cls``'s fields."""
         comments = field_comments(cls)
-        by_name = {f.name: f for f in dataclasses.fields(cls)}
-        ordered = [f.name for f in dataclasses.fields(cls)]
-        rename = rename or {}
-        wanted = sorted(keys, key=lambda k: ordered.index(rename.get(k, k))
-                        if rename.get(k, k) in by_name else len(ordered))
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        keys = list(fields) if keys is None else sorted(
+            keys, key=lambda k: list(fields).index(FIELD_OF_KEY.get(k, k)))
         out = []
-        for key in wanted:
-            name = rename.get(key, key)
-            field = by_name.get(name)
-            facts = (("default", f"`{_default(field)}`"),) if field and _default(field) else ()
-            out.append(Entry(key, comments.get(name, ""), facts))
+        for key in keys:
+            field = fields[FIELD_OF_KEY.get(key, key)]
+            facts = (("default", f"`{_default(field)}`"),) if _default(field) else ()
+            out.append(Entry(key, comments.get(field.name, ""), facts))
         return out
 
-    drop_keys = section(DropSpec, [f.name for f in dataclasses.fields(DropSpec)])
-    drop_keys = [Entry(e.name, e.text, (("one of", ", ".join(f"`{m}`" for m in DROPS)),)
-                       if e.name == "mode" else e.facts) for e in drop_keys]
+    modes = ", ".join(f"`{m}`" for m in DROPS)
+    drop_keys = [Entry(e.name, e.text, (("one of", modes),) if e.name == "mode" else e.facts)
+                 for e in section(DropSpec)]
     return {
-        "top level": section(Scenario, TOP_KEYS, FIELD_OF_KEY),
+        "top level": section(Scenario, TOP_KEYS),
         "[drop]": drop_keys,
-        "[phases]": section(Phases, [f.name for f in dataclasses.fields(Phases)]),
+        "[phases]": section(Phases),
         "[probes]": [Entry(p.name, f"rate in Hz (0 turns it off): {p.description}",
                            (("default", f"`{p.default_rate_hz:g}`"),)) for p in PROBES.values()],
-        "[bounds] and [bounds.per_probe.PROBE]": section(Bound, [f.name for f in
-                                                                  dataclasses.fields(Bound)]),
+        "[bounds] and [bounds.per_probe.PROBE]": section(Bound),
         "[victim]": section(VictimSpec, VICTIM_KEYS),
     }
 
