@@ -109,7 +109,7 @@ def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float
 
     Why: processes that wait actively before a send, or for an answer, on a machine with
     fewer cores than such processes at one instant, send late or keep the server off the CPU
-    (README "What is timed, and when it is sent")."""
+    (docs/pages/scenarios.md "What is timed, and when it is sent")."""
     if len(rates_hz) > MAX_SPREAD_STREAMS:  # a crowd: each stream a fraction of its own
         return [i / len(rates_hz) for i in range(len(rates_hz))]
     placed: list[float] = []
