@@ -144,7 +144,7 @@ def scenario_keys() -> dict[str, list[Entry]]:
     from harness.checkers.bounds import Bound
     from harness.drops import DROPS
     from harness.probes import PROBES
-    from harness.scenario import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
+    from harness.scenario.model import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
     from harness.schedule import Phases
 
     def section(cls, keys=None) -> list[Entry]:

@@ -37,3 +37,13 @@ def test_a_broken_link_fails_the_build(tmp_path):
     done = build(docs / "mkdocs.yml", tmp_path / "site")
     assert done.returncode != 0
     assert "no-such-page.md" in done.stderr
+
+
+def test_paths_in_the_concept_map_and_readme_exist():
+    """The concepts page's map from concept to package, and the README, name real paths."""
+    import re
+    for doc in (ROOT / "docs" / "pages" / "concepts.md", ROOT / "README.md"):
+        paths = re.findall(r"`((?:harness|docs|tests|scenarios|docker)/[^`*<>]*)`", doc.read_text())
+        assert paths, doc
+        missing = [p for p in paths if not (ROOT / p).exists()]
+        assert missing == [], f"{doc.name} names paths that do not exist: {missing}"
