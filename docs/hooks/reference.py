@@ -20,15 +20,19 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import io
-import sys
 import textwrap
 import tokenize
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the checkout's harness, also when mkdocs runs from elsewhere
-    sys.path.insert(0, str(ROOT))
+from mkdocs.structure.files import File
+
+from harness.checkers.bounds import Bound
+from harness.clients.holdings import HOLDINGS
+from harness.drops import DROPS
+from harness.probes import PROBES
+from harness.scenario.model import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
+from harness.schedule import Phases
+from harness.targets import REMOTE, TARGETS
 
 # Scenario keys whose model field has another name.
 FIELD_OF_KEY = {"probes": "rates_hz"}
@@ -59,16 +63,25 @@ def field_comments(cls) -> dict[str, str]:
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
             comments[tok.start[0]] = tok.string.lstrip("#").strip()
-            if lines[tok.start[0] - 1][:tok.start[1]].strip():
+            if lines[tok.start[0] - 1][: tok.start[1]].strip():
                 trailing.add(tok.start[0])
-        elif tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                              tokenize.ENDMARKER):
+        elif tok.type not in (
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             code_lines.add(tok.start[0])
     found: dict[str, str] = {}
     for number, line in enumerate(lines, 1):
         head = line.strip().split(":", 1)[0].strip()
-        if head not in names or head in found or not line.startswith("    ") \
-                or line.startswith("     "):
+        if (
+            head not in names
+            or head in found
+            or not line.startswith("    ")
+            or line.startswith("     ")
+        ):
             continue
         if number in trailing:
             found[head] = comments[number]
@@ -89,25 +102,43 @@ def _default(field: dataclasses.Field) -> str:
 
 
 def probes() -> list[Entry]:
-    from harness.probes import PROBES
-    return [Entry(p.name, p.description, (
-        ("default rate", f"{p.default_rate_hz:g} Hz" + (" (off)" if not p.default_rate_hz else "")),
-        ("runs on", "a session of its own" if p.needs_session else "no session"),
-        ("a URL target must offer", p.capability or "a login and tree connect"),
-        ("implementation", f"`{p.impl}`"),
-    )) for p in PROBES.values()]
+
+    return [
+        Entry(
+            p.name,
+            p.description,
+            (
+                (
+                    "default rate",
+                    f"{p.default_rate_hz:g} Hz" + (" (off)" if not p.default_rate_hz else ""),
+                ),
+                ("runs on", "a session of its own" if p.needs_session else "no session"),
+                ("a URL target must offer", p.capability or "a login and tree connect"),
+                ("implementation", f"`{p.impl}`"),
+            ),
+        )
+        for p in PROBES.values()
+    ]
 
 
 def drops() -> list[Entry]:
-    from harness.drops import DROPS
+
     out = []
     for mode, cls in DROPS.items():
-        params = [f"`{name}` ({p.default!r})" for name, p in
-                  inspect.signature(cls.__init__).parameters.items()
-                  if name != "self" and p.default is not inspect.Parameter.empty]
+        params = [
+            f"`{name}` ({p.default!r})"
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != "self" and p.default is not inspect.Parameter.empty
+        ]
         facts = [("on the wire", cls.wire), ("params", ", ".join(params) or "none")]
-        needs = [what for what, flag in (("root", cls.needs_root),
-                                          ("a victim host of its own", cls.needs_own_host)) if flag]
+        needs = [
+            what
+            for what, flag in (
+                ("root", cls.needs_root),
+                ("a victim host of its own", cls.needs_own_host),
+            )
+            if flag
+        ]
         if needs:
             facts.append(("needs", ", ".join(needs)))
         if cls.smb1_unsupported:
@@ -118,20 +149,26 @@ def drops() -> list[Entry]:
 
 
 def holdings() -> list[Entry]:
-    from harness.clients.holdings import HOLDINGS
-    return [Entry(h.name, h.description, (("lowest dialect", h.min_dialect),))
-            for h in HOLDINGS.values()]
+
+    return [
+        Entry(h.name, h.description, (("lowest dialect", h.min_dialect),))
+        for h in HOLDINGS.values()
+    ]
 
 
 def targets() -> list[Entry]:
-    from harness.targets import REMOTE, TARGETS
+
     out = []
     for kind in (*TARGETS.values(), REMOTE):
         facts = [("spelling", f"`{kind.spelling or 'smb://[DOMAIN;]USER@HOST[:PORT]/SHARE'}`")]
         if kind.variants:
             default = f" (default `{kind.default_variant}`)" if kind.default_variant else ""
-            facts.append((kind.variant_name or "variant",
-                          ", ".join(f"`{v}`" for v in kind.variants) + default))
+            facts.append(
+                (
+                    kind.variant_name or "variant",
+                    ", ".join(f"`{v}`" for v in kind.variants) + default,
+                )
+            )
         if kind.options:
             facts.append(("options", ", ".join(f"`{o}`" for o in kind.options)))
         facts.append(("implementation", f"`{kind.impl}`"))
@@ -141,18 +178,16 @@ def targets() -> list[Entry]:
 
 def scenario_keys() -> dict[str, list[Entry]]:
     """Sections of the scenario-keys page: table heading -> its keys."""
-    from harness.checkers.bounds import Bound
-    from harness.drops import DROPS
-    from harness.probes import PROBES
-    from harness.scenario.model import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
-    from harness.schedule import Phases
 
     def section(cls, keys=None) -> list[Entry]:
         """The keys (default: every field of ``cls``) in the order of ``cls``'s fields."""
         comments = field_comments(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        keys = list(fields) if keys is None else sorted(
-            keys, key=lambda k: list(fields).index(FIELD_OF_KEY.get(k, k)))
+        keys = (
+            list(fields)
+            if keys is None
+            else sorted(keys, key=lambda k: list(fields).index(FIELD_OF_KEY.get(k, k)))
+        )
         out = []
         for key in keys:
             field = fields[FIELD_OF_KEY.get(key, key)]
@@ -161,31 +196,68 @@ def scenario_keys() -> dict[str, list[Entry]]:
         return out
 
     modes = ", ".join(f"`{m}`" for m in DROPS)
-    drop_keys = [Entry(e.name, e.text, (("one of", modes),) if e.name == "mode" else e.facts)
-                 for e in section(DropSpec)]
+    drop_keys = [
+        Entry(e.name, e.text, (("one of", modes),) if e.name == "mode" else e.facts)
+        for e in section(DropSpec)
+    ]
     return {
         "top level": section(Scenario, TOP_KEYS),
         "[drop]": drop_keys,
         "[phases]": section(Phases),
-        "[probes]": [Entry(p.name, f"rate in Hz (0 turns it off): {p.description}",
-                           (("default", f"`{p.default_rate_hz:g}`"),)) for p in PROBES.values()],
+        "[probes]": [
+            Entry(
+                p.name,
+                f"rate in Hz (0 turns it off): {p.description}",
+                (("default", f"`{p.default_rate_hz:g}`"),),
+            )
+            for p in PROBES.values()
+        ],
         "[bounds] and [bounds.per_probe.PROBE]": section(Bound),
         "[victim]": section(VictimSpec, VICTIM_KEYS),
     }
 
 
 PAGES = {
-    "probes": ("Probes", "The registry `harness/probes/__init__.py` (`PROBES`): a new probe is one "
-               "file plus one line there.", probes),
-    "drops": ("Drop modes", "The registry `harness/drops/__init__.py` (`DROPS`): one module per "
-              "way the victim loses its session.", drops),
-    "holdings": ("Holdings", "The registry `harness/clients/holdings.py` (`HOLDINGS`): what the "
-                 "victim can hold on a shared file when it drops (`[victim] holds`).", holdings),
-    "targets": ("Targets", "The registry `harness/targets/__init__.py` (`TARGETS`, and `REMOTE` "
-                "for a server given as a URL or a targets-file name).", targets),
-    "scenario-keys": ("Scenario keys", "Every key a scenario file (TOML) or `--set KEY=VALUE` can "
-                      "set, from the scenario model; the text is the comment on the key's field.",
-                      scenario_keys),
+    "probes": (
+        "Probes",
+        (
+            "The registry `harness/probes/__init__.py` (`PROBES`): a new probe is one "
+            "file plus one line there."
+        ),
+        probes,
+    ),
+    "drops": (
+        "Drop modes",
+        (
+            "The registry `harness/drops/__init__.py` (`DROPS`): one module per "
+            "way the victim loses its session."
+        ),
+        drops,
+    ),
+    "holdings": (
+        "Holdings",
+        (
+            "The registry `harness/clients/holdings.py` (`HOLDINGS`): what the "
+            "victim can hold on a shared file when it drops (`[victim] holds`)."
+        ),
+        holdings,
+    ),
+    "targets": (
+        "Targets",
+        (
+            "The registry `harness/targets/__init__.py` (`TARGETS`, and `REMOTE` "
+            "for a server given as a URL or a targets-file name)."
+        ),
+        targets,
+    ),
+    "scenario-keys": (
+        "Scenario keys",
+        (
+            "Every key a scenario file (TOML) or `--set KEY=VALUE` can "
+            "set, from the scenario model; the text is the comment on the key's field."
+        ),
+        scenario_keys,
+    ),
 }
 
 
@@ -196,8 +268,13 @@ def _sections(page: str) -> dict[str, list[Entry]]:
 
 def missing_text() -> list[str]:
     """``page: entry`` for every registry entry or scenario key without text."""
-    return [f"{page}: {heading + ' ' if heading else ''}{e.name}" for page in PAGES
-            for heading, entries in _sections(page).items() for e in entries if not e.text.strip()]
+    return [
+        f"{page}: {heading + ' ' if heading else ''}{e.name}"
+        for page in PAGES
+        for heading, entries in _sections(page).items()
+        for e in entries
+        if not e.text.strip()
+    ]
 
 
 def _cell(text: str) -> str:
@@ -206,12 +283,20 @@ def _cell(text: str) -> str:
 
 def render(page: str) -> str:
     title, intro, _ = PAGES[page]
-    out = [f"# {title}", "", "*Generated from the code at build time (`docs/hooks/reference.py`).*",
-           "", intro, ""]
+    out = [
+        f"# {title}",
+        "",
+        "*Generated from the code at build time (`docs/hooks/reference.py`).*",
+        "",
+        intro,
+        "",
+    ]
     for heading, entries in _sections(page).items():
         if heading:
-            out += [f"## `{heading}`" if heading.startswith("[") else f"## {heading.capitalize()}",
-                    ""]
+            out += [
+                f"## `{heading}`" if heading.startswith("[") else f"## {heading.capitalize()}",
+                "",
+            ]
         if page == "scenario-keys":
             out += ["| key | default | meaning |", "| --- | --- | --- |"]
             for e in entries:
@@ -227,7 +312,7 @@ def render(page: str) -> str:
 
 
 def on_files(files, config):
-    from mkdocs.structure.files import File
+
     for page in PAGES:
         files.append(File.generated(config, f"reference/{page}.md", content=render(page)))
     return files

@@ -27,16 +27,31 @@ BROWSER_TIMEOUT_S = 60.0
 WINDOW = "1100,1400"
 # Headless flags that work as root on a machine with no network (no sandbox, no GPU, nothing
 # fetched in the background), with a profile of its own.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--hide-scrollbars", "--force-device-scale-factor=1")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--force-device-scale-factor=1",
+)
 
 
 def run_scenario(scenario: str, report_dir: Path) -> Path:
-    command = [str(ROOT / ".venv" / "bin" / "nbt-harness"), "run", scenario,
-               "--report-dir", str(report_dir), "--quiet"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S, check=False)
+    command = [
+        str(ROOT / ".venv" / "bin" / "nbt-harness"),
+        "run",
+        scenario,
+        "--report-dir",
+        str(report_dir),
+        "--quiet",
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
+    )
     sys.stdout.write(done.stdout)
     page = report_dir / "report.html"
     if done.returncode not in (0, 1) or not page.is_file():
@@ -49,10 +64,17 @@ def screenshot(page: Path, out: Path, profile: Path) -> None:
     browser = shutil.which("chromium")
     if browser is None:
         raise SystemExit("screenshot: no chromium on PATH (apt-get install chromium)")
-    command = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-               f"--window-size={WINDOW}", f"--screenshot={out}", page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True,
-                          timeout=BROWSER_TIMEOUT_S, check=False)
+    command = [
+        browser,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--window-size={WINDOW}",
+        f"--screenshot={out}",
+        page.as_uri(),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT_S, check=False
+    )
     if done.returncode != 0 or not out.is_file():
         sys.stderr.write(done.stderr[-2000:])
         raise SystemExit(f"screenshot: chromium exited {done.returncode}")

@@ -14,9 +14,14 @@ BUILD_TIMEOUT_S = 120
 
 def build(config: Path, site: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # the theme's banner, not a build warning
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config),
-                           "-d", str(site)], capture_output=True, text=True, env=env,
-                          timeout=BUILD_TIMEOUT_S, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=BUILD_TIMEOUT_S,
+        check=False,
+    )
 
 
 def test_site_builds_strict_with_generated_reference(tmp_path):
@@ -42,6 +47,7 @@ def test_a_broken_link_fails_the_build(tmp_path):
 def test_paths_in_the_concept_map_and_readme_exist():
     """The concepts page's map from concept to package, and the README, name real paths."""
     import re
+
     for doc in (ROOT / "docs" / "pages" / "concepts.md", ROOT / "README.md"):
         paths = re.findall(r"`((?:harness|docs|tests|scenarios|docker)/[^`*<>]*)`", doc.read_text())
         assert paths, doc

@@ -41,6 +41,7 @@ def test_each_page_names_every_entry(page):
 
 def test_scenario_keys_cover_what_the_model_accepts():
     from harness.scenario.model import TOP_KEYS, VICTIM_KEYS
+
     sections = reference.scenario_keys()
     assert {e.name for e in sections["top level"]} == set(TOP_KEYS)
     assert {e.name for e in sections["[victim]"]} == set(VICTIM_KEYS)
@@ -73,4 +74,7 @@ def test_field_comments_on_the_line_else_just_above():
         d: int = 4  # on d's line
 
     assert reference.field_comments(Example) == {
-        "a": "on the line", "b": "above, first line above, second line", "d": "on d's line"}
+        "a": "on the line",
+        "b": "above, first line above, second line",
+        "d": "on d's line",
+    }
