@@ -27,10 +27,10 @@ class Phases:
     # it, with 1 s to spare; recovery (1 s) 12 samples of the slowest probes (smb_rw and
     # smb_open, 4 Hz on each of 3 clients). The baseline keeps 1.5 s: its maximum and the rate
     # of its excursions are what the judged phases are held to.
-    warmup_s: float = 0.5
-    baseline_s: float = 1.5
-    fault_s: float = 2.0
-    recovery_s: float = 1.0
+    warmup_s: float = 0.5  # sessions settle; not judged
+    baseline_s: float = 1.5  # what the judged phases' bounds scale with (must be > 0)
+    fault_s: float = 2.0  # the drop starts with it; judged
+    recovery_s: float = 1.0  # after the fault phase; judged
 
     def __post_init__(self) -> None:
         for name in ("warmup_s", "baseline_s", "fault_s", "recovery_s"):
@@ -109,7 +109,7 @@ def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float
 
     Why: processes that wait actively before a send, or for an answer, on a machine with
     fewer cores than such processes at one instant, send late or keep the server off the CPU
-    (README "What is timed, and when it is sent")."""
+    (docs/pages/scenarios.md "What is timed, and when it is sent")."""
     if len(rates_hz) > MAX_SPREAD_STREAMS:  # a crowd: each stream a fraction of its own
         return [i / len(rates_hz) for i in range(len(rates_hz))]
     placed: list[float] = []

@@ -25,17 +25,17 @@ MAX_BOUND = {"p99_floor_ms": 3.6e6, "p99_factor": 1e6, "max_floor_ms": 3.6e6,
 
 @dataclass(frozen=True)
 class Bound:
-    p99_floor_ms: float = 100.0
-    p99_factor: float = 5.0
-    max_floor_ms: float = 250.0
-    max_factor: float = 10.0
-    max_errors: int = 0
+    p99_floor_ms: float = 100.0  # p99 <= max(p99_floor_ms, p99_factor x baseline p99)
+    p99_factor: float = 5.0  # see p99_floor_ms
+    max_floor_ms: float = 250.0  # max <= max(max_floor_ms, max_factor x baseline p99)
+    max_factor: float = 10.0  # see max_floor_ms
+    max_errors: int = 0  # failures, timeouts and unanswered operations allowed per phase
     excursion_margin_ms: float = 0.0  # > 0: judged samples above baseline max + this are counted (excursions)
     max_excursions: int = 0  # excursions allowed beyond what the baseline's own rate predicts
     # > 0: judged operations above baseline max + this are excursions, and excursions of at
     # least correlated_streams processes in flight together fail the phase (checkers.correlated)
     correlated_margin_ms: float = 0.0
-    correlated_streams: int = 2
+    correlated_streams: int = 2  # processes whose excursions overlap: see correlated_margin_ms
 
     def __post_init__(self) -> None:
         for f in fields(self):  # nan would pass every comparison: rejected with inf

@@ -12,6 +12,9 @@ from harness.lab import firewall
 
 
 class Blackhole(WithBigFile):
+    """Evidence: the server's socket retransmitted (tcp_info retrans/backoff), then its TCP gave
+    up and the socket left the table; ``evidence_at_s - at_s`` is how long the server took."""
+
     mode = "blackhole"
     wire = "outstanding SMB2 READs, then every packet of the flow dropped both ways (no FIN/RST)"
     needs_root = True

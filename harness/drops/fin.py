@@ -9,6 +9,8 @@ from harness.packets.tcp import FIN, RST
 
 
 class Fin(WithOutstandingNotify):
+    """Evidence: the server socket is gone or closing."""
+
     mode = "fin"
     wire = "an outstanding SMB2 CHANGE_NOTIFY, then FIN (close without logoff)"
 

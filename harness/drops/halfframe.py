@@ -9,6 +9,10 @@ from harness.validate import number
 
 
 class HalfFrame(Drop):
+    """Evidence: the server socket is ESTABLISHED, its bytes received grew by what the victim
+    sent (the partial frame and its writes before it), and its receive queue is drained: the
+    server waits mid-frame."""
+
     mode = "halfframe"
     wire = "NBT header announcing frame_bytes, then only sent_bytes of them, then silence"
 

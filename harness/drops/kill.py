@@ -16,6 +16,8 @@ SIGKILLED = -signal.SIGKILL
 
 
 class Kill(WithOutstandingNotify):
+    """Evidence: the victim exited by signal 9 and the server socket is gone."""
+
     mode = "kill"
     wire = "an outstanding SMB2 CHANGE_NOTIFY, then the victim process is SIGKILLed"
 

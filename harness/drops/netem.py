@@ -25,6 +25,10 @@ DEV = "eth0"
 
 
 class Netem(Drop):
+    """The victim keeps echoing and reading its own file through the loss and delay. Evidence: the
+    server's socket to the victim has a smoothed RTT of at least half the added delay, or
+    retransmissions."""
+
     mode = "netem"
     wire = "tc netem on the victim host's egress: loss_pct % loss, delay_ms +- jitter_ms"
     needs_root = True

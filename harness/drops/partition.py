@@ -14,6 +14,9 @@ HEAL_ECHO_TIMEOUT_S = 5.0
 
 
 class Partition(WithBigFile):
+    """After the heal the victim echoes once (``after_heal``: session alive or dead). Evidence:
+    the server retransmitted into the partition."""
+
     mode = "partition"
     wire = "READs outstanding, then all of the victim host's traffic dropped for partition_s, then restored"
     needs_root = True

@@ -56,6 +56,11 @@ def paused_evidence(rows, detail: dict, state: str | None) -> dict | None:
 
 
 class Pause(WithBigFile):
+    """The hung client: stopped with its connection open, then resumed or killed (``after``) at
+    the end of the fault phase. Evidence: the server's socket is ESTABLISHED with at least
+    16 KiB queued to the victim while /proc says the victim is stopped; on a URL target, the
+    stopped victim's zero window in the capture."""
+
     mode = "pause"
     wire = "SO_RCVBUF shrunk, SMB2 READs outstanding, then the victim process is SIGSTOPped (connection open)"
 

@@ -5,6 +5,8 @@ from harness.packets.tcp import RST
 
 
 class Rst(Drop):
+    """Evidence: the victim's server socket is gone from the server's TCP table."""
+
     mode = "rst"
     wire = "RST from the victim (SO_LINGER 0 + close), no logoff"
 

@@ -11,6 +11,8 @@ STUCK_SEND_Q_BYTES = 16384
 
 
 class Stall(WithBigFile):
+    """Evidence: the server socket is ESTABLISHED with at least 16 KiB stuck in its send queue."""
+
     mode = "stall"
     wire = "SO_RCVBUF shrunk, SMB2 READs for read_total_bytes sent, then nothing is read"
 

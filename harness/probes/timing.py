@@ -11,7 +11,7 @@ The wait for an answer is short (RECV_SPIN_S): a real-time prober that polls hol
 and with the other core busy (another prober's wait before its send, an smbd serving a
 write) a normal-priority server has none left to answer on until the poll ends. With 2 ms
 of polling, NBSTAT's p99 was 2.4 ms and the echo's 6.0 ms; with 0.3 ms, 0.66 and 0.49 ms
-(probe_overhead, README "What is timed, and when it is sent").
+(probe_overhead, docs/pages/scenarios.md "What is timed, and when it is sent").
 """
 
 from __future__ import annotations

@@ -39,15 +39,15 @@ VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_m
 
 @dataclass(frozen=True)
 class DropSpec:
-    mode: str
-    params: dict = field(default_factory=dict)
+    mode: str  # how the victim loses its session: a drop mode (harness.drops)
+    params: dict = field(default_factory=dict)  # the drop's parameters (its defaults else)
 
 
 @dataclass(frozen=True)
 class VictimSpec:
     """What the victim holds when it drops, and how long a contended opener may wait."""
 
-    holds: str
+    holds: str  # what the victim holds on the shared file: a holding (clients.holdings)
     max_wait_s: float | None = None  # drop start -> the first successful contended open
     max_wait_s_by_target: dict = field(default_factory=dict)  # target kind -> max_wait_s
     durable_timeout_ms: int = 0  # durable_v2: the Timeout asked for (0: the server's default)
@@ -68,20 +68,20 @@ class VictimSpec:
 
 @dataclass(frozen=True)
 class Scenario:
-    name: str
-    description: str = ""
-    healthy_clients: int = 3
+    name: str  # the scenario's name (required): report entries and run directories
+    description: str = ""  # one line: what the victim does
+    healthy_clients: int = 3  # clients running the session probes (1-32; up to 256 pooled)
     healthy_hosts: int = 1  # lab hosts the healthy clients are spread over (round robin)
     idle_sessions: int = 0  # sessions that log on, hold a file open and do nothing else
     sessions_per_process: int = 1  # > 1: poolable probes' sessions share processes (pool.py)
-    drop: DropSpec | None = None
-    phases: Phases = field(default_factory=Phases)
-    rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))
-    probe_timeout_s: float = 2.0
-    dialect: str = dialects_mod.DEFAULT_DIALECT  # as written: an exact name or an alias
+    drop: DropSpec | None = None  # [drop]: how the victim loses its session (None: no drop)
+    phases: Phases = field(default_factory=Phases)  # [phases]: seconds, back to back
+    rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))  # [probes]: Hz
+    probe_timeout_s: float = 2.0  # per operation: a timeout is a failed probe, never a hang
+    dialect: str = dialects_mod.DEFAULT_DIALECT  # as written: an exact name or an alias (smb3)
     transport: str = dialects_mod.DEFAULT_TRANSPORT  # nbt (139) | tcp (445)
-    bounds: Bounds = field(default_factory=Bounds)
-    evidence_timeout_s: float = 5.0
+    bounds: Bounds = field(default_factory=Bounds)  # [bounds]: what the judged phases must hold
+    evidence_timeout_s: float = 5.0  # how long to look for server-side proof of the drop
     host_stall_ms: float = 20.0  # canary lateness taken off overlapping samples; 0: never
     source: str = ""
     victim: VictimSpec | None = None  # [victim]: a holding on a shared file (None: nothing)

@@ -16,7 +16,7 @@ from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 # "tcp-retries-default": the namespace keeps Linux's net.ipv4.tcp_retries2 = 15, so a
 # blackholed client is noticed only after about 15 minutes (a server that makes others wait)
 LOCAL_CONFIGS = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15},
-                 # smbd and nmbd at SCHED_RR 2 (README "What held healthy Samba under load")
+                 # smbd and nmbd at SCHED_RR 2 (docs/pages/replica.md: "What held healthy Samba")
                  "server-rt": {"raise_server_priority": True}}
 DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
 # docker:SUITE,tcp_retries2=N: the container's net.ipv4.tcp_retries2 (default 3, as the embedded

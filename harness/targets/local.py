@@ -100,8 +100,9 @@ class LocalSamba(Target):
     kind = "local"
     # Opt-in (local:server-rt, or this default set by a benchmark for every LocalSamba it
     # starts, a replica's upstream too): smbd and nmbd at SCHED_RR SERVER_RT_PRIORITY, children
-    # and threads included (README "What held healthy Samba under load": it ends the server's
-    # runqueue waits, and with them the catches that came from the server being slow at the drop)
+    # and threads included (docs/pages/replica.md "What held healthy Samba under load": it ends
+    # the server's runqueue waits, and with them the catches that came from the server being
+    # slow at the drop)
     raise_server_priority = False
 
     @classmethod

@@ -203,6 +203,9 @@ class Capabilities:
 
 
 class RemoteTarget(Target):
+    """A server the harness does not start (a lab Windows host): discovered over NBSTAT, NBT
+    139, direct TCP 445 and a login; drops are proven by a capture on the harness's side."""
+
     name = "remote"
     kind = "remote"
     grants_every_holding = False  # not configured by the harness: a refused holding is a skip

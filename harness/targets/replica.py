@@ -30,6 +30,9 @@ LISTEN_TIMEOUT_S = 10.0
 
 
 class ReplicaTarget(LocalSamba):
+    """The embedded Samba behind the Q186873 replica: a relay that freezes (or degrades) every
+    session once it counts a lost one (the trigger), the harness's positive control."""
+
     kind = "replica"
 
     @classmethod

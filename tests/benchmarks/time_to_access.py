@@ -1,5 +1,5 @@
 """Time-to-access per holding x drop: how long after the victim's drop a healthy client gets
-the file the victim held, on the embedded Samba (the README's table).
+the file the victim held, on the embedded Samba (the table in docs/pages/holdings.md).
 
     python -m tests.benchmarks.time_to_access [--drops rst,blackhole] [--holdings ...]
         [--config default|tcp-retries-default] [--repeat N]
