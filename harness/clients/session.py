@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from impacket import nmb, smb
+from impacket.smb3 import SMB3
+from impacket.smb3 import SessionError as Smb3SessionError
 from impacket.smbconnection import SessionError, SMBConnection
 from impacket.smb3structs import (
     FILE_DIRECTORY_FILE,
@@ -47,10 +49,9 @@ from harness.server import Endpoint
 # Exact dialect -> what impacket's preferredDialect takes (offered alone in the NEGOTIATE).
 IMPACKET_DIALECTS = {"nt1": smb.SMB_DIALECT, "2.0.2": SMB2_DIALECT_002, "2.1": SMB2_DIALECT_21,
                      "3.0": SMB2_DIALECT_30, "3.1.1": SMB2_DIALECT_311}
-# Every accepted name (aliases too) -> impacket's value; None: impacket's own negotiation
-# (on 139 it offers only NT1 and SMB 2.002), used only for a target's login check.
-DIALECTS = {**{name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS},
-            None: None}
+# Every accepted name (aliases too) -> impacket's value. No dialect (a target's login
+# check): every SMB 2/3 dialect, never SMB1 (see _negotiate).
+DIALECTS = {name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS}
 NEGOTIATED = {**{v: k for k, v in IMPACKET_DIALECTS.items()}, SMB2_DIALECT_302: "3.0.2"}
 SMB1_READ_BYTES = 61440  # one READ_ANDX without large-read negotiation (impacket's buffer)
 
@@ -82,6 +83,9 @@ def describe_error(exc: BaseException, endpoint: Endpoint | None = None) -> str:
     if isinstance(exc, SessionError):
         msg = exc.getErrorString()
         text = f"{msg[0]}: {msg[1]}" if isinstance(msg, tuple) else str(msg)
+    elif (isinstance(exc, nmb.NetBIOSError) and exc.error_class == nmb.ERRCLASS_OS
+          and isinstance(exc.error_code, int)):  # a socket error, by its errno
+        text = f"NetBIOSError: {exc.error_msg}: {os.strerror(exc.error_code)}"
     else:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     text = " ".join(text.split())
@@ -237,10 +241,41 @@ class Session:
                 pass
 
 
+class NotOffered(InfraError):
+    """The server answered the NEGOTIATE, with something else than the dialect asked for
+    (an error status, no common dialect, another dialect, SMB1 without extended security).
+    Every other failure (refused, reset, timed out, closed) is a network error: InfraError."""
+
+
+# Why an SMB1 server without extended security is never logged in to: impacket would send
+# the password in plain text (no challenge) or as an LM/NTLMv1 response.
+WEAK_SMB1 = ("the server negotiated NT1 without extended security (NTLMSSP); refused: a login "
+             "would send the password in plain text or as an LM/NTLMv1 response")
+
+
+def _answered(exc: BaseException) -> bool:
+    """The NEGOTIATE failed because of what the server answered, not the network."""
+    return isinstance(exc, (SessionError, smb.SessionError, smb.UnsupportedFeature, Smb3SessionError))
+
+
+def _negotiate(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
+               port: int) -> SMBConnection:
+    """impacket's SMBConnection, negotiated. ``dialect`` None: every SMB 2/3 dialect in one
+    SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too)."""
+    if dialect is not None:
+        return SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
+                             myName=client_name[:15].upper(), sess_port=port,
+                             timeout=timeout_s, preferredDialect=DIALECTS[dialect])
+    smb2 = SMB3(endpoint.netbios_name, endpoint.host, client_name[:15].upper(), nmb.TYPE_SERVER,
+                port, timeout_s)
+    return SMBConnection(existingConnection=smb2)
+
+
 def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
             transport: str, encrypt: bool = False) -> tuple[SMBConnection, str]:
     """Connect and negotiate (no login): the connection and the dialect negotiated.
-    InfraError (one line) when the server does not give the dialect asked for.
+    NotOffered (one line) when the server answers the NEGOTIATE without the dialect asked
+    for, or offers SMB1 without extended security; InfraError on a network error.
     ``encrypt``: let impacket encrypt an SMB 3.x session (else only when the server demands
     it: see open_session)."""
     port = transport_port(endpoint, transport)
@@ -248,13 +283,17 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     how += f", SMB {dialects.exact(dialect)})" if dialect else ")"
     try:
         with _session_request(transport == "nbt", port):
-            conn = SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
-                                 myName=client_name[:15].upper(), sess_port=port,
-                                 timeout=timeout_s, preferredDialect=DIALECTS[dialect])
+            conn = _negotiate(endpoint, client_name, timeout_s, dialect, port)
     except Exception as exc:
-        raise InfraError(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None
+        error = NotOffered if _answered(exc) else InfraError
+        raise error(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None
     got = negotiated_name(conn.getDialect())
-    state = getattr(conn.getSMBServer(), "_Connection", None)
+    server = conn.getSMBServer()
+    if isinstance(server, smb.SMB) and not (
+            server._dialects_parameters["Capabilities"] & smb.SMB.CAP_EXTENDED_SECURITY):
+        _drop_socket(conn)
+        raise NotOffered(f"connect to {how}: {WEAK_SMB1}")
+    state = getattr(server, "_Connection", None)
     if isinstance(state, dict) and not encrypt:
         # impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in
         # Python, about 1 ms per message here); like a Windows client, ours encrypt only
@@ -263,8 +302,14 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
         state["SupportsEncryption"] = False
     if dialect and got != dialects.exact(dialect):
         _drop_socket(conn)
-        raise InfraError(f"connect to {how}: the server negotiated {got}, not the dialect asked for")
+        raise NotOffered(f"connect to {how}: the server negotiated {got}, not the dialect asked for")
     return conn, got
+
+
+def login(conn: SMBConnection, endpoint: Endpoint) -> None:
+    """NTLMSSP with NTLMv2 only: impacket's fallback to NTLMv1 (and, on SMB1 without
+    extended security, to LM or a plain-text password) is off."""
+    conn.login(endpoint.username, endpoint.password, endpoint.domain, ntlmFallback=False)
 
 
 def _drop_socket(conn: SMBConnection) -> None:
@@ -284,12 +329,13 @@ def _server_demands_encryption(conn: SMBConnection) -> bool:
 
 
 def offers(endpoint: Endpoint, dialect: str, transport: str, timeout_s: float) -> str | None:
-    """Why the server does not give ``dialect`` over ``transport`` (refused connection, a
-    NEGOTIATE it rejects, another dialect negotiated), or None. One connection, closed after
-    the NEGOTIATE (a FIN with nothing outstanding)."""
+    """Why the server does not give ``dialect`` over ``transport`` (a NEGOTIATE it answered
+    with an error or another dialect, SMB1 without extended security), or None. A network
+    error (refused, reset, timed out) is an InfraError, never an answer. One connection,
+    closed after the NEGOTIATE (a FIN with nothing outstanding)."""
     try:
         conn, _ = connect(endpoint, "NBTHOFFERS", timeout_s, dialect, transport)
-    except InfraError as exc:
+    except NotOffered as exc:
         return str(exc)
     _drop_socket(conn)
     return None
@@ -303,11 +349,11 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
     port = transport_port(endpoint, transport)
     stage = "login"
     try:
-        conn.login(endpoint.username, endpoint.password, endpoint.domain)
+        login(conn, endpoint)
         if _server_demands_encryption(conn):  # again, this time encrypted
             _drop_socket(conn)
             conn, got = connect(endpoint, client_name, timeout_s, dialect, transport, encrypt=True)
-            conn.login(endpoint.username, endpoint.password, endpoint.domain)
+            login(conn, endpoint)
         stage = "tree connect"
         tree_id = conn.connectTree(endpoint.share)
     except Exception as exc:

@@ -149,7 +149,11 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
         why = drop.unsupported(target.client_netns("victim"))
     sessions = drop or scenario.idle_sessions or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES)
     if sessions and not why:
-        why = target.offers(scenario.dialect, scenario.transport)
+        try:
+            why = target.offers(scenario.dialect, scenario.transport)
+        except HarnessError as exc:  # no answer (a network error), or a configured server lacks it
+            log.close()
+            return ScenarioResult.errored(scenario.name, str(exc)).with_(extra={"negotiated": None})
     target.server_events()  # what the server logged before this run is not this run's
     if why:
         log.close()

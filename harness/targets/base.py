@@ -6,7 +6,7 @@ import abc
 
 from harness.clients.session import offers
 from harness.dialects import exact
-from harness.errors import HarnessError
+from harness.errors import InfraError
 from harness.lab.inns import call_in_netns
 from harness.server import Endpoint, ServerSocket  # what every target describes
 
@@ -21,6 +21,9 @@ class Target(abc.ABC):
     # The harness configures this server to grant every holding (harness.clients.holdings):
     # one it refuses is an error. A server it does not configure may lack one: a skip.
     grants_every_holding: bool = True
+    # The harness configures this server itself (embedded, docker, replica): it offers every
+    # dialect and transport, so one it does not offer is an error, never a skip.
+    configured_by_harness: bool = True
 
     @classmethod
     def from_spec(cls, spec, hold_s: float | None = None, degrade_ms: float | None = None) -> Target:
@@ -63,22 +66,28 @@ class Target(abc.ABC):
         return None
 
     def offers(self, dialect: str, transport: str) -> str | None:
-        """Why the server does not give this dialect over this transport (port closed,
-        NEGOTIATE refused, another dialect negotiated), or None: one NEGOTIATE from the
-        healthy clients' host, remembered per combination for this target's life. The
-        scenario is skipped with that reason (never a silent fallback to another dialect).
-        When the check itself cannot run, None: the scenario's clients then say why."""
+        """Why the server does not give this dialect over this transport (it answered the
+        NEGOTIATE with an error or another dialect, or SMB1 without extended security), or
+        None: one NEGOTIATE from the healthy clients' host. Only answers are remembered (per
+        combination, for this target's life); the scenario is skipped with that reason
+        (never a silent fallback to another dialect). A network error (refused, reset, timed
+        out) is an InfraError, never remembered; so is a missing offer on a server the
+        harness configures itself (configured_by_harness), which must offer everything."""
         cache = self.__dict__.setdefault("_offers", {})
         key = (exact(dialect), transport)
         if key not in cache:
             try:
-                cache[key] = call_in_netns(self.client_netns("healthy"), offers, self.endpoint,
-                                           dialect, transport, OFFERS_TIMEOUT_S,
-                                           timeout_s=2 * OFFERS_TIMEOUT_S)
-            except HarnessError:
-                return None
-            if cache[key]:
-                cache[key] = f"target {self.name} does not offer SMB {key[0]} over {transport}: {cache[key]}"
+                why = call_in_netns(self.client_netns("healthy"), offers, self.endpoint,
+                                    dialect, transport, OFFERS_TIMEOUT_S,
+                                    timeout_s=2 * OFFERS_TIMEOUT_S)
+            except InfraError as exc:  # no answer: an error, not remembered
+                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for SMB {key[0]} "
+                                 f"over {transport}: {str(exc).removeprefix('InfraError: ')}") from None
+            if why:
+                why = f"target {self.name} does not offer SMB {key[0]} over {transport}: {why}"
+            cache[key] = why
+        if cache[key] and self.configured_by_harness:
+            raise InfraError(cache[key])
         return cache[key]
 
     def server_events(self) -> list[dict]:

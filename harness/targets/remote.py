@@ -4,8 +4,8 @@ or by name from a targets file. The password comes from ``NBT_HARNESS_PASSWORD``
 password file, never from the command line, and is never printed.
 
 Before any scenario the harness discovers what the host offers (NBSTAT on the name-service
-port, NBT on the session port, direct TCP on 445, a login and tree connect, SMB1) and skips
-scenarios that need what it lacks. It cannot look inside such a server, so drops that need
+port, NBT on the session port, direct TCP on 445, a login and tree connect over SMB 2/3) and
+skips scenarios that need what it lacks; SMB1 is asked for only by a scenario that wants nt1. It cannot look inside such a server, so drops that need
 server-side evidence end as ``error`` unless a drop can prove itself from the harness's side.
 """
 
@@ -197,8 +197,11 @@ def read_password(spec: RemoteSpec) -> str:
 class Capabilities:
     nbstat: bool = False
     nbt: bool = False
-    direct_445: bool = False
-    smb1: bool = False
+    # False: the port refused the connection (nothing listens: no direct TCP); None: the
+    # check could not tell (timed out, reset), so a tcp scenario asks again and errors.
+    direct_445: bool | None = False
+    # Never probed at discovery: SMB1 is tried only when a scenario asks for nt1 (offers()).
+    smb1: bool | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -209,6 +212,7 @@ class RemoteTarget(Target):
     name = "remote"
     kind = "remote"
     grants_every_holding = False  # not configured by the harness: a refused holding is a skip
+    configured_by_harness = False  # a dialect or transport it does not offer is a skip
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "RemoteTarget":
@@ -261,12 +265,14 @@ class RemoteTarget(Target):
         try:
             socket.create_connection((addr, s.smb_port), timeout=DISCOVERY_TIMEOUT_S).close()
             self.caps.direct_445 = True
-        except OSError as exc:
-            self.caps.notes.append(f"no direct TCP on {s.smb_port}: {type(exc).__name__}")
+        except ConnectionRefusedError:
+            self.caps.notes.append(f"no direct TCP on {s.smb_port}: ConnectionRefusedError")
+        except OSError as exc:  # not an answer: a tcp scenario tries again (and errors)
+            self.caps.direct_445 = None
+            self.caps.notes.append(f"direct TCP on {s.smb_port} unknown: {type(exc).__name__}")
         self._endpoint = Endpoint(addr, name, s.share, s.username, password, s.domain,
                                   s.nbt_port, s.smb_port, s.ns_port)
         self._check_login()
-        self.caps.smb1 = self._try_smb1()
 
     def _login(self, dialect: str | None) -> None:
         """A login and tree connect within LOGIN_DEADLINE_S overall, in a child process that
@@ -283,21 +289,25 @@ class RemoteTarget(Target):
             raise InfraError(text) from None
 
     def _check_login(self) -> None:
+        """A login and tree connect over SMB 2/3. A server that answers without any SMB 2/3
+        dialect (an SMB1-only one) is checked by its first nt1 scenario instead."""
         try:
             self._login(None)
         except InfraError as exc:
             text = str(exc)
+            if text.startswith("NotOffered: "):
+                self.caps.notes.append(f"no SMB 2/3: {text.removeprefix('NotOffered: ')}")
+                return
             if any(code in text for code in ("LOGON_FAILURE", "ACCESS_DENIED", "BAD_NETWORK_NAME",
                                               "ACCOUNT", "PASSWORD")):
                 raise BadInput(f"{self.spec.masked()}: {text}") from None
             raise
 
-    def _try_smb1(self) -> bool:
-        try:
-            self._login("smb1")
-            return True
-        except InfraError:
-            return False
+    def offers(self, dialect: str, transport: str) -> str | None:
+        why = super().offers(dialect, transport)
+        if is_smb1(dialect):
+            self.caps.smb1 = why is None
+        return why
 
     def unsupported(self, scenario) -> str | None:
         for probe in scenario.probes:
@@ -305,9 +315,7 @@ class RemoteTarget(Target):
             if needs and not getattr(self.caps, needs, False):
                 return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
                         f"set probes.{probe}=0")
-        if is_smb1(scenario.dialect) and not self.caps.smb1:
-            return f"{self.spec.host} does not offer SMB1"
-        if scenario.transport == "tcp" and not self.caps.direct_445:
+        if scenario.transport == "tcp" and self.caps.direct_445 is False:
             return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
         if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
             return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "

@@ -1,9 +1,9 @@
 """The dialect x transport matrix on the embedded Samba: rst and blackhole in every cell
 (nt1, 2.1, 3.0, 3.1.1 x NBT on 139, direct TCP on 445), each negotiating exactly the dialect
 asked for and proving its drop from the server's side; the Q186873 replica fails the same
-scenario over each transport (the broken control); a server that cannot give a combination
-makes it a skip with the reason. One embedded Samba serves every cell (the plugin's target
-pool keeps it); short phases keep the whole module near a minute."""
+scenario over each transport (the broken control); a server the harness configured that
+cannot give a combination makes it an error with the reason. One embedded Samba serves every
+cell (the plugin's target pool keeps it); short phases keep the whole module near a minute."""
 
 import itertools
 
@@ -52,18 +52,23 @@ def test_replica_fails_the_cell(nbt_run, dialect, transport):
     assert entry["drop"]["evidence"], "the drop itself must still be proven"
 
 
-def test_a_combination_the_server_lacks_is_a_skip(tmp_path):
-    """A Samba that offers SMB 2.1 at most and only port 139: 3.1.1 and direct TCP are
-    skips that say why, what it offers runs."""
+def test_a_combination_the_harness_own_server_lacks_is_an_error(tmp_path):
+    """A Samba the harness configured to offer SMB 2.1 at most and only port 139: on a
+    server the harness configures itself nothing is skipped for want of an offer, so 3.1.1
+    is an error that says why (the server answered: remembered), and the closed 445 is an
+    error too (a network error: asked again each time); what it offers runs."""
+    from harness.errors import InfraError
     from harness.run.runner import run_scenario
     from harness.targets.local import LocalSamba
 
     with LocalSamba(extra_conf="    server max protocol = SMB2_10\n    smb ports = 139\n") as target:
         assert target.offers("2.1", "nbt") is None
-        assert "does not offer SMB 3.1.1 over nbt" in target.offers("smb3", "nbt")
-        assert "445" in target.offers("2.1", "tcp") and "refused" in target.offers("2.1", "tcp").lower()
+        with pytest.raises(InfraError, match="does not offer SMB 3.1.1 over nbt"):
+            target.offers("smb3", "nbt")
+        with pytest.raises(InfraError, match="(?i)no answer to a NEGOTIATE.*refused"):
+            target.offers("2.1", "tcp")
         result = run_scenario(cell("rst", "3.1.1", "nbt"), target, tmp_path / "rst")
-        assert result["verdict"] == "skip", result
+        assert result["verdict"] == "error", result
         assert "does not offer SMB 3.1.1" in result["reason"]
 
 

@@ -54,7 +54,9 @@ def test_capabilities_are_discovered_and_the_name_learned(password_env):
     target = RemoteTarget(parse_smb_url(password_env))
     with target:
         assert target.endpoint.netbios_name == "NBTHSRV"
-        assert (target.caps.nbstat, target.caps.nbt, target.caps.direct_445, target.caps.smb1) == (True,) * 4
+        assert (target.caps.nbstat, target.caps.nbt, target.caps.direct_445) == (True,) * 3
+        assert target.caps.smb1 is None  # SMB1 is asked for only by an nt1 scenario
+        assert target.offers("nt1", "nbt") is None and target.caps.smb1 is True
         assert target.server_sockets() is None  # it cannot look inside
         assert target.endpoint.password not in target.describe()
 

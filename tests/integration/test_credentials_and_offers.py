@@ -1,0 +1,138 @@
+"""A URL target's password never leaves in plain text or as LM/NTLMv1, SMB1 is asked for
+only by an nt1 scenario, and a skip means the server answered: each case run as a user
+would (the command in a subprocess) against servers of this test on loopback
+(tests/hostile_smb.py): one that offers NT1 without extended security, impacket's own SMB
+server (2.0.2), one that resets every NEGOTIATE, and one that resets only the first."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import errors
+from harness.errors import InfraError
+from tests.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer, ResettingServer,
+                               WeakSmb1Server)
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "creds-Secret-42"
+RUN_LIMIT_S = 60
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def url(nbt_port: int, smb_port: int | None = None) -> str:
+    return (f"smb://root@127.0.0.1:{nbt_port}/SHARE?netbios_name=SRV&ns_port={closed_port()}"
+            f"&smb_port={smb_port or closed_port()}")
+
+
+FAST = ["--set", "probes.nbstat=0", "--set", "phases.warmup_s=0.2", "--set", "phases.baseline_s=0.5",
+        "--set", "phases.fault_s=0.5", "--set", "phases.recovery_s=0.3"]
+
+
+def run(tmp_path, target: str, *sets: str):
+    """``nbt-harness run baseline`` against ``target``: (process, its report entry)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "baseline", "--target", target, *FAST, *sets,
+         "--report-dir", str(tmp_path / "rep")],
+        capture_output=True, text=True, timeout=RUN_LIMIT_S, cwd=tmp_path,
+        env={**os.environ, "NBT_HARNESS_PASSWORD": SECRET, "PYTHONPATH": str(REPO)})
+    assert "Traceback" not in done.stdout + done.stderr, done.stderr
+    report = tmp_path / "rep" / "report.json"
+    entries = json.loads(report.read_text())["scenarios"] if report.exists() else []
+    return done, (entries[0] if entries else None)
+
+
+def assert_no_password_left(server: WeakSmb1Server) -> None:
+    sent = bytes(server.received)
+    for form in (SECRET.encode("ascii"), SECRET.upper().encode("ascii"), SECRET.encode("utf-16le")):
+        assert form not in sent
+    # No SESSION_SETUP_ANDX at all: neither the password nor an LM/NTLMv1 response to a
+    # challenge (the fields AnsiPwd/UnicodePwd of that request) was ever sent.
+    assert SMB1_SESSION_SETUP_ANDX not in server.smb1_commands, server.smb1_commands
+
+
+@pytest.fixture
+def impacket_server():
+    server = ImpacketSmbServer("root", SECRET)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("challenge", [b"", b"\x11" * 8], ids=["plain-text", "lm-ntlmv1"])
+def test_nt1_without_extended_security_is_refused_and_the_password_never_leaves(tmp_path, challenge):
+    server = WeakSmb1Server(challenge)
+    try:
+        done, entry = run(tmp_path, url(server.port), "--set", "dialect=nt1")
+    finally:
+        server.close()
+    assert_no_password_left(server)
+    assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
+    assert entry["verdict"] == "skip", entry
+    assert "NT1 without extended security" in entry["reason"], entry["reason"]
+    assert "\n" not in entry["reason"]
+
+
+def test_smb1_is_asked_for_only_by_an_nt1_scenario(tmp_path):
+    """Discovery and an SMB 3.1.1 scenario send no SMB1 message at all: the server answers
+    their SMB2 NEGOTIATEs with STATUS_NOT_SUPPORTED, so the scenario is a skip."""
+    server = WeakSmb1Server(b"")
+    try:
+        done, entry = run(tmp_path, url(server.port))
+    finally:
+        server.close()
+    assert server.received, "the server was never asked"
+    assert server.smb1_commands == [], server.smb1_commands
+    assert_no_password_left(server)
+    assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
+    assert entry["verdict"] == "skip" and "does not offer SMB 3.1.1" in entry["reason"], entry
+
+
+def test_another_dialect_answered_is_a_skip(tmp_path, impacket_server):
+    """The control: impacket's server answers a NEGOTIATE for 3.1.1 with 2.0.2."""
+    done, entry = run(tmp_path, url(impacket_server.port))
+    assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
+    assert entry["verdict"] == "skip", entry
+    assert "negotiated 2.0.2, not the dialect asked for" in entry["reason"], entry["reason"]
+
+
+def test_a_server_that_resets_the_negotiate_is_an_error_not_a_skip(tmp_path, impacket_server):
+    """Discovery passes (NBT and the login on the working server, port 445 accepts), then
+    the scenario's direct-TCP NEGOTIATE is reset: exit 3 with the reason, never a skip."""
+    resetting = ResettingServer()
+    try:
+        done, entry = run(tmp_path, url(impacket_server.port, resetting.port),
+                          "--set", "dialect=2.0.2", "--set", "transport=tcp")
+    finally:
+        resetting.close()
+    assert done.returncode == errors.EXIT_INFRA, done.stdout + done.stderr
+    assert entry["verdict"] == "error", entry
+    assert "no answer to a NEGOTIATE for SMB 2.0.2 over tcp" in entry["reason"], entry["reason"]
+    assert "ConnectionResetError" in entry["reason"] or "reset" in entry["reason"].lower(), entry["reason"]
+
+
+def test_a_transient_failure_is_not_remembered(impacket_server, monkeypatch):
+    """The first direct-TCP NEGOTIATE is reset, the next is relayed to a working server:
+    the first check is an error, the second finds the dialect offered."""
+    from harness.targets.remote import RemoteTarget, parse_smb_url
+
+    monkeypatch.setenv("NBT_HARNESS_PASSWORD", SECRET)
+    flaky = ResettingServer(resets=2, upstream_port=impacket_server.port)  # discovery's connect, then one NEGOTIATE
+    try:
+        with RemoteTarget(parse_smb_url(url(impacket_server.port, flaky.port))) as target:
+            with pytest.raises(InfraError, match="no answer to a NEGOTIATE"):
+                target.offers("2.0.2", "tcp")
+            assert target.offers("2.0.2", "tcp") is None
+    finally:
+        flaky.close()
