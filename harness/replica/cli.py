@@ -10,11 +10,16 @@ import signal
 import sys
 
 from harness.errors import EXIT_BAD_INPUT, BadInput, HarnessError
-from harness.replica.config import EventLog, ReplicaConfig
+from harness.replica.config import LAB_NETWORK, EventLog, ReplicaConfig, lab_address
 from harness.replica.relay import serve
 from harness.replica.triggers import HOLDS, TRIGGERS
 
 PROG = "python -m harness.replica"
+# The stand-alone replica's limits (the harness's own replica target, in its lab namespace,
+# passes larger ones for its crowds): at most MAX_CONNECTIONS x 2 x MAX_HELD_BYTES held.
+MAX_CONNECTIONS = 64
+MAX_HELD_BYTES = 1024 * 1024
+MAX_HELD_DATAGRAMS = 256
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Known-bad NBT relay (KB Q186873): freezes every "
         "session for --hold-s after one client's session is lost.",
     )
-    p.add_argument("--listen", required=True, metavar="ADDR", help="address to listen on")
+    p.add_argument("--listen", required=True, metavar="ADDR",
+                   help=f"address to listen on: loopback or the lab subnet {LAB_NETWORK} unless "
+                   "--allow-any-address (the replica relays whoever reaches it)")
+    p.add_argument("--allow-any-address", action="store_true",
+                   help="listen on any address, the wildcard (0.0.0.0, ::) included")
+    p.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                   help=f"client connections at once; more are reset (default: {MAX_CONNECTIONS})")
+    p.add_argument("--max-held-bytes", type=int, default=MAX_HELD_BYTES, metavar="B",
+                   help="bytes held per connection and direction; beyond it that side is not "
+                   f"read (TCP flow control) (default: {MAX_HELD_BYTES}; with the connection "
+                   f"cap at most {MAX_CONNECTIONS * 2 * MAX_HELD_BYTES // 2**20} MiB in all)")
+    p.add_argument("--max-held-datagrams", type=int, default=MAX_HELD_DATAGRAMS, metavar="N",
+                   help="name-service datagrams held during a freeze; more are dropped "
+                   f"(default: {MAX_HELD_DATAGRAMS})")
     p.add_argument("--upstream", required=True, metavar="ADDR", help="the real server's address")
     p.add_argument(
         "--trigger",
@@ -100,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
     """Parse the command line into a validated config; raise BadInput on any bad option."""
     args = build_parser().parse_args(argv)
+    try:
+        refused = not args.allow_any_address and not lab_address(args.listen)
+    except ValueError:
+        refused = False  # not an address: ReplicaConfig says so
+    if refused:
+        raise BadInput(f"listen address {args.listen} is neither loopback nor in the lab subnet "
+                       f"{LAB_NETWORK}: the replica relays whoever reaches it; pass "
+                       "--allow-any-address to listen there")
     return ReplicaConfig(
         listen_host=args.listen,
         upstream_host=args.upstream,
@@ -118,6 +144,9 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
         user_timeout_ms=args.user_timeout_ms,
         frame_timeout_s=args.frame_timeout_s,
         log_path=args.log,
+        max_connections=args.max_connections,
+        max_held_bytes=args.max_held_bytes,
+        max_held_datagrams=args.max_held_datagrams,
     )
 
 

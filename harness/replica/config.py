@@ -29,6 +29,16 @@ def _check_number(name: str, value: object, minimum: float, strict: bool = False
         raise BadInput(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value:g}")
 
 
+LAB_NETWORK = ipaddress.ip_network("10.213.0.0/16")  # harness.lab.netns.LAB_SUBNET_PREFIX
+
+
+def lab_address(addr: str) -> bool:
+    """Loopback or the project's lab subnet (which exists only inside its namespaces): the
+    addresses a stand-alone replica may listen on without --allow-any-address."""
+    ip = ipaddress.ip_address(addr)
+    return ip.is_loopback or ip in LAB_NETWORK
+
+
 def _check_addr(name: str, value: object) -> None:
     try:
         ipaddress.ip_address(value)  # type: ignore[arg-type]
@@ -59,6 +69,12 @@ class ReplicaConfig:
     user_timeout_ms: int = 3000  # TCP_USER_TIMEOUT on client sockets; 0 leaves the default
     frame_timeout_s: float = 1.0
     log_path: str | None = None
+    # Limits: client connections at once (more are reset at once), bytes a connection holds
+    # per direction (beyond it the relay stops reading that side: TCP flow control), and
+    # name-service datagrams held during a freeze (more are dropped, as on the wire).
+    max_connections: int = 256
+    max_held_bytes: int = 16 * 1024 * 1024
+    max_held_datagrams: int = 1024
 
     def __post_init__(self) -> None:
         _check_addr("listen address", self.listen_host)
@@ -101,6 +117,10 @@ class ReplicaConfig:
             or self.user_timeout_ms < 0
         ):
             raise BadInput(f"user_timeout_ms must be an integer >= 0, got {self.user_timeout_ms!r}")
+        for name in ("max_connections", "max_held_bytes", "max_held_datagrams"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BadInput(f"{name} must be an integer >= 1, got {value!r}")
         if ipaddress.ip_address(self.listen_host) == ipaddress.ip_address(self.upstream_host):
             for listen, upstream in (
                 (self.nbt_port, self.upstream_nbt_port),

@@ -2,7 +2,7 @@
 
 Items are data chunks, ``EOF`` (pass a FIN on) or ``ABORT`` (pass a reset on). They go out at
 once unless the hold policy freezes or degrades the relay, or earlier items still wait; then
-they queue in order. A pipe whose queue passes HOLD_CAP_BYTES stops reading its source (the
+they queue in order. A pipe whose queue passes the config's max_held_bytes stops reading its source (the
 client's TCP window then fills, as NT's consumed send buffers did).
 """
 
@@ -27,7 +27,6 @@ class PipeOwner(Protocol):
 
 # Held bytes per direction of one connection before the relay stops reading that socket. Far
 # above what a probe or an SMB client sends during a hold of a few seconds.
-HOLD_CAP_BYTES = 16 * 1024 * 1024
 
 
 def format_addr(addr: Any) -> str:
@@ -101,7 +100,7 @@ class Pipe:
         self.queue.append((due_s, item, responses))
         if item.__class__ is bytes:
             self.queued_bytes += len(item)
-            if self.queued_bytes > HOLD_CAP_BYTES and not self.src_paused:
+            if self.queued_bytes > self.relay.config.max_held_bytes and not self.src_paused:
                 self.update_src_reading()
         if hold.frozen:
             self.relay.note_held(self, item)
@@ -190,7 +189,7 @@ class Pipe:
         self.update_src_reading()
 
     def update_src_reading(self) -> None:
-        want_paused = (self.dst_paused or self.queued_bytes > HOLD_CAP_BYTES) and not self.done
+        want_paused = (self.dst_paused or self.queued_bytes > self.relay.config.max_held_bytes) and not self.done
         src = self.src
         if want_paused == self.src_paused or src is None or src.is_closing():
             return

@@ -59,6 +59,8 @@ class Relay:
         self._held_pipes: dict[Pipe, None] = {}  # insertion-ordered set
         self._held: list[tuple[NameService, bool, Any, bytes]] = []
         self.write_loss = WriteLoss(config.lose_write, config.lose_write_from)
+        self.refused_connections = 0  # over max_connections
+        self.dropped_datagrams = 0  # over max_held_datagrams
 
     async def start(self) -> dict[str, int]:
         """Bind every socket (InfraError if one cannot be bound), then emit ``listening``."""
@@ -152,6 +154,9 @@ class Relay:
             self.hold.note_held(nbytes=len(item))
 
     def note_held_datagram(self, ns: NameService, is_query: bool, addr: Any, data: bytes) -> None:
+        if len(self._held) >= self.config.max_held_datagrams:
+            self.dropped_datagrams += 1  # lost, as UDP may be
+            return
         self._held.append((ns, is_query, addr, data))
         self.hold.note_held(datagrams=1)
 

@@ -13,7 +13,7 @@ from harness.packets.nbt import SESSION_MESSAGE
 from harness.replica.context import RelayContext
 from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
 from harness.replica.framing import SMB2_WRITE, FrameTracker, smb2_command, smb_message_kind
-from harness.replica.pipe import ABORT, EOF, Pipe, format_addr
+from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
 
 UPSTREAM_CONNECT_TIMEOUT_S = 10.0
@@ -66,6 +66,7 @@ class ClientSession(asyncio.Protocol):
         self.client_frames = FrameTracker()
         self.server_frames = FrameTracker()
         self.client_messages = 0  # complete SESSION MESSAGE frames from the client
+        self.refused = False  # over max_connections: reset at once, never relayed
         self.outstanding = 0  # of those, requests whose response was not delivered yet
         self.last_progress_s = 0.0  # loop time of the last byte of an incomplete frame
         self.frame_timer: asyncio.TimerHandle | None = None
@@ -102,6 +103,11 @@ class ClientSession(asyncio.Protocol):
                 )
         except OSError:
             pass  # already reset; connection_lost follows
+        if len(relay.sessions) >= relay.config.max_connections:
+            relay.refused_connections += 1  # over the cap: reset at once, never relayed
+            self.client_gone = self.refused = True
+            abort_with_reset(transport)
+            return
         relay.sessions.add(self)
         self._connect_upstream()
 
@@ -259,6 +265,8 @@ class ClientSession(asyncio.Protocol):
         return True  # half-close: responses may still be on their way to the client
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.refused:
+            return
         self.client_gone = True
         self.relay.write_loss.forget(self)
         if self.frame_timer is not None:

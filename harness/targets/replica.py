@@ -95,7 +95,9 @@ class ReplicaTarget(LocalSamba):
         argv = [sys.executable, "-m", "harness.replica",
                 "--listen", netns_mod.SERVER_ALIAS_ADDR, "--upstream", self._upstream.host,
                 "--trigger", self.trigger, "--hold-s", str(self.hold_s),
-                "--log", str(self.log_path)]
+                "--log", str(self.log_path),
+                # the scenarios' largest crowds (1,256 sessions), as much held as before
+                "--max-connections", "4096", "--max-held-bytes", str(16 * 1024 * 1024)]
         if self.degrade_ms:
             argv += ["--degrade-ms", str(self.degrade_ms)]
         if self.hold != "all":
