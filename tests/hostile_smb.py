@@ -203,6 +203,7 @@ class FrameRelay(_Listener):
         self.upstream_port = upstream_port
         self.rewrite = rewrite
         self.inject = inject
+        self.injected = 0  # messages inject() sent
         super().__init__(self._handle)
 
     def _handle(self, client: socket.socket) -> None:
@@ -216,6 +217,10 @@ class FrameRelay(_Listener):
         def send(payload: bytes, kind: int = 0) -> None:
             with lock:
                 client.sendall(frame(payload, kind))
+
+        def inject_send(payload: bytes) -> None:
+            send(payload)
+            self.injected += 1
 
         def to_server() -> None:
             try:
@@ -241,7 +246,7 @@ class FrameRelay(_Listener):
                 if (self.inject and not injecting
                         and struct.unpack_from("<H", payload, SMB2_COMMAND)[0] == 3):
                     injecting = True
-                    threading.Thread(target=self.inject, args=(send, self.stop), daemon=True).start()
+                    threading.Thread(target=self.inject, args=(inject_send, self.stop), daemon=True).start()
         except (OSError, ConnectionError):
             pass
         finally:
@@ -280,3 +285,71 @@ class ResettingServer(_Listener):
         conn.settimeout(None)
         threading.Thread(target=pump, args=(upstream, conn), daemon=True).start()
         pump(conn, upstream)
+
+
+# The bad-input corpus's hostile SMB servers: rewrites for a FrameRelay in front of impacket's
+# server (each a function of one server message and the connection's state).
+SMB2_NEGOTIATE_CMD, SMB2_SESSION_SETUP_CMD, SMB2_READ_CMD, SMB2_ECHO_CMD = 0, 1, 8, 13
+STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
+
+
+def _command(payload: bytes) -> int:
+    return struct.unpack_from("<H", payload, SMB2_COMMAND)[0]
+
+
+def absurd_negotiate(payload: bytes, state: dict) -> list[bytes]:
+    """The NEGOTIATE answer grants 65,535 credits and 4 GiB - 1 transact/read/write sizes."""
+    if _command(payload) != SMB2_NEGOTIATE_CMD:
+        return [payload]
+    out = bytearray(payload)
+    struct.pack_into("<H", out, SMB2_CREDITS, 0xFFFF)
+    struct.pack_into("<III", out, 64 + 28, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+    return [bytes(out)]
+
+
+def more_processing_forever(payload: bytes, state: dict) -> list[bytes]:
+    """Every SESSION_SETUP answer says STATUS_MORE_PROCESSING_REQUIRED, the last one too."""
+    if _command(payload) != SMB2_SESSION_SETUP_CMD:
+        return [payload]
+    out = bytearray(payload)
+    struct.pack_into("<I", out, SMB2_STATUS, STATUS_MORE_PROCESSING_REQUIRED)
+    return [bytes(out)]
+
+
+def long_read(payload: bytes, state: dict) -> list[bytes]:
+    """A successful READ answer carries 4 KiB more than was asked for (DataLength too)."""
+    if _command(payload) != SMB2_READ_CMD or struct.unpack_from("<I", payload, SMB2_STATUS)[0]:
+        return [payload]
+    out = bytearray(payload)
+    length = struct.unpack_from("<I", out, 64 + 4)[0]
+    struct.pack_into("<I", out, 64 + 4, length + 4096)
+    return [bytes(out) + b"\xa5" * 4096]
+
+
+def echo_wrong_id(payload: bytes, state: dict) -> list[bytes]:
+    """An ECHO answer carries another message's id (the echo's own id + 1000)."""
+    if _command(payload) != SMB2_ECHO_CMD:
+        return [payload]
+    out = bytearray(payload)
+    mid = struct.unpack_from("<Q", out, SMB2_MESSAGE_ID)[0]
+    struct.pack_into("<Q", out, SMB2_MESSAGE_ID, mid + 1000)
+    return [bytes(out)]
+
+
+def unchanged(payload: bytes, state: dict) -> list[bytes]:
+    return [payload]
+
+
+def oplock_break_storm(send: Callable[[bytes], None], stop: threading.Event) -> None:
+    """Unsolicited SMB2 OPLOCK_BREAK notifications ([MS-SMB2] 2.2.23.1, MessageId all ones)
+    for a file nobody opened, 500 a second, for as long as the connection lives."""
+    header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, 0, 0x12, 0, 1, 0,
+                         0xFFFFFFFFFFFFFFFF, 0, 0, 0, b"\x00" * 16)
+    body = struct.pack("<HBBI16s", 24, 0x08, 0, 0, b"\x5a" * 16)
+    try:
+        while not stop.is_set():
+            for _ in range(5):
+                send(header + body)
+            time.sleep(0.01)
+    except OSError:
+        pass

@@ -1,12 +1,15 @@
 """The scenario verdict: compose run errors, drop evidence and latency bounds. Pure.
 
-Order: the run broke (a client could not start, no samples) -> ``error``; a bound was
+Order: the server lost or changed data it acknowledged (a read-back differed) -> ``fail``,
+whatever else broke; the run broke (a client could not start, no samples) -> ``error``; a bound was
 violated -> ``fail`` (a stall is a stall, whatever else happened); the drop left no
 server-side evidence, or began so late that the fault phase did not hold it -> ``error``
 (never ``pass``); otherwise ``pass``.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from harness.checkers.access import access_summary
 from harness.checkers.bounds import Bounds, check_bounds
@@ -105,7 +108,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     late = host_stalls(events, 0.0) if host_stall_us is not None else []  # every recorded late wake-up
     violations += correlated_violations(ops, bounds, judged, windows, late)
     violations += idle_losses(events)
-    violations += write_violations(events)  # acknowledged writes never lost, in any phase
+    integrity = write_violations(events)  # acknowledged writes never lost, in any phase
+    violations += integrity
     access_result = None
     if access:
         access_result, access_violations = access_summary(
@@ -127,6 +131,12 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
         host_stalls=HostStalls(count=len(windows),
                                worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)),
         extra={} if access_result is None else {"access": access_result})
+    problems = [_with_common_error(p, ops) for p in problems]
+    if integrity:  # the server lost or changed acknowledged data: a fail, whatever else failed
+        worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in integrity[:4])
+        return result.with_(verdict="fail", problems=tuple(run_errors + problems),
+                            reason=f"acknowledged data came back wrong: {worst}"
+                            + "".join(f"; {p}" for p in run_errors + problems))
     if run_errors or problems:
         return _error(result, run_errors + problems)
     late = late_drop(drop)
@@ -145,6 +155,19 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
             return _error(result, [f"drop {expect_drop} unproven: {why}"])
     return result.with_(verdict="pass", reason="all bounds held" + (
         f"; drop {expect_drop} proven" if expect_drop else ""))
+
+
+def _with_common_error(problem: str, ops: list) -> str:
+    """'PROBE: no successful baseline samples' with that probe's most frequent error."""
+    probe, sep, rest = problem.partition(": ")
+    if not sep or not rest.startswith("no successful"):
+        return problem
+    errors = Counter(o.error for o in ops if o.role == "healthy" and o.probe == probe and o.error
+                     and not str(o.error).startswith("not sent"))  # the cause, not its echoes
+    if not errors:
+        return problem
+    error, n = errors.most_common(1)[0]
+    return f"{problem} ({n} x {' '.join(str(error).split())[:160]})"
 
 
 def _error(result: ScenarioResult, problems: list[str]) -> ScenarioResult:

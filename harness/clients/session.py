@@ -54,11 +54,22 @@ IMPACKET_DIALECTS = {"nt1": smb.SMB_DIALECT, "2.0.2": SMB2_DIALECT_002, "2.1": S
 DIALECTS = {name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS}
 NEGOTIATED = {**{v: k for k, v in IMPACKET_DIALECTS.items()}, SMB2_DIALECT_302: "3.0.2"}
 SMB1_READ_BYTES = 61440  # one READ_ANDX without large-read negotiation (impacket's buffer)
+# The largest READ sent, whatever the server grants (Windows grants 8 MiB): a NEGOTIATE that
+# grants 4 GiB would otherwise make one READ charge 65,536 credits (the field holds 65,535).
+MAX_READ_BYTES = 8 * 1024 * 1024
+SMALL_MTU_DIALECTS = ("2.0.2",)  # no multi-credit requests: one READ at most 64 KiB
 
 
 def negotiated_name(value) -> str:
     """impacket's getDialect() as a name of harness.dialects ('3.1.1', 'nt1')."""
     return NEGOTIATED.get(value, str(value))
+
+
+def read_size_bytes(dialect: str, max_read_size) -> int:
+    """The READ size to use on SMB 2/3: what the server granted (64 KiB if it said nothing
+    usable), at most MAX_READ_BYTES, and at most 64 KiB on 2.0.2 (no large MTU)."""
+    granted = max_read_size if isinstance(max_read_size, int) and max_read_size > 0 else 65536
+    return min(granted, 65536 if dialect in SMALL_MTU_DIALECTS else MAX_READ_BYTES)
 
 
 def transport_port(endpoint: Endpoint, transport: str) -> int:
@@ -172,7 +183,7 @@ class Session:
         SMB1: one READ_ANDX of SMB1_READ_BYTES)."""
         if self.is_smb1:
             return SMB1_READ_BYTES
-        return int(self.smb._Connection.get("MaxReadSize", 65536) or 65536)
+        return read_size_bytes(self.dialect, self.smb._Connection.get("MaxReadSize"))
 
     def send_read_nowait(self, file_id, offset: int, length: int) -> int:
         """Send a READ and do not wait for the answer (it stays outstanding).

@@ -17,6 +17,8 @@ from harness.clients.session import Session
 from harness.errors import ProbeTimeout
 from harness.packets.nbt import SESSION_KEEP_ALIVE, parse_session_header, session_message_header
 from harness.packets.smb2 import SMB2_ECHO, STATUS_SUCCESS, echo_request, parse_header
+
+UNSOLICITED_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6: an oplock break notification's MessageId
 from harness.probes.nbt_session import recv_exact
 from harness.probes.timing import recv_polling
 
@@ -82,6 +84,11 @@ class EchoProbe:
         if kind == SESSION_KEEP_ALIVE:
             return False
         command, status, answered_id, _flags = parse_header(payload)
+        if answered_id == UNSOLICITED_ID:
+            return False  # a notification the server sent of its own (an oplock break)
+        if answered_id > message_id:  # no late answer: that id was never sent
+            raise ConnectionError(f"echo {message_id} answered with message id {answered_id}, "
+                                  "which was never sent")
         if answered_id != message_id:
             return False  # a late answer to an earlier echo that timed out
         if command != SMB2_ECHO:

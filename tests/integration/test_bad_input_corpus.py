@@ -8,8 +8,13 @@ Hostile servers, all on loopback or in a namespace this test creates: a TCP port
 accepts and stays silent, one that answers garbage, one that closes at once, a refused port,
 a UDP port answering NBSTAT with a name pointer to itself, a service that answers the NBT
 session request and then sends only keep-alives, and an unknown host looked up where there
-is no network."""
+is no network. Hostile SMB servers (tests/hostile_smb.py: impacket's SMB server behind a relay
+that corrupts its answers): a NEGOTIATE granting absurd credits and sizes, SESSION_SETUP
+answered MORE_PROCESSING_REQUIRED forever, READ answers longer than asked, a storm of
+unsolicited oplock breaks to healthy clients, and echo answers carrying another message's id:
+each ends with one clear line (the verdict line, or one line on stderr) and its exit code."""
 
+import json
 import os
 import socket
 import struct
@@ -23,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from harness.lab.netns import sh
+from tests import hostile_smb
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -164,13 +170,44 @@ def env(tmp_path_factory):
         closed=closed_port(),
         nodns=f"nbth-{os.getpid()}-nodns",
     )
+    smb_server = hostile_smb.ImpacketSmbServer("root", SECRET)
+    relays = {name: hostile_smb.FrameRelay(smb_server.port, rewrite, inject)
+              for name, (rewrite, inject) in SMB_SERVERS.items()}
+    paths.update({name: relay.port for name, relay in relays.items()})
+    paths["relays"] = relays
     sh("ip", "netns", "add", paths["nodns"])  # no interface up: no query leaves the machine
     yield paths
     sh("ip", "netns", "del", paths["nodns"], check=False)
+    for relay in relays.values():
+        relay.close()
+    smb_server.close()
     servers.close()
 
 
 URL = "smb://root@127.0.0.1:{port}/share?netbios_name=SRV&ns_port={closed}"
+SMB_SERVERS = {  # name: (rewrite of the server's answers, what the relay sends of its own)
+    "smb_absurd": (hostile_smb.absurd_negotiate, None),
+    "smb_more_processing": (hostile_smb.more_processing_forever, None),
+    "smb_long_read": (hostile_smb.long_read, None),
+    "smb_break_storm": (hostile_smb.unchanged, hostile_smb.oplock_break_storm),
+    "smb_echo_id": (hostile_smb.echo_wrong_id, None),
+}
+SMB_URL = "smb://root@127.0.0.1:{port}/SHARE?netbios_name=SRV&ns_port={closed}&smb_port={closed}"
+# impacket's server speaks SMB 2.0.2 and has no name service; short phases
+SMB_RUN = ["--set", "dialect=2.0.2", "--set", "probes.nbstat=0", "--set", "phases.warmup_s=0.3",
+           "--set", "phases.baseline_s=1", "--set", "phases.fault_s=1.5", "--set", "phases.recovery_s=0.5"]
+# (id, scenario, server, exit code, verdict (None: the run never started), text in the line)
+SMB_CASES = [
+    # sizes are never trusted: blackhole's 1 MiB goes as 16 READs of 64 KiB (2.0.2 has no
+    # multi-credit READ), not as one READ of 4 GiB charging 65,536 credits
+    ("smb-absurd-negotiate", "blackhole", "smb_absurd", 0, "pass", "drop blackhole proven"),
+    ("smb-more-processing-forever", "baseline", "smb_more_processing", 3, None,
+     "STATUS_MORE_PROCESSING_REQUIRED"),
+    ("smb-read-longer-than-asked", "baseline", "smb_long_read", 1, "fail",
+     "acknowledged data came back wrong"),
+    ("smb-break-storm", "baseline", "smb_break_storm", 0, "pass", "all bounds held"),
+    ("smb-echo-other-id", "baseline", "smb_echo_id", 3, "error", "which was never sent"),
+]
 # (id, argv after "nbt-harness", extra environment, exit code, message on stderr)
 CASES = [
     # scenario files
@@ -465,8 +502,13 @@ def outcomes(env, tmp_path_factory):
         except subprocess.TimeoutExpired as exc:  # that case's test fails, not the others
             return case[0], (None, exc.timeout, case_dir)
 
+    smb_cases = [(c[0], ["run", c[1], "--target", SMB_URL.replace("{port}", "{%s}" % c[2]), *SMB_RUN],
+                  {}) for c in SMB_CASES]
     with ThreadPoolExecutor(CONCURRENT_CASES) as pool:
-        return dict(pool.map(one, CASES))
+        done = dict(pool.map(one, CASES))
+    # One at a time: their relays are threads of this process, and a run is judged by its
+    # latencies (a storm next door would slow a neighbour's relay).
+    return {**done, **dict(map(one, smb_cases))}
 
 
 @pytest.mark.parametrize(
@@ -488,5 +530,34 @@ def test_bad_input_corpus(outcomes, case_id, code, message):
         assert took_s < BAD_INPUT_LIMIT_S and "ready in" not in done.stdout, (took_s, done.stdout)
 
 
+@pytest.mark.parametrize("case_id, scenario, server, code, verdict, text", SMB_CASES,
+                         ids=[c[0] for c in SMB_CASES])
+def test_hostile_smb_server(env, outcomes, case_id, scenario, server, code, verdict, text):
+    """A run against a hostile SMB server ends in time with its exit code and one clear
+    line: the scenario's verdict line on stdout (nothing on stderr), or, when the target
+    never became ready, one line on stderr."""
+    done, took_s, case_dir = outcomes[case_id]
+    assert done is not None, f"still running after {took_s:.0f}s"
+    assert took_s < CASE_LIMIT_S, took_s
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert SECRET not in done.stdout + done.stderr
+    for f in case_dir.rglob("*"):
+        if f.is_file():
+            assert SECRET not in f.read_text(errors="replace")
+    if verdict is None:
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and text in lines[0], done.stderr
+        return
+    assert done.stderr.strip() == "", done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith(f"== {scenario}")]
+    assert len(lines) == 1 and f": {verdict.upper()} " in lines[0] and text in lines[0], done.stdout
+    entry = json.loads((case_dir / "rep" / "report.json").read_text())["scenarios"][0]
+    if server == "smb_absurd":
+        assert entry["drop"]["detail"]["outstanding_reads"] == 16, entry["drop"]
+    if server == "smb_break_storm":
+        assert env["relays"][server].injected > 100, "the storm never reached the clients"
+
+
 def test_the_corpus_is_large_enough():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 40 and len(SMB_CASES) >= 5
