@@ -353,3 +353,86 @@ def oplock_break_storm(send: Callable[[bytes], None], stop: threading.Event) -> 
             time.sleep(0.01)
     except OSError:
         pass
+
+
+class NtlmFallbackSmb1Server(WeakSmb1Server):
+    """NT1 *with* extended security that calls itself Samba and refuses every NTLMv2 login:
+    the case where impacket's ntlmFallback retries with NTLMv1. Records the NT response
+    length of every NTLMSSP AUTHENTICATE (24 bytes: NTLMv1) in ``nt_response_bytes``."""
+
+    STATUS_MORE_PROCESSING = 0xC0000016
+
+    def __init__(self) -> None:
+        self.nt_response_bytes: list[int] = []
+        super().__init__(b"")
+
+    def _negotiate(self, request: bytes) -> bytes:
+        dialects = request[35:].split(b"\x00")
+        index = next(i for i, d in enumerate(dialects) if d == b"\x02NT LM 0.12")
+        capabilities = 0x8000005C  # the above and EXTENDED_SECURITY
+        params = struct.pack("<HBHHIIIIIIHB", index, 0x03, 10, 1, 16644, 65536, 0,
+                             capabilities, 0, 0, 0, 0)
+        data = b"\x42" * 16  # ServerGUID; no security blob (the client starts NTLMSSP)
+        return (self._smb1_header(request, 0, flags2=0xC801) + bytes([len(params) // 2]) + params
+                + struct.pack("<H", len(data)) + data)
+
+    def _handle(self, conn: socket.socket) -> None:
+        from impacket import ntlm
+
+        while True:
+            kind, payload = recv_frame(conn)
+            self.received += payload
+            if kind == 0x81:
+                conn.sendall(frame(b"", 0x82))
+                continue
+            if payload[:4] == b"\xfeSMB":
+                conn.sendall(frame(self._smb2_not_supported(payload)))
+                continue
+            command = payload[4]
+            self.smb1_commands.append(command)
+            if command == SMB1_NEGOTIATE:
+                conn.sendall(frame(self._negotiate(payload)))
+                continue
+            at = payload.find(b"NTLMSSP\x00")
+            if command != SMB1_SESSION_SETUP_ANDX or at < 0:
+                conn.sendall(frame(self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"))
+                continue
+            message_type = struct.unpack_from("<I", payload, at + 8)[0]
+            if message_type == 3:  # AUTHENTICATE: note its NT response, refuse it
+                auth = ntlm.NTLMAuthChallengeResponse()
+                auth.fromString(payload[at:])
+                self.nt_response_bytes.append(len(auth["ntlm"]))
+                conn.sendall(frame(self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"))
+            else:  # NEGOTIATE: a challenge
+                conn.sendall(frame(self._challenge(payload)))
+
+    def _challenge(self, request: bytes) -> bytes:
+        from impacket import ntlm
+        from impacket.spnego import SPNEGO_NegTokenResp, TypesMech
+
+        domain = "WORKGROUP".encode("utf-16le")
+        av = ntlm.AV_PAIRS()
+        av[ntlm.NTLMSSP_AV_HOSTNAME] = "SRV".encode("utf-16le")
+        av[ntlm.NTLMSSP_AV_DOMAINNAME] = domain
+        av[ntlm.NTLMSSP_AV_DNS_HOSTNAME] = "srv".encode("utf-16le")
+        av[ntlm.NTLMSSP_AV_DNS_DOMAINNAME] = "workgroup".encode("utf-16le")
+        info = av.getData()
+        challenge = ntlm.NTLMAuthChallenge()
+        challenge["flags"] = (ntlm.NTLMSSP_NEGOTIATE_NTLM | ntlm.NTLMSSP_NEGOTIATE_UNICODE
+                              | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO | ntlm.NTLMSSP_REQUEST_TARGET)
+        challenge["domain_name"] = domain
+        challenge["domain_offset"] = 48
+        challenge["challenge"] = b"\x11" * 8
+        challenge["Version"] = b""  # no NTLMSSP_NEGOTIATE_VERSION: none
+        challenge["TargetInfoFields"] = info
+        challenge["TargetInfoFields_offset"] = 48 + len(domain)
+        token = SPNEGO_NegTokenResp()
+        token["NegState"] = b"\x01"  # accept-incomplete
+        token["SupportedMech"] = TypesMech["NTLMSSP - Microsoft NTLM Security Support Provider"]
+        token["ResponseToken"] = challenge.getData()
+        blob = token.getData()
+        params = struct.pack("<BBHHH", 0xFF, 0, 0, 0, len(blob))
+        data = blob + b"Unix\x00Samba\x00"  # ASCII (no FLAGS2_UNICODE): impacket reads it as Samba
+        header = bytearray(self._smb1_header(request, self.STATUS_MORE_PROCESSING, 0x4801))
+        struct.pack_into("<H", header, 28, 100)  # the Uid of the session being set up
+        return bytes(header) + bytes([len(params) // 2]) + params + struct.pack("<H", len(data)) + data

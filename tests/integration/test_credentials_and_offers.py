@@ -15,8 +15,8 @@ import pytest
 
 from harness import errors
 from harness.errors import InfraError
-from tests.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer, ResettingServer,
-                               WeakSmb1Server)
+from tests.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer,
+                               NtlmFallbackSmb1Server, ResettingServer, WeakSmb1Server)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -82,6 +82,25 @@ def test_nt1_without_extended_security_is_refused_and_the_password_never_leaves(
     assert entry["verdict"] == "skip", entry
     assert "NT1 without extended security" in entry["reason"], entry["reason"]
     assert "\n" not in entry["reason"]
+
+
+def test_no_ntlmv1_retry_when_a_server_refuses_ntlmv2():
+    """NT1 with extended security, a server calling itself Samba that refuses the NTLMv2
+    login: impacket's ntlmFallback would log in again with NTLMv1 (a 24-byte NT response).
+    One AUTHENTICATE is sent, NTLMv2 (longer than 24 bytes), and the login fails."""
+    from harness.clients.session import open_session
+    from harness.server import Endpoint
+
+    server = NtlmFallbackSmb1Server()
+    endpoint = Endpoint("127.0.0.1", "SRV", "SHARE", "root", SECRET, "", server.port, server.port,
+                        closed_port())
+    try:
+        with pytest.raises(InfraError, match="LOGON_FAILURE"):
+            open_session(endpoint, "NBTHTEST", 5.0, "nt1", "nbt")
+    finally:
+        server.close()
+    assert len(server.nt_response_bytes) == 1 and server.nt_response_bytes[0] > 24, server.nt_response_bytes
+    assert SECRET.encode() not in server.received and SECRET.encode("utf-16le") not in server.received
 
 
 def test_smb1_is_asked_for_only_by_an_nt1_scenario(tmp_path):
