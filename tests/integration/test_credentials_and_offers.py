@@ -137,6 +137,8 @@ def test_a_server_that_resets_the_negotiate_is_an_error_not_a_skip(tmp_path, imp
         resetting.close()
     assert done.returncode == errors.EXIT_INFRA, done.stdout + done.stderr
     assert entry["verdict"] == "error", entry
+    lines = [line for line in done.stdout.splitlines() if line.startswith("== baseline")]
+    assert len(lines) == 1 and "ERROR" in lines[0] and "no answer to a NEGOTIATE" in lines[0], done.stdout
     assert "no answer to a NEGOTIATE for SMB 2.0.2 over tcp" in entry["reason"], entry["reason"]
     assert "ConnectionResetError" in entry["reason"] or "reset" in entry["reason"].lower(), entry["reason"]
 
