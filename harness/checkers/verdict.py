@@ -108,8 +108,9 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     late = host_stalls(events, 0.0) if host_stall_us is not None else []  # every recorded late wake-up
     violations += correlated_violations(ops, bounds, judged, windows, late)
     violations += idle_losses(events)
-    integrity = write_violations(events)  # acknowledged writes never lost, in any phase
-    violations += integrity
+    writes = write_violations(events)  # acknowledged writes never lost, in any phase
+    violations += writes
+    integrity = [v for v in writes if v["stat"] in ("read_back", "lost_write")]
     access_result = None
     if access:
         access_result, access_violations = access_summary(
