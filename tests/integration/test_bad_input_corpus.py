@@ -8,7 +8,7 @@ Hostile servers, all on loopback or in a namespace this test creates: a TCP port
 accepts and stays silent, one that answers garbage, one that closes at once, a refused port,
 a UDP port answering NBSTAT with a name pointer to itself, a service that answers the NBT
 session request and then sends only keep-alives, and an unknown host looked up where there
-is no network. Hostile SMB servers (tests/hostile_smb.py: impacket's SMB server behind a relay
+is no network. Hostile SMB servers (tests/support/hostile_smb.py: impacket's SMB server behind a relay
 that corrupts its answers): a NEGOTIATE granting absurd credits and sizes, SESSION_SETUP
 answered MORE_PROCESSING_REQUIRED forever, READ answers longer than asked, a storm of
 unsolicited oplock breaks to healthy clients, and echo answers carrying another message's id:
@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from harness.lab.netns import sh
-from tests import hostile_smb
+from tests.support import hostile_smb
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

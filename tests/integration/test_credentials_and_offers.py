@@ -1,7 +1,7 @@
 """A URL target's password never leaves in plain text or as LM/NTLMv1, SMB1 is asked for
 only by an nt1 scenario, and a skip means the server answered: each case run as a user
 would (the command in a subprocess) against servers of this test on loopback
-(tests/hostile_smb.py): one that offers NT1 without extended security, impacket's own SMB
+(tests/support/hostile_smb.py): one that offers NT1 without extended security, impacket's own SMB
 server (2.0.2), one that resets every NEGOTIATE, and one that resets only the first."""
 
 import json
@@ -15,7 +15,7 @@ import pytest
 
 from harness import errors
 from harness.errors import InfraError
-from tests.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer,
+from tests.support.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer,
                                NtlmFallbackSmb1Server, ResettingServer, WeakSmb1Server)
 
 pytestmark = pytest.mark.integration

@@ -254,3 +254,22 @@ def test_a_late_drop_still_fails_on_a_stall_and_says_it_was_late():
     assert result.verdict == "fail"
     assert result.reason.endswith("; began 1.00 s late (scheduled at 3.00 s, began at 4.00 s; "
                                   "limit 0.5 s): the fault phase did not hold it (an overloaded machine?)")
+
+
+def _rw(seq, phase, ok=True, mismatch=False):
+    invoke = {"type": "invoke", "process": "c1_smb_rw", "role": "healthy", "probe": "smb_rw",
+              "seq": seq, "phase": phase, "t_s": seq * 0.1, "intended_s": seq * 0.1}
+    done = {"type": "ok" if ok else "fail", "process": "c1_smb_rw", "role": "healthy",
+            "probe": "smb_rw", "seq": seq, "phase": phase, "t_s": seq * 0.1 + 0.001,
+            "latency_us": 1000.0}
+    if not ok:
+        done["error"] = "ReadBackMismatch: read back 4608 bytes at offset 0 that differ from the 512 written"
+    return [invoke, done]
+
+
+def test_no_samples_names_the_probe_s_most_frequent_error():
+    events = [e for i, ph in enumerate(["baseline"] * 3 + ["fault"] * 3 + ["recovery"] * 3)
+              for e in _rw(i, ph, ok=False)]
+    result = verdict(events, Bounds(), ["smb_rw"], None, host_stall_us=None)
+    assert result["verdict"] == "error"
+    assert "smb_rw: no successful baseline samples (9 x ReadBackMismatch: read back 4608" in result["reason"]
