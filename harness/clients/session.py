@@ -266,7 +266,8 @@ WEAK_SMB1 = ("the server negotiated NT1 without extended security (NTLMSSP); ref
 
 def _answered(exc: BaseException) -> bool:
     """The NEGOTIATE failed because of what the server answered, not the network."""
-    return isinstance(exc, (SessionError, smb.SessionError, smb.UnsupportedFeature, Smb3SessionError))
+    return isinstance(exc, (SessionError, smb.SessionError, smb.UnsupportedFeature,
+                            Smb3SessionError))
 
 
 def _negotiate(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
@@ -313,7 +314,8 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
         state["SupportsEncryption"] = False
     if dialect and got != dialects.exact(dialect):
         _drop_socket(conn)
-        raise NotOffered(f"connect to {how}: the server negotiated {got}, not the dialect asked for")
+        raise NotOffered(f"connect to {how}: the server negotiated {got}, "
+                         "not the dialect asked for")
     return conn, got
 
 

@@ -2,8 +2,8 @@
 
 Items are data chunks, ``EOF`` (pass a FIN on) or ``ABORT`` (pass a reset on). They go out at
 once unless the hold policy freezes or degrades the relay, or earlier items still wait; then
-they queue in order. A pipe whose queue passes the config's max_held_bytes stops reading its source (the
-client's TCP window then fills, as NT's consumed send buffers did).
+they queue in order. A pipe whose queue passes the config's max_held_bytes stops reading its
+source (the client's TCP window then fills, as NT's consumed send buffers did).
 """
 
 from __future__ import annotations
@@ -189,7 +189,8 @@ class Pipe:
         self.update_src_reading()
 
     def update_src_reading(self) -> None:
-        want_paused = (self.dst_paused or self.queued_bytes > self.relay.config.max_held_bytes) and not self.done
+        over_cap = self.queued_bytes > self.relay.config.max_held_bytes
+        want_paused = (self.dst_paused or over_cap) and not self.done
         src = self.src
         if want_paused == self.src_paused or src is None or src.is_closing():
             return

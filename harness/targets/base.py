@@ -81,8 +81,9 @@ class Target(abc.ABC):
                                     dialect, transport, OFFERS_TIMEOUT_S,
                                     timeout_s=2 * OFFERS_TIMEOUT_S)
             except InfraError as exc:  # no answer: an error, not remembered
+                why = str(exc).removeprefix("InfraError: ")
                 raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for SMB {key[0]} "
-                                 f"over {transport}: {str(exc).removeprefix('InfraError: ')}") from None
+                                 f"over {transport}: {why}") from None
             if why:
                 why = f"target {self.name} does not offer SMB {key[0]} over {transport}: {why}"
             cache[key] = why

@@ -5,8 +5,9 @@ password file, never from the command line, and is never printed.
 
 Before any scenario the harness discovers what the host offers (NBSTAT on the name-service
 port, NBT on the session port, direct TCP on 445, a login and tree connect over SMB 2/3) and
-skips scenarios that need what it lacks; SMB1 is asked for only by a scenario that wants nt1. It cannot look inside such a server, so drops that need
-server-side evidence end as ``error`` unless a drop can prove itself from the harness's side.
+skips scenarios that need what it lacks; SMB1 is asked for only by a scenario that wants
+nt1. It cannot look inside such a server, so drops that need server-side evidence end as
+``error`` unless a drop can prove itself from the harness's side.
 """
 
 from __future__ import annotations
