@@ -8,11 +8,12 @@ Hostile servers, all on loopback or in a namespace this test creates: a TCP port
 accepts and stays silent, one that answers garbage, one that closes at once, a refused port,
 a UDP port answering NBSTAT with a name pointer to itself, a service that answers the NBT
 session request and then sends only keep-alives, and an unknown host looked up where there
-is no network. Hostile SMB servers (tests/support/hostile_smb.py: impacket's SMB server behind a relay
-that corrupts its answers): a NEGOTIATE granting absurd credits and sizes, SESSION_SETUP
-answered MORE_PROCESSING_REQUIRED forever, READ answers longer than asked, a storm of
-unsolicited oplock breaks to healthy clients, and echo answers carrying another message's id:
-each ends with one clear line (the verdict line, or one line on stderr) and its exit code."""
+is no network. Hostile SMB servers (tests/support/hostile_smb.py: impacket's SMB server
+behind a relay that corrupts its answers): a NEGOTIATE granting absurd credits and sizes,
+SESSION_SETUP answered MORE_PROCESSING_REQUIRED forever, READ answers longer than asked, a
+storm of unsolicited oplock breaks to healthy clients, and echo answers carrying another
+message's id: each ends with one clear line (the verdict line, or one line on stderr) and
+its exit code."""
 
 import json
 import os
@@ -194,8 +195,11 @@ SMB_SERVERS = {  # name: (rewrite of the server's answers, what the relay sends 
 }
 SMB_URL = "smb://root@127.0.0.1:{port}/SHARE?netbios_name=SRV&ns_port={closed}&smb_port={closed}"
 # impacket's server speaks SMB 2.0.2 and has no name service; short phases
-SMB_RUN = ["--set", "dialect=2.0.2", "--set", "probes.nbstat=0", "--set", "phases.warmup_s=0.3",
-           "--set", "phases.baseline_s=1", "--set", "phases.fault_s=1.5", "--set", "phases.recovery_s=0.5"]
+SMB_RUN = [
+    *("--set", "dialect=2.0.2", "--set", "probes.nbstat=0", "--set", "phases.warmup_s=0.3"),
+    *("--set", "phases.baseline_s=1", "--set", "phases.fault_s=1.5"),
+    *("--set", "phases.recovery_s=0.5"),
+]
 # (id, scenario, server, exit code, verdict (None: the run never started), text in the line)
 SMB_CASES = [
     # sizes are never trusted: blackhole's 1 MiB goes as 16 READs of 64 KiB (2.0.2 has no
@@ -502,8 +506,10 @@ def outcomes(env, tmp_path_factory):
         except subprocess.TimeoutExpired as exc:  # that case's test fails, not the others
             return case[0], (None, exc.timeout, case_dir)
 
-    smb_cases = [(c[0], ["run", c[1], "--target", SMB_URL.replace("{port}", "{%s}" % c[2]), *SMB_RUN],
-                  {}) for c in SMB_CASES]
+    smb_cases = [
+        (c[0], ["run", c[1], "--target", SMB_URL.replace("{port}", f"{{{c[2]}}}"), *SMB_RUN], {})
+        for c in SMB_CASES
+    ]
     with ThreadPoolExecutor(CONCURRENT_CASES) as pool:
         done = dict(pool.map(one, CASES))
     # One at a time: their relays are threads of this process, and a run is judged by its

@@ -15,8 +15,13 @@ import pytest
 
 from harness import errors
 from harness.errors import InfraError
-from tests.support.hostile_smb import (SMB1_SESSION_SETUP_ANDX, ImpacketSmbServer,
-                               NtlmFallbackSmb1Server, ResettingServer, WeakSmb1Server)
+from tests.support.hostile_smb import (
+    SMB1_SESSION_SETUP_ANDX,
+    ImpacketSmbServer,
+    NtlmFallbackSmb1Server,
+    ResettingServer,
+    WeakSmb1Server,
+)
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -33,21 +38,49 @@ def closed_port() -> int:
 
 
 def url(nbt_port: int, smb_port: int | None = None) -> str:
-    return (f"smb://root@127.0.0.1:{nbt_port}/SHARE?netbios_name=SRV&ns_port={closed_port()}"
-            f"&smb_port={smb_port or closed_port()}")
+    return (
+        f"smb://root@127.0.0.1:{nbt_port}/SHARE?netbios_name=SRV&ns_port={closed_port()}"
+        f"&smb_port={smb_port or closed_port()}"
+    )
 
 
-FAST = ["--set", "probes.nbstat=0", "--set", "phases.warmup_s=0.2", "--set", "phases.baseline_s=0.5",
-        "--set", "phases.fault_s=0.5", "--set", "phases.recovery_s=0.3"]
+FAST = [
+    "--set",
+    "probes.nbstat=0",
+    "--set",
+    "phases.warmup_s=0.2",
+    "--set",
+    "phases.baseline_s=0.5",
+    "--set",
+    "phases.fault_s=0.5",
+    "--set",
+    "phases.recovery_s=0.3",
+]
 
 
 def run(tmp_path, target: str, *sets: str):
     """``nbt-harness run baseline`` against ``target``: (process, its report entry)."""
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "baseline", "--target", target, *FAST, *sets,
-         "--report-dir", str(tmp_path / "rep")],
-        capture_output=True, text=True, timeout=RUN_LIMIT_S, cwd=tmp_path,
-        env={**os.environ, "NBT_HARNESS_PASSWORD": SECRET, "PYTHONPATH": str(REPO)})
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "baseline",
+            "--target",
+            target,
+            *FAST,
+            *sets,
+            "--report-dir",
+            str(tmp_path / "rep"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_LIMIT_S,
+        cwd=tmp_path,
+        env={**os.environ, "NBT_HARNESS_PASSWORD": SECRET, "PYTHONPATH": str(REPO)},
+        check=False,
+    )
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     report = tmp_path / "rep" / "report.json"
     entries = json.loads(report.read_text())["scenarios"] if report.exists() else []
@@ -71,7 +104,9 @@ def impacket_server():
 
 
 @pytest.mark.parametrize("challenge", [b"", b"\x11" * 8], ids=["plain-text", "lm-ntlmv1"])
-def test_nt1_without_extended_security_is_refused_and_the_password_never_leaves(tmp_path, challenge):
+def test_nt1_without_extended_security_is_refused_and_the_password_never_leaves(
+    tmp_path, challenge
+):
     server = WeakSmb1Server(challenge)
     try:
         done, entry = run(tmp_path, url(server.port), "--set", "dialect=nt1")
@@ -92,15 +127,20 @@ def test_no_ntlmv1_retry_when_a_server_refuses_ntlmv2():
     from harness.server import Endpoint
 
     server = NtlmFallbackSmb1Server()
-    endpoint = Endpoint("127.0.0.1", "SRV", "SHARE", "root", SECRET, "", server.port, server.port,
-                        closed_port())
+    endpoint = Endpoint(
+        "127.0.0.1", "SRV", "SHARE", "root", SECRET, "", server.port, server.port, closed_port()
+    )
     try:
         with pytest.raises(InfraError, match="LOGON_FAILURE"):
             open_session(endpoint, "NBTHTEST", 5.0, "nt1", "nbt")
     finally:
         server.close()
-    assert len(server.nt_response_bytes) == 1 and server.nt_response_bytes[0] > 24, server.nt_response_bytes
-    assert SECRET.encode() not in server.received and SECRET.encode("utf-16le") not in server.received
+    assert len(server.nt_response_bytes) == 1 and server.nt_response_bytes[0] > 24, (
+        server.nt_response_bytes
+    )
+    assert (
+        SECRET.encode() not in server.received and SECRET.encode("utf-16le") not in server.received
+    )
 
 
 def test_smb1_is_asked_for_only_by_an_nt1_scenario(tmp_path):
@@ -131,16 +171,26 @@ def test_a_server_that_resets_the_negotiate_is_an_error_not_a_skip(tmp_path, imp
     the scenario's direct-TCP NEGOTIATE is reset: exit 3 with the reason, never a skip."""
     resetting = ResettingServer()
     try:
-        done, entry = run(tmp_path, url(impacket_server.port, resetting.port),
-                          "--set", "dialect=2.0.2", "--set", "transport=tcp")
+        done, entry = run(
+            tmp_path,
+            url(impacket_server.port, resetting.port),
+            "--set",
+            "dialect=2.0.2",
+            "--set",
+            "transport=tcp",
+        )
     finally:
         resetting.close()
     assert done.returncode == errors.EXIT_INFRA, done.stdout + done.stderr
     assert entry["verdict"] == "error", entry
     lines = [line for line in done.stdout.splitlines() if line.startswith("== baseline")]
-    assert len(lines) == 1 and "ERROR" in lines[0] and "no answer to a NEGOTIATE" in lines[0], done.stdout
+    assert len(lines) == 1 and "ERROR" in lines[0] and "no answer to a NEGOTIATE" in lines[0], (
+        done.stdout
+    )
     assert "no answer to a NEGOTIATE for SMB 2.0.2 over tcp" in entry["reason"], entry["reason"]
-    assert "ConnectionResetError" in entry["reason"] or "reset" in entry["reason"].lower(), entry["reason"]
+    assert "ConnectionResetError" in entry["reason"] or "reset" in entry["reason"].lower(), entry[
+        "reason"
+    ]
 
 
 def test_a_transient_failure_is_not_remembered(impacket_server, monkeypatch):
@@ -149,7 +199,9 @@ def test_a_transient_failure_is_not_remembered(impacket_server, monkeypatch):
     from harness.targets.remote import RemoteTarget, parse_smb_url
 
     monkeypatch.setenv("NBT_HARNESS_PASSWORD", SECRET)
-    flaky = ResettingServer(resets=2, upstream_port=impacket_server.port)  # discovery's connect, then one NEGOTIATE
+    flaky = ResettingServer(
+        resets=2, upstream_port=impacket_server.port
+    )  # discovery's connect, then one NEGOTIATE
     try:
         with RemoteTarget(parse_smb_url(url(impacket_server.port, flaky.port))) as target:
             with pytest.raises(InfraError, match="no answer to a NEGOTIATE"):

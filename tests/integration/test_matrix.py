@@ -63,9 +63,9 @@ def test_a_combination_the_harness_own_server_lacks_is_an_error(tmp_path):
 
     with LocalSamba(extra_conf="    server max protocol = SMB2_10\n    smb ports = 139\n") as target:
         assert target.offers("2.1", "nbt") is None
-        with pytest.raises(InfraError, match="does not offer SMB 3.1.1 over nbt"):
+        with pytest.raises(InfraError, match=r"does not offer SMB 3\.1\.1 over nbt"):
             target.offers("smb3", "nbt")
-        with pytest.raises(InfraError, match="(?i)no answer to a NEGOTIATE.*refused"):
+        with pytest.raises(InfraError, match=r"(?i)no answer to a NEGOTIATE.*refused"):
             target.offers("2.1", "tcp")
         result = run_scenario(cell("rst", "3.1.1", "nbt"), target, tmp_path / "rst")
         assert result["verdict"] == "error", result

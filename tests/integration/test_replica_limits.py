@@ -26,20 +26,34 @@ REPLICA = [sys.executable, "-m", "harness", "replica"]
 
 @pytest.mark.parametrize("addr", ["0.0.0.0", "::", "192.0.2.1"])
 def test_wildcard_and_non_lab_addresses_are_refused(addr):
-    done = subprocess.run([*REPLICA, "--listen", addr, "--upstream", "127.0.0.2"],
-                          capture_output=True, text=True, timeout=10, env=ENV)
+    done = subprocess.run(
+        [*REPLICA, "--listen", addr, "--upstream", "127.0.0.2"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=ENV,
+        check=False,
+    )
     assert done.returncode == errors.EXIT_BAD_INPUT, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--allow-any-address" in lines[0], done.stderr
 
 
 def test_help_states_the_limits():
-    out = subprocess.run([*REPLICA, "--help"], capture_output=True, text=True, timeout=10,
-                         env=ENV).stdout
+    out = subprocess.run(
+        [*REPLICA, "--help"], capture_output=True, text=True, timeout=10, env=ENV, check=False
+    ).stdout
     text = " ".join(out.split())
-    for needle in ("--allow-any-address", "--max-connections", "(default: 64)",
-                   "--max-held-bytes", "(default: 1048576;", "128 MiB in all",
-                   "--max-held-datagrams", "(default: 256)"):
+    for needle in (
+        "--allow-any-address",
+        "--max-connections",
+        "(default: 64)",
+        "--max-held-bytes",
+        "(default: 1048576;",
+        "128 MiB in all",
+        "--max-held-datagrams",
+        "(default: 256)",
+    ):
         assert needle in text, needle
 
 
@@ -89,11 +103,33 @@ def replica(tmp_path):
         log = tmp_path / "replica.log"
         port = str(sink.tcp.getsockname()[1])
         proc = subprocess.Popen(
-            [*REPLICA, "--listen", "127.0.0.1", "--upstream", "127.0.0.2", "--nbt-port", "0",
-             "--smb-port", "0", "--ns-port", "0", "--upstream-nbt-port", port,
-             "--upstream-smb-port", port, "--upstream-ns-port", str(sink.udp.getsockname()[1]),
-             "--log", str(log), *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+            [
+                *REPLICA,
+                "--listen",
+                "127.0.0.1",
+                "--upstream",
+                "127.0.0.2",
+                "--nbt-port",
+                "0",
+                "--smb-port",
+                "0",
+                "--ns-port",
+                "0",
+                "--upstream-nbt-port",
+                port,
+                "--upstream-smb-port",
+                port,
+                "--upstream-ns-port",
+                str(sink.udp.getsockname()[1]),
+                "--log",
+                str(log),
+                *options,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
         procs.append(proc)
         line = proc.stdout.readline()
         assert line, proc.stderr.read()
@@ -141,8 +177,16 @@ def test_a_freeze_holds_no_more_than_its_caps(replica):
     another client sends 4 MiB and 20 name-service queries come: at most --max-held-bytes
     (plus one read) and --max-held-datagrams are held."""
     cap_bytes = 65536
-    ports, log = replica("--max-held-bytes", str(cap_bytes), "--max-held-datagrams", "3",
-                         "--hold-s", "2", "--trigger", "reset")
+    ports, log = replica(
+        "--max-held-bytes",
+        str(cap_bytes),
+        "--max-held-datagrams",
+        "3",
+        "--hold-s",
+        "2",
+        "--trigger",
+        "reset",
+    )
     talker = socket.create_connection(("127.0.0.1", ports["nbt_port"]), timeout=5)
     victim = socket.create_connection(("127.0.0.1", ports["nbt_port"]), timeout=5)
     victim.sendall(b"\x00\x00\x00\x04abcd")  # a request, never answered: outstanding

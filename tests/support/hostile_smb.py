@@ -111,13 +111,29 @@ class WeakSmb1Server(_Listener):
                 if command == SMB1_NEGOTIATE:
                     conn.sendall(frame(self._negotiate(payload)))
                 else:  # a login attempt (what must never come): refuse it
-                    conn.sendall(frame(self._smb1_header(payload, STATUS_LOGON_FAILURE) + b"\x00\x00\x00"))
+                    conn.sendall(
+                        frame(self._smb1_header(payload, STATUS_LOGON_FAILURE) + b"\x00\x00\x00")
+                    )
 
     @staticmethod
     def _smb2_not_supported(request: bytes) -> bytes:
         message_id = struct.unpack_from("<Q", request, 24)[0]
-        header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, STATUS_NOT_SUPPORTED, 0, 1,
-                             1, 0, message_id, 0, 0, 0, b"\x00" * 16)
+        header = struct.pack(
+            "<4sHHIHHIIQIIQ16s",
+            b"\xfeSMB",
+            64,
+            0,
+            STATUS_NOT_SUPPORTED,
+            0,
+            1,
+            1,
+            0,
+            message_id,
+            0,
+            0,
+            0,
+            b"\x00" * 16,
+        )
         return header + struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"  # ERROR response
 
     @staticmethod
@@ -125,19 +141,50 @@ class WeakSmb1Server(_Listener):
         # Protocol, Command, Status, Flags (reply), Flags2 (no EXTENDED_SECURITY 0x0800),
         # PIDHigh, SecurityFeatures, Reserved, TID, PIDLow, UID, MID (the request's)
         tid, pid, uid, mid = struct.unpack_from("<HHHH", request, 24)
-        return struct.pack("<4sBIBHH8sHHHHH", b"\xffSMB", request[4], status, 0x88, flags2,
-                           0, b"\x00" * 8, 0, tid, pid, uid, mid)
+        return struct.pack(
+            "<4sBIBHH8sHHHHH",
+            b"\xffSMB",
+            request[4],
+            status,
+            0x88,
+            flags2,
+            0,
+            b"\x00" * 8,
+            0,
+            tid,
+            pid,
+            uid,
+            mid,
+        )
 
     def _negotiate(self, request: bytes) -> bytes:
         dialects = request[35:].split(b"\x00")
         index = next(i for i, d in enumerate(dialects) if d == b"\x02NT LM 0.12")
         security_mode = 0x03 if self.challenge else 0x01  # user level; encrypt or plain text
         capabilities = 0x0000005C  # UNICODE, LARGE_FILES, NT_SMBS, STATUS32: no EXTENDED_SECURITY
-        params = struct.pack("<HBHHIIIIIIHB", index, security_mode, 10, 1, 16644, 65536, 0,
-                             capabilities, 0, 0, 0, len(self.challenge))
+        params = struct.pack(
+            "<HBHHIIIIIIHB",
+            index,
+            security_mode,
+            10,
+            1,
+            16644,
+            65536,
+            0,
+            capabilities,
+            0,
+            0,
+            0,
+            len(self.challenge),
+        )
         data = self.challenge + "WORKGROUP\x00".encode("utf-16le")
-        return (self._smb1_header(request, 0) + bytes([len(params) // 2]) + params
-                + struct.pack("<H", len(data)) + data)
+        return (
+            self._smb1_header(request, 0)
+            + bytes([len(params) // 2])
+            + params
+            + struct.pack("<H", len(data))
+            + data
+        )
 
 
 IMPACKET_SERVER = """
@@ -166,16 +213,27 @@ class ImpacketSmbServer:
         port_file = os.path.join(self.dir.name, "port")
         os.mkdir(os.path.join(self.dir.name, "share"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", IMPACKET_SERVER, port_file, os.path.join(self.dir.name, "share"),
-             user, password], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-c",
+                IMPACKET_SERVER,
+                port_file,
+                os.path.join(self.dir.name, "share"),
+                user,
+                password,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 10
         while not os.path.exists(port_file):
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.close()
                 raise RuntimeError("impacket's SMB server did not start")
             time.sleep(0.05)
-        self.port = int(open(port_file).read())
+        with open(port_file) as f:
+            self.port = int(f.read())
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -198,8 +256,12 @@ class FrameRelay(_Listener):
     (after the first TREE_CONNECT answer) with a function that sends one payload to the
     client."""
 
-    def __init__(self, upstream_port: int, rewrite: Callable[[bytes, dict], list[bytes]],
-                 inject: Callable[[Callable[[bytes], None], threading.Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        upstream_port: int,
+        rewrite: Callable[[bytes, dict], list[bytes]],
+        inject: Callable[[Callable[[bytes], None], threading.Event], None] | None = None,
+    ) -> None:
         self.upstream_port = upstream_port
         self.rewrite = rewrite
         self.inject = inject
@@ -243,10 +305,15 @@ class FrameRelay(_Listener):
                     continue
                 for out in self.rewrite(payload, state):
                     send(out)
-                if (self.inject and not injecting
-                        and struct.unpack_from("<H", payload, SMB2_COMMAND)[0] == 3):
+                if (
+                    self.inject
+                    and not injecting
+                    and struct.unpack_from("<H", payload, SMB2_COMMAND)[0] == 3
+                ):
                     injecting = True
-                    threading.Thread(target=self.inject, args=(inject_send, self.stop), daemon=True).start()
+                    threading.Thread(
+                        target=self.inject, args=(inject_send, self.stop), daemon=True
+                    ).start()
         except (OSError, ConnectionError):
             pass
         finally:
@@ -343,8 +410,22 @@ def unchanged(payload: bytes, state: dict) -> list[bytes]:
 def oplock_break_storm(send: Callable[[bytes], None], stop: threading.Event) -> None:
     """Unsolicited SMB2 OPLOCK_BREAK notifications ([MS-SMB2] 2.2.23.1, MessageId all ones)
     for a file nobody opened, 500 a second, for as long as the connection lives."""
-    header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 0, 0, 0x12, 0, 1, 0,
-                         0xFFFFFFFFFFFFFFFF, 0, 0, 0, b"\x00" * 16)
+    header = struct.pack(
+        "<4sHHIHHIIQIIQ16s",
+        b"\xfeSMB",
+        64,
+        0,
+        0,
+        0x12,
+        0,
+        1,
+        0,
+        0xFFFFFFFFFFFFFFFF,
+        0,
+        0,
+        0,
+        b"\x00" * 16,
+    )
     body = struct.pack("<HBBI16s", 24, 0x08, 0, 0, b"\x5a" * 16)
     try:
         while not stop.is_set():
@@ -370,11 +451,17 @@ class NtlmFallbackSmb1Server(WeakSmb1Server):
         dialects = request[35:].split(b"\x00")
         index = next(i for i, d in enumerate(dialects) if d == b"\x02NT LM 0.12")
         capabilities = 0x8000005C  # the above and EXTENDED_SECURITY
-        params = struct.pack("<HBHHIIIIIIHB", index, 0x03, 10, 1, 16644, 65536, 0,
-                             capabilities, 0, 0, 0, 0)
+        params = struct.pack(
+            "<HBHHIIIIIIHB", index, 0x03, 10, 1, 16644, 65536, 0, capabilities, 0, 0, 0, 0
+        )
         data = b"\x42" * 16  # ServerGUID; no security blob (the client starts NTLMSSP)
-        return (self._smb1_header(request, 0, flags2=0xC801) + bytes([len(params) // 2]) + params
-                + struct.pack("<H", len(data)) + data)
+        return (
+            self._smb1_header(request, 0, flags2=0xC801)
+            + bytes([len(params) // 2])
+            + params
+            + struct.pack("<H", len(data))
+            + data
+        )
 
     def _handle(self, conn: socket.socket) -> None:
         from impacket import ntlm
@@ -395,14 +482,22 @@ class NtlmFallbackSmb1Server(WeakSmb1Server):
                 continue
             at = payload.find(b"NTLMSSP\x00")
             if command != SMB1_SESSION_SETUP_ANDX or at < 0:
-                conn.sendall(frame(self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"))
+                conn.sendall(
+                    frame(
+                        self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"
+                    )
+                )
                 continue
             message_type = struct.unpack_from("<I", payload, at + 8)[0]
             if message_type == 3:  # AUTHENTICATE: note its NT response, refuse it
                 auth = ntlm.NTLMAuthChallengeResponse()
                 auth.fromString(payload[at:])
                 self.nt_response_bytes.append(len(auth["ntlm"]))
-                conn.sendall(frame(self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"))
+                conn.sendall(
+                    frame(
+                        self._smb1_header(payload, STATUS_LOGON_FAILURE, 0xC801) + b"\x00\x00\x00"
+                    )
+                )
             else:  # NEGOTIATE: a challenge
                 conn.sendall(frame(self._challenge(payload)))
 
@@ -418,8 +513,12 @@ class NtlmFallbackSmb1Server(WeakSmb1Server):
         av[ntlm.NTLMSSP_AV_DNS_DOMAINNAME] = "workgroup".encode("utf-16le")
         info = av.getData()
         challenge = ntlm.NTLMAuthChallenge()
-        challenge["flags"] = (ntlm.NTLMSSP_NEGOTIATE_NTLM | ntlm.NTLMSSP_NEGOTIATE_UNICODE
-                              | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO | ntlm.NTLMSSP_REQUEST_TARGET)
+        challenge["flags"] = (
+            ntlm.NTLMSSP_NEGOTIATE_NTLM
+            | ntlm.NTLMSSP_NEGOTIATE_UNICODE
+            | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO
+            | ntlm.NTLMSSP_REQUEST_TARGET
+        )
         challenge["domain_name"] = domain
         challenge["domain_offset"] = 48
         challenge["challenge"] = b"\x11" * 8
@@ -435,4 +534,6 @@ class NtlmFallbackSmb1Server(WeakSmb1Server):
         data = blob + b"Unix\x00Samba\x00"  # ASCII (no FLAGS2_UNICODE): impacket reads it as Samba
         header = bytearray(self._smb1_header(request, self.STATUS_MORE_PROCESSING, 0x4801))
         struct.pack_into("<H", header, 28, 100)  # the Uid of the session being set up
-        return bytes(header) + bytes([len(params) // 2]) + params + struct.pack("<H", len(data)) + data
+        return (
+            bytes(header) + bytes([len(params) // 2]) + params + struct.pack("<H", len(data)) + data
+        )

@@ -263,7 +263,9 @@ def _rw(seq, phase, ok=True, mismatch=False):
             "probe": "smb_rw", "seq": seq, "phase": phase, "t_s": seq * 0.1 + 0.001,
             "latency_us": 1000.0}
     if not ok:
-        done["error"] = "ReadBackMismatch: read back 4608 bytes at offset 0 that differ from the 512 written"
+        done["error"] = (
+            "ReadBackMismatch: read back 4608 bytes at offset 0 that differ from the 512 written"
+        )
     return [invoke, done]
 
 
@@ -272,4 +274,5 @@ def test_no_samples_names_the_probe_s_most_frequent_error():
               for e in _rw(i, ph, ok=False)]
     result = verdict(events, Bounds(), ["smb_rw"], None, host_stall_us=None)
     assert result["verdict"] == "error"
-    assert "smb_rw: no successful baseline samples (9 x ReadBackMismatch: read back 4608" in result["reason"]
+    expected = "smb_rw: no successful baseline samples (9 x ReadBackMismatch: read back 4608"
+    assert expected in result["reason"]
