@@ -1,12 +1,14 @@
 """nbt-harness: the command line.
 
   nbt-harness run [SCENARIO ...] [--target TARGET] [--report-dir DIR | --runs-dir DIR]
-                  [--dialect LIST] [--transport LIST] [--matrix]
-  nbt-harness list
+                  [--dialect LIST] [--transport LIST] [--matrix] [--junitxml FILE]
+  nbt-harness list [--json]
+  nbt-harness --version
   nbt-harness cleanup
   nbt-harness replica --listen ADDR --upstream ADDR [...]
   nbt-harness report RUN_DIR [-o FILE]
   nbt-harness compare BASE NEW [--alpha A] [--min-ratio R] [--min-delta-ms MS] [--html FILE]
+                      [--json]
   nbt-harness compare [NEW] --against latest-pass [--runs-dir DIR] [...]
   nbt-harness runs [DIR]
 
@@ -28,10 +30,13 @@ import os
 import signal
 import sys
 import tempfile
+import textwrap
 import time
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
+from harness import __version__
 from harness.checkers.compare import Thresholds, compare_reports
 from harness.dialects import matrix, parse_list
 from harness.errors import (
@@ -42,6 +47,7 @@ from harness.errors import (
     EXIT_PASS,
     BadInput,
     HarnessError,
+    InfraError,
     one_line,
 )
 from harness.lab.inns import signals_held
@@ -54,6 +60,7 @@ from harness.report.files import (
     write_html,
     write_index,
 )
+from harness.report.junit import junit_xml, write_junit
 from harness.report.runs_index import latest_pass, summarize
 from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
 from harness.results import ScenarioResult
@@ -62,9 +69,17 @@ from harness.run.cleanup import cleanup_stale
 from harness.run.progress import Progress
 from harness.run.rundirs import scenario_dir_names
 from harness.run.runner import run_scenario
-from harness.scenario.files import default_dir, load_file, resolve, scenario_files
+from harness.scenario.catalog import catalog_json, load_catalog, render_catalog
+from harness.scenario.files import default_dir, resolve
 from harness.scenario.model import parse_overrides
-from harness.targets.remote import take_password_env
+from harness.targets import LOCAL_CONFIGS, TARGETS
+from harness.targets.remote import (
+    CONFIG_ENV,
+    DEFAULT_CONFIG,
+    PASSWORD_ENV,
+    URL_OPTIONS,
+    take_password_env,
+)
 from harness.targets.spec import make_target, parse_target
 from harness.validate import number
 
@@ -77,15 +92,26 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+class _UnbrokenHelp(argparse.HelpFormatter):
+    """Help lines wrapped between words only: a URL form or a file name stays whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_long_words=False,
+                             break_on_hyphens=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="nbt-harness", description="Prove that one bad NetBIOS/SMB client cannot "
-                "stall everyone else (KB Q186873 class of bug).")
+                "stall everyone else (KB Q186873 class of bug).", epilog=help_epilog(),
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run = sub.add_parser("run", help="run scenarios against a target")
+    run = sub.add_parser("run", help="run scenarios against a target",
+                         formatter_class=_UnbrokenHelp)
     run.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                      help="scenario names or files (default: all shipped scenarios)")
     run.add_argument("--target", default=os.environ.get("NBT_HARNESS_TARGET", "local"),
-                     help="local (default), replica[:any|timeout|reset|never], docker[:bookworm|trixie]")
+                     help=target_help())
     run.add_argument("--report-dir", default=None, type=Path,
                      help="write report.json and DIR/<scenario>/history.jsonl here (default: a new "
                           "directory per run under --runs-dir)")
@@ -112,10 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true",
                      help="print only the verdict lines (no tables, no progress)")
     _add_runs22_run_options(run)
+    run.add_argument("--junitxml", type=Path, default=None, metavar="FILE",
+                     help="also write the results as JUnit XML: a testcase per scenario, with "
+                          "the pytest plugin's properties (nbt_verdict, nbt_reason, ...)")
     ls = sub.add_parser("list", help="list scenarios, one line each")
     ls.add_argument("--scenario-dir", type=Path, default=None,
                     help="default: the shipped scenarios "
                     "(.py ones only from a directory given here)")
+    ls.add_argument("--json", action="store_true",
+                    help="a JSON list of objects (name as run accepts it, folder, description, "
+                         "drop, holding, probes, ...)")
     cl = sub.add_parser("cleanup", help="remove namespaces, processes, rules and dirs of killed runs")
     cl.add_argument("--all", action="store_true", help="also those of runs still alive")
     sub.add_parser("replica", help="run the Q186873 replica relay in the foreground", add_help=False)
@@ -136,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--html", type=Path, default=None, metavar="FILE",
                      help="also write the comparison as an HTML page")
     _add_runs22_commands(sub, cmp)
+    cmp.add_argument("--json", action="store_true",
+                     help="print the comparison as JSON (rows, summary, thresholds, ...) "
+                          "instead of the table")
     return p
 
 
@@ -218,9 +253,13 @@ def cmd_compare(args) -> int:
         result = compare_reports(base, new, th)
     except ValueError as exc:
         raise BadInput(f"cannot compare {args.base} with {args.new}: {exc}") from None
-    print(render_compare(result, str(args.base), str(args.new)))
+    if args.json:
+        print(compare_json(result, str(args.base), str(args.new)))
+    else:
+        print(render_compare(result, str(args.base), str(args.new)))
     if args.html:
-        print(f"html: {write_compare_html(result, (str(args.base), base), (str(args.new), new), args.html)}")
+        html = write_compare_html(result, (str(args.base), base), (str(args.new), new), args.html)
+        print(f"html: {html}", file=sys.stderr if args.json else sys.stdout)
     return EXIT_FAIL if result["summary"]["regressed"] else EXIT_PASS
 
 
@@ -229,11 +268,71 @@ def cmd_list(args) -> int:
     if not directory.is_dir():
         raise BadInput(f"no scenario directory at {directory}")
     # .py scenarios are scripts: executed only from a directory named with --scenario-dir
-    for path in scenario_files(directory, scripts=args.scenario_dir is not None):
-        sc = load_file(path)
-        drop = sc.drop.mode if sc.drop else "none"
-        print(f"{path.stem:<12} drop={drop:<10} {sc.description}")
+    entries = load_catalog(directory, scripts=args.scenario_dir is not None)
+    print(json.dumps(catalog_json(entries), indent=2) if args.json else render_catalog(entries))
     return 0
+
+
+def compare_json(result: dict, base_label: str, new_label: str) -> str:
+    """``compare --json``: compare_reports' result as it is, with the two runs' labels."""
+    return json.dumps({"base": base_label, "new": new_label, **result}, indent=2,
+                      allow_nan=False)
+
+
+def target_help() -> str:
+    """``--target``'s help, from the target registry and the smb:// URL's options."""
+    kinds = ", ".join(k.spelling for k in TARGETS.values())
+    query = "&".join(f"{o}=..." for o in sorted(URL_OPTIONS))
+    return (f"{kinds} (local configs: {', '.join(LOCAL_CONFIGS)}); a server the harness does "
+            f"not start: smb://[DOMAIN;]USER@HOST[:PORT]/SHARE[?{query}] (PORT: the NBT "
+            f"session port, default 139; the password from ${PASSWORD_ENV} or password_file, "
+            f"never in the URL), or a name from the targets file (${CONFIG_ENV}, default "
+            f"{DEFAULT_CONFIG}). Default: $NBT_HARNESS_TARGET, else local")
+
+
+# The exit codes as README's table gives them (a test holds the two to the same words).
+EXIT_CODES = (
+    ("0", "every scenario passed (skips are listed, not failures)"),
+    ("1", "at least one scenario failed its bounds"),
+    ("2", "bad input: usage, scenario file, target spec (one line on stderr)"),
+    ("3", "no scenario failed, but the target was unreachable or a scenario errored"),
+    ("4", ("internal error: a bug in the harness (one line on stderr naming a file "
+           "/tmp/nbt-harness-crash-<pid>-*.txt with the traceback; NBT_HARNESS_DEBUG=1 prints "
+           "the traceback instead)")),
+    ("129, 130, 143", ("interrupted by SIGHUP, SIGINT (Ctrl-C), SIGTERM: everything the run "
+                       "started was removed first, also when the signal came while the target "
+                       "was still starting")),
+)
+# Every NBT_HARNESS_* variable the harness reads (a test greps harness/ for them).
+ENVIRONMENT = (
+    ("NBT_HARNESS_TARGET", "the default --target (else local)"),
+    ("NBT_HARNESS_RUNS_DIR", "the default --runs-dir (else nbt-runs)"),
+    ("NBT_HARNESS_PASSWORD", ("the password of an smb:// or named target (read once at start "
+                              "and removed from the environment; never on the command line)")),
+    ("NBT_HARNESS_CONFIG", "the targets file of named targets (default nbt-harness.toml)"),
+    ("NBT_HARNESS_DEBUG", ("=1: an internal error prints its traceback instead of writing it "
+                           "to a file")),
+    (("NBT_HARNESS_REPORT_DIR, NBT_HARNESS_SET, NBT_HARNESS_DIALECT, NBT_HARNESS_TRANSPORT, "
+      "NBT_HARNESS_MATRIX"), ("the pytest plugin's (--nbt-report-dir, --nbt-set (;-separated), "
+                              "--nbt-dialect, --nbt-transport, --nbt-matrix=1)")),
+)
+
+
+def help_epilog() -> str:
+    """The top-level --help's epilog: exit codes and environment variables."""
+    def table(title: str, rows, width: int) -> list[str]:
+        out = [f"{title}:"]
+        for key, text in rows:
+            if len(key) > width:
+                out += textwrap.wrap(key, 90, initial_indent="  ", subsequent_indent="  ")
+                key = ""
+            out += textwrap.wrap(text, 90, initial_indent=f"  {key:<{width}}  ",
+                                 subsequent_indent=" " * (width + 4))
+        return out
+
+    return "\n".join(table("exit codes", EXIT_CODES, 13) + [
+        "  compare: 0 nothing regressed, 1 something regressed, 2 bad input", ""]
+        + table("environment", ENVIRONMENT, 20))
 
 
 def cmd_cleanup(args) -> int:
@@ -287,6 +386,7 @@ def cmd_run(args) -> int:
     scenarios = [s.with_overrides(overrides) for s in resolve(args.scenarios, args.scenario_dir)]
     scenarios = expand_matrix(scenarios, args.dialect, args.transport, args.matrix)
     spec = parse_target(args.target)
+    check_junit_path(args.junitxml)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)
     report_dir = _report_dir(args, spec.label())
     # Each scenario's directory is a slug of its name: never '..', '/', or a name shared
@@ -300,6 +400,8 @@ def cmd_run(args) -> int:
         tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(report_dir / "report.json")
+        if args.junitxml:
+            write_run_junit(args.junitxml, entries, target_label, server, report_dir)
 
     target_label = spec.label()
     progress = Progress(len(scenarios), enabled=not args.quiet)
@@ -347,6 +449,29 @@ def cmd_run(args) -> int:
     write_report()
     print(f"report: {report_dir / 'report.json'}, {write_html(report_dir)}")
     return exit_code(entries)
+
+
+def check_junit_path(path: Path | None) -> None:
+    """--junitxml FILE is refused before anything starts if it cannot be written there."""
+    if path is None:
+        return
+    why = ("is a directory" if path.is_dir() else
+           f"no directory {path.parent}" if not path.parent.is_dir() else
+           f"cannot write in {path.parent}" if not os.access(path.parent, os.W_OK | os.X_OK)
+           else None)
+    if why:
+        raise BadInput(f"--junitxml {path}: {why}")
+
+
+def write_run_junit(path: Path, entries: list, target_label: str, server: str | None,
+                    report_dir: Path) -> None:
+    props = [("nbt_target", target_label)] + ([("nbt_server", server)] if server else [])
+    doc = junit_xml(entries, report_html=str(report_dir / "report.html"), properties=props,
+                    timestamp=datetime.now(UTC).isoformat(timespec="seconds"))
+    try:
+        write_junit(path, doc)
+    except OSError as exc:
+        raise InfraError(f"--junitxml {path}: {exc.strerror or exc}") from None
 
 
 def _terminate(signum, frame):
