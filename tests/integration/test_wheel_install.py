@@ -96,6 +96,16 @@ def test_wheel_in_a_fresh_venv_lists_and_runs_from_anywhere(tmp_path):
     assert where[0].startswith(str(venv)), where  # the installed copy, not the checkout
     assert where[1].startswith(str(venv)) and (Path(where[1]) / "Dockerfile").is_file()
 
+    # --version: the one version (harness.__version__) in the installed metadata too
+    done = run(venv / "bin" / "nbt-harness", "--version", cwd=elsewhere)
+    meta = run(venv / "bin" / "python", "-c", "import importlib.metadata as m; "
+               "print(m.version('nbt-harness'), m.metadata('nbt-harness')['License-Expression'])",
+               cwd=elsewhere)
+    version = __import__("harness").__version__
+    assert done.stdout == f"nbt-harness {version}\n", done.stdout + done.stderr
+    assert meta.stdout.split() == [version, "Apache-2.0"], meta.stdout + meta.stderr
+    assert "nbt_harness-" + version + ".dist-info/licenses/LICENSE" in names
+
     done = run(venv / "bin" / "nbt-harness", "list", cwd=elsewhere)
     assert done.returncode == 0, done.stderr
     assert {line.split()[0] for line in done.stdout.splitlines()} >= {
