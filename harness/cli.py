@@ -50,6 +50,7 @@ from harness.errors import (
     InfraError,
     one_line,
 )
+from harness.files import atomic_write
 from harness.lab.inns import signals_held
 from harness.replica.cli import main as replica_main
 from harness.report.compare import render_compare
@@ -397,9 +398,7 @@ def cmd_run(args) -> int:
 
     def write_report() -> None:
         doc = report_doc(entries, target_label, server).to_json()
-        tmp = report_dir / f"report.json.{os.getpid()}.tmp"  # two runs in one dir: no clash
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(report_dir / "report.json")
+        atomic_write(report_dir / "report.json", json.dumps(doc, indent=2))
         if args.junitxml:
             write_run_junit(args.junitxml, entries, target_label, server, report_dir)
 

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from harness.files import atomic_write
+
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 COMPLETIONS = (OK, FAIL, INFO)
 
@@ -64,10 +66,9 @@ def read_events(path: Path) -> Iterator[dict]:
 
 
 def merge(parts: Iterable[Path], out: Path) -> list[dict]:
-    """Merge per-process event files into one history file ordered by t_s."""
+    """Merge per-process event files into one history file ordered by t_s (written whole,
+    by harness.files.atomic_write)."""
     events = [e for p in parts if Path(p).exists() for e in read_events(Path(p))]
     events.sort(key=lambda e: e.get("t_s", 0.0))
-    with open(out, "w", encoding="utf-8") as f:
-        for e in events:
-            f.write(json.dumps(e, separators=(",", ":")) + "\n")
+    atomic_write(out, "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
     return events

@@ -34,6 +34,7 @@ import pytest
 
 from harness.dialects import matrix, parse_list
 from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
+from harness.files import atomic_write, check_dir
 from harness.report.summary import junit_properties
 from harness.report.table import render_table, report_doc, scenario_entry
 from harness.run.rundirs import slug
@@ -294,17 +295,21 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     target = config.stash[TARGETS_KEY].get(spec, hold_s if hold_s is not None else s.hold_s,
                                             degrade_ms if degrade_ms is not None else s.degrade_ms)
     run_dir = run_dir_for(config, spec)
+    for d in (s.report_dir, run_dir):  # what another user could swap or plant into: refused
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInput(f"cannot create {d}: {exc.strerror}") from None
+        check_dir(d, "the report directory")
     scenario_dir = run_dir / slug(scenario.name)
     result = run_scenario(scenario, target, scenario_dir)
     entry = scenario_entry(result, scenario, target=spec, server_logs=target.logs()[-4000:]
                            if result.verdict in ("fail", "error") else None)
-    (scenario_dir / "entry.json").write_text(json.dumps(entry.to_json(), indent=2))
+    atomic_write(scenario_dir / "entry.json", json.dumps(entry.to_json(), indent=2))
     label, entries = config.stash[ENTRIES_KEY].setdefault(run_dir, (spec, []))
     entries.append(entry)
     doc = report_doc(entries, f"{label} {target.describe()}", target.server_version()).to_json()
-    tmp = run_dir / "report.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2))
-    tmp.replace(run_dir / "report.json")
+    atomic_write(run_dir / "report.json", json.dumps(doc, indent=2))  # xdist workers: no shared temp
     return entry
 
 

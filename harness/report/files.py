@@ -9,6 +9,7 @@ from pathlib import Path
 
 import harness
 from harness.errors import BadInput
+from harness.files import atomic_write
 from harness.history import read_events
 from harness.report.html import render_compare_page, render_report
 from harness.report.runs_index import in_order, render_index, summarize
@@ -58,10 +59,8 @@ def histories_of(doc: Report, run_dir: Path) -> dict[str, list[dict]]:
 
 def _write(path: Path, text: str) -> Path:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        atomic_write(path, text)
     except OSError as exc:
         raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

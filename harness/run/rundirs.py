@@ -9,12 +9,15 @@ directory it reuses, the files a run writes there (``prepare_run_dir``).
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import BadInput
+from harness.files import check_dir, open_dir, temp_name
 
 DEFAULT_RUNS_DIR = "nbt-runs"
 RUNS_DIR_ENV = "NBT_HARNESS_RUNS_DIR"
@@ -59,6 +62,7 @@ def new_run_dir(runs_dir: Path, target_label: str, started: datetime | None = No
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create the runs directory {runs_dir}: {exc.strerror}") from None
+    check_dir(runs_dir, "--runs-dir")
     for n in range(1, 1000):
         path = runs_dir / (base if n == 1 else f"{base}-{n}")
         try:
@@ -77,10 +81,8 @@ def point_latest(runs_dir: Path, run_dir: Path) -> str | None:
     link = runs_dir / LATEST
     if link.exists() and not link.is_symlink():
         return f"{link} exists and is not a link; left as it is"
-    tmp = runs_dir / f".{LATEST}.{os.getpid()}"
+    tmp = runs_dir / temp_name(LATEST)
     try:
-        if tmp.is_symlink():
-            tmp.unlink()
         tmp.symlink_to(run_dir.name)
         os.replace(tmp, link)
     except OSError as exc:
@@ -92,7 +94,8 @@ def point_latest(runs_dir: Path, run_dir: Path) -> str | None:
 
 def prepare_report_dir(path: Path) -> Path:
     """The user's ``--report-dir``: created if missing; BadInput (one line, exit 2) when it
-    is a file, cannot be created or is not writable."""
+    is a file, cannot be created, is not writable, or another user can write to it
+    (harness.files.check_dir)."""
     if path.exists() and not path.is_dir():
         raise BadInput(f"--report-dir {path} exists and is not a directory")
     try:
@@ -101,6 +104,7 @@ def prepare_report_dir(path: Path) -> Path:
         raise BadInput(f"--report-dir {path}: cannot create it: {exc.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise BadInput(f"--report-dir {path} is not writable")
+    check_dir(path, "--report-dir")
     return path
 
 
@@ -111,14 +115,19 @@ def prepare_run_dir(run_dir: Path) -> None:
     """Make ``run_dir`` ready for a run. A directory of an earlier run is reused: only the
     files a run writes (``OWN_FILES``) are removed from it, one by one; nothing else there,
     and nothing outside it, is ever removed (the harness runs as root). A path that is a
-    link or not a directory is refused (BadInput)."""
-    if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
-        raise BadInput(f"{run_dir} is not a directory the harness can write a scenario into")
+    link, not a directory, or a directory another user can write to is refused (BadInput);
+    the checks and removals go through one descriptor opened without following links."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # a link or a file: open_dir refuses it
     except OSError as exc:
         raise BadInput(f"cannot create {run_dir}: {exc.strerror}") from None
-    for pattern in OWN_FILES:  # event files are appended to: an old one would mix runs
-        for path in run_dir.glob(pattern):
-            if path.is_file() and not path.is_symlink():
-                path.unlink()
+    fd = open_dir(run_dir, "scenario directory")
+    try:
+        for name in os.listdir(fd):  # event files are appended to: an old one would mix runs
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in OWN_FILES):
+                if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    os.unlink(name, dir_fd=fd)
+    finally:
+        os.close(fd)

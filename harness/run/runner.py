@@ -184,10 +184,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
             t = e.pop("t_monotonic", None)
             log.write("server", t_s=None if t is None or log.t0 is None else t - log.t0, **e)
         log.close()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    partial = run_dir / f"history.jsonl.{os.getpid()}.tmp"
-    events = merge(sorted(events_dir.glob("events-*.jsonl")), partial)
-    partial.replace(run_dir / "history.jsonl")
+    events = merge(sorted(events_dir.glob("events-*.jsonl")), run_dir / "history.jsonl")
     if not_granted:
         return ScenarioResult.skipped(scenario.name, not_granted).with_(
             history=str(run_dir / "history.jsonl"), extra={"negotiated": None})
