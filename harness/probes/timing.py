@@ -37,17 +37,22 @@ def send_at(deadline_monotonic: float, spin_s: float = SPIN_S) -> float:
 def recv_polling(sock: socket.socket, bufsize: int, deadline_monotonic: float,
                  spin_s: float = RECV_SPIN_S) -> bytes:
     """sock.recv(bufsize), polled actively for up to ``spin_s``, then blocking until the
-    deadline (socket.timeout after it). Leaves the socket with a timeout set."""
+    deadline (socket.timeout after it). The socket's timeout is as it was before, whatever
+    the outcome (an answer during the poll once left it non-blocking)."""
+    before = sock.gettimeout()
     spin_until = min(time.monotonic() + spin_s, deadline_monotonic)
     sock.settimeout(0.0)  # with a timeout set, Python would poll() before every recv
-    while True:
-        try:
-            return sock.recv(bufsize)
-        except BlockingIOError:
-            if time.monotonic() >= spin_until:
-                break
-    remaining = deadline_monotonic - time.monotonic()
-    if remaining <= 0:
-        raise socket.timeout("timed out")
-    sock.settimeout(remaining)
-    return sock.recv(bufsize)
+    try:
+        while True:
+            try:
+                return sock.recv(bufsize)
+            except BlockingIOError:
+                if time.monotonic() >= spin_until:
+                    break
+        remaining = deadline_monotonic - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out")
+        sock.settimeout(remaining)
+        return sock.recv(bufsize)
+    finally:
+        sock.settimeout(before)

@@ -38,3 +38,20 @@ def test_recv_polling_times_out_at_the_deadline():
         with pytest.raises(socket.timeout):
             recv_polling(a, 100, t + 0.1, spin_s=0.01)
         assert 0.09 <= time.monotonic() - t < 1.0
+
+
+def test_recv_polling_leaves_the_socket_timeout_as_it_was_on_every_outcome():
+    """An answer during the busy poll once left the socket non-blocking (timeout 0): the
+    next sendall could then fail with BlockingIOError on a full buffer."""
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(5.0)
+        b.send(b"now")
+        assert recv_polling(a, 100, time.monotonic() + 1) == b"now"  # answered while polling
+        assert a.gettimeout() == 5.0
+        threading.Timer(0.05, lambda: b.send(b"later")).start()
+        assert recv_polling(a, 100, time.monotonic() + 2, spin_s=0.001) == b"later"
+        assert a.gettimeout() == 5.0
+        with pytest.raises(socket.timeout):
+            recv_polling(a, 100, time.monotonic() + 0.05, spin_s=0.01)
+        assert a.gettimeout() == 5.0
