@@ -117,7 +117,10 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
             [o for o in ops if o.role == "healthy"], drop and drop.get("at_s"),
             access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
         violations += access_violations
-        if access_result is not None:  # what the server granted the victim at set-up
+        if access_result is None:  # never tried is never a pass
+            problems.append(f"contended probe {access.get('probe', 'smb_contend')} made 0 attempts: "
+                            "access to the held file was not tested")
+        else:  # what the server granted the victim at set-up
             held = next((e for e in events if e.get("type") == "holding"), None)
             access_result["granted"] = held and {k: v for k, v in held.items()
                                                  if k not in ("type", "process", "t_s")}

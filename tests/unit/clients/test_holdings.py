@@ -138,3 +138,12 @@ def test_holdings_group_is_opt_in_and_selectable_by_name():
     assert len(group) == 3 * len(HOLDINGS)  # every holding with every drop
     assert all(s.drop.params == {"after": "kill"} for s in group if s.drop.mode == "pause")
     assert resolve(["holdings/deny_write-rst"])[0].victim.holds == "deny_write"
+
+
+def test_a_contended_probe_with_zero_attempts_is_an_error_not_a_pass():
+    """Hand-written history: the drop proven, smb_echo fine, smb_contend never sent once."""
+    events = [e for e in _events() if e.get("probe") != "smb_contend"]
+    access = {"probe": "smb_contend", "holds": "deny_write", "max_wait_s": 5.0}
+    r = verdict(events, Bounds(), ["smb_echo", "smb_contend"], "rst", host_stall_us=None, access=access)
+    assert r["verdict"] == "error", r["reason"]
+    assert "smb_contend made 0 attempts" in r["reason"]
