@@ -6,8 +6,8 @@ at setup. The file stays on the share after the run: every block whose write the
 acknowledged is re-read by a fresh session after the recovery phase (harness.clients.readback,
 judged by harness.checkers.writes); the run's scratch sweep removes it after that.
 
-Each operation returns (or, when the read-back differs, attaches to its exception) what it
-wrote: ``{file, offset, length, crc32, acked}``, recorded as the completion's ``detail``.
+Each operation returns (or, when the read-back differs or fails, attaches to its exception)
+what it wrote: ``{file, offset, length, crc32, acked}``, recorded as the completion's ``detail``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,11 @@ class ReadWriteProbe:
         conn.writeFile(tid, self.file_id, block, offset)
         detail = {"file": self.file_name, "offset": offset, "length": len(block),
                   "crc32": zlib.crc32(block), "acked": True}
-        back = conn.readFile(tid, self.file_id, offset, self.size_bytes)
+        try:
+            back = conn.readFile(tid, self.file_id, offset, self.size_bytes)
+        except Exception as exc:  # acknowledged all the same: recorded, so it is re-read
+            exc.detail = detail
+            raise
         if back != block:
             raise ReadBackMismatch(
                 f"read back {len(back)} bytes at offset {offset} that differ from the "

@@ -155,3 +155,34 @@ def test_the_victims_writes_before_a_halfframe_count_in_its_evidence():
     detail = {"sent_bytes": 1028, "sent_before_drop_bytes": 2604}
     assert drop.evidence(before, now(1500 + 2604), detail, None) is None  # only the writes came
     assert drop.evidence(before, now(1500 + 2604 + 1028), detail, None)["bytes_received_since_ready"] == 3632
+
+
+def test_a_write_acknowledged_whose_read_back_timed_out_is_recorded_and_re_read(tmp_path):
+    """smb_rw's WRITE answered, its READ never: the completion (info, a timeout) still carries
+    the write's detail, so the block is among those re-read after the recovery phase."""
+    import socket
+    import time
+    from types import SimpleNamespace
+
+    from harness.history import HistoryWriter, read_events
+    from harness.probes.smb_rw import ReadWriteProbe
+    from harness.worker import _complete
+
+    class Conn:  # the two calls the probe makes on its session's connection
+        def writeFile(self, tree_id, file_id, data, offset):
+            return len(data)
+
+        def readFile(self, tree_id, file_id, offset, length):
+            raise socket.timeout("timed out")
+
+    probe = ReadWriteProbe(SimpleNamespace(conn=Conn(), tree_id=1), "c1_smb_rw")
+    probe.file_id = 7
+    writer = HistoryWriter(tmp_path / "events.jsonl", "c1_smb_rw")
+    common = {"probe": "smb_rw", "seq": 1, "role": "healthy"}
+    writer.write("invoke", phase="fault", intended_s=0.0, **common)
+    t0 = time.monotonic()
+    assert _complete(SimpleNamespace(endpoint=None), writer, t0, 0.0, t0, probe.invoke, common) == "info"
+    writer.close()
+    writes = acknowledged_writes(list(read_events(tmp_path / "events.jsonl")))
+    assert [(w.file, w.offset, w.phase) for w in writes] == [(probe.file_name, 0, "fault")]
+    assert blocks_to_verify(writes) == {probe.file_name: [(0, 512)]}
