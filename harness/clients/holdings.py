@@ -92,7 +92,9 @@ def held_file_name(owner_pid: int, run_tag: str = "") -> str:
     """The run's shared held file: the runner's pid and a tag of this scenario run (the name
     of its event directory), which the victim and the healthy clients both know. One file
     per run: a durable handle a victim left on the last run's file must not hold up the next."""
-    tag = "".join(c for c in run_tag.rsplit("-", 1)[-1] if c.isalnum())[:16]
+    from harness.clients.scratch import run_marker
+
+    tag = run_marker(run_tag)
     return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}.dat"
 
 

@@ -379,4 +379,6 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
 
 
 def client_file_name(client: str) -> str:
-    return f"nbth-{client}-{os.getpid()}.dat"
+    from harness.clients.scratch import scratch_name  # here: scratch imports this module
+
+    return f"{scratch_name(client)}.dat"

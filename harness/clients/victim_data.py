@@ -3,7 +3,7 @@ more it writes just before the drop, so that the post-recovery read-back
 (harness.clients.readback, judged by harness.checkers.writes) can check that the server kept
 what it acknowledged to a client that then vanished.
 
-On the wire, on the victim's own session, in its own file ``nbth-victim_data-<pid>.dat``
+On the wire, on the victim's own session, in its own file ``nbth-victim_data-<pid>-<run marker>.dat``
 (opened at set-up, never closed: the drop orphans the open): at the end of the warm-up,
 ``FLUSHED_BLOCKS`` WRITEs of ``BLOCK_BYTES`` (SMB2 WRITE / SMB1 WRITE_ANDX) and one FLUSH
 (SMB2 FLUSH / SMB1 SMB_COM_FLUSH); ``UNFLUSHED_LEAD_S`` before the drop acts,
@@ -25,7 +25,7 @@ from harness.clients.session import Session, client_file_name
 
 WRITE_PROBE = "victim_write"
 FLUSH_PROBE = "victim_flush"
-FILE_OWNER = "victim_data"  # the file's name part: nbth-victim_data-<pid>.dat
+FILE_OWNER = "victim_data"  # the file's name part: nbth-victim_data-<pid>-<run marker>.dat
 BLOCK_BYTES = 512
 FLUSHED_BLOCKS = 3
 UNFLUSHED_BLOCKS = 1

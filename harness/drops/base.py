@@ -78,7 +78,9 @@ class WithOutstandingNotify(Drop):
         self.dir_id = None
 
     def prepare(self, session):
-        self.dir_id = session.open_watch_dir(f"nbth-victim-{os.getpid()}")
+        from harness.clients.scratch import scratch_name
+
+        self.dir_id = session.open_watch_dir(scratch_name("victim"))
 
     def send_notify(self, session) -> int:
         """Send the CHANGE_NOTIFY; return its MessageID."""

@@ -24,6 +24,7 @@ import socket
 import time
 
 from harness.clients.priority import raise_priority
+from harness.clients.scratch import set_run_marker
 from harness.clients.session import client_file_name, describe_error, open_session
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
@@ -31,7 +32,7 @@ from harness.lab.inns import die_with_parent, release_held_signals
 from harness.lab.netns import enter_netns
 from harness.probes.smb_echo import EchoProbe
 from harness.probes.timing import send_at
-from harness.procs.worker import done, ready_then_start, setup_failed
+from harness.procs.worker import _run_tag, done, ready_then_start, setup_failed
 from harness.schedule import fixed_rate_times
 
 MAX_SESSIONS_PER_PROCESS = 256
@@ -73,6 +74,7 @@ def pool_main(spec, conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its pools along
     release_held_signals()
+    set_run_marker(_run_tag(spec))
     sessions = []
     try:
         if spec.netns:

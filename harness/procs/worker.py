@@ -20,6 +20,7 @@ from impacket.nmb import NetBIOSTimeout
 
 from harness.clients.holdings import NotGranted, held_file_name, take
 from harness.clients.priority import raise_priority
+from harness.clients.scratch import set_run_marker
 from harness.clients.session import describe_error, open_session
 from harness.clients.victim_data import LEAD_S, UNFLUSHED_LEAD_S, VictimData
 from harness.drops.base import Drop
@@ -224,6 +225,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its clients along
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides when we stop
     release_held_signals()
+    set_run_marker(_run_tag(spec))  # this run's marker in every name it puts on the share
     writer = None
     session = None
     probes: dict = {}

@@ -178,7 +178,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                 if w.spec.role == "victim":  # a victim killed before its release() left its cut
                     drop.cleanup(w.spec.netns)
         _verify_writes(scenario, target, events_dir, log)
-        _sweep_scratch(target, workers, log,
+        _sweep_scratch(target, workers, log, events_dir.name,
                        held_file_name(os.getpid(), events_dir.name) if scenario.victim else None)
         for e in target.server_events():
             t = e.pop("t_monotonic", None)
@@ -224,7 +224,7 @@ def access_expectation(scenario: Scenario, target: Target) -> dict | None:
             "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind)}
 
 
-def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter,
+def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter, run_tag: str,
                    held_file: str | None = None) -> None:
     """Remove the scratch files and directories this run's clients left on the share, and
     the run's held file (``held_file``: the victim creates it before taking its holding)."""
@@ -238,7 +238,7 @@ def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter,
     try:
         swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
                               scratch.SWEEP_TIMEOUT_S, workers[0].spec.dialect,
-                              workers[0].spec.transport, held,
+                              workers[0].spec.transport, held, run_tag,
                               timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S)
     except HarnessError as exc:
         log.write("info", note=f"scratch files not removed: {exc}")
