@@ -166,8 +166,15 @@ class NodeStatus:
         return None
 
 
+def printable_name(raw: bytes) -> str:
+    """A name from the wire as text that is safe on a terminal: printable ASCII kept, every
+    other byte (control characters, ESC of an escape sequence, DEL, 8-bit) shown as '?'."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F else "?" for b in raw)
+
+
 def parse_node_status_response(data: bytes) -> NodeStatus:
-    """Parse a NODE STATUS RESPONSE (RFC 1002 4.2.18)."""
+    """Parse a NODE STATUS RESPONSE (RFC 1002 4.2.18). Names come out printable (a remote
+    server's answer reaches root's terminal: see printable_name)."""
     if len(data) < 12:
         raise MalformedPacket(f"name service packet too short: {len(data)} bytes")
     trn_id, flags, qd, an, _ns, _ar = struct.unpack_from(">HHHHHH", data, 0)
@@ -196,6 +203,6 @@ def parse_node_status_response(data: bytes) -> NodeStatus:
     for i in range(count):
         entry = rdata[1 + 18 * i : 1 + 18 * (i + 1)]
         raw_name, suffix, name_flags = entry[:15], entry[15], struct.unpack(">H", entry[16:])[0]
-        names.append(NodeName(raw_name.rstrip(b" \x00").decode("ascii", "replace"), suffix, name_flags))
+        names.append(NodeName(printable_name(raw_name.rstrip(b" \x00")), suffix, name_flags))
     stats = rdata[1 + 18 * count :]
     return NodeStatus(trn_id, tuple(names), bytes(stats[:6]))

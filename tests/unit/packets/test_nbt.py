@@ -87,3 +87,36 @@ def test_parse_node_status_response_truncated(cut):
 def test_parse_node_status_rejects_a_query():
     with pytest.raises(MalformedPacket):
         parse_node_status_response(node_status_request(1))
+
+
+HOSTILE_NAME = b"\x1b]0;pwn\x07\x1b[2J\x7f\xffA"  # 15 bytes: title set, screen clear, DEL, 8-bit
+
+
+def test_node_status_names_from_a_hostile_server_come_out_printable():
+    status = parse_node_status_response(_response([(HOSTILE_NAME, 0x20, 0x0400)]))
+    assert status.server_name() == "?]0;pwn??[2J??A"
+    assert status.server_name().isprintable() and status.server_name().isascii()
+
+
+def test_the_name_remote_discovery_prints_is_printable_on_a_real_socket():
+    """node_status (what RemoteTarget.start learns the server's name with, then prints in
+    'target ... ready') against a loopback UDP socket that answers a crafted NBSTAT."""
+    import socket
+    import threading
+
+    from harness.probes.nbstat import node_status
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(5)
+
+    def answer():
+        query, peer = server.recvfrom(2048)
+        server.sendto(query[:2] + _response([(HOSTILE_NAME, 0x20, 0x0400)])[2:], peer)
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    with server:
+        name = node_status("127.0.0.1", server.getsockname()[1], 2.0).server_name()
+    t.join(5)
+    assert name == "?]0;pwn??[2J??A" and "\x1b" not in name and "\x07" not in name
