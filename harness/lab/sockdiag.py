@@ -14,11 +14,12 @@ import itertools
 import os
 import socket
 import threading
+import time
 
 from harness.errors import InfraError
 from harness.lab.inns import start_without_signals
 from harness.packets.inet_diag import (ENOENT, DiagError, dump_request, lookup_request,
-                                       parse_messages, split_addr)
+                                       own_messages, parse_messages, split_addr)
 from harness.server import ServerSocket
 
 NETLINK_SOCK_DIAG = 4
@@ -64,6 +65,8 @@ class TcpTable:
         self._sock = _open_in(netns_path)
         self._sock.settimeout(QUERY_TIMEOUT_S)
         self._seq = itertools.count(1)
+        self._sock.bind((0, 0))  # the kernel picks the port id its replies carry
+        self._portid = self._sock.getsockname()[0]
         self._lock = threading.Lock()
 
     def rows(self, port: int | None = None) -> list[ServerSocket]:
@@ -76,14 +79,27 @@ class TcpTable:
             out = [r for r in out if r.local.rsplit(":", 1)[1] == str(port)]
         return out
 
+    def _answer(self, seq: int, deadline: float) -> bytes:
+        """The next datagram's messages that answer request ``seq``, skipping stale replies
+        to earlier requests (socket.timeout at the deadline)."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout("timed out")
+            self._sock.settimeout(remaining)
+            ours = own_messages(self._sock.recv(RECV_BYTES), seq, self._portid)
+            if ours:
+                return ours
+
     def _dump(self, family: int) -> list[ServerSocket]:
         seq = next(self._seq)
+        deadline = time.monotonic() + QUERY_TIMEOUT_S
         try:
             self._sock.sendto(dump_request(family, seq), (0, 0))
             rows: list[dict] = []
             done = False
             while not done:
-                part, done = parse_messages(self._sock.recv(RECV_BYTES))
+                part, done = parse_messages(self._answer(seq, deadline))
                 rows += part
         except (OSError, DiagError) as exc:
             raise InfraError(f"sock_diag query in {self.netns_path or 'this namespace'}: {exc}") from None
@@ -93,10 +109,10 @@ class TcpTable:
         """The one socket local <-> peer (local: this namespace's side), or None when it is
         gone. A hash lookup in the kernel, not a walk of the whole table: microseconds."""
         with self._lock:
+            seq = next(self._seq)
             try:
-                self._sock.sendto(lookup_request(split_addr(local), split_addr(peer), next(self._seq)),
-                                  (0, 0))
-                rows, _ = parse_messages(self._sock.recv(RECV_BYTES))
+                self._sock.sendto(lookup_request(split_addr(local), split_addr(peer), seq), (0, 0))
+                rows, _ = parse_messages(self._answer(seq, time.monotonic() + QUERY_TIMEOUT_S))
             except DiagError as exc:
                 if exc.errno == ENOENT:
                     return None

@@ -98,6 +98,22 @@ def parse_tcp_info(raw: bytes) -> dict:
     return info
 
 
+def own_messages(data: bytes, seq: int, portid: int | None = None) -> bytes:
+    """The messages of one datagram that answer request ``seq`` (and, given, were sent to
+    netlink port ``portid``), concatenated; b"" when none does. A reply left over from an
+    earlier request (a dump that timed out) is dropped: it must never answer this one."""
+    out = []
+    offset = 0
+    while offset + _NLMSGHDR.size <= len(data):
+        length, _mtype, _flags, mseq, mpid = _NLMSGHDR.unpack_from(data, offset)
+        if length < _NLMSGHDR.size or offset + length > len(data):
+            raise DiagError(f"netlink message length {length} at offset {offset} is impossible")
+        if mseq == seq and (portid is None or mpid == portid):
+            out.append(data[offset: offset + length].ljust((length + 3) & ~3, b"\0"))
+        offset += (length + 3) & ~3
+    return b"".join(out)
+
+
 def parse_messages(data: bytes) -> tuple[list[dict], bool]:
     """The rows in one datagram of a dump's answer, and whether the dump is done.
 

@@ -9,6 +9,7 @@ from harness.packets.inet_diag import (
     DiagError,
     dump_request,
     lookup_request,
+    own_messages,
     parse_messages,
     parse_tcp_info,
     split_addr,
@@ -95,3 +96,57 @@ def test_short_tcp_info_gives_what_it_has():
 def test_split_addr():
     assert split_addr("10.0.0.1:139") == ("10.0.0.1", 139)
     assert split_addr("[::1]:445") == ("::1", 445)
+
+
+def _as_reply(msg: bytes, seq: int, pid: int) -> bytes:
+    """``msg`` with its nlmsghdr's seq and pid set (the kernel's reply to request seq)."""
+    return msg[:8] + struct.pack("=II", seq, pid) + msg[16:]
+
+
+def _enoent(seq: int, pid: int) -> bytes:
+    body = struct.pack("=i", -2) + bytes(16)
+    return struct.pack("=IHHII", 16 + len(body), 2, 0, seq, pid) + body
+
+
+def test_own_messages_keeps_only_the_answers_to_this_request():
+    row = _msg(1, ("10.0.0.1", 139), ("10.0.0.10", 40000), 0, 0)
+    stale, mine = _as_reply(row, 6, 77), _as_reply(row, 7, 77)
+    assert own_messages(stale + mine, 7, 77) == mine
+    assert own_messages(stale, 7, 77) == b""
+    assert own_messages(_as_reply(row, 7, 78), 7, 77) == b""  # another port's
+    assert parse_messages(own_messages(_enoent(6, 77) + mine, 7))[0][0]["peer"] == "10.0.0.10:40000"
+
+
+class _Kernel:
+    """The netlink socket's two calls, answered with hand-built datagrams in order."""
+
+    def __init__(self, datagrams: list[bytes]) -> None:
+        self.datagrams = datagrams
+
+    def sendto(self, data, addr):
+        return len(data)
+
+    def recv(self, n):
+        if not self.datagrams:
+            raise socket.timeout("timed out")
+        return self.datagrams.pop(0)
+
+    def settimeout(self, t):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_a_stale_reply_left_by_a_timed_out_query_never_answers_the_next_lookup():
+    """A 'gone' (ENOENT) meant for an earlier request, still queued, once answered the next
+    lookup: false evidence that the connection was gone."""
+    from harness.lab.sockdiag import TcpTable
+
+    table = TcpTable(None)
+    table._sock.close()
+    table._portid = 4242
+    row = _msg(1, ("10.0.0.1", 139), ("10.0.0.10", 40000), 0, 0)
+    table._sock = _Kernel([_enoent(99, 4242), _as_reply(row, 1, 4242)])  # the lookup is seq 1
+    found = table.lookup("10.0.0.1:139", "10.0.0.10:40000")
+    assert found is not None and found.state == "ESTAB"
