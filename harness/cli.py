@@ -486,13 +486,21 @@ def _terminate(signum, frame):
 def _internal_error(exc: BaseException) -> int:
     """A bug in the harness: one line on stderr, the traceback in a file (or on stderr with
     NBT_HARNESS_DEBUG=1), exit 4. Never exit 1, which means a scenario failed its bounds."""
-    text = "".join(traceback.format_exception(exc))
-    password = os.environ.get("NBT_HARNESS_PASSWORD")
-    if password:
-        text = text.replace(password, "****")
-    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-    if password:
-        summary = summary.replace(password, "****")
+    secrets = {os.environ.get("NBT_HARNESS_PASSWORD") or ""}
+    try:  # the environment's password was taken out of os.environ: the harness keeps it
+        from harness.targets.remote import passwords_seen
+
+        secrets |= passwords_seen()
+    except Exception:
+        pass
+
+    def mask(t: str) -> str:
+        for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+            t = t.replace(secret, "****").replace(repr(secret)[1:-1], "****")
+        return t
+
+    text = mask("".join(traceback.format_exception(exc)))
+    summary = mask(" ".join(f"{type(exc).__name__}: {exc}".split())[:200])
     if os.environ.get(DEBUG_ENV) == "1":
         sys.stderr.write(text)
         sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}\n")

@@ -155,6 +155,7 @@ def config_path() -> Path:
 
 
 _env_password: str | None = None
+_seen: set[str] = set()
 
 
 def take_password_env() -> str | None:
@@ -166,6 +167,7 @@ def take_password_env() -> str | None:
     value = os.environ.pop(PASSWORD_ENV, None)
     if value is not None:
         _env_password = value
+        _seen.add(value)
     return _env_password
 
 
@@ -174,6 +176,13 @@ def give_password(value: str) -> None:
     controller, which took it out of the environment before starting the worker."""
     global _env_password
     _env_password = value
+    _seen.add(value)
+
+
+def passwords_seen() -> set[str]:
+    """Every password this process has read (environment, password files): what a crash
+    report masks."""
+    return {p for p in _seen if p}
 
 
 def forget_password_env() -> None:
@@ -185,7 +194,9 @@ def forget_password_env() -> None:
 def read_password(spec: RemoteSpec) -> str:
     if spec.password_file:
         try:
-            return Path(spec.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            password = Path(spec.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            _seen.add(password)
+            return password
         except OSError as exc:
             raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
     password = take_password_env()

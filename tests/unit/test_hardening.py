@@ -390,3 +390,36 @@ def test_discovery_login_has_an_overall_deadline(monkeypatch):
     with pytest.raises(InfraError, match="did not complete within"):
         target._check_login()
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("source", ["env", "password_file"])
+def test_a_crash_report_never_holds_the_password(tmp_path, source):
+    """A bug whose message and traceback carry the password (from NBT_HARNESS_PASSWORD, which
+    the command takes out of the environment at start-up, or from a password file): neither
+    the one line on stderr nor the traceback file holds it."""
+    secret = "s3cret-Pw-4242"
+    pw_file = tmp_path / "pw"
+    pw_file.write_text(secret + "\n")
+    pw_file.chmod(0o600)
+    query = f"?password_file={pw_file}" if source == "password_file" else ""
+    code = ("import sys\n"
+            "from harness import cli\n"
+            "from harness.targets.remote import parse_smb_url, read_password\n"
+            "def buggy(args):\n"
+            f"    password = read_password(parse_smb_url('smb://u@h/s{query}'))\n"
+            "    raise RuntimeError(f'a bug holding {password!r}')\n"
+            "cli.cmd_list = buggy\n"
+            "sys.exit(cli.main(['list']))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("NBT_HARNESS_PASSWORD", "NBT_HARNESS_DEBUG")}
+    if source == "env":
+        env["NBT_HARNESS_PASSWORD"] = secret
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=30, env=env, check=False)
+    assert done.returncode == 4, done.stderr
+    crash = Path(done.stderr.split("traceback in ")[1].split()[0])
+    try:
+        text = crash.read_text()
+        assert "a bug holding" in text and "****" in text
+        assert secret not in text and secret not in done.stderr and secret not in done.stdout
+    finally:
+        crash.unlink()
