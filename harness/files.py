@@ -104,3 +104,28 @@ def atomic_write(path: Path, data: bytes | str, mode: int = 0o644, fsync: bool =
     finally:
         os.close(dir_fd)
     return path
+
+
+def unsafe_file_reason(st: os.stat_result, secret: bool, uid: int | None = None) -> str | None:
+    """Why a file the harness acts on (a targets file; ``secret``: a password file) is not
+    to be trusted, or None: owned by another user than this one or root, writable by others,
+    or, for a secret, open to others at all."""
+    uid = os.geteuid() if uid is None else uid
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid not in (uid, 0):
+        return f"is owned by another user (uid {st.st_uid})"
+    if secret and mode & 0o077:
+        return f"can be read by other users (mode {mode:o}; chmod 600 it)"
+    if mode & 0o022:
+        return f"can be written by other users (mode {mode:o})"
+    return None
+
+
+def read_trusted_text(path: Path, what: str, secret: bool = False) -> str:
+    """The UTF-8 text of ``path``, checked (unsafe_file_reason) on the descriptor it is read
+    from: BadInput (one line) when it is not to be trusted; OSError as it comes."""
+    with open(path, "rb") as f:
+        why = unsafe_file_reason(os.fstat(f.fileno()), secret)
+        if why:
+            raise BadInput(f"{what} {path} {why}; refused (the harness runs as root)")
+        return f.read().decode("utf-8")

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from harness.clients.session import open_session
 from harness.dialects import is_smb1
 from harness.errors import BadInput, InfraError
+from harness.files import read_trusted_text
 from harness.lab.inns import call_in_netns, start_without_signals
 from harness.probes import PROBES
 from harness.probes.nbstat import node_status
@@ -31,7 +32,7 @@ from harness.targets.base import Endpoint, Target
 
 PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
 CONFIG_ENV = "NBT_HARNESS_CONFIG"
-DEFAULT_CONFIG = "nbt-harness.toml"
+DEFAULT_CONFIG = "nbt-harness/targets.toml"  # under the configuration directory
 DISCOVERY_TIMEOUT_S = 3.0  # per network operation of the discovery
 LOGIN_DEADLINE_S = 3 * DISCOVERY_TIMEOUT_S  # a whole login + tree connect (a server that
 # trickles bytes or keep-alives would otherwise hold each operation just under its timeout)
@@ -116,7 +117,7 @@ def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
     """``[targets.NAME]`` tables with ``url`` and optional netbios_name, ns_port, smb_port,
     password_file (relative to the file)."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = tomllib.loads(read_trusted_text(Path(path), "the targets file"))
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -151,7 +152,13 @@ def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
 
 
 def config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    """The targets file: ``$NBT_HARNESS_CONFIG``, else ``nbt-harness/targets.toml`` in the
+    user's configuration directory ($XDG_CONFIG_HOME, else ~/.config); never the current
+    directory (a file someone left there would name the hosts and password files)."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / DEFAULT_CONFIG
 
 
 _env_password: str | None = None
@@ -194,11 +201,14 @@ def forget_password_env() -> None:
 def read_password(spec: RemoteSpec) -> str:
     if spec.password_file:
         try:
-            password = Path(spec.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+            password = read_trusted_text(Path(spec.password_file), "the password file",
+                                         secret=True).rstrip("\r\n")
             _seen.add(password)
             return password
         except OSError as exc:
             raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise BadInput(f"the password file {spec.password_file} is not UTF-8 text") from None
     password = take_password_env()
     if password is not None:
         return password

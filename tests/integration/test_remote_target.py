@@ -178,6 +178,7 @@ def test_bad_targets_one_line_exit_code_bounded_time_no_password(lab_server, tmp
 def test_named_targets_file(lab_server, tmp_path, monkeypatch):
     url, password = lab_server
     (tmp_path / "pw").write_text(password + "\n")
+    (tmp_path / "pw").chmod(0o600)  # a password file others can read is refused
     (tmp_path / "targets.toml").write_text(f'[targets.lab-samba]\nurl = "{url}"\npassword_file = "pw"\n')
     monkeypatch.setenv("NBT_HARNESS_CONFIG", str(tmp_path / "targets.toml"))
     monkeypatch.delenv("NBT_HARNESS_PASSWORD", raising=False)

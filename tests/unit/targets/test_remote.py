@@ -35,6 +35,7 @@ def test_bad_urls_one_line_without_the_password(url, message):
 
 def test_named_targets_and_password_file(tmp_path, monkeypatch):
     (tmp_path / "pw").write_text("pa55\n")
+    (tmp_path / "pw").chmod(0o600)
     cfg = tmp_path / "t.toml"
     cfg.write_text('[targets.lab-2019]\nurl = "smb://bob@10.9.9.9/s"\nnetbios_name = "W19"\n'
                    'password_file = "pw"\n')
@@ -120,3 +121,41 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     assert "needs root" in target.unsupported(no_nbstat)
     assert target.unsupported(from_dict({"name": "b", "probes": {"nbstat": 0}}, "t")) is None
     assert (LocalSamba.kind, LocalSamba.grants_every_holding) == ("local", True)
+
+
+@pytest.mark.parametrize("mode, owner, secret, why", [
+    (0o644, None, True, "can be read by other users (mode 644; chmod 600 it)"),
+    (0o640, None, True, "can be read by other users (mode 640; chmod 600 it)"),
+    (0o600, "nobody", True, "is owned by another user (uid 65534)"),
+    (0o666, None, False, "can be written by other users (mode 666)"),
+    (0o644, "nobody", False, "is owned by another user (uid 65534)"),
+])
+def test_password_and_targets_files_others_control_are_refused(tmp_path, monkeypatch, mode, owner,
+                                                               secret, why):
+    import shutil
+
+    pw = tmp_path / "pw"
+    pw.write_text("pa55\n")
+    cfg = tmp_path / "t.toml"
+    cfg.write_text('[targets.lab]\nurl = "smb://bob@10.9.9.9/s"\npassword_file = "pw"\n')
+    victim = pw if secret else cfg
+    victim.chmod(mode)
+    if owner:
+        shutil.chown(victim, owner)
+    with pytest.raises(BadInput) as exc:
+        read_password(load_named_targets(cfg)["lab"])
+    assert why in str(exc.value) and str(victim) in str(exc.value) and "\n" not in str(exc.value)
+    assert "pa55" not in str(exc.value)
+
+
+def test_the_targets_file_is_never_read_from_the_current_directory(tmp_path, monkeypatch):
+    (tmp_path / "nbt-harness.toml").write_text('[targets.planted]\nurl = "smb://bob@10.9.9.9/s"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NBT_HARNESS_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    with pytest.raises(BadInput, match="a name from the targets file"):
+        parse_target("planted")
+    (tmp_path / "config" / "nbt-harness").mkdir(parents=True)
+    (tmp_path / "config" / "nbt-harness" / "targets.toml").write_text(
+        '[targets.mine]\nurl = "smb://bob@10.9.9.9/s"\n')
+    assert parse_target("mine").label() == "mine"
