@@ -8,6 +8,9 @@ several processes or runs merge exactly (``merge``).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from typing import Iterable
 
 from hdrh.histogram import HdrHistogram
@@ -37,11 +40,40 @@ def encode(h: HdrHistogram) -> str:
     return h.encode().decode("ascii")
 
 
+# Bounds on what a report may hand the decoder (a report.json is input, not trusted): an
+# encoded histogram of this range is at most a few hundred kB decompressed (its counts as
+# varints of at most 9 bytes); a zip bomb must not reach the library, which decompresses
+# without a limit and whose own size check cannot fire (a chained comparison).
+MAX_ENCODED_CHARS = 1 << 20
+MAX_DECOMPRESSED_BYTES = 1 << 20
+_EXT_HEADER_BYTES = 8  # cookie, compressed length (both 32-bit, big endian)
+
+
+def _check_size(raw: bytes) -> None:
+    """ValueError unless ``raw`` (the encoded form) is within the bounds above."""
+    if len(raw) > MAX_ENCODED_CHARS:
+        raise ValueError(f"encoded histogram of {len(raw)} characters (at most {MAX_ENCODED_CHARS})")
+    try:
+        blob = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not an encoded HdrHistogram: bad base64") from None
+    d = zlib.decompressobj()
+    try:
+        d.decompress(blob[_EXT_HEADER_BYTES:], MAX_DECOMPRESSED_BYTES)
+    except zlib.error:
+        raise ValueError("not an encoded HdrHistogram: bad compressed data") from None
+    if d.unconsumed_tail:
+        raise ValueError(f"encoded histogram decompresses past {MAX_DECOMPRESSED_BYTES} bytes")
+
+
 def decode(text: str) -> HdrHistogram:
-    """A histogram from its encoded form; ValueError when the text is not one."""
+    """A histogram from its encoded form; ValueError when the text is not one, or is
+    bigger than any histogram of this range (MAX_ENCODED_CHARS, MAX_DECOMPRESSED_BYTES)."""
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else bytes(text)
+    _check_size(raw)
     h = new()
     try:
-        h.decode_and_add(text.encode("ascii") if isinstance(text, str) else text)
+        h.decode_and_add(raw)
     except Exception as exc:  # the library raises assorted types on garbage
         raise ValueError(f"not an encoded HdrHistogram: {type(exc).__name__}") from None
     return h

@@ -44,14 +44,21 @@ def load_report(path: Path) -> tuple[Report, Path]:
 
 
 def histories_of(doc: Report, run_dir: Path) -> dict[str, list[dict]]:
-    """Each scenario's history events: RUN_DIR/<scenario>/history.jsonl, else the path the
-    entry names; scenarios with neither are left out."""
+    """Each scenario's history events: the path its entry names, else
+    RUN_DIR/<slug of its name>/history.jsonl; scenarios with neither are left out. Only a
+    ``history.jsonl`` inside RUN_DIR is read (links resolved): a report cannot make the tool
+    read any other file, whatever its ``history`` or scenario name says."""
+    from harness.rundirs import slug
+
+    root = run_dir.resolve()
     out = {}
     for entry in doc.scenarios:
-        candidates = [run_dir / entry.name / "history.jsonl"]
-        if entry.history:
-            candidates.append(Path(entry.history))
-        path = next((p for p in candidates if p.is_file()), None)
+        candidates = [run_dir / slug(entry.name) / "history.jsonl"]
+        if entry.history:  # as written, or the same scenario directory in a moved run dir
+            named = Path(entry.history)
+            candidates[:0] = [named, run_dir / slug(named.parent.name) / "history.jsonl"]
+        path = next((p for p in candidates if p.name == "history.jsonl"
+                     and p.resolve().is_relative_to(root) and p.is_file()), None)
         if path is not None:
             out[entry.name] = list(read_events(path))
     return out
@@ -69,12 +76,18 @@ def _write(path: Path, text: str) -> Path:
 def write_html(run_dir: Path, out: Path | None = None) -> Path:
     """Write report.html beside RUN_DIR's report.json (or to ``out``); return its path."""
     doc, run_dir = load_report(run_dir)
-    page = render_report(doc, histories_of(doc, run_dir), harness_version())
+    try:
+        page = render_report(doc, histories_of(doc, run_dir), harness_version())
+    except ValueError as exc:  # a histogram that is not one (a crafted or damaged report)
+        raise BadInput(f"{run_dir / 'report.json'} is not a usable report: {exc}") from None
     return _write(out or run_dir / "report.html", page)
 
 
 def write_compare_html(result: dict, base: tuple[str, Report], new: tuple[str, Report], out: Path) -> Path:
-    page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
+    try:
+        page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
+    except ValueError as exc:
+        raise BadInput(f"cannot compare {base[0]} with {new[0]}: {exc}") from None
     return _write(out, page)
 
 
