@@ -337,11 +337,16 @@ def help_epilog() -> str:
 
 
 def cmd_cleanup(args) -> int:
-    removed = cleanup_stale(include_live=args.all)
-    for r in removed:
+    done = cleanup_stale(include_live=args.all)
+    for r in done.removed:
         print(f"removed {r}")
-    print(f"{len(removed)} leftover(s) removed")
-    return 0
+    for k in done.kept:
+        print(f"kept {k}")
+    for why in done.left:
+        print(f"nbt-harness: could not remove {why}", file=sys.stderr)
+    print(f"{len(done.removed)} leftover(s) removed"
+          + (f", {len(done.left)} could not be removed" if done.left else ""))
+    return EXIT_INFRA if done.left else 0
 
 
 def _report_dir(args, target_label: str) -> Path:

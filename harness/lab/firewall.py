@@ -3,10 +3,12 @@ always find them (in a lab namespace they also vanish with the namespace)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 
-from harness.lab.netns import pid_alive, sh
+from harness.errors import InfraError
+from harness.lab.netns import sh
 
 _TAG = re.compile(r"--comment\s+\"?(nbth-(\d+)-cut)\"?")
 
@@ -28,6 +30,10 @@ def flow_rules(local: str, peer: str) -> list[list[str]]:
 def insert_drop(chain: str, match: list[str], owner_pid: int, netns: str | None = None) -> str:
     """Insert one tagged DROP rule (first in ``chain``) for packets matching ``match``
     (empty: every packet); return it as text."""
+    from harness.lab import owner
+
+    if owner_pid == os.getpid():
+        owner.register()
     rule = [chain, *match, "-m", "comment", "--comment", tag_for(owner_pid), "-j", "DROP"]
     sh("iptables", "-w", "5", "-I", *rule, netns=netns)
     return " ".join(rule)
@@ -51,14 +57,28 @@ def _tagged_rules(netns: str | None) -> list[tuple[int, list[str]]]:
 
 
 def remove_cuts(owner_pid: int | None = None, netns: str | None = None,
-                stale_only: bool = False) -> int:
-    """Delete tagged rules (of one owner, or all; with stale_only, of dead owners only)."""
+                stale_only: bool = False, left: list[str] | None = None) -> int:
+    """Delete tagged rules (of one owner, or all the owner records prove the harness's; with
+    stale_only, of owners that have ended only: harness.lab.owner). Returns how many were
+    deleted. A rule that could not be deleted and is still there: InfraError, or, given
+    ``left``, a line appended to it."""
+    from harness.lab import owner
+
     n = 0
     for pid, rule in _tagged_rules(netns):
         if owner_pid is not None and pid != owner_pid:
             continue
-        if stale_only and pid_alive(pid):
-            continue
-        sh("iptables", "-w", "5", "-D", *rule, netns=netns, check=False)
-        n += 1
+        if owner_pid is None:
+            state, _why = owner.judge(pid)
+            if state == owner.UNKNOWN or (stale_only and state == owner.LIVE):
+                continue
+        try:
+            sh("iptables", "-w", "5", "-D", *rule, netns=netns)
+            n += 1
+        except InfraError as exc:
+            if rule in [r for _, r in _tagged_rules(netns)]:
+                why = f"iptables rule {' '.join(rule)}{' in ' + netns if netns else ''}: {exc}"
+                if left is None:
+                    raise InfraError(f"cannot remove {why}") from None
+                left.append(why)
     return n

@@ -1,8 +1,8 @@
 """Network namespaces as hosts: a server namespace holding a bridge, client hosts on veths.
 
 Everything created here is named ``nbth-<owner pid>-...`` so that ``nbt-harness cleanup`` (and
-the next run) can find what a killed run left behind: a namespace whose owner pid is dead is
-stale. Deleting a namespace removes its links, bridge, qdiscs and iptables rules with it.
+the next run) can find what a killed run left behind: a namespace whose owner record
+(harness.lab.owner) says its run has ended is stale. Deleting a namespace removes its links, bridge, qdiscs and iptables rules with it.
 """
 
 from __future__ import annotations
@@ -81,21 +81,44 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def delete_netns(name: str) -> None:
-    """Kill every process inside netns ``name``, then delete it. Idempotent."""
+def _kill_in_netns(pid: int, netns_ino: int) -> None:
+    """SIGKILL ``pid`` only if it is (still) a process of the namespace with inode
+    ``netns_ino``: a pidfd pins the process, then its namespace is checked, so a pid reused
+    since it was listed is never signalled."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return  # gone
+    try:
+        if os.stat(f"/proc/{pid}/ns/net").st_ino == netns_ino:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass  # ended meanwhile
+    finally:
+        os.close(pidfd)
+
+
+def delete_netns(name: str) -> str | None:
+    """Kill every process inside netns ``name``, then delete it. Idempotent. Returns why it
+    is still there, or None once it is gone."""
     if name not in list_netns():
-        return
+        return None
+    try:
+        ino = os.stat(os.path.join(NETNS_DIR, name)).st_ino
+    except OSError as exc:
+        return f"cannot stat it: {exc.strerror}"
     for _ in range(3):
         pids = [int(p) for p in sh("ip", "netns", "pids", name, check=False).split()]
         if not pids:
             break
         for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _kill_in_netns(pid, ino)
         time.sleep(0.05)
-    sh("ip", "netns", "del", name, check=False)
+    try:
+        sh("ip", "netns", "del", name)
+    except InfraError as exc:
+        return str(exc)
+    return f"still listed in {NETNS_DIR}" if name in list_netns() else None
 
 
 def owner_pid_of(name: str) -> int | None:
@@ -105,12 +128,20 @@ def owner_pid_of(name: str) -> int | None:
 
 
 def stale_netns() -> list[str]:
-    """Namespaces made by a harness process that no longer exists."""
-    return [n for n in list_netns() if (pid := owner_pid_of(n)) is not None and not pid_alive(pid)]
+    """Namespaces whose owner record proves them a harness run's that has ended (see
+    harness.lab.owner; never by the pid in the name alone)."""
+    from harness.lab import owner
+
+    return [n for n in list_netns()
+            if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] == owner.DEAD]
 
 
 def all_owned_netns() -> list[str]:
-    return [n for n in list_netns() if _OWNED.match(n)]
+    """Namespaces an owner record proves the harness's, live or dead."""
+    from harness.lab import owner
+
+    return [n for n in list_netns()
+            if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] != owner.UNKNOWN]
 
 
 def host_addr(index: int) -> str:
@@ -150,6 +181,9 @@ class Lab:
     def create(self) -> None:
         if os.geteuid() != 0:
             raise InfraError("the embedded target needs root (network namespaces, smbd)")
+        from harness.lab import owner
+
+        owner.register()  # before anything exists: cleanup can prove it this run's
         s = self.server_netns
         delete_netns(s)
         sh("ip", "netns", "add", s)

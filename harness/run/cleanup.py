@@ -1,38 +1,67 @@
 """Remove what killed runs left behind: namespaces (and every process and link in them),
-temp dirs, and containers, all recognised by their ``nbth-<owner pid>-`` names."""
+temp dirs, firewall rules and containers, named, tagged or labelled ``nbth-<owner pid>-``.
+A thing is removed only when its owner's record (harness.lab.owner) proves it this host's
+harness run's, and that run ended (or, with include_live, whether or not it did); never by
+the pid in its name alone. What it could not remove is reported."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.lab import firewall, netns
+from harness.lab import firewall, netns, owner
 from harness.targets import docker as docker_target
 
-def stale_temp_dirs() -> list[Path]:
-    return [p for p in Path(tempfile.gettempdir()).iterdir()
-            if (pid := netns.owner_pid_of(p.name)) is not None and p.is_dir() and not netns.pid_alive(pid)]
+
+@dataclass
+class Cleanup:
+    removed: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # provably ours, and still there: why
+    kept: list[str] = field(default_factory=list)  # looks like ours, not provably: why
 
 
-def cleanup_stale(include_live: bool = False) -> list[str]:
-    """Remove stale leftovers; with include_live, everything the harness ever made."""
-    removed = []
-    names = netns.all_owned_netns() if include_live else netns.stale_netns()
-    for name in names:
-        netns.delete_netns(name)
-        removed.append(f"netns {name}")
+def _mine(name: str, include_live: bool, out: Cleanup, what: str) -> bool:
+    pid = netns.owner_pid_of(name)
+    if pid is None:
+        return False
+    state, why = owner.judge(pid)
+    if state == owner.UNKNOWN:
+        out.kept.append(f"{what} {name}: {why}")
+        return False
+    return state == owner.DEAD or include_live
+
+
+def cleanup_stale(include_live: bool = False) -> Cleanup:
+    """Remove stale leftovers; with include_live, also those of runs still alive."""
+    out = Cleanup()
+    for name in netns.list_netns():
+        if _mine(name, include_live, out, "netns"):
+            why = netns.delete_netns(name)
+            (out.left.append(f"netns {name}: {why}") if why else out.removed.append(f"netns {name}"))
     try:
-        n = firewall.remove_cuts(stale_only=not include_live)
-    except Exception:  # no iptables on this machine: no rule of ours can exist
+        n = firewall.remove_cuts(stale_only=not include_live, left=out.left)
+    except Exception as exc:  # no iptables on this machine: no rule of ours can exist
         n = 0
+        if not isinstance(exc, (FileNotFoundError,)) and "command not found" not in str(exc):
+            out.left.append(f"iptables rules: {exc}")
     if n:
-        removed.append(f"{n} iptables rule(s)")
-    for d in stale_temp_dirs():
-        shutil.rmtree(d, ignore_errors=True)
-        removed.append(f"dir {d}")
+        out.removed.append(f"{n} iptables rule(s)")
+    for d in Path(tempfile.gettempdir()).iterdir():
+        try:
+            ours = d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.geteuid()
+        except OSError:
+            continue
+        if ours and _mine(d.name, include_live, out, "dir"):
+            shutil.rmtree(d, ignore_errors=True)
+            (out.left.append(f"dir {d}: could not remove all of it") if d.exists()
+             else out.removed.append(f"dir {d}"))
     try:
-        removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
-    except Exception:  # no docker SDK or engine: nothing of ours can be there
-        pass
-    return removed
+        out.removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
+    except Exception as exc:  # an engine that fails (none at all is no container: [])
+        out.left.append(f"containers: {exc}")
+    if not out.left:
+        owner.forget_dead()
+    return out

@@ -22,6 +22,7 @@ from harness.procs.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError, HoldingNotGranted
 from harness.history import HistoryWriter, merge, read_events
+from harness.lab import owner
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
 from harness.procs.pool import pool_main
@@ -128,6 +129,7 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
     # This run's per-process event files live in a directory of its own (removed at the end,
     # or by `cleanup` once this process is dead): another run writing the same report
     # directory (a second command, a pytest-xdist worker) can neither delete nor mix them.
+    owner.register()  # cleanup proves the events dir (and the drop's rules) this run's
     events_dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-events-"))
     try:
         return _run_scenario(scenario, target, run_dir, events_dir, on_start)

@@ -144,6 +144,9 @@ class LocalSamba(Target):
         self._server_version = samba_version(smbd)
         for stale in netns_mod.stale_netns():
             netns_mod.delete_netns(stale)
+        from harness.lab import owner
+
+        owner.register()
         self.dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-samba-"))
         for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "share"):
             (self.dir / sub).mkdir()

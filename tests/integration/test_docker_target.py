@@ -179,7 +179,10 @@ def test_stop_removes_only_what_it_started(engine):
 def test_cleanup_stale_removes_containers_of_dead_owners(engine):
     from docker.errors import NotFound
 
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    from harness.lab import owner
+
+    owner.register()
+    dead = subprocess.Popen([sys.executable, "-c", "from harness.lab import owner; owner.register()"])
     dead.wait()
     labels = {docker_target.OWNER_LABEL: str(dead.pid),
               docker_target.HOST_LABEL: __import__("socket").gethostname()}
@@ -188,14 +191,18 @@ def test_cleanup_stale_removes_containers_of_dead_owners(engine):
     alive = engine.containers.create(docker_target.IMAGE_TAG, entrypoint=["true"],
                                      labels={**labels, docker_target.OWNER_LABEL: str(os.getpid())},
                                      name=f"nbth-{os.getpid()}-alive-{uuid.uuid4().hex[:6]}")
+    no_host = engine.containers.create(docker_target.IMAGE_TAG, entrypoint=["true"],
+                                       labels={docker_target.OWNER_LABEL: str(dead.pid)},
+                                       name=f"nbth-{dead.pid}-nohost-{uuid.uuid4().hex[:6]}")
     try:
         removed = docker_target.cleanup_stale(engine)
-        assert stale.name in removed and alive.name not in removed
+        assert stale.name in removed and alive.name not in removed and no_host.name not in removed
         with pytest.raises(NotFound):
             engine.containers.get(stale.name)
         engine.containers.get(alive.name)
+        engine.containers.get(no_host.name)  # no host label: not provably this host's
     finally:
-        for c in (stale, alive):
+        for c in (stale, alive, no_host):
             try:
                 c.remove(force=True)
             except NotFound:

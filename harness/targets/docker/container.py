@@ -102,6 +102,9 @@ def create_container(client, image_tag: str, account: Account,
                      tcp_retries2: int = SERVER_TCP_RETRIES2):
     """Create ``nbth-<pid>-samba-<hex>`` (labelled with its owner), give it its password file;
     return it not yet started: whoever gets it removes it (``remove``), started or not."""
+    from harness.lab import owner
+
+    owner.register()  # cleanup can prove the container this run's by its owner label
     pid = os.getpid()
     name = f"{NAME_PREFIX}{pid}-samba-{secrets.token_hex(3)}"
     ports = {CONTAINER_PORTS[key]: ("127.0.0.1", host_ports.get(key)) for key in CONTAINER_PORTS}

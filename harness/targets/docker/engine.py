@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 
 from harness.errors import InfraError, TargetUnavailable
-from harness.lab.netns import pid_alive
 from harness.targets.docker.config import API_TIMEOUT_S, ENGINE_TIMEOUT_S, HOST_LABEL, OWNER_LABEL
 
 
@@ -52,6 +51,22 @@ def engine_is_local(client) -> bool:
     return "docker.sock" in base_url or base_url.startswith("http+docker://local")
 
 
+def provably_ours(labels: dict, include_live: bool = False) -> bool:
+    """A container whose labels name this host and an owner whose record (harness.lab.owner)
+    proves it this host's harness run, ended (or, with include_live, running). No host label,
+    another host's, or an owner without a record: not ours to remove."""
+    from harness.lab import owner
+
+    try:
+        pid = int(labels.get(OWNER_LABEL, ""))
+    except ValueError:
+        return False
+    if labels.get(HOST_LABEL) != socket.gethostname():
+        return False
+    state, _why = owner.judge(pid)
+    return state == owner.DEAD or (include_live and state == owner.LIVE)
+
+
 def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
     """Remove containers labelled ``nbt-harness.owner=<pid>`` (from this host) whose pid is dead
     (with include_live: whether or not it lives). Compose containers are never touched.
@@ -63,15 +78,9 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
             client = connect()
         except InfraError:
             return []
-    hostname = socket.gethostname()
     removed = []
     for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        labels = container.labels or {}
-        try:
-            pid = int(labels.get(OWNER_LABEL, ""))
-        except ValueError:
-            continue
-        if labels.get(HOST_LABEL, hostname) != hostname or (pid_alive(pid) and not include_live):
+        if not provably_ours(container.labels or {}, include_live):
             continue
         try:
             container.remove(force=True)
