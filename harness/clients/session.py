@@ -11,7 +11,6 @@ messages that never contain the password.
 
 from __future__ import annotations
 
-import os
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
