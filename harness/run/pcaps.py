@@ -17,6 +17,7 @@ import os
 import socket
 from pathlib import Path
 
+from harness.files import atomic_write
 from harness.lab.capture import PacketCapture
 from harness.packets.pcap import pcap_bytes
 
@@ -52,20 +53,10 @@ def start_capture(target, mode: str,
 
 
 def write_pcap(path: Path, frames) -> Path:
-    """Write the frames as a pcap at ``path``, mode 0600 (it holds NTLM exchanges): a new
-    file opened without following symlinks (O_EXCL | O_NOFOLLOW), then renamed over
-    ``path`` (a rename replaces a link, never writes through it)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pcap_bytes(frames))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Write the frames as a pcap at ``path``, mode 0600 (it holds NTLM exchanges), by
+    harness.files.atomic_write (a fresh temp file of an unpredictable name, opened without
+    following links, renamed over ``path``)."""
+    return atomic_write(path, pcap_bytes(frames), mode=0o600)
 
 
 def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdict: str,
