@@ -14,6 +14,7 @@ from harness.history import read_events
 from harness.report.html import render_compare_page, render_report
 from harness.report.runs_index import in_order, render_index, summarize
 from harness.results import Report
+from harness.run.rundirs import slug
 
 
 def harness_version() -> str:
@@ -48,8 +49,6 @@ def histories_of(doc: Report, run_dir: Path) -> dict[str, list[dict]]:
     RUN_DIR/<slug of its name>/history.jsonl; scenarios with neither are left out. Only a
     ``history.jsonl`` inside RUN_DIR is read (links resolved): a report cannot make the tool
     read any other file, whatever its ``history`` or scenario name says."""
-    from harness.rundirs import slug
-
     root = run_dir.resolve()
     out = {}
     for entry in doc.scenarios:

@@ -10,7 +10,7 @@ import pytest
 
 from harness.errors import BadInput
 from harness.files import atomic_write, check_dir, unsafe_dir_reason
-from harness.report_files import _write
+from harness.report.files import _write
 
 
 def test_two_concurrent_writers_of_one_report_file_both_succeed(tmp_path):

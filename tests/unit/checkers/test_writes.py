@@ -166,7 +166,7 @@ def test_a_write_acknowledged_whose_read_back_timed_out_is_recorded_and_re_read(
 
     from harness.history import HistoryWriter, read_events
     from harness.probes.smb_rw import ReadWriteProbe
-    from harness.worker import _complete
+    from harness.procs.worker import _complete
 
     class Conn:  # the two calls the probe makes on its session's connection
         def writeFile(self, tree_id, file_id, data, offset):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from harness.checkers import histograms
-from harness.report_files import histories_of, load_report
+from harness.report.files import histories_of, load_report
 
-GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_report.json").read_text())["report"]
+GOLDEN = json.loads((Path(__file__).parents[1] / "data" / "golden_report.json").read_text())["report"]
 BOMB_BYTES = 200 << 20
 
 
