@@ -9,12 +9,12 @@ as its text. Building the document is pure (``junit_xml``); ``write_junit`` only
 
 from __future__ import annotations
 
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.files import atomic_write
 from harness.report.summary import junit_properties
 from harness.report.table import render_table
 from harness.results import ScenarioResult
@@ -73,10 +73,6 @@ def junit_xml(entries: list[ScenarioResult], *, report_html: str | None = None,
 
 
 def write_junit(path: Path, document: bytes) -> Path:
-    """Write the document to ``path`` through a temporary file beside it (a reader never sees
-    half a file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(document)
-    tmp.replace(path)
-    return path
+    """Write the document to ``path`` by harness.files.atomic_write (a reader never sees half
+    a file; a link planted at or beside ``path`` is never written through)."""
+    return atomic_write(Path(path), document)
