@@ -296,7 +296,8 @@ EXIT_CODES = (
     ("0", "every scenario passed (skips are listed, not failures)"),
     ("1", "at least one scenario failed its bounds"),
     ("2", "bad input: usage, scenario file, target spec (one line on stderr)"),
-    ("3", "no scenario failed, but the target was unreachable or a scenario errored"),
+    ("3", ("no scenario failed, but the target was unreachable or a scenario errored; "
+           "cleanup: something of a run's it could not remove")),
     ("4", ("internal error: a bug in the harness (one line on stderr naming a file "
            "/tmp/nbt-harness-crash-<pid>-*.txt with the traceback; NBT_HARNESS_DEBUG=1 prints "
            "the traceback instead)")),
@@ -310,7 +311,10 @@ ENVIRONMENT = (
     ("NBT_HARNESS_RUNS_DIR", "the default --runs-dir (else nbt-runs)"),
     ("NBT_HARNESS_PASSWORD", ("the password of an smb:// or named target (read once at start "
                               "and removed from the environment; never on the command line)")),
-    ("NBT_HARNESS_CONFIG", "the targets file of named targets (default nbt-harness.toml)"),
+    ("NBT_HARNESS_CONFIG", ("the targets file of named targets (default "
+                            "~/.config/nbt-harness/targets.toml, under $XDG_CONFIG_HOME if set)")),
+    ("NBT_HARNESS_STATE_DIR", ("where runs write their owner records, which cleanup goes by "
+                               "(default /run/nbt-harness)")),
     ("NBT_HARNESS_DEBUG", ("=1: an internal error prints its traceback instead of writing it "
                            "to a file")),
     (("NBT_HARNESS_REPORT_DIR, NBT_HARNESS_SET, NBT_HARNESS_DIALECT, NBT_HARNESS_TRANSPORT, "
