@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 INVOKE, OK, FAIL, INFO = "invoke", "ok", "fail", "info"
 COMPLETIONS = (OK, FAIL, INFO)
@@ -68,6 +68,5 @@ def merge(parts: Iterable[Path], out: Path) -> list[dict]:
     events = [e for p in parts if Path(p).exists() for e in read_events(Path(p))]
     events.sort(key=lambda e: e.get("t_s", 0.0))
     with open(out, "w", encoding="utf-8") as f:
-        for e in events:
-            f.write(json.dumps(e, separators=(",", ":")) + "\n")
+        f.writelines(json.dumps(e, separators=(",", ":")) + "\n" for e in events)
     return events

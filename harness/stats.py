@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 # A nearest-rank p99 of n < 100 values is the largest value: below this many successful
 # samples a row has no p99 of its own, and says so (p99_basis "max").

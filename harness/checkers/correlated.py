@@ -25,8 +25,8 @@ Operations are the ``ops.Op`` records of the history; this module reads nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from harness.schedule import JUDGED_PHASES
 

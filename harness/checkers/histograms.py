@@ -8,7 +8,7 @@ several processes or runs merge exactly (``merge``).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import zlib
 
 from impacket.nt_errors import STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND
-from impacket.smbconnection import SessionError
 from impacket.smb3structs import FILE_OPEN, FILE_READ_DATA
+from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
 from harness.clients.session import describe_error, open_session

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from impacket import nmb, smb
 from impacket.smb3 import SMB3
 from impacket.smb3 import SessionError as Smb3SessionError
-from impacket.smbconnection import SessionError, SMBConnection
 from impacket.smb3structs import (
     FILE_DIRECTORY_FILE,
     FILE_LIST_DIRECTORY,
@@ -41,6 +40,7 @@ from impacket.smb3structs import (
     SMB2ChangeNotify,
     SMB2Read,
 )
+from impacket.smbconnection import SessionError, SMBConnection
 
 from harness import dialects
 from harness.errors import InfraError

@@ -7,7 +7,8 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from harness.errors import InfraError
 from harness.lab.netns import enter_netns

@@ -17,8 +17,14 @@ import threading
 
 from harness.errors import InfraError
 from harness.lab.inns import start_without_signals
-from harness.packets.inet_diag import (ENOENT, DiagError, dump_request, lookup_request,
-                                       parse_messages, split_addr)
+from harness.packets.inet_diag import (
+    ENOENT,
+    DiagError,
+    dump_request,
+    lookup_request,
+    parse_messages,
+    split_addr,
+)
 from harness.server import ServerSocket
 
 NETLINK_SOCK_DIAG = 4

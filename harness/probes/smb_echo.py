@@ -10,7 +10,6 @@ encrypted sessions use impacket's echo.
 
 from __future__ import annotations
 
-import socket
 import time
 
 from harness.clients.session import Session
@@ -32,7 +31,7 @@ class EchoProbe:
         self._window = None  # impacket's connection state, for a raw echo
 
     @classmethod
-    def from_context(cls, ctx) -> "EchoProbe":
+    def from_context(cls, ctx) -> EchoProbe:
         return cls(ctx.session, ctx.timeout_s)
 
     def open(self) -> None:
@@ -73,7 +72,7 @@ class EchoProbe:
         deadline; ConnectionError for an error status or a closed connection."""
         try:  # the answer's first bytes polled actively (no wake-up), the rest as it comes
             head = recv_polling(self._sock, 4, deadline)
-        except socket.timeout:
+        except TimeoutError:
             raise ProbeTimeout(f"no echo answer within {self.timeout_s:.1f}s") from None
         if not head:
             raise ConnectionError("connection closed while waiting for the echo answer")

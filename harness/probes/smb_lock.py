@@ -23,7 +23,7 @@ class LockProbe:
         self.file_id = None
 
     @classmethod
-    def from_context(cls, ctx) -> "LockProbe":
+    def from_context(cls, ctx) -> LockProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:

@@ -20,7 +20,7 @@ class OpenProbe:
         self.file_name = client_file_name(client)
 
     @classmethod
-    def from_context(cls, ctx) -> "OpenProbe":
+    def from_context(cls, ctx) -> OpenProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:

@@ -39,7 +39,7 @@ class ReadWriteProbe:
         self._tail = os.urandom(size_bytes - 4)  # the counter in front makes each block unique
 
     @classmethod
-    def from_context(cls, ctx) -> "ReadWriteProbe":
+    def from_context(cls, ctx) -> ReadWriteProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:

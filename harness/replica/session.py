@@ -10,8 +10,8 @@ from typing import Any
 
 from harness.packets import smb1
 from harness.packets.nbt import SESSION_MESSAGE
-from harness.replica.context import RelayContext
 from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
+from harness.replica.context import RelayContext
 from harness.replica.framing import SMB2_WRITE, FrameTracker, smb2_command, smb_message_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after

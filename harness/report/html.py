@@ -10,9 +10,9 @@ from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.report.plots import Point, Timeline, spectrum_svg, timeline_svg
+from harness.report.summary import limits_of, worst_probe
 from harness.results import PhaseStats, Report, ScenarioResult
 from harness.schedule import PHASES
-from harness.report.summary import limits_of, worst_probe
 
 SPECTRUM_PHASES = ("baseline", "fault", "recovery")
 
@@ -286,7 +286,7 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
             f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
             f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
             f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
-            + "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
+             "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
     rows, classes = [], []
     for r in result["rows"]:
         b, n = r["base"], r["new"]

@@ -10,9 +10,9 @@ operations stay a few hundred kilobytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Callable
 
 PROBE_COLORS = {"nbstat": "#1f77b4", "nbt_session": "#2ca02c", "smb_echo": "#ff7f0e",
                 "smb_rw": "#9467bd"}

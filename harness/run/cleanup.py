@@ -10,6 +10,7 @@ from pathlib import Path
 from harness.lab import firewall, netns
 from harness.targets import docker as docker_target
 
+
 def stale_temp_dirs() -> list[Path]:
     return [p for p in Path(tempfile.gettempdir()).iterdir()
             if (pid := netns.owner_pid_of(p.name)) is not None and p.is_dir() and not netns.pid_alive(pid)]

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from harness.procs.canary import CANARIES
 from harness.lab.inns import start_without_signals
+from harness.procs.canary import CANARIES
 
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4
 PLAIN_INTERVAL_S = 1.0  # how often to look for a phase change otherwise

@@ -12,25 +12,27 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from harness.canary import CANARIES, canary_main
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.clients.holdings import held_file_name
-from harness.procs.canary import CANARIES, canary_main
-from harness.procs.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError, HoldingNotGranted
 from harness.history import HistoryWriter, merge, read_events
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
+from harness.probes import PROBES as PROBE_KINDS
+from harness.procs.canary import CANARIES, canary_main
 from harness.procs.pool import pool_main
+from harness.procs.worker import WorkerSpec, worker_main
 from harness.results import ScenarioResult
 from harness.run.rundirs import prepare_run_dir
-from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario.model import SESSION_PROBES, Scenario, unsupported
 from harness.schedule import spread_staggers
 from harness.targets.base import ServerSocket, Target
+from harness.worker import WorkerSpec, worker_main
 
 SETUP_TIMEOUT_S = 30.0
 SETUP_S_PER_POOLED_SESSION = 0.05  # pools log their sessions on one after another

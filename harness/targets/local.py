@@ -106,7 +106,7 @@ class LocalSamba(Target):
     raise_server_priority = False
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> LocalSamba:
         return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,

@@ -216,7 +216,7 @@ class RemoteTarget(Target):
     configured_by_harness = False  # a dialect or transport it does not offer is a skip
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "RemoteTarget":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> RemoteTarget:
         return cls(spec.options["spec"])
 
     def __init__(self, spec: RemoteSpec) -> None:

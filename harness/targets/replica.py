@@ -36,7 +36,7 @@ class ReplicaTarget(LocalSamba):
     kind = "replica"
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "ReplicaTarget":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> ReplicaTarget:
         return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms,
                    **spec.options)
 
