@@ -541,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INFRA
-    except Exception as exc:  # a bug: teardown already ran (finally blocks); say so plainly
+    except Exception as exc:  # noqa: BLE001 a bug: teardown already ran; say so plainly
         return _internal_error(exc)
 
 

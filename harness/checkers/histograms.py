@@ -42,7 +42,7 @@ def decode(text: str) -> HdrHistogram:
     h = new()
     try:
         h.decode_and_add(text.encode("ascii") if isinstance(text, str) else text)
-    except Exception as exc:  # the library raises assorted types on garbage
+    except Exception as exc:  # noqa: BLE001 the library raises assorted types on garbage
         raise ValueError(f"not an encoded HdrHistogram: {type(exc).__name__}") from None
     return h
 

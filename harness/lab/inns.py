@@ -75,7 +75,7 @@ def _child(netns: str | None, fn: Callable, args: tuple, conn, parent_pid: int) 
         if netns:
             enter_netns(netns)
         conn.send(("ok", fn(*args)))
-    except BaseException as exc:  # report every failure to the parent as one line
+    except BaseException as exc:  # noqa: BLE001 report every failure to the parent as one line
         conn.send(("err", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()

@@ -65,6 +65,6 @@ class ReadWriteProbe:
             return
         try:  # not deleted: the post-recovery verification re-reads it, then the sweep removes it
             self.session.conn.closeFile(self.session.tree_id, self.file_id)
-        except Exception:
+        except Exception:  # noqa: BLE001 best effort
             pass
         self.file_id = None

@@ -114,7 +114,7 @@ def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: fl
     except TIMEOUTS as exc:
         end = time.monotonic()
         outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
-    except Exception as exc:  # any failure of the operation is a failed probe
+    except Exception as exc:  # noqa: BLE001 any failure of the operation is a failed probe
         end = time.monotonic()  # describing the error is not part of the operation
         outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
     sent_s, end_s = sent - t0, end - t0
@@ -181,7 +181,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
         if not released:  # act() or during() broke: what act() applied must still go
             try:
                 drop.release(session)
-            except Exception:
+            except Exception:  # noqa: BLE001 a second release is best effort
                 pass
 
 
@@ -214,7 +214,7 @@ def done(writer: HistoryWriter, conn) -> None:
     try:
         writer.close()
         conn.send(("done", {}))
-    except Exception:
+    except Exception:  # noqa: BLE001 nothing may stop the os._exit below
         pass
     os._exit(0)
 
@@ -254,7 +254,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             victim_data.open()
         else:
             probes = _build_probes(spec, session)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
@@ -272,6 +272,6 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 p.close()
             if session:
                 session.close()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any failure is recorded in the history
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     done(writer, conn)

@@ -25,7 +25,7 @@ def cleanup_stale(include_live: bool = False) -> list[str]:
         removed.append(f"netns {name}")
     try:
         n = firewall.remove_cuts(stale_only=not include_live)
-    except Exception:  # no iptables on this machine: no rule of ours can exist
+    except Exception:  # noqa: BLE001 no iptables on this machine: no rule of ours can exist
         n = 0
     if n:
         removed.append(f"{n} iptables rule(s)")
@@ -34,6 +34,6 @@ def cleanup_stale(include_live: bool = False) -> list[str]:
         removed.append(f"dir {d}")
     try:
         removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
-    except Exception:  # no docker SDK or engine: nothing of ours can be there
+    except Exception:  # noqa: BLE001 no docker SDK or engine: nothing of ours can be there
         pass
     return removed

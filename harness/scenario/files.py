@@ -29,7 +29,7 @@ def load_file(path: Path) -> Scenario:
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 a scenario script may raise anything
             raise BadInput(f"{path}: the script failed to load: {type(exc).__name__}: {exc}") from None
         scenario = getattr(module, "SCENARIO", None)
         if isinstance(scenario, dict):

@@ -248,7 +248,7 @@ class RemoteTarget(Target):
             status = node_status(addr, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
             self.caps.nbstat = True
             name = name or status.server_name()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 no answer, whatever the cause, is a note
             self.caps.notes.append(f"no NBSTAT answer on udp/{s.ns_port}: {type(exc).__name__}")
         if not name:
             raise InfraError(f"{s.host} does not answer NBSTAT with a server name; give it with "
@@ -261,7 +261,7 @@ class RemoteTarget(Target):
         except OSError as exc:
             raise InfraError(f"{s.host}:{s.nbt_port} is not a usable NBT session service: "
                              f"{type(exc).__name__}: {exc}"[:300]) from None
-        except Exception as exc:  # a service that answers with something else than NBT
+        except Exception as exc:  # noqa: BLE001 a service that speaks something else than NBT
             raise InfraError(f"{s.host}:{s.nbt_port} does not speak NBT: {exc}"[:300]) from None
         try:
             socket.create_connection((addr, s.smb_port), timeout=DISCOVERY_TIMEOUT_S).close()
