@@ -422,7 +422,7 @@ def cmd_run(args) -> int:
             write_report()
             print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
             return EXIT_INFRA
-        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names), 1):
+        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names, strict=True), 1):
             t = time.monotonic()
             progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
             capture, no_capture = pcaps.start_capture(target, args.pcap)

@@ -27,7 +27,7 @@ class HistoryWriter:
         self.path = Path(path)
         self.process = process
         self.t0 = t0_monotonic
-        self._file = open(self.path, "a", buffering=1, encoding="utf-8")
+        self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 until close()
 
     def set_t0(self, t0_monotonic: float) -> None:
         self.t0 = t0_monotonic
@@ -53,8 +53,8 @@ class HistoryWriter:
 
 def read_events(path: Path) -> Iterator[dict]:
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if not line:
                 continue
             try:

@@ -204,8 +204,9 @@ def pytest_report_header(config):
     s = config.stash[SETTINGS_KEY]
     extra = f", overrides={s.overrides}" if s.overrides else ""
     if s.dialects or s.transports or s.matrix:
-        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else ('all' if s.matrix else 'own')}"
-                  f" transports={','.join(s.transports) if s.transports else ('all' if s.matrix else 'own')}")
+        default = "all" if s.matrix else "own"
+        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else default}"
+                  f" transports={','.join(s.transports) if s.transports else default}")
     return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
 
 

@@ -46,4 +46,4 @@ def summarize_us(latencies_us: Sequence[float], errors: int) -> dict:
 
 
 def _round(v: float | None) -> int | None:
-    return None if v is None else int(round(v))
+    return None if v is None else round(v)

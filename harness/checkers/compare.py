@@ -153,7 +153,7 @@ def compare_rows(base: Buckets, new: Buckets, th: Thresholds = Thresholds()) -> 
         return {"verdict": UNCHANGED, "d": None, "p_value": None, "ratio": None,
                 "quantile": None, "base_at_us": None, "new_at_us": None,
                 "note": "no samples on one side"}
-    for side, verdict in (("slower", REGRESSED), ("faster", IMPROVED)):
+    for side, verdict in (("slower", REGRESSED), ("faster", IMPROVED)):  # noqa: B007 used after the break
         s = _sup(base, new, side, th)
         if s["at_us"] is not None and s["p_value"] < th.alpha:
             break

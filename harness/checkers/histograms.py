@@ -26,7 +26,7 @@ def of_latencies_us(latencies_us: Iterable[float]) -> HdrHistogram:
     recorded as 60 s: the histogram's range, not a dropped sample)."""
     h = new()
     for v in latencies_us:
-        value = min(max(int(round(v)), LOWEST_US), HIGHEST_US)
+        value = min(max(round(v), LOWEST_US), HIGHEST_US)
         if not h.record_value(value):  # cannot happen after clamping; never lose a sample silently
             raise ValueError(f"latency {v} us not recordable")
     return h

@@ -7,11 +7,12 @@ On the wire, on the victim's own session, in its own file ``nbth-victim_data-<pi
 (opened at set-up, never closed: the drop orphans the open): at the end of the warm-up,
 ``FLUSHED_BLOCKS`` WRITEs of ``BLOCK_BYTES`` (SMB2 WRITE / SMB1 WRITE_ANDX) and one FLUSH
 (SMB2 FLUSH / SMB1 SMB_COM_FLUSH); ``UNFLUSHED_LEAD_S`` before the drop acts,
-``UNFLUSHED_BLOCKS`` more WRITEs that no FLUSH covers. The first part is out of the judged phases and of the
-baseline the bounds scale with (a FLUSH is an fsync on the server); the last write leaves the
-server next to no time between acknowledging it and losing its client. Each operation returns what
-it did as the completion's ``detail``, in the shape smb_rw records (``file``, ``offset``,
-``length``, ``crc32``, ``acked``; the FLUSH: ``file``, ``flush``), so one checker judges both.
+``UNFLUSHED_BLOCKS`` more WRITEs that no FLUSH covers. The first part is out of the judged
+phases and of the baseline the bounds scale with (a FLUSH is an fsync on the server); the last
+write leaves the server next to no time between acknowledging it and losing its client. Each
+operation returns what it did as the completion's ``detail``, in the shape smb_rw records
+(``file``, ``offset``, ``length``, ``crc32``, ``acked``; the FLUSH: ``file``, ``flush``), so one
+checker judges both.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ class Drop:
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
         if self.needs_root and os.geteuid() != 0:
-            return f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid {os.geteuid()}"
+            return (f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid "
+                    f"{os.geteuid()}")
         if self.needs_own_host and victim_netns is None:
             return (f"drop {self.mode} changes the victim's whole host, and this target runs "
                     "clients in the harness's own network namespace")

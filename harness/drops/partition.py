@@ -18,7 +18,8 @@ class Partition(WithBigFile):
     the server retransmitted into the partition."""
 
     mode = "partition"
-    wire = "READs outstanding, then all of the victim host's traffic dropped for partition_s, then restored"
+    wire = ("READs outstanding, then all of the victim host's traffic dropped for partition_s, "
+            "then restored")
     needs_root = True
     needs_own_host = True
 

@@ -51,7 +51,8 @@ class ContendedOpenProbe:
             conn.closeFile(tid, fid)
 
     def close(self) -> None:
-        try:  # the run's held file; one still held (a durable handle) stays for the target's removal
+        # the run's held file; one still held (a durable handle) stays for the target's removal
+        try:
             self.session.conn.deleteFile(self.session.endpoint.share, self.held_file)
-        except Exception:  # noqa: BLE001 best effort, see above
+        except Exception:  # noqa: BLE001 best effort, as said above
             pass

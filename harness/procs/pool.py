@@ -89,7 +89,7 @@ def pool_main(spec, conn) -> None:
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
         info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
-                "peer": "%s:%d" % first.sock.getpeername()[:2], "dialect": first.dialect,
+                "peer": "{}:{}".format(*first.sock.getpeername()[:2]), "dialect": first.dialect,
                 "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec, exc)

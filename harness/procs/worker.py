@@ -243,7 +243,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             info["local"] = session.local_addr()
             info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
             info["encrypted"] = session.encrypted
-            info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
+            info["peer"] = "{}:{}".format(*session.sock.getpeername()[:2])
         if spec.role == "victim":
             drop.prepare(session)
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)

@@ -180,8 +180,8 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
         transport = entry.extra.get("transport")
         asked = str(entry.dialect) + (f" over {transport}" if transport else "")
         got = entry.extra.get("negotiated")
-        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} (port {got.get("port")})'
-                    if isinstance(got, dict) else "")
+        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} '
+                    f'(port {got.get("port")})' if isinstance(got, dict) else "")
         parts.append(f'<p class="note">dialect asked: {escape(asked)}{escape(got_text)}</p>')
     if events:
         parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'

@@ -130,7 +130,8 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
         colour = {"evidence": "#000", "trigger": "#9400d3", "recover": "#2e8b57"}.get(kind, "#444")
         parts.append(f'<g data-mark="{escape(kind)}"><line x1="{x(t_s):.1f}" x2="{x(t_s):.1f}" '
                      f'y1="{MT}" y2="{MT + ph}" stroke="{colour}" stroke-width="1.5" '
-                     f'stroke-dasharray="6,2"/><text x="{x(t_s) + 3:.1f}" y="{MT + 11 + 11 * (len(parts) % 3)}" '
+                     f'stroke-dasharray="6,2"/><text x="{x(t_s) + 3:.1f}" '
+                     f'y="{MT + 11 + 11 * (len(parts) % 3)}" '
                      f'fill="{colour}">{escape(label)}</text><title>{escape(label)} at {t_s:.3f}s'
                      f'</title></g>')
     legend_x = ML

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 from harness.canary import CANARIES, canary_main
 from harness.checkers.combination import negotiated
@@ -62,10 +63,10 @@ def healthy_host(client_index: int, hosts: int) -> str:
 def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
     """One process per prober, per healthy client, and the victim, each on its host."""
     ep = target.endpoint
-    specs = []
-    common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
-                  dialect=scenario.dialect, transport=scenario.transport,
-                  victim_spec=scenario.victim)
+    # what every process's WorkerSpec shares (keyword arguments)
+    common: dict[str, Any] = {"endpoint": ep, "phases": scenario.phases,
+                              "timeout_s": scenario.probe_timeout_s, "dialect": scenario.dialect,
+                              "transport": scenario.transport, "victim_spec": scenario.victim}
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
     per_process = scenario.sessions_per_process
@@ -76,11 +77,12 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
     staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
                                     + [scenario.rates_hz[p] for _, p in own]))
-    for probe in loners:  # session-less
-        specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
-                                events_path=str(events_dir / f"events-{probe}.jsonl"),
-                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
-                                **common))
+    # session-less probers: a process each
+    specs = [WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
+                        events_path=str(events_dir / f"events-{probe}.jsonl"),
+                        rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                        **common)
+             for probe in loners]
     for i, probe in own:
         # a session of its own per probe: an echo never waits behind a write and read
         name = f"c{i + 1}_{probe}"

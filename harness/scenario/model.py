@@ -369,7 +369,8 @@ def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
         raise bad("[victim] must be a table")
     unknown = set(victim_d) - VICTIM_KEYS
     if unknown:
-        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(VICTIM_KEYS))})")
+        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
+                  f"(known: {', '.join(sorted(VICTIM_KEYS))})")
     holds = victim_d.get("holds")
     if not isinstance(holds, str):
         raise bad("[victim] needs 'holds' (a string)")

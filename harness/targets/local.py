@@ -154,7 +154,7 @@ class LocalSamba(Target):
             dir=self.dir, share=SHARE, extra=self.extra_conf))
         done = subprocess.run(["smbpasswd", "-c", str(conf), "-s", "-a", USER],
                               input=f"{self._password}\n{self._password}\n", text=True,
-                              capture_output=True, timeout=20)
+                              capture_output=True, timeout=20, check=False)
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
@@ -164,13 +164,12 @@ class LocalSamba(Target):
         netns_mod.sh("sysctl", "-q", "-w", f"net.ipv4.tcp_retries2={self.server_tcp_retries2}",
                      netns=self.lab.server_netns)
         for daemon, binary in (("nmbd", nmbd), ("smbd", smbd)):
-            log = open(self.dir / f"{daemon}.stdout", "wb")
-            self.procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.lab.server_netns, binary, "-F", "--no-process-group",
-                 "-s", str(conf), "--debug-stdout", "-d1"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True))
-            log.close()
+            with open(self.dir / f"{daemon}.stdout", "wb") as log:  # the daemon holds its copy
+                self.procs.append(subprocess.Popen(
+                    ["ip", "netns", "exec", self.lab.server_netns, binary, "-F",
+                     "--no-process-group", "-s", str(conf), "--debug-stdout", "-d1"],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True))
         self._wait_ready(self._endpoint)
         if self.raise_server_priority:
             # every process and thread both daemons have by now (their helpers, the readiness

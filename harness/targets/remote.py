@@ -317,7 +317,8 @@ class RemoteTarget(Target):
                 return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
                         f"set probes.{probe}=0")
         if scenario.transport == "tcp" and self.caps.direct_445 is False:
-            return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
+            return (f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} "
+                    "(transport tcp)")
         if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
             return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
                     f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "
