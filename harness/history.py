@@ -23,7 +23,7 @@ COMPLETIONS = (OK, FAIL, INFO)
 class HistoryWriter:
     """Writes one process's events, line-buffered and flushed, stamped with t_s since t0."""
 
-    def __init__(self, path: Path, process: str, t0_monotonic: float | None = None) -> None:
+    def __init__(self, path: str | Path, process: str, t0_monotonic: float | None = None) -> None:
         self.path = Path(path)
         self.process = process
         self.t0 = t0_monotonic

@@ -17,6 +17,7 @@ checker judges both.
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from collections.abc import Callable
@@ -42,7 +43,7 @@ class VictimData:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.file_name = client_file_name(FILE_OWNER)
-        self.file_id = None
+        self.file_id: int | None = None
         self._tail = os.urandom(BLOCK_BYTES - 4)  # the block number in front makes each unique
 
     def open(self) -> None:
@@ -53,12 +54,12 @@ class VictimData:
     def flushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations of the warm-up's end, in order: (probe name, operation returning its
         detail)."""
-        return [*((WRITE_PROBE, lambda i=i: self.write(i)) for i in range(FLUSHED_BLOCKS)),
+        return [*((WRITE_PROBE, functools.partial(self.write, i)) for i in range(FLUSHED_BLOCKS)),
                 (FLUSH_PROBE, self.flush)]
 
     def unflushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations just before the drop."""
-        return [(WRITE_PROBE, lambda i=i: self.write(i))
+        return [(WRITE_PROBE, functools.partial(self.write, i))
                 for i in range(FLUSHED_BLOCKS, FLUSHED_BLOCKS + UNFLUSHED_BLOCKS)]
 
     def write(self, index: int) -> dict:

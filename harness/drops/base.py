@@ -110,7 +110,7 @@ class WithBigFile(Drop):
     def __init__(self, read_total_bytes: int) -> None:
         number(read_total_bytes, "read_total_bytes", 0, BIG_FILE_BYTES, integer=True, lo_open=True)
         self.read_total_bytes = read_total_bytes
-        self.file_id = None
+        self.file_id: object = None  # prepare_big_file's, opaque
         self.retransmits_seen = 0  # evidence state, kept by the runner's instance
 
     def prepare(self, session):

@@ -48,7 +48,7 @@ class Netem(Drop):
         self.echo_interval_s = float(echo_interval_s)
         self.backend = backend
         self.read_bytes = int(read_bytes)
-        self.file_id = None
+        self.file_id: object = None  # prepare_big_file's, opaque
 
     def prepare(self, session):
         if self.read_bytes:

@@ -28,7 +28,7 @@ class EchoProbe:
     def __init__(self, session: Session, timeout_s: float = 2.0) -> None:
         self.session = session
         self.timeout_s = timeout_s
-        self._window = None  # impacket's connection state, for a raw echo
+        self._window: dict | None = None  # impacket's connection state, for a raw echo
 
     @classmethod
     def from_context(cls, ctx) -> EchoProbe:
@@ -61,8 +61,11 @@ class EchoProbe:
 
     def send(self) -> int:
         """Write a prebuilt echo; its MessageId."""
-        message_id = self._window["SequenceWindow"]
-        self._window["SequenceWindow"] = message_id + 1
+        window = self._window
+        if window is None:
+            raise RuntimeError("EchoProbe.send() without a raw echo (see raw)")
+        message_id = window["SequenceWindow"]
+        window["SequenceWindow"] = message_id + 1
         self._sock.sendall(self._framing + echo_request(message_id))
         return message_id
 

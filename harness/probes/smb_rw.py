@@ -34,7 +34,7 @@ class ReadWriteProbe:
         self.client = client
         self.size_bytes = size_bytes
         self.file_name = client_file_name(client)
-        self.file_id = None
+        self.file_id: int | None = None
         self._n = 0
         self._tail = os.urandom(size_bytes - 4)  # the counter in front makes each block unique
 

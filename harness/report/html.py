@@ -271,6 +271,16 @@ def _compare_lead(result: dict) -> str:
     return "".join(out) + ('<h2 id="rows">Every row</h2>' if out else "")
 
 
+def _compared_row(doc: Report, row: dict) -> PhaseStats:
+    """The report's probe row that a compare row was computed from (compare pairs only rows
+    that both reports hold)."""
+    entry = doc.scenario(row["scenario"])
+    stats = entry.row(row["probe"], row["phase"]) if entry else None
+    if stats is None:
+        raise ValueError(f"{row['scenario']} {row['probe']} {row['phase']}: not in the report")
+    return stats
+
+
 def render_compare_page(result: dict, base_label: str, new_label: str,
                         base_doc: Report, new_doc: Report, harness_version: str) -> str:
     """The comparison's page: the table of verdicts, then per row the two distributions
@@ -308,8 +318,8 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
     for r in result["rows"]:
         if r["phase"] not in SPECTRUM_PHASES:
             continue
-        b = base_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
-        n = new_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
+        b = _compared_row(base_doc, r)
+        n = _compared_row(new_doc, r)
         series = {"base": buckets_of(b.hdr), "new": buckets_of(n.hdr)}
         title = f"{r['scenario']} {r['probe']} {r['phase']}: {r['verdict']}"
         plots.append(f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'

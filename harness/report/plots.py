@@ -137,10 +137,10 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
     legend_x = ML
     for name, pts in tl.series.items():
         colour = color_for(name, PROBE_COLORS)
-        ok = [p for p in pts if p.kind == "ok" and p.latency_us]
+        ok = [(p.t_s, p.latency_us) for p in pts if p.kind == "ok" and p.latency_us]
         failed = [p for p in pts if p.kind == "fail"]
         timeouts = [p for p in pts if p.kind == "timeout"]
-        dots = "".join(f"M{x(p.t_s):.1f} {y(p.latency_us):.1f}h0" for p in ok)
+        dots = "".join(f"M{x(t_s):.1f} {y(latency_us):.1f}h0" for t_s, latency_us in ok)
         crosses = "".join(f"M{x(p.t_s) - 3:.1f} {y(p.latency_us or hi) - 3:.1f}l6 6m0 -6l-6 6"
                           for p in failed)
         tris = "".join(f"M{x(p.t_s):.1f} {MT + 1}l-3 6h6z" for p in timeouts)

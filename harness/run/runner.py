@@ -13,7 +13,6 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from harness.canary import CANARIES, canary_main
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
@@ -33,7 +32,6 @@ from harness.run.rundirs import prepare_run_dir
 from harness.scenario.model import SESSION_PROBES, Scenario, unsupported
 from harness.schedule import spread_staggers
 from harness.targets.base import ServerSocket, Target
-from harness.worker import WorkerSpec, worker_main
 
 SETUP_TIMEOUT_S = 30.0
 SETUP_S_PER_POOLED_SESSION = 0.05  # pools log their sessions on one after another

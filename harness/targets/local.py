@@ -93,6 +93,12 @@ def require_samba() -> tuple[str, str]:
     return smbd, nmbd
 
 
+def _daemon(proc: subprocess.Popen) -> str:
+    """The daemon's binary in an ``ip netns exec NETNS BINARY ...`` command line."""
+    args = proc.args
+    return str(args[4]) if isinstance(args, list) else str(args)
+
+
 class LocalSamba(Target):
     """Real smbd + nmbd in the lab's server namespace."""
 
@@ -184,7 +190,8 @@ class LocalSamba(Target):
         while time.monotonic() < deadline:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise InfraError(f"{p.args[4]} exited with {p.returncode} at start: {self.logs()[-300:]!r}")
+                    raise InfraError(f"{_daemon(p)} exited with {p.returncode} at start: "
+                                     f"{self.logs()[-300:]!r}")
             ok, last = call_in_netns(host.netns, server_ready, endpoint, timeout_s=5.0)
             if ok:
                 return

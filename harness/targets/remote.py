@@ -278,15 +278,18 @@ class RemoteTarget(Target):
     def _login(self, dialect: str | None) -> None:
         """A login and tree connect within LOGIN_DEADLINE_S overall, in a child process that
         is killed at the deadline; InfraError (one line, password masked) otherwise."""
+        endpoint = self._endpoint
+        if endpoint is None:  # discovery sets it before any login
+            raise RuntimeError("RemoteSamba._login before discovery")
         try:
-            call_in_netns(None, _login_once, self._endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
+            call_in_netns(None, _login_once, endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
         except InfraError as exc:
             text = str(exc).removeprefix("InfraError: ")
             if "did not finish within" in text:
                 text = (f"login to {self.spec.host}:{self.spec.nbt_port} did not complete "
                         f"within {LOGIN_DEADLINE_S:.0f}s")
-            if self._endpoint.password:
-                text = text.replace(self._endpoint.password, "****")
+            if endpoint.password:
+                text = text.replace(endpoint.password, "****")
             raise InfraError(text) from None
 
     def _check_login(self) -> None:
