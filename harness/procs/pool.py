@@ -22,6 +22,7 @@ import selectors
 import signal
 import socket
 import time
+from typing import cast
 
 from harness.clients.priority import raise_priority
 from harness.clients.session import client_file_name, describe_error, open_session
@@ -85,7 +86,7 @@ def pool_main(spec, conn) -> None:
                              spec.transport)
             sessions.append(s)
             if spec.idle:  # one file of the pool, held open by every idle session
-                s.file_id = s.open_file(shared_file, overwrite=(k == 0))
+                s.open_file(shared_file, overwrite=(k == 0))  # open until its logoff
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
         info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
@@ -179,7 +180,7 @@ def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
             op = outstanding.get(k)
             if op is None:
                 try:  # a late answer to an echo that timed out: drop it
-                    key.fileobj.recv(65536, socket.MSG_DONTWAIT)
+                    cast(socket.socket, key.fileobj).recv(65536, socket.MSG_DONTWAIT)
                 except (BlockingIOError, InterruptedError):
                     pass
                 continue
@@ -208,7 +209,7 @@ def _run_idle(spec, sessions: list, writer: HistoryWriter, t0: float) -> None:
     while (now := time.monotonic()) < end:
         for key, _ in sel.select(end - now):
             try:
-                data = key.fileobj.recv(65536)
+                data = cast(socket.socket, key.fileobj).recv(65536)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:

@@ -15,6 +15,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from impacket.nmb import NetBIOSTimeout
 
@@ -32,6 +33,9 @@ from harness.probes import FROM_DROP_AFTER_S, PROBES, ProbeContext
 from harness.probes.timing import SPIN_S, send_at
 from harness.schedule import Phases, merged_schedule
 from harness.server import Endpoint
+
+if TYPE_CHECKING:
+    from harness.scenario.model import VictimSpec
 
 START_TIMEOUT_S = 120.0
 # An operation whose outcome is unknown (recorded as ``info``): impacket's NBT layer raises
@@ -60,7 +64,7 @@ class WorkerSpec:
     idle: bool = False  # a pool of idle sessions
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
     all_sessions: int = 1
-    victim_spec: object = None  # harness.scenario.model.VictimSpec: what the victim holds, or None
+    victim_spec: VictimSpec | None = None  # what the victim holds, or None
 
 
 def _build_probes(spec: WorkerSpec, session):
@@ -93,7 +97,7 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         if probe in from_drop and intended_s < spec.phases.fault_start_s + FROM_DROP_AFTER_S:
             continue  # before the drop it would disturb the victim (e.g. break its oplock)
         phase = spec.phases.phase_at(intended_s)
-        common = {"probe": probe, "seq": seq, "role": spec.role}
+        common: dict[str, Any] = {"probe": probe, "seq": seq, "role": spec.role}
         writer.write(INVOKE, phase=phase, intended_s=round(intended_s, 6), **common)
         operation = probes[probe].invoke
         sent = send_at(t0 + intended_s, spec.spin_s)
@@ -139,7 +143,7 @@ def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: 
     (no schedule); stops at the first that does not succeed. Returns the next seq."""
     for seq, (probe, operation) in enumerate(operations, first_seq):
         intended_s = time.monotonic() - t0
-        common = {"probe": probe, "seq": seq, "role": spec.role}
+        common: dict[str, Any] = {"probe": probe, "seq": seq, "role": spec.role}
         writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6),
                      **common)
         if _complete(spec, writer, t0, intended_s, time.monotonic(), operation, common) != OK:
@@ -185,7 +189,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
                 pass
 
 
-def setup_failed(conn, spec, exc: Exception) -> None:
+def setup_failed(conn, spec, exc: Exception) -> NoReturn:
     """The client side of the handshake when set-up failed: tell the runner why, and leave.
     A holding the server did not grant is ``not_granted``: the runner decides (a skip on a
     server the harness does not configure, an error on one it does)."""
@@ -233,7 +237,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
         needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
-        info = {"pid": os.getpid()}
+        info: dict[str, Any] = {"pid": os.getpid()}
         if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
             info["sched"] = raise_priority()
         drop = spec.drop
@@ -245,6 +249,8 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             info["encrypted"] = session.encrypted
             info["peer"] = "{}:{}".format(*session.sock.getpeername()[:2])
         if spec.role == "victim":
+            if drop is None or session is None:  # the runner gives the victim both
+                raise RuntimeError("a victim without its drop or its session")
             drop.prepare(session)
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
                 info["holding"] = take(session, spec.victim_spec.holds,

@@ -9,7 +9,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,16 @@ EVIDENCE_POLL_S = 0.05
 @dataclass
 class Worker:
     spec: WorkerSpec
-    proc: object
-    conn: object
-    info: dict | None = None
+    proc: BaseProcess
+    conn: Connection
+    info: dict | None = None  # what the client reported when ready (None before)
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        """The client's report from the end of its set-up."""
+        if self.info is None:
+            raise RuntimeError(f"{self.spec.name} has not reported ready")
+        return self.info
 
 
 def healthy_host(client_index: int, hosts: int) -> str:
@@ -177,7 +185,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                 if w.proc.is_alive():
                     w.proc.kill()
                 w.proc.join(2)
-                if w.spec.role == "victim":  # a victim killed before its release() left its cut
+                if w.spec.role == "victim" and drop:  # killed before release(): its cut stays
                     drop.cleanup(w.spec.netns)
         _verify_writes(scenario, target, events_dir, log)
         _sweep_scratch(target, workers, log,
@@ -297,13 +305,13 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
     before = None
     rows = None
     if victim:
-        rows = _victim_rows(target, victim.info["local"])
+        rows = _victim_rows(target, victim.ready["local"])
         before = rows[0] if rows else None
 
     capture = None  # a server the harness cannot look inside (rows None): capture our side
     if victim and rows is None and target.client_netns("victim") is None:
         try:
-            capture = FlowCapture(victim.info["local"], victim.info["peer"]).start()
+            capture = FlowCapture(victim.ready["local"], victim.ready["peer"]).start()
         except OSError as exc:  # no root: no AF_PACKET
             log.write("info", note=f"no capture of the victim's flow: {exc}")
     t0 = time.monotonic() + START_MARGIN_S
@@ -325,10 +333,10 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
                       **({"encrypted": True} if w.info.get("encrypted") else {}))
     if drop:
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
-                  victim=victim.info.get("local"),
+                  victim=victim.ready.get("local") if victim else None,
                   server_socket_before=before.to_json() if before else None)
-    if victim and victim.info.get("holding"):  # what the server granted the victim at set-up
-        log.write("holding", **victim.info["holding"])
+    if victim and victim.ready.get("holding"):  # what the server granted the victim at set-up
+        log.write("holding", **victim.ready["holding"])
     for w in workers:
         w.conn.send(("start", t0))
     if on_start:
@@ -370,7 +378,7 @@ def _collect_evidence(scenario, target, drop, victim: Worker, before, log: Histo
     else:
         log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
         return
-    peer = victim.info["local"]
+    peer = victim.ready["local"]
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []
     while True:
