@@ -298,11 +298,11 @@ def trend_svg(labels: list[str], series: dict[str, list[float | None]], title: s
         colour = color_for(name, colors)
         pts = [(x(i), y(v)) for i, v in enumerate(vs) if v]
         path, pen = [], "M"
-        for i, v in enumerate(vs):
-            if not v:
+        for i, value in enumerate(vs):
+            if not value:
                 pen = "M"
                 continue
-            path.append(f"{pen}{x(i):.1f} {y(v):.1f}")
+            path.append(f"{pen}{x(i):.1f} {y(value):.1f}")
             pen = "L"
         dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5"/>' for a, b in pts)
         parts.append(f'<g class="series" data-series="{escape(name)}" data-points="{len(pts)}" '
