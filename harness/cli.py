@@ -323,16 +323,18 @@ def help_epilog() -> str:
     def table(title: str, rows, width: int) -> list[str]:
         out = [f"{title}:"]
         for key, text in rows:
-            if len(key) > width:
+            label = key
+            if len(key) > width:  # on a line of its own, the text under it
                 out += textwrap.wrap(key, 90, initial_indent="  ", subsequent_indent="  ")
-                key = ""
-            out += textwrap.wrap(text, 90, initial_indent=f"  {key:<{width}}  ",
+                label = ""
+            out += textwrap.wrap(text, 90, initial_indent=f"  {label:<{width}}  ",
                                  subsequent_indent=" " * (width + 4))
         return out
 
-    return "\n".join(table("exit codes", EXIT_CODES, 13) + [
-        "  compare: 0 nothing regressed, 1 something regressed, 2 bad input", ""]
-        + table("environment", ENVIRONMENT, 20))
+    return "\n".join([
+        *table("exit codes", EXIT_CODES, 13),
+        "  compare: 0 nothing regressed, 1 something regressed, 2 bad input", "",
+        *table("environment", ENVIRONMENT, 20)])
 
 
 def cmd_cleanup(args) -> int:

@@ -16,10 +16,10 @@ from harness.clients.session import Session
 from harness.errors import ProbeTimeout
 from harness.packets.nbt import SESSION_KEEP_ALIVE, parse_session_header, session_message_header
 from harness.packets.smb2 import SMB2_ECHO, STATUS_SUCCESS, echo_request, parse_header
-
-UNSOLICITED_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6: an oplock break notification's MessageId
 from harness.probes.nbt_session import recv_exact
 from harness.probes.timing import recv_polling
+
+UNSOLICITED_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6: an oplock break notification's MessageId
 
 
 class EchoProbe:
