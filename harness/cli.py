@@ -328,16 +328,18 @@ def help_epilog() -> str:
     def table(title: str, rows, width: int) -> list[str]:
         out = [f"{title}:"]
         for key, text in rows:
-            if len(key) > width:
+            label = key
+            if len(key) > width:  # on a line of its own, the text under it
                 out += textwrap.wrap(key, 90, initial_indent="  ", subsequent_indent="  ")
-                key = ""
-            out += textwrap.wrap(text, 90, initial_indent=f"  {key:<{width}}  ",
+                label = ""
+            out += textwrap.wrap(text, 90, initial_indent=f"  {label:<{width}}  ",
                                  subsequent_indent=" " * (width + 4))
         return out
 
-    return "\n".join(table("exit codes", EXIT_CODES, 13) + [
-        "  compare: 0 nothing regressed, 1 something regressed, 2 bad input", ""]
-        + table("environment", ENVIRONMENT, 20))
+    return "\n".join([
+        *table("exit codes", EXIT_CODES, 13),
+        "  compare: 0 nothing regressed, 1 something regressed, 2 bad input", "",
+        *table("environment", ENVIRONMENT, 20)])
 
 
 def cmd_cleanup(args) -> int:
@@ -430,7 +432,7 @@ def cmd_run(args) -> int:
             write_report()
             print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
             return EXIT_INFRA
-        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names), 1):
+        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names, strict=True), 1):
             t = time.monotonic()
             progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
             capture, no_capture = pcaps.start_capture(target, args.pcap)
@@ -500,7 +502,7 @@ def _internal_error(exc: BaseException) -> int:
         from harness.targets.remote import passwords_seen
 
         secrets |= passwords_seen()
-    except Exception:
+    except Exception:  # noqa: BLE001 a crash report is written whatever else is broken
         pass
 
     def mask(t: str) -> str:
@@ -557,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: the reader left, nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INFRA
-    except Exception as exc:  # a bug: teardown already ran (finally blocks); say so plainly
+    except Exception as exc:  # noqa: BLE001 a bug: teardown already ran; say so plainly
         return _internal_error(exc)
 
 

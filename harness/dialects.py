@@ -55,8 +55,8 @@ def parse_list(text: str, kind: str) -> list[str]:
     checked, without duplicates, in the order given; ValueError with one line otherwise."""
     known = DIALECTS if kind == "dialect" else TRANSPORTS
     out: list[str] = []
-    for item in str(text).split(","):
-        item = item.strip()
+    for raw in str(text).split(","):
+        item = raw.strip()
         if not item:
             continue
         if item not in known:

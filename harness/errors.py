@@ -37,7 +37,7 @@ class HoldingNotGranted(HarnessError):
     """The server refused the victim's holding at set-up (harness.clients.holdings.NotGranted)."""
 
 
-def one_line(text: str) -> str:
+def one_line(text: object) -> str:
     """``text`` as one printable line: control characters (a newline inside a quoted TOML
     key, an escape sequence in a target string) are shown escaped, never emitted."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

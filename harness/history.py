@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from harness.files import atomic_write
 
@@ -25,11 +25,11 @@ COMPLETIONS = (OK, FAIL, INFO)
 class HistoryWriter:
     """Writes one process's events, line-buffered and flushed, stamped with t_s since t0."""
 
-    def __init__(self, path: Path, process: str, t0_monotonic: float | None = None) -> None:
+    def __init__(self, path: str | Path, process: str, t0_monotonic: float | None = None) -> None:
         self.path = Path(path)
         self.process = process
         self.t0 = t0_monotonic
-        self._file = open(self.path, "a", buffering=1, encoding="utf-8")
+        self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 until close()
 
     def set_t0(self, t0_monotonic: float) -> None:
         self.t0 = t0_monotonic
@@ -55,8 +55,8 @@ class HistoryWriter:
 
 def read_events(path: Path) -> Iterator[dict]:
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
+        for raw in f:
+            line = raw.strip()
             if not line:
                 continue
             try:

@@ -45,6 +45,8 @@ from harness.targets.remote import give_password, take_password_env
 from harness.targets.spec import make_target, parse_target
 
 if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
     from harness.results import ScenarioResult
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
@@ -205,8 +207,9 @@ def pytest_report_header(config):
     s = config.stash[SETTINGS_KEY]
     extra = f", overrides={s.overrides}" if s.overrides else ""
     if s.dialects or s.transports or s.matrix:
-        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else ('all' if s.matrix else 'own')}"
-                  f" transports={','.join(s.transports) if s.transports else ('all' if s.matrix else 'own')}")
+        default = "all" if s.matrix else "own"
+        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else default}"
+                  f" transports={','.join(s.transports) if s.transports else default}")
     return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
 
 
@@ -271,7 +274,10 @@ class ScenarioFile(pytest.File):
     class CollectError(Exception):
         pass
 
-    def repr_failure(self, excinfo):
+    # pytest's Collector narrows Node.repr_failure (no style) the same way, and ignores it too
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, self.CollectError):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
@@ -336,12 +342,13 @@ class ScenarioItem(pytest.Item):
         if entry.verdict == "error":
             raise ScenarioErrored(entry, "ERROR (not judged): " + table)
 
-    def repr_failure(self, excinfo):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioOutcome):
             return excinfo.value.table
         if isinstance(excinfo.value, HarnessError):
             return f"nbt-harness: {excinfo.value}"
-        return super().repr_failure(excinfo)
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
         return self.path, None, f"scenario {self.scenario.name}"

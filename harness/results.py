@@ -172,8 +172,8 @@ class DropResult(_JsonView):
         return bool(self.evidence)
 
     def to_json(self) -> dict:
-        d = {"mode": self.mode, "at_s": self.at_s, "evidence": self.evidence,
-             "evidence_at_s": self.evidence_at_s}
+        d: dict[str, Any] = {"mode": self.mode, "at_s": self.at_s, "evidence": self.evidence,
+                             "evidence_at_s": self.evidence_at_s}
         if self.no_evidence:
             d["no_evidence"] = self.no_evidence
         if self.detail:

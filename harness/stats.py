@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 # A nearest-rank p99 of n < 100 values is the largest value: below this many successful
 # samples a row has no p99 of its own, and says so (p99_basis "max").
@@ -46,4 +46,4 @@ def summarize_us(latencies_us: Sequence[float], errors: int) -> dict:
 
 
 def _round(v: float | None) -> int | None:
-    return None if v is None else int(round(v))
+    return None if v is None else round(v)

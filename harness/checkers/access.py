@@ -16,7 +16,8 @@ PROBE = "smb_contend"
 
 
 def attempt_status(op: Op) -> str:
-    """``ok``, ``timeout``, ``not_sent``, ``stall``, or the NT status a failure named (its first word)."""
+    """``ok``, ``timeout``, ``not_sent``, ``stall``, or the NT status a failure named (its
+    first word)."""
     if op.outcome == "ok":
         return "ok"
     if op.outcome == "info":  # never sent (an earlier attempt still waited) or timed out

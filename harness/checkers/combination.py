@@ -24,7 +24,7 @@ def negotiated(events: list[dict]) -> dict | None:
             port = int(str(e["peer"]).rsplit(":", 1)[1])
     if not seen:
         return None
-    out = {"dialect": max(seen, key=seen.get), "transport": transport, "port": port,
+    out = {"dialect": max(seen, key=seen.__getitem__), "transport": transport, "port": port,
            "clients": sum(seen.values())}
     if len(seen) > 1:
         out["mixed"] = sorted(seen)

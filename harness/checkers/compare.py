@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from harness.checkers import histograms
 from harness.results import PhaseStats, Report
@@ -132,7 +133,7 @@ def _sup(base: Buckets, new: Buckets, side: str, th: Thresholds | None) -> dict:
     nb, nn = total(base), total(new)
     if nb == 0 or nn == 0:
         raise ValueError("a distribution is empty")
-    best = {"d": 0.0, "at_us": None, "f_base": 0.0, "f_new": 0.0}
+    best: dict[str, Any] = {"d": 0.0, "at_us": None, "f_base": 0.0, "f_new": 0.0}
     for v, fb, fn in _cdf_steps(base, new):
         d = fb - fn if side == "slower" else fn - fb
         if d > best["d"] and _big(effect_at(base, new, fb, fn), side, th):
@@ -153,7 +154,7 @@ def compare_rows(base: Buckets, new: Buckets, th: Thresholds = Thresholds()) -> 
         return {"verdict": UNCHANGED, "d": None, "p_value": None, "ratio": None,
                 "quantile": None, "base_at_us": None, "new_at_us": None,
                 "note": "no samples on one side"}
-    for side, verdict in (("slower", REGRESSED), ("faster", IMPROVED)):
+    for side, verdict in (("slower", REGRESSED), ("faster", IMPROVED)):  # noqa: B007 used after the break
         s = _sup(base, new, side, th)
         if s["at_us"] is not None and s["p_value"] < th.alpha:
             break

@@ -25,8 +25,8 @@ Operations are the ``ops.Op`` records of the history; this module reads nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from harness.schedule import JUDGED_PHASES
 
@@ -94,7 +94,7 @@ def correlated_groups(excs: list[Excursion], min_streams: int) -> list[list[Excu
 
 
 def check_correlated(excs: list[Excursion], min_streams: int,
-                     late_windows: list[tuple[float, float]] = ()) -> list[dict]:
+                     late_windows: Sequence[tuple[float, float]] = ()) -> list[dict]:
     """One violation per judged phase that has correlated groups: ``stat`` "correlated",
     ``observed`` the number of groups, ``limit`` 0, ``observed_us`` the largest excursion
     in them and ``limit_us`` its threshold; ``probe`` that excursion's probe, ``streams``

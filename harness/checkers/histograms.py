@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import zlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from hdrh.histogram import HdrHistogram
 
@@ -29,7 +29,7 @@ def of_latencies_us(latencies_us: Iterable[float]) -> HdrHistogram:
     recorded as 60 s: the histogram's range, not a dropped sample)."""
     h = new()
     for v in latencies_us:
-        value = min(max(int(round(v)), LOWEST_US), HIGHEST_US)
+        value = min(max(round(v), LOWEST_US), HIGHEST_US)
         if not h.record_value(value):  # cannot happen after clamping; never lose a sample silently
             raise ValueError(f"latency {v} us not recordable")
     return h
@@ -74,7 +74,7 @@ def decode(text: str) -> HdrHistogram:
     h = new()
     try:
         h.decode_and_add(raw)
-    except Exception as exc:  # the library raises assorted types on garbage
+    except Exception as exc:  # noqa: BLE001 the library raises assorted types on garbage
         raise ValueError(f"not an encoded HdrHistogram: {type(exc).__name__}") from None
     return h
 

@@ -10,6 +10,7 @@ server-side evidence, or began so late that the fault phase did not hold it -> `
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from harness.checkers.access import access_summary
 from harness.checkers.bounds import Bounds, check_bounds
@@ -66,7 +67,7 @@ def late_drop(drop: dict | None, limit_s: float = DROP_LATE_LIMIT_S) -> str | No
 
 def correlated_violations(ops: list, bounds: Bounds, probes: list[str],
                           windows: list[tuple[float, float]],
-                          late_windows: list[tuple[float, float]] = ()) -> list[dict]:
+                          late_windows: Sequence[tuple[float, float]] = ()) -> list[dict]:
     """The correlated-excursion rule (checkers.correlated) over the healthy clients' operations
     of the judged probes; nothing when no probe has a correlated margin. ``windows``: the
     host stalls taken off latencies; ``late_windows``: every late wake-up the canaries
@@ -114,7 +115,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     access_result = None
     if access:
         access_result, access_violations = access_summary(
-            [o for o in ops if o.role == "healthy"], drop and drop.get("at_s"),
+            [o for o in ops if o.role == "healthy"], drop.get("at_s") if drop else None,
             access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
         violations += access_violations
         if access_result is None:  # never tried is never a pass
@@ -130,7 +131,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
         name="", verdict="pass",
         probes={p: {ph: PhaseStats.from_json(row) for ph, row in rows.items()} for p, rows in table.items()},
         violations=tuple(Violation.from_json(v) for v in violations),
-        drop=drop and DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS}),
+        drop=(DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS})
+              if drop else None),
         scratch=scratch and Scratch(tuple(scratch.get("removed", [])), tuple(scratch.get("left", []))),
         host_stalls=HostStalls(count=len(windows),
                                worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)),
@@ -143,17 +145,17 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
                             + "".join(f"; {p}" for p in run_errors + problems))
     if run_errors or problems:
         return _error(result, run_errors + problems)
-    late = late_drop(drop)
+    late_note = late_drop(drop)
     if violations:
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in violations[:4])
         more = f" (+{len(violations) - 4} more)" if len(violations) > 4 else ""
         return result.with_(verdict="fail", reason=f"{len(violations)} bound(s) violated: {worst}{more}"
-                            + (f"; {late}" if late else ""))
+                            + (f"; {late_note}" if late_note else ""))
     if expect_drop:
         if drop is None or drop.get("at_s") is None:
             return _error(result, [f"drop {expect_drop} never started"])
-        if late:
-            return _error(result, [f"drop {expect_drop} {late}"])
+        if late_note:
+            return _error(result, [f"drop {expect_drop} {late_note}"])
         if not drop.get("evidence"):
             why = drop.get("no_evidence", "no server-side evidence recorded")
             return _error(result, [f"drop {expect_drop} unproven: {why}"])

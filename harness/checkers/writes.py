@@ -27,8 +27,8 @@ them), so a lost file is one line, not one per block.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from harness.checkers.ops import operations
 from harness.history import COMPLETIONS, INVOKE, OK

@@ -1,20 +1,20 @@
 """What the victim holds on a shared file when it drops (a scenario's ``[victim] holds``).
 
 The victim process takes the holding at set-up, before the run starts, on the run's held
-file ``nbth-held-<runner pid>-<run tag>.dat`` (``held_file_name``): the healthy clients' contended
-probe (``smb_contend``) opens that same file. On the wire, every holding is one SMB2 CREATE
-of the held file (plus a LOCK for ``byte_range_lock``), built here because impacket neither
-sends leases or durable requests nor returns what the server granted:
+file ``nbth-held-<runner pid>-<run tag>.dat`` (``held_file_name``): the healthy clients'
+contended probe (``smb_contend``) opens that same file. On the wire, every holding is one SMB2
+CREATE of the held file (plus a LOCK for ``byte_range_lock``), built here because impacket
+neither sends leases or durable requests nor returns what the server granted:
 
 | holding | CREATE | what another opener meets |
 | --- | --- | --- |
-| ``batch_oplock`` | RequestedOplockLevel BATCH (0x09) | an oplock break to the holder first |
-| ``exclusive_oplock`` | RequestedOplockLevel EXCLUSIVE (0x08) | an oplock break to the holder first |
-| ``lease_rwh`` | OplockLevel LEASE + "RqLs" (v1 on SMB 2.1, v2 on 3.x), state RWH | a lease break first |
-| ``byte_range_lock`` | no oplock; then LOCK exclusive of bytes 0-4095 | STATUS_FILE_LOCK_CONFLICT on a write there |
-| ``deny_write`` | share mode READ only, write access | STATUS_SHARING_VIOLATION on an open for write |
+| ``batch_oplock`` | RequestedOplockLevel BATCH (0x09) | an oplock break to the holder |
+| ``exclusive_oplock`` | RequestedOplockLevel EXCLUSIVE (0x08) | an oplock break to the holder |
+| ``lease_rwh`` | LEASE + "RqLs" (v1 on SMB 2.1, v2 on 3.x), state RWH | a lease break first |
+| ``byte_range_lock`` | no oplock; LOCK exclusive of bytes 0-4095 | FILE_LOCK_CONFLICT on a write |
+| ``deny_write`` | share mode READ only, write access | SHARING_VIOLATION on a write open |
 | ``durable_v1`` | BATCH + "DHnQ" | the handle kept for the server's v1 timeout |
-| ``durable_v2`` | BATCH + "DH2Q" (Timeout ``durable_timeout_ms``) | the handle kept for that timeout |
+| ``durable_v2`` | BATCH + "DH2Q" (Timeout ``durable_timeout_ms``) | the handle kept that long |
 
 Every holding but ``byte_range_lock`` opens with share mode READ only, so a disconnected
 handle that the server keeps still conflicts with an opener that wants to write. A holding

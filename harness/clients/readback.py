@@ -7,8 +7,8 @@ from __future__ import annotations
 import zlib
 
 from impacket.nt_errors import STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND
-from impacket.smbconnection import SessionError
 from impacket.smb3structs import FILE_OPEN, FILE_READ_DATA
+from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
 from harness.clients.session import describe_error, open_session
@@ -24,7 +24,7 @@ def reread(endpoint, blocks: dict[str, list[tuple[int, int]]], timeout_s: float,
     missing_file, error}; a session that cannot be opened gives every file that error."""
     try:
         session = open_session(endpoint, "NBTH-VERIFY", timeout_s, dialect)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 impacket raises assorted types; each is the reply
         return [{"file": f, "blocks": {}, "error": describe_error(exc, endpoint)} for f in blocks]
     out = []
     try:
@@ -42,7 +42,7 @@ def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) ->
         missing = exc.getErrorCode() in NOT_FOUND
         return {"file": name, "blocks": {}, "missing_file": missing,
                 "error": describe_error(exc, endpoint)}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 impacket raises assorted types; each is the reply
         return {"file": name, "blocks": {}, "error": describe_error(exc, endpoint)}
     try:
         end = max(offset + length for offset, length in wanted)
@@ -60,10 +60,10 @@ def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) ->
                                if offset + length <= len(data) else None)
                  for offset, length in wanted}
         return {"file": name, "blocks": found, "size_bytes": len(data)}
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 impacket raises assorted types; each is the reply
         return {"file": name, "blocks": {}, "error": describe_error(exc, endpoint)}
     finally:
         try:
             smbops.close_file(session, file_id)
-        except Exception:
+        except Exception:  # noqa: BLE001 closing is best effort; the session goes next
             pass

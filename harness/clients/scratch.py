@@ -87,7 +87,7 @@ def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = Non
                         session.conn.deleteFile(endpoint.share, name)
                     removed.append(name)
                     failed.pop(name, None)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 impacket raises assorted types
                     failed[name] = describe_error(exc, endpoint)
                     retry.append((name, is_dir))
             pending = retry

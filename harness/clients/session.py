@@ -11,6 +11,7 @@ messages that never contain the password.
 
 from __future__ import annotations
 
+import os
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from dataclasses import dataclass
 from impacket import nmb, smb
 from impacket.smb3 import SMB3
 from impacket.smb3 import SessionError as Smb3SessionError
-from impacket.smbconnection import SessionError, SMBConnection
 from impacket.smb3structs import (
     FILE_DIRECTORY_FILE,
     FILE_LIST_DIRECTORY,
@@ -40,6 +40,7 @@ from impacket.smb3structs import (
     SMB2ChangeNotify,
     SMB2Read,
 )
+from impacket.smbconnection import SessionError, SMBConnection
 
 from harness import dialects
 from harness.errors import InfraError
@@ -244,10 +245,10 @@ class Session:
         """Log off and close: the graceful way out."""
         try:
             self.conn.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 a logoff over a dead link raises anything
             try:
                 self.sock.close()
-            except Exception:
+            except Exception:  # noqa: BLE001 best effort: the socket may be gone already
                 pass
 
 
@@ -295,7 +296,7 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     try:
         with _session_request(transport == "nbt", port):
             conn = _negotiate(endpoint, client_name, timeout_s, dialect, port)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 impacket raises assorted types; one line
         error = NotOffered if _answered(exc) else InfraError
         raise error(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None
     got = negotiated_name(conn.getDialect())
@@ -327,7 +328,7 @@ def login(conn: SMBConnection, endpoint: Endpoint) -> None:
 def _drop_socket(conn: SMBConnection) -> None:
     try:
         conn.getSMBServer().get_socket().close()
-    except Exception:
+    except Exception:  # noqa: BLE001 best effort: the connection may be half gone
         pass
 
 
@@ -368,7 +369,7 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
             login(conn, endpoint)
         stage = "tree connect"
         tree_id = conn.connectTree(endpoint.share)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 impacket raises assorted types; one InfraError line
         _drop_socket(conn)
         raise InfraError(f"{stage} to {endpoint.host}:{port} ({transport}, {got}) failed: "
                          f"{describe_error(exc, endpoint)}") from None

@@ -7,15 +7,17 @@ On the wire, on the victim's own session, in its own file ``nbth-victim_data-<pi
 (opened at set-up, never closed: the drop orphans the open): at the end of the warm-up,
 ``FLUSHED_BLOCKS`` WRITEs of ``BLOCK_BYTES`` (SMB2 WRITE / SMB1 WRITE_ANDX) and one FLUSH
 (SMB2 FLUSH / SMB1 SMB_COM_FLUSH); ``UNFLUSHED_LEAD_S`` before the drop acts,
-``UNFLUSHED_BLOCKS`` more WRITEs that no FLUSH covers. The first part is out of the judged phases and of the
-baseline the bounds scale with (a FLUSH is an fsync on the server); the last write leaves the
-server next to no time between acknowledging it and losing its client. Each operation returns what
-it did as the completion's ``detail``, in the shape smb_rw records (``file``, ``offset``,
-``length``, ``crc32``, ``acked``; the FLUSH: ``file``, ``flush``), so one checker judges both.
+``UNFLUSHED_BLOCKS`` more WRITEs that no FLUSH covers. The first part is out of the judged
+phases and of the baseline the bounds scale with (a FLUSH is an fsync on the server); the last
+write leaves the server next to no time between acknowledging it and losing its client. Each
+operation returns what it did as the completion's ``detail``, in the shape smb_rw records
+(``file``, ``offset``, ``length``, ``crc32``, ``acked``; the FLUSH: ``file``, ``flush``), so one
+checker judges both.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from collections.abc import Callable
@@ -41,7 +43,7 @@ class VictimData:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.file_name = client_file_name(FILE_OWNER)
-        self.file_id = None
+        self.file_id: int | None = None
         self._tail = os.urandom(BLOCK_BYTES - 4)  # the block number in front makes each unique
 
     def open(self) -> None:
@@ -52,12 +54,12 @@ class VictimData:
     def flushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations of the warm-up's end, in order: (probe name, operation returning its
         detail)."""
-        return [*((WRITE_PROBE, lambda i=i: self.write(i)) for i in range(FLUSHED_BLOCKS)),
+        return [*((WRITE_PROBE, functools.partial(self.write, i)) for i in range(FLUSHED_BLOCKS)),
                 (FLUSH_PROBE, self.flush)]
 
     def unflushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations just before the drop."""
-        return [(WRITE_PROBE, lambda i=i: self.write(i))
+        return [(WRITE_PROBE, functools.partial(self.write, i))
                 for i in range(FLUSHED_BLOCKS, FLUSHED_BLOCKS + UNFLUSHED_BLOCKS)]
 
     def write(self, index: int) -> dict:

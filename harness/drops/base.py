@@ -29,7 +29,8 @@ class Drop:
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
         if self.needs_root and os.geteuid() != 0:
-            return f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid {os.geteuid()}"
+            return (f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid "
+                    f"{os.geteuid()}")
         if self.needs_own_host and victim_netns is None:
             return (f"drop {self.mode} changes the victim's whole host, and this target runs "
                     "clients in the harness's own network namespace")
@@ -111,7 +112,7 @@ class WithBigFile(Drop):
     def __init__(self, read_total_bytes: int) -> None:
         number(read_total_bytes, "read_total_bytes", 0, BIG_FILE_BYTES, integer=True, lo_open=True)
         self.read_total_bytes = read_total_bytes
-        self.file_id = None
+        self.file_id: object = None  # prepare_big_file's, opaque
         self.retransmits_seen = 0  # evidence state, kept by the runner's instance
 
     def prepare(self, session):

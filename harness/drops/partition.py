@@ -18,7 +18,8 @@ class Partition(WithBigFile):
     the server retransmitted into the partition."""
 
     mode = "partition"
-    wire = "READs outstanding, then all of the victim host's traffic dropped for partition_s, then restored"
+    wire = ("READs outstanding, then all of the victim host's traffic dropped for partition_s, "
+            "then restored")
     needs_root = True
     needs_own_host = True
 
@@ -42,7 +43,7 @@ class Partition(WithBigFile):
         try:
             session.echo()
             outcome = "session alive"
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 any failure is the finding: the session is dead
             outcome = f"session dead: {type(exc).__name__}"
         finally:
             session.set_timeout(saved)

@@ -62,7 +62,8 @@ class Pause(WithBigFile):
     stopped victim's zero window in the capture."""
 
     mode = "pause"
-    wire = "SO_RCVBUF shrunk, SMB2 READs outstanding, then the victim process is SIGSTOPped (connection open)"
+    wire = ("SO_RCVBUF shrunk, SMB2 READs outstanding, then the victim process is SIGSTOPped "
+            "(connection open)")
 
     def __init__(self, after: str = "resume", read_total_bytes: int = 1 << 20,
                  rcvbuf_bytes: int = 4096) -> None:

@@ -66,7 +66,7 @@ class FlowCapture:
         self._sock.settimeout(0.1)
         self._thread = threading.Thread(target=self._run, name="nbth-capture", daemon=True)
 
-    def start(self) -> "FlowCapture":
+    def start(self) -> FlowCapture:
         start_without_signals(self._thread)
         return self
 
@@ -75,7 +75,7 @@ class FlowCapture:
         while not self._stop.is_set():
             try:
                 data, addr = self._sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

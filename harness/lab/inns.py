@@ -7,7 +7,8 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from harness.errors import InfraError
 from harness.lab.netns import enter_netns
@@ -74,7 +75,7 @@ def _child(netns: str | None, fn: Callable, args: tuple, conn, parent_pid: int) 
         if netns:
             enter_netns(netns)
         conn.send(("ok", fn(*args)))
-    except BaseException as exc:  # report every failure to the parent as one line
+    except BaseException as exc:  # noqa: BLE001 report every failure to the parent as one line
         conn.send(("err", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()

@@ -39,7 +39,7 @@ def sh(*argv: str, netns: str | None = None, check: bool = True, timeout_s: floa
     """Run a command (inside netns if given) and return its stdout; one-line error on failure."""
     cmd = (["ip", "netns", "exec", netns] if netns else []) + list(argv)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
     except FileNotFoundError as exc:
         raise InfraError(f"command not found: {cmd[0]} (install iproute2)") from exc
     except subprocess.TimeoutExpired as exc:

@@ -18,8 +18,15 @@ import time
 
 from harness.errors import InfraError
 from harness.lab.inns import start_without_signals
-from harness.packets.inet_diag import (ENOENT, DiagError, dump_request, lookup_request,
-                                       own_messages, parse_messages, split_addr)
+from harness.packets.inet_diag import (
+    ENOENT,
+    DiagError,
+    dump_request,
+    lookup_request,
+    own_messages,
+    parse_messages,
+    split_addr,
+)
 from harness.server import ServerSocket
 
 NETLINK_SOCK_DIAG = 4
@@ -85,7 +92,7 @@ class TcpTable:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise socket.timeout("timed out")
+                raise TimeoutError("timed out")
             self._sock.settimeout(remaining)
             ours = own_messages(self._sock.recv(RECV_BYTES), seq, self._portid)
             if ours:

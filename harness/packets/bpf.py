@@ -54,12 +54,10 @@ def flow_filter(a: tuple[str, int], b: tuple[str, int]) -> list[tuple[int, int, 
     labels["reject"] = len(prog)
     emit(RET_K, 0)
 
-    out = []
-    for i, (code, jt, jf, k) in enumerate(prog):
-        def rel(target):
-            return 0 if target is None else labels[target] - (i + 1)
-        out.append((code, rel(jt), rel(jf), k))
-    return out
+    def rel(target, i):  # a jump from instruction i counts from the one after it
+        return 0 if target is None else labels[target] - (i + 1)
+
+    return [(code, rel(jt, i), rel(jf, i), k) for i, (code, jt, jf, k) in enumerate(prog)]
 
 
 def encode(program: list[tuple[int, int, int, int]]) -> bytes:

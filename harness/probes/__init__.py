@@ -13,7 +13,6 @@ from typing import Any
 
 from harness.server import Endpoint
 
-
 # A ``from_drop`` probe's first operation comes this long after the drop's start: the drop
 # itself takes up to ~0.16 s (a blackhole's READs and cut, seen on a loaded machine), and an
 # open that reaches a victim still connected breaks a live holder's oplock (whose kernel

@@ -10,7 +10,12 @@ import socket
 import time
 
 from harness.errors import ProbeTimeout
-from harness.packets.nbt import MalformedPacket, NodeStatus, node_status_request, parse_node_status_response
+from harness.packets.nbt import (
+    MalformedPacket,
+    NodeStatus,
+    node_status_request,
+    parse_node_status_response,
+)
 from harness.probes.timing import recv_polling
 
 
@@ -25,7 +30,7 @@ class NodeStatusProbe:
         self._query_tail = node_status_request(0)[2:]  # all but the transaction id
 
     @classmethod
-    def from_context(cls, ctx) -> "NodeStatusProbe":
+    def from_context(cls, ctx) -> NodeStatusProbe:
         return cls(ctx.endpoint.host, ctx.endpoint.ns_port, ctx.timeout_s)
 
     def open(self) -> None:
@@ -40,7 +45,7 @@ class NodeStatusProbe:
         while True:  # skip late answers to earlier (timed-out) queries
             try:
                 data = recv_polling(self.sock, 2048, deadline)
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise ProbeTimeout(f"no NBSTAT answer within {self.timeout_s:.1f}s") from exc
             except ConnectionRefusedError as exc:
                 raise ConnectionRefusedError("NBSTAT refused (ICMP port unreachable)") from exc

@@ -28,7 +28,7 @@ def recv_exact(sock: socket.socket, n: int, deadline: float, what: str) -> bytes
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(n - len(buf))
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise ProbeTimeout(f"timed out waiting for {what}") from exc
         if not chunk:
             raise ConnectionError(f"connection closed while waiting for {what}")
@@ -46,7 +46,7 @@ def send_session_request(host: str, port: int, request: bytes, timeout_s: float)
     deadline = time.monotonic() + timeout_s
     try:
         sock = socket.create_connection((host, port), timeout=timeout_s)
-    except socket.timeout as exc:
+    except TimeoutError as exc:
         raise ProbeTimeout(f"TCP connect to {host}:{port} timed out") from exc
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -72,7 +72,7 @@ class SessionRequestProbe:
         self.addr = host
 
     @classmethod
-    def from_context(cls, ctx) -> "SessionRequestProbe":
+    def from_context(cls, ctx) -> SessionRequestProbe:
         ep = ctx.endpoint
         return cls(ep.host, ep.nbt_port, ep.netbios_name, f"NBTH{ctx.client}".upper()[:15],
                    ctx.timeout_s)
@@ -80,8 +80,8 @@ class SessionRequestProbe:
     def open(self) -> None:
         # Look the name up once, outside the timed path: a probe must time the server, not
         # the resolver (create_connection would resolve on every invocation).
-        self.addr = socket.getaddrinfo(self.host, self.port, socket.AF_INET,
-                                       socket.SOCK_STREAM)[0][4][0]
+        self.addr = str(socket.getaddrinfo(self.host, self.port, socket.AF_INET,
+                                           socket.SOCK_STREAM)[0][4][0])
 
     def invoke(self) -> None:
         send_session_request(self.addr, self.port, self._request, self.timeout_s)

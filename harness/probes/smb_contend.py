@@ -24,7 +24,7 @@ class ContendedOpenProbe:
         self.holds = holds
 
     @classmethod
-    def from_context(cls, ctx) -> "ContendedOpenProbe":
+    def from_context(cls, ctx) -> ContendedOpenProbe:
         if not ctx.held_file or not ctx.holds:
             raise ValueError("smb_contend needs a holding ([victim] holds)")
         return cls(ctx.session, ctx.held_file, ctx.holds)
@@ -33,7 +33,13 @@ class ContendedOpenProbe:
         pass
 
     def invoke(self) -> None:
-        from impacket.smb3structs import FILE_OPEN, FILE_SHARE_READ, FILE_SHARE_WRITE, GENERIC_READ, GENERIC_WRITE
+        from impacket.smb3structs import (
+            FILE_OPEN,
+            FILE_SHARE_READ,
+            FILE_SHARE_WRITE,
+            GENERIC_READ,
+            GENERIC_WRITE,
+        )
 
         conn, tid = self.session.conn, self.session.tree_id
         fid = conn.createFile(tid, self.held_file, desiredAccess=GENERIC_READ | GENERIC_WRITE,
@@ -45,7 +51,8 @@ class ContendedOpenProbe:
             conn.closeFile(tid, fid)
 
     def close(self) -> None:
-        try:  # the run's held file; one still held (a durable handle) stays for the target's removal
+        # the run's held file; one still held (a durable handle) stays for the target's removal
+        try:
             self.session.conn.deleteFile(self.session.endpoint.share, self.held_file)
-        except Exception:
+        except Exception:  # noqa: BLE001 best effort, as said above
             pass

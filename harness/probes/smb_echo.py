@@ -10,17 +10,16 @@ encrypted sessions use impacket's echo.
 
 from __future__ import annotations
 
-import socket
 import time
 
 from harness.clients.session import Session
 from harness.errors import ProbeTimeout
 from harness.packets.nbt import SESSION_KEEP_ALIVE, parse_session_header, session_message_header
 from harness.packets.smb2 import SMB2_ECHO, STATUS_SUCCESS, echo_request, parse_header
-
-UNSOLICITED_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6: an oplock break notification's MessageId
 from harness.probes.nbt_session import recv_exact
 from harness.probes.timing import recv_polling
+
+UNSOLICITED_ID = 0xFFFFFFFFFFFFFFFF  # [MS-SMB2] 3.3.4.6: an oplock break notification's MessageId
 
 
 class EchoProbe:
@@ -29,10 +28,10 @@ class EchoProbe:
     def __init__(self, session: Session, timeout_s: float = 2.0) -> None:
         self.session = session
         self.timeout_s = timeout_s
-        self._window = None  # impacket's connection state, for a raw echo
+        self._window: dict | None = None  # impacket's connection state, for a raw echo
 
     @classmethod
-    def from_context(cls, ctx) -> "EchoProbe":
+    def from_context(cls, ctx) -> EchoProbe:
         return cls(ctx.session, ctx.timeout_s)
 
     def open(self) -> None:
@@ -62,8 +61,11 @@ class EchoProbe:
 
     def send(self) -> int:
         """Write a prebuilt echo; its MessageId."""
-        message_id = self._window["SequenceWindow"]
-        self._window["SequenceWindow"] = message_id + 1
+        window = self._window
+        if window is None:
+            raise RuntimeError("EchoProbe.send() without a raw echo (see raw)")
+        message_id = window["SequenceWindow"]
+        window["SequenceWindow"] = message_id + 1
         self._sock.sendall(self._framing + echo_request(message_id))
         return message_id
 
@@ -73,7 +75,7 @@ class EchoProbe:
         deadline; ConnectionError for an error status or a closed connection."""
         try:  # the answer's first bytes polled actively (no wake-up), the rest as it comes
             head = recv_polling(self._sock, 4, deadline)
-        except socket.timeout:
+        except TimeoutError:
             raise ProbeTimeout(f"no echo answer within {self.timeout_s:.1f}s") from None
         if not head:
             raise ConnectionError("connection closed while waiting for the echo answer")

@@ -20,7 +20,7 @@ class OpenProbe:
         self.file_name = client_file_name(client)
 
     @classmethod
-    def from_context(cls, ctx) -> "OpenProbe":
+    def from_context(cls, ctx) -> OpenProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:
@@ -32,5 +32,5 @@ class OpenProbe:
     def close(self) -> None:
         try:
             self.session.conn.deleteFile(self.session.endpoint.share, self.file_name)
-        except Exception:
+        except Exception:  # noqa: BLE001 best effort
             pass  # the run's scratch sweep removes what is left

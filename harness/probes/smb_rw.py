@@ -34,12 +34,12 @@ class ReadWriteProbe:
         self.client = client
         self.size_bytes = size_bytes
         self.file_name = client_file_name(client)
-        self.file_id = None
+        self.file_id: int | None = None
         self._n = 0
         self._tail = os.urandom(size_bytes - 4)  # the counter in front makes each block unique
 
     @classmethod
-    def from_context(cls, ctx) -> "ReadWriteProbe":
+    def from_context(cls, ctx) -> ReadWriteProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:
@@ -56,7 +56,7 @@ class ReadWriteProbe:
         try:
             back = conn.readFile(tid, self.file_id, offset, self.size_bytes)
         except Exception as exc:  # acknowledged all the same: recorded, so it is re-read
-            exc.detail = detail
+            exc.detail = detail  # type: ignore[attr-defined]  # the caller reads it
             raise
         if back != block:
             raise ReadBackMismatch(
@@ -69,6 +69,6 @@ class ReadWriteProbe:
             return
         try:  # not deleted: the post-recovery verification re-reads it, then the sweep removes it
             self.session.conn.closeFile(self.session.tree_id, self.file_id)
-        except Exception:
+        except Exception:  # noqa: BLE001 best effort
             pass
         self.file_id = None

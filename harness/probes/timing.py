@@ -51,7 +51,7 @@ def recv_polling(sock: socket.socket, bufsize: int, deadline_monotonic: float,
                     break
         remaining = deadline_monotonic - time.monotonic()
         if remaining <= 0:
-            raise socket.timeout("timed out")
+            raise TimeoutError("timed out")
         sock.settimeout(remaining)
         return sock.recv(bufsize)
     finally:

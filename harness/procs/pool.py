@@ -22,6 +22,7 @@ import selectors
 import signal
 import socket
 import time
+from typing import cast
 
 from harness.clients.priority import raise_priority
 from harness.clients.scratch import set_run_marker
@@ -87,13 +88,13 @@ def pool_main(spec, conn) -> None:
                              spec.transport)
             sessions.append(s)
             if spec.idle:  # one file of the pool, held open by every idle session
-                s.file_id = s.open_file(shared_file, overwrite=(k == 0))
+                s.open_file(shared_file, overwrite=(k == 0))  # open until its logoff
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
         info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
-                "peer": "%s:%d" % first.sock.getpeername()[:2], "dialect": first.dialect,
+                "peer": "{}:{}".format(*first.sock.getpeername()[:2]), "dialect": first.dialect,
                 "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
@@ -102,7 +103,7 @@ def pool_main(spec, conn) -> None:
             _run_idle(spec, sessions, writer, t0)
         else:
             _run_active(spec, probes, writer, t0)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any failure is recorded; the pool still logs off
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     writer.write("pool", sessions=len(sessions), pss_kb=_pss_kb())
     # Log off only once the phases are over: a pool's last echo can come up to a period
@@ -181,7 +182,7 @@ def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
             op = outstanding.get(k)
             if op is None:
                 try:  # a late answer to an echo that timed out: drop it
-                    key.fileobj.recv(65536, socket.MSG_DONTWAIT)
+                    cast(socket.socket, key.fileobj).recv(65536, socket.MSG_DONTWAIT)
                 except (BlockingIOError, InterruptedError):
                     pass
                 continue
@@ -190,7 +191,7 @@ def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
                     complete(k, op, OK, None)
             except ProbeTimeout as exc:
                 complete(k, op, INFO, f"timeout: {exc}")
-            except Exception as exc:  # any failure of the operation is a failed probe
+            except Exception as exc:  # noqa: BLE001 any failure of the operation is a failed probe
                 complete(k, op, FAIL, f"{type(exc).__name__}: {exc}"[:300])
                 sel.unregister(key.fileobj)
         now = time.monotonic()
@@ -210,7 +211,7 @@ def _run_idle(spec, sessions: list, writer: HistoryWriter, t0: float) -> None:
     while (now := time.monotonic()) < end:
         for key, _ in sel.select(end - now):
             try:
-                data = key.fileobj.recv(65536)
+                data = cast(socket.socket, key.fileobj).recv(65536)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:

@@ -15,6 +15,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from impacket.nmb import NetBIOSTimeout
 
@@ -33,6 +34,9 @@ from harness.probes import FROM_DROP_AFTER_S, PROBES, ProbeContext
 from harness.probes.timing import SPIN_S, send_at
 from harness.schedule import Phases, merged_schedule
 from harness.server import Endpoint
+
+if TYPE_CHECKING:
+    from harness.scenario.model import VictimSpec
 
 START_TIMEOUT_S = 120.0
 # An operation whose outcome is unknown (recorded as ``info``): impacket's NBT layer raises
@@ -61,7 +65,7 @@ class WorkerSpec:
     idle: bool = False  # a pool of idle sessions
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
     all_sessions: int = 1
-    victim_spec: object = None  # harness.scenario.model.VictimSpec: what the victim holds, or None
+    victim_spec: VictimSpec | None = None  # what the victim holds, or None
 
 
 def _build_probes(spec: WorkerSpec, session):
@@ -94,7 +98,7 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         if probe in from_drop and intended_s < spec.phases.fault_start_s + FROM_DROP_AFTER_S:
             continue  # before the drop it would disturb the victim (e.g. break its oplock)
         phase = spec.phases.phase_at(intended_s)
-        common = {"probe": probe, "seq": seq, "role": spec.role}
+        common: dict[str, Any] = {"probe": probe, "seq": seq, "role": spec.role}
         writer.write(INVOKE, phase=phase, intended_s=round(intended_s, 6), **common)
         operation = probes[probe].invoke
         sent = send_at(t0 + intended_s, spec.spin_s)
@@ -115,7 +119,7 @@ def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: fl
     except TIMEOUTS as exc:
         end = time.monotonic()
         outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
-    except Exception as exc:  # any failure of the operation is a failed probe
+    except Exception as exc:  # noqa: BLE001 any failure of the operation is a failed probe
         end = time.monotonic()  # describing the error is not part of the operation
         outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
     sent_s, end_s = sent - t0, end - t0
@@ -140,7 +144,7 @@ def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: 
     (no schedule); stops at the first that does not succeed. Returns the next seq."""
     for seq, (probe, operation) in enumerate(operations, first_seq):
         intended_s = time.monotonic() - t0
-        common = {"probe": probe, "seq": seq, "role": spec.role}
+        common: dict[str, Any] = {"probe": probe, "seq": seq, "role": spec.role}
         writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6),
                      **common)
         if _complete(spec, writer, t0, intended_s, time.monotonic(), operation, common) != OK:
@@ -182,11 +186,11 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
         if not released:  # act() or during() broke: what act() applied must still go
             try:
                 drop.release(session)
-            except Exception:
+            except Exception:  # noqa: BLE001 a second release is best effort
                 pass
 
 
-def setup_failed(conn, spec, exc: Exception) -> None:
+def setup_failed(conn, spec, exc: Exception) -> NoReturn:
     """The client side of the handshake when set-up failed: tell the runner why, and leave.
     A holding the server did not grant is ``not_granted``: the runner decides (a skip on a
     server the harness does not configure, an error on one it does)."""
@@ -215,7 +219,7 @@ def done(writer: HistoryWriter, conn) -> None:
     try:
         writer.close()
         conn.send(("done", {}))
-    except Exception:
+    except Exception:  # noqa: BLE001 nothing may stop the os._exit below
         pass
     os._exit(0)
 
@@ -235,7 +239,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
         needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
-        info = {"pid": os.getpid()}
+        info: dict[str, Any] = {"pid": os.getpid()}
         if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
             info["sched"] = raise_priority()
         drop = spec.drop
@@ -245,8 +249,10 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             info["local"] = session.local_addr()
             info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
             info["encrypted"] = session.encrypted
-            info["peer"] = "%s:%d" % session.sock.getpeername()[:2]
+            info["peer"] = "{}:{}".format(*session.sock.getpeername()[:2])
         if spec.role == "victim":
+            if drop is None or session is None:  # the runner gives the victim both
+                raise RuntimeError("a victim without its drop or its session")
             drop.prepare(session)
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
                 info["holding"] = take(session, spec.victim_spec.holds,
@@ -256,7 +262,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             victim_data.open()
         else:
             probes = _build_probes(spec, session)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
@@ -274,6 +280,6 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 p.close()
             if session:
                 session.close()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 any failure is recorded in the history
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     done(writer, conn)

@@ -1,4 +1,7 @@
-"""``python -m harness.replica --listen ADDR --upstream ADDR ...``: see :func:`harness.replica.cli.main`."""
+"""``python -m harness.replica --listen ADDR --upstream ADDR ...``.
+
+See :func:`harness.replica.cli.main`.
+"""
 
 from harness.replica.cli import main
 

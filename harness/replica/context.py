@@ -19,6 +19,7 @@ class RelayContext(Protocol):
     hold: Hold
     sessions: set[Any]  # the live client sessions
     write_loss: WriteLoss  # which WRITE to lose (lose_write), per connection or once
+    refused_connections: int  # connections reset at once: over max_connections
 
     def note_lost_write(self, session: Any, request: bytes, offset: int, length: int,
                         nth: int) -> None:

@@ -8,9 +8,9 @@ that ends ``hold_s`` after it; a loss during a hold extends it (from the latest 
 never stack). ``end`` returns to relaying and says what the hold held.
 
 With ``holds = "create"`` a counted loss starts a *create hold* instead of a freeze: the relay
-stays fast for everything but opens (SMB2 CREATE; SMB1 NT_CREATE_ANDX, OPEN_ANDX), which (with whatever follows them on
-their connection) wait for the end of the hold. :meth:`Hold.holds_request` says which
-client message is held.
+stays fast for everything but opens (SMB2 CREATE; SMB1 NT_CREATE_ANDX, OPEN_ANDX), which
+(with whatever follows them on their connection) wait for the end of the hold.
+:meth:`Hold.holds_request` says which client message is held.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def format_addr(addr: Any) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def abort_with_reset(transport: asyncio.BaseTransport) -> None:
+def abort_with_reset(transport: asyncio.Transport) -> None:
     """Close at once with an RST (SO_LINGER 0), dropping anything not yet sent."""
     sock = transport.get_extra_info("socket")
     if sock is not None:

@@ -19,6 +19,7 @@ Wire behaviour (see :mod:`harness.replica` for the full description):
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 import time
@@ -70,9 +71,11 @@ class Relay:
                 ("nbt", cfg.nbt_port, cfg.upstream_nbt_port),
                 ("smb", cfg.smb_port, cfg.upstream_smb_port),
             ):
+                if upstream_port is None:  # ReplicaConfig.__post_init__ sets every one
+                    raise RuntimeError(f"no upstream port for {kind}")
                 try:
                     server = await self.loop.create_server(
-                        lambda k=kind, p=upstream_port: ClientSession(self, k, p),
+                        functools.partial(ClientSession, self, kind, upstream_port),
                         cfg.listen_host,
                         port,
                         backlog=256,

@@ -10,8 +10,8 @@ from typing import Any
 
 from harness.packets import smb1
 from harness.packets.nbt import SESSION_MESSAGE
-from harness.replica.context import RelayContext
 from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
+from harness.replica.context import RelayContext
 from harness.replica.framing import SMB2_WRITE, FrameTracker, smb2_command, smb_message_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
@@ -185,7 +185,7 @@ class ClientSession(asyncio.Protocol):
         if hold.holding_creates and not self.up.blocked:
             self._count_frames(frames)
             start = 0  # where the frame a chunk's piece completes began (in this chunk)
-            for frame, end in zip(frames, self.client_frames.ends):
+            for frame, end in zip(frames, self.client_frames.ends, strict=True):
                 if frame.packet_type == SESSION_MESSAGE and hold.holds_request(frame.head):
                     if start:
                         self.up.push(data[:start])
@@ -209,8 +209,8 @@ class ClientSession(asyncio.Protocol):
             self.up.push(buf)
             return
         sent = 0
-        for frame, end in zip(frames, self.client_frames.ends):
-            end += base
+        for frame, chunk_end in zip(frames, self.client_frames.ends, strict=True):
+            end = base + chunk_end
             if frame.packet_type != SESSION_MESSAGE or self.server_frames.incomplete:
                 continue  # a fake answer must not split a frame of the server's
             smb2 = smb2_command(frame.head) == SMB2_WRITE

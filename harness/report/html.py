@@ -10,9 +10,9 @@ from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.report.plots import Point, Timeline, spectrum_svg, timeline_svg
+from harness.report.summary import limits_of, worst_probe
 from harness.results import PhaseStats, Report, ScenarioResult
 from harness.schedule import PHASES
-from harness.report.summary import limits_of, worst_probe
 
 SPECTRUM_PHASES = ("baseline", "fault", "recovery")
 
@@ -180,8 +180,8 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
         transport = entry.extra.get("transport")
         asked = str(entry.dialect) + (f" over {transport}" if transport else "")
         got = entry.extra.get("negotiated")
-        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} (port {got.get("port")})'
-                    if isinstance(got, dict) else "")
+        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} '
+                    f'(port {got.get("port")})' if isinstance(got, dict) else "")
         parts.append(f'<p class="note">dialect asked: {escape(asked)}{escape(got_text)}</p>')
     if events:
         parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'
@@ -271,6 +271,16 @@ def _compare_lead(result: dict) -> str:
     return "".join(out) + ('<h2 id="rows">Every row</h2>' if out else "")
 
 
+def _compared_row(doc: Report, row: dict) -> PhaseStats:
+    """The report's probe row that a compare row was computed from (compare pairs only rows
+    that both reports hold)."""
+    entry = doc.scenario(row["scenario"])
+    stats = entry.row(row["probe"], row["phase"]) if entry else None
+    if stats is None:
+        raise ValueError(f"{row['scenario']} {row['probe']} {row['phase']}: not in the report")
+    return stats
+
+
 def render_compare_page(result: dict, base_label: str, new_label: str,
                         base_doc: Report, new_doc: Report, harness_version: str) -> str:
     """The comparison's page: the table of verdicts, then per row the two distributions
@@ -286,7 +296,7 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
             f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
             f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
             f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
-            + "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
+             "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
     rows, classes = [], []
     for r in result["rows"]:
         b, n = r["base"], r["new"]
@@ -308,8 +318,8 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
     for r in result["rows"]:
         if r["phase"] not in SPECTRUM_PHASES:
             continue
-        b = base_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
-        n = new_doc.scenario(r["scenario"]).row(r["probe"], r["phase"])
+        b = _compared_row(base_doc, r)
+        n = _compared_row(new_doc, r)
         series = {"base": buckets_of(b.hdr), "new": buckets_of(n.hdr)}
         title = f"{r['scenario']} {r['probe']} {r['phase']}: {r['verdict']}"
         plots.append(f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'

@@ -10,9 +10,9 @@ operations stay a few hundred kilobytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Callable
 
 PROBE_COLORS = {"nbstat": "#1f77b4", "nbt_session": "#2ca02c", "smb_echo": "#ff7f0e",
                 "smb_rw": "#9467bd"}
@@ -130,16 +130,17 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
         colour = {"evidence": "#000", "trigger": "#9400d3", "recover": "#2e8b57"}.get(kind, "#444")
         parts.append(f'<g data-mark="{escape(kind)}"><line x1="{x(t_s):.1f}" x2="{x(t_s):.1f}" '
                      f'y1="{MT}" y2="{MT + ph}" stroke="{colour}" stroke-width="1.5" '
-                     f'stroke-dasharray="6,2"/><text x="{x(t_s) + 3:.1f}" y="{MT + 11 + 11 * (len(parts) % 3)}" '
+                     f'stroke-dasharray="6,2"/><text x="{x(t_s) + 3:.1f}" '
+                     f'y="{MT + 11 + 11 * (len(parts) % 3)}" '
                      f'fill="{colour}">{escape(label)}</text><title>{escape(label)} at {t_s:.3f}s'
                      f'</title></g>')
     legend_x = ML
     for name, pts in tl.series.items():
         colour = color_for(name, PROBE_COLORS)
-        ok = [p for p in pts if p.kind == "ok" and p.latency_us]
+        ok = [(p.t_s, p.latency_us) for p in pts if p.kind == "ok" and p.latency_us]
         failed = [p for p in pts if p.kind == "fail"]
         timeouts = [p for p in pts if p.kind == "timeout"]
-        dots = "".join(f"M{x(p.t_s):.1f} {y(p.latency_us):.1f}h0" for p in ok)
+        dots = "".join(f"M{x(t_s):.1f} {y(latency_us):.1f}h0" for t_s, latency_us in ok)
         crosses = "".join(f"M{x(p.t_s) - 3:.1f} {y(p.latency_us or hi) - 3:.1f}l6 6m0 -6l-6 6"
                           for p in failed)
         tris = "".join(f"M{x(p.t_s):.1f} {MT + 1}l-3 6h6z" for p in timeouts)
@@ -297,11 +298,11 @@ def trend_svg(labels: list[str], series: dict[str, list[float | None]], title: s
         colour = color_for(name, colors)
         pts = [(x(i), y(v)) for i, v in enumerate(vs) if v]
         path, pen = [], "M"
-        for i, v in enumerate(vs):
-            if not v:
+        for i, value in enumerate(vs):
+            if not value:
                 pen = "M"
                 continue
-            path.append(f"{pen}{x(i):.1f} {y(v):.1f}")
+            path.append(f"{pen}{x(i):.1f} {y(value):.1f}")
             pen = "L"
         dots = "".join(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5"/>' for a, b in pts)
         parts.append(f'<g class="series" data-series="{escape(name)}" data-points="{len(pts)}" '

@@ -26,7 +26,7 @@ def worst_probe(entry: ScenarioResult) -> dict | None:
     limit are counts). None when nothing was judged (skip, or no baseline)."""
     errors = [v for v in entry.violations if v.stat == "errors"]
     if errors:
-        v = max(errors, key=lambda v: v.observed)
+        v = max(errors, key=lambda v: v.observed or 0)
         return {"probe": v.probe, "phase": v.phase, "stat": "errors", "basis": None,
                 "observed": v.observed, "limit": v.limit, "ratio": float("inf")}
     worst = None
@@ -42,7 +42,7 @@ def worst_probe(entry: ScenarioResult) -> dict | None:
                     continue
                 ratio = observed / limits[stat]
                 if worst is None or ratio > worst["ratio"]:
-                    basis = "max, n<100" if stat == "p99_us" and row.p99_basis == "max" else None
+                    basis = "max, n<100" if stat == "p99_us" and row and row.p99_basis == "max" else None
                     worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
                              "observed_us": observed, "limit_us": int(limits[stat]),
                              "ratio": round(ratio, 4)}

@@ -81,8 +81,9 @@ def render_table(entry: ScenarioResult) -> str:
     for v in entry.violations:
         detail = v.extra.get("detail")
         if v.stat == "time_to_access":
+            limit = "none" if v.limit_us is None else f"{v.limit_us / 1e6:g} s"
             lines.append(f"   VIOLATION {v.probe} time to access: {v.extra.get('note')} "
-                         f"(limit {v.limit_us / 1e6:g} s)")
+                         f"(limit {limit})")
         elif detail:  # not a figure against a limit (e.g. a lost write)
             lines.append(f"   VIOLATION {v.probe} {v.phase} {v.stat}: {detail}")
         elif v.stat == "errors":

@@ -43,7 +43,7 @@ def cleanup_stale(include_live: bool = False) -> Cleanup:
             (out.left.append(f"netns {name}: {why}") if why else out.removed.append(f"netns {name}"))
     try:
         n = firewall.remove_cuts(stale_only=not include_live, left=out.left)
-    except Exception as exc:  # no iptables on this machine: no rule of ours can exist
+    except Exception as exc:  # noqa: BLE001 no iptables on this machine: no rule of ours can exist
         n = 0
         if not isinstance(exc, (FileNotFoundError,)) and "command not found" not in str(exc):
             out.left.append(f"iptables rules: {exc}")
@@ -60,7 +60,7 @@ def cleanup_stale(include_live: bool = False) -> Cleanup:
              else out.removed.append(f"dir {d}"))
     try:
         out.removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
-    except Exception as exc:  # an engine that fails (none at all is no container: [])
+    except Exception as exc:  # noqa: BLE001 an engine that fails (none at all is no container: [])
         out.left.append(f"containers: {exc}")
     if not out.left:
         owner.forget_dead()

@@ -47,7 +47,8 @@ def start_capture(target, mode: str,
     lab = getattr(target, "lab", None)
     netns = getattr(lab, "server_netns", None) or None
     try:
-        return PacketCapture(netns, host, ring_bytes, LAB_BRIDGE if netns else None).start(), None
+        return (PacketCapture(netns, str(host), ring_bytes, LAB_BRIDGE if netns else None).start(),
+                None)
     except OSError as exc:
         return None, f"no pcap: {exc}"
 

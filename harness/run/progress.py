@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from harness.procs.canary import CANARIES
 from harness.lab.inns import start_without_signals
+from harness.procs.canary import CANARIES
 
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4
 PLAIN_INTERVAL_S = 1.0  # how often to look for a phase change otherwise
@@ -142,7 +142,7 @@ class Progress:
         with self._lock:
             if self._run_dir is None:
                 return
-            ops, errors = self._read_new()
+            ops, errors = self._read_new(self._run_dir)
             self.state.ops += ops
             self.state.errors += errors
             if self._t0 is not None:
@@ -159,9 +159,9 @@ class Progress:
                 self.out.write(f"progress {line}\n")
                 self.out.flush()
 
-    def _read_new(self) -> tuple[int, int]:
+    def _read_new(self, run_dir: Path) -> tuple[int, int]:
         ops = errors = 0
-        for path in self._run_dir.glob("events-*.jsonl"):
+        for path in run_dir.glob("events-*.jsonl"):
             if path.name in SKIPPED_FILES:
                 continue
             offset = self._offsets.get(path, 0)

@@ -126,8 +126,9 @@ def prepare_run_dir(run_dir: Path) -> None:
     fd = open_dir(run_dir, "scenario directory")
     try:
         for name in os.listdir(fd):  # event files are appended to: an old one would mix runs
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in OWN_FILES):
-                if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
-                    os.unlink(name, dir_fd=fd)
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in OWN_FILES) and stat.S_ISREG(
+                os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode
+            ):
+                os.unlink(name, dir_fd=fd)
     finally:
         os.close(fd)

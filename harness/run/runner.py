@@ -9,26 +9,28 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.checkers.writes import acknowledged_writes, blocks_to_verify
 from harness.clients import readback, scratch
 from harness.clients.holdings import held_file_name
-from harness.procs.canary import CANARIES, canary_main
-from harness.procs.worker import WorkerSpec, worker_main
 from harness.drops import Drop, drop_for
 from harness.errors import HarnessError, HoldingNotGranted
 from harness.history import HistoryWriter, merge, read_events
 from harness.lab import owner
 from harness.lab.capture import FlowCapture
 from harness.lab.inns import FORK, call_in_netns, signals_held, start_holding_signals
+from harness.probes import PROBES as PROBE_KINDS
+from harness.procs.canary import CANARIES, canary_main
 from harness.procs.pool import pool_main
+from harness.procs.worker import WorkerSpec, worker_main
 from harness.results import ScenarioResult
 from harness.run.rundirs import prepare_run_dir
-from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario.model import SESSION_PROBES, Scenario, unsupported
 from harness.schedule import spread_staggers
 from harness.targets.base import ServerSocket, Target
@@ -46,9 +48,16 @@ EVIDENCE_POLL_S = 0.05
 @dataclass
 class Worker:
     spec: WorkerSpec
-    proc: object
-    conn: object
-    info: dict | None = None
+    proc: BaseProcess
+    conn: Connection
+    info: dict | None = None  # what the client reported when ready (None before)
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        """The client's report from the end of its set-up."""
+        if self.info is None:
+            raise RuntimeError(f"{self.spec.name} has not reported ready")
+        return self.info
 
 
 def healthy_host(client_index: int, hosts: int) -> str:
@@ -61,10 +70,10 @@ def healthy_host(client_index: int, hosts: int) -> str:
 def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
     """One process per prober, per healthy client, and the victim, each on its host."""
     ep = target.endpoint
-    specs = []
-    common = dict(endpoint=ep, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
-                  dialect=scenario.dialect, transport=scenario.transport,
-                  victim_spec=scenario.victim)
+    # what every process's WorkerSpec shares (keyword arguments)
+    common: dict[str, Any] = {"endpoint": ep, "phases": scenario.phases,
+                              "timeout_s": scenario.probe_timeout_s, "dialect": scenario.dialect,
+                              "transport": scenario.transport, "victim_spec": scenario.victim}
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
     per_process = scenario.sessions_per_process
@@ -75,11 +84,12 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
     staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
                                     + [scenario.rates_hz[p] for _, p in own]))
-    for probe in loners:  # session-less
-        specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
-                                events_path=str(events_dir / f"events-{probe}.jsonl"),
-                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
-                                **common))
+    # session-less probers: a process each
+    specs = [WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
+                        events_path=str(events_dir / f"events-{probe}.jsonl"),
+                        rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                        **common)
+             for probe in loners]
     for i, probe in own:
         # a session of its own per probe: an echo never waits behind a write and read
         name = f"c{i + 1}_{probe}"
@@ -177,7 +187,7 @@ def _run_scenario(scenario: Scenario, target: Target, run_dir: Path, events_dir:
                 if w.proc.is_alive():
                     w.proc.kill()
                 w.proc.join(2)
-                if w.spec.role == "victim":  # a victim killed before its release() left its cut
+                if w.spec.role == "victim" and drop:  # killed before release(): its cut stays
                     drop.cleanup(w.spec.netns)
         _verify_writes(scenario, target, events_dir, log)
         _sweep_scratch(target, workers, log, events_dir.name,
@@ -294,13 +304,13 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
     before = None
     rows = None
     if victim:
-        rows = _victim_rows(target, victim.info["local"])
+        rows = _victim_rows(target, victim.ready["local"])
         before = rows[0] if rows else None
 
     capture = None  # a server the harness cannot look inside (rows None): capture our side
     if victim and rows is None and target.client_netns("victim") is None:
         try:
-            capture = FlowCapture(victim.info["local"], victim.info["peer"]).start()
+            capture = FlowCapture(victim.ready["local"], victim.ready["peer"]).start()
         except OSError as exc:  # no root: no AF_PACKET
             log.write("info", note=f"no capture of the victim's flow: {exc}")
     t0 = time.monotonic() + START_MARGIN_S
@@ -322,10 +332,10 @@ def _run(scenario: Scenario, target: Target, drop: Drop | None, events_dir: Path
                       **({"encrypted": True} if w.info.get("encrypted") else {}))
     if drop:
         log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
-                  victim=victim.info.get("local"),
+                  victim=victim.ready.get("local") if victim else None,
                   server_socket_before=before.to_json() if before else None)
-    if victim and victim.info.get("holding"):  # what the server granted the victim at set-up
-        log.write("holding", **victim.info["holding"])
+    if victim and victim.ready.get("holding"):  # what the server granted the victim at set-up
+        log.write("holding", **victim.ready["holding"])
     for w in workers:
         w.conn.send(("start", t0))
     if on_start:
@@ -367,7 +377,7 @@ def _collect_evidence(scenario, target, drop, victim: Worker, before, log: Histo
     else:
         log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
         return
-    peer = victim.info["local"]
+    peer = victim.ready["local"]
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []
     while True:

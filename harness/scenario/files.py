@@ -26,10 +26,12 @@ def load_file(path: Path) -> Scenario:
         return from_dict(data, str(path))
     if path.suffix == ".py":
         spec = importlib.util.spec_from_file_location(f"nbth_scenario_{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise BadInput(f"{path}: cannot be loaded as a Python script")
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 a scenario script may raise anything
             raise BadInput(f"{path}: the script failed to load: {type(exc).__name__}: {exc}") from None
         scenario = getattr(module, "SCENARIO", None)
         if isinstance(scenario, dict):

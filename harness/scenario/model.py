@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import asdict, dataclass, field
-
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 
 from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
@@ -120,7 +119,7 @@ class Scenario:
             d["victim"] = self.victim.to_dict()
         return d
 
-    def with_overrides(self, overrides: dict[str, str]) -> "Scenario":
+    def with_overrides(self, overrides: dict[str, str]) -> Scenario:
         """Apply KEY=VALUE overrides (dotted keys, e.g. phases.fault_s=2)."""
         if not overrides:
             return self
@@ -132,7 +131,7 @@ class Scenario:
         return from_dict(d, f"{self.source or self.name} (with overrides)",
                          from_matrix=self.from_matrix)
 
-    def with_combination(self, dialect: str, transport: str) -> "Scenario":
+    def with_combination(self, dialect: str, transport: str) -> Scenario:
         """This scenario for one cell of a dialect x transport matrix, named
         ``name[3.1.1-tcp]`` (its own report entry and directory). A combination it cannot
         express (see ``unsupported``) is not refused here: the run skips it with the reason."""
@@ -186,16 +185,16 @@ def _bound(d: dict, where: str) -> Bound:
 # A scenario file (or --set) asking for such a combination is bad input (exit 2); a matrix
 # cell is skipped with the reason. Other parts add their checks with @unsupported_check
 # (e.g. holdings: a lease needs SMB 2.1+, a durable v2 handle SMB 3.0+).
-UNSUPPORTED_CHECKS: list[Callable[["Scenario"], str | None]] = []
+UNSUPPORTED_CHECKS: list[Callable[[Scenario], str | None]] = []
 
 
-def unsupported_check(check: Callable[["Scenario"], str | None]):
+def unsupported_check(check: Callable[[Scenario], str | None]):
     """Register ``check(scenario) -> reason | None`` (a decorator)."""
     UNSUPPORTED_CHECKS.append(check)
     return check
 
 
-def unsupported(scenario: "Scenario") -> str | None:
+def unsupported(scenario: Scenario) -> str | None:
     """Why the scenario's dialect x transport cannot express what it asks for, or None."""
     for check in UNSUPPORTED_CHECKS:
         why = check(scenario)
@@ -205,14 +204,14 @@ def unsupported(scenario: "Scenario") -> str | None:
 
 
 @unsupported_check
-def _pools_need_smb2(scenario: "Scenario") -> str | None:
+def _pools_need_smb2(scenario: Scenario) -> str | None:
     if dialects_mod.is_smb1(scenario.dialect) and (scenario.idle_sessions or scenario.sessions_per_process > 1):
         return "idle_sessions and sessions_per_process need SMB 2 or 3 (not dialect nt1)"
     return None
 
 
 @unsupported_check
-def _drop_needs_smb2(scenario: "Scenario") -> str | None:
+def _drop_needs_smb2(scenario: Scenario) -> str | None:
     if scenario.drop and dialects_mod.is_smb1(scenario.dialect):
         why = DROPS[scenario.drop.mode].smb1_unsupported
         if why:
@@ -351,7 +350,7 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 
 
 @unsupported_check
-def _holding_needs_its_dialect(scenario: "Scenario") -> str | None:
+def _holding_needs_its_dialect(scenario: Scenario) -> str | None:
     """A holding the dialect cannot express (a lease over SMB1, durable v2 below 3.0)."""
     if scenario.victim is None:
         return None
@@ -371,7 +370,8 @@ def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
         raise bad("[victim] must be a table")
     unknown = set(victim_d) - VICTIM_KEYS
     if unknown:
-        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(VICTIM_KEYS))})")
+        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
+                  f"(known: {', '.join(sorted(VICTIM_KEYS))})")
     holds = victim_d.get("holds")
     if not isinstance(holds, str):
         raise bad("[victim] needs 'holds' (a string)")

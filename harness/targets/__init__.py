@@ -15,7 +15,7 @@ from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 # local:CONFIG -> what the embedded Samba's server is started with (harness.targets.local);
 # "tcp-retries-default": the namespace keeps Linux's net.ipv4.tcp_retries2 = 15, so a
 # blackholed client is noticed only after about 15 minutes (a server that makes others wait)
-LOCAL_CONFIGS = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15},
+LOCAL_CONFIGS: dict[str, dict[str, Any]] = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15},
                  # smbd and nmbd at SCHED_RR 2 (docs/pages/replica.md: "What held healthy Samba")
                  "server-rt": {"raise_server_priority": True}}
 DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}

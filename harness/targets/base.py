@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import Self
 
 from harness.clients.session import offers
 from harness.dialects import exact
@@ -35,10 +36,10 @@ class Target(abc.ABC):
     @abc.abstractmethod
     def endpoint(self) -> Endpoint: ...
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 a do-nothing default, overridden where needed
         """Bring the server up and wait until it answers; raise InfraError otherwise."""
 
-    def stop(self) -> None:
+    def stop(self) -> None:  # noqa: B027 a do-nothing default, overridden where needed
         """Remove everything start() created. Idempotent; called on every exit path."""
 
     def client_netns(self, role: str) -> str | None:
@@ -104,7 +105,7 @@ class Target(abc.ABC):
     def describe(self) -> str:
         return f"{self.name}: {self.endpoint.describe()}"
 
-    def __enter__(self) -> Target:
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:

@@ -93,6 +93,12 @@ def require_samba() -> tuple[str, str]:
     return smbd, nmbd
 
 
+def _daemon(proc: subprocess.Popen) -> str:
+    """The daemon's binary in an ``ip netns exec NETNS BINARY ...`` command line."""
+    args = proc.args
+    return str(args[4]) if isinstance(args, list) else str(args)
+
+
 class LocalSamba(Target):
     """Real smbd + nmbd in the lab's server namespace."""
 
@@ -106,7 +112,7 @@ class LocalSamba(Target):
     raise_server_priority = False
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "LocalSamba":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> LocalSamba:
         return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
     def __init__(self, extra_conf: str = "", lab: Lab | None = None,
@@ -157,7 +163,7 @@ class LocalSamba(Target):
             dir=self.dir, share=SHARE, extra=self.extra_conf))
         done = subprocess.run(["smbpasswd", "-c", str(conf), "-s", "-a", USER],
                               input=f"{self._password}\n{self._password}\n", text=True,
-                              capture_output=True, timeout=20)
+                              capture_output=True, timeout=20, check=False)
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
@@ -167,13 +173,12 @@ class LocalSamba(Target):
         netns_mod.sh("sysctl", "-q", "-w", f"net.ipv4.tcp_retries2={self.server_tcp_retries2}",
                      netns=self.lab.server_netns)
         for daemon, binary in (("nmbd", nmbd), ("smbd", smbd)):
-            log = open(self.dir / f"{daemon}.stdout", "wb")
-            self.procs.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.lab.server_netns, binary, "-F", "--no-process-group",
-                 "-s", str(conf), "--debug-stdout", "-d1"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True))
-            log.close()
+            with open(self.dir / f"{daemon}.stdout", "wb") as log:  # the daemon holds its copy
+                self.procs.append(subprocess.Popen(
+                    ["ip", "netns", "exec", self.lab.server_netns, binary, "-F",
+                     "--no-process-group", "-s", str(conf), "--debug-stdout", "-d1"],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True))
         self._wait_ready(self._endpoint)
         if self.raise_server_priority:
             # every process and thread both daemons have by now (their helpers, the readiness
@@ -188,7 +193,8 @@ class LocalSamba(Target):
         while time.monotonic() < deadline:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise InfraError(f"{p.args[4]} exited with {p.returncode} at start: {self.logs()[-300:]!r}")
+                    raise InfraError(f"{_daemon(p)} exited with {p.returncode} at start: "
+                                     f"{self.logs()[-300:]!r}")
             ok, last = call_in_netns(host.netns, server_ready, endpoint, timeout_s=5.0)
             if ok:
                 return

@@ -209,9 +209,9 @@ def read_password(spec: RemoteSpec) -> str:
             raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise BadInput(f"the password file {spec.password_file} is not UTF-8 text") from None
-    password = take_password_env()
-    if password is not None:
-        return password
+    env_password = take_password_env()
+    if env_password is not None:
+        return env_password
     raise BadInput(f"no password for {spec.masked()}: set {PASSWORD_ENV} or password_file")
 
 
@@ -237,7 +237,7 @@ class RemoteTarget(Target):
     configured_by_harness = False  # a dialect or transport it does not offer is a skip
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "RemoteTarget":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> RemoteTarget:
         return cls(spec.options["spec"])
 
     def __init__(self, spec: RemoteSpec) -> None:
@@ -269,7 +269,7 @@ class RemoteTarget(Target):
             status = node_status(addr, s.ns_port, DISCOVERY_TIMEOUT_S / 2)
             self.caps.nbstat = True
             name = name or status.server_name()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 no answer, whatever the cause, is a note
             self.caps.notes.append(f"no NBSTAT answer on udp/{s.ns_port}: {type(exc).__name__}")
         if not name:
             raise InfraError(f"{s.host} does not answer NBSTAT with a server name; give it with "
@@ -282,7 +282,7 @@ class RemoteTarget(Target):
         except OSError as exc:
             raise InfraError(f"{s.host}:{s.nbt_port} is not a usable NBT session service: "
                              f"{type(exc).__name__}: {exc}"[:300]) from None
-        except Exception as exc:  # a service that answers with something else than NBT
+        except Exception as exc:  # noqa: BLE001 a service that speaks something else than NBT
             raise InfraError(f"{s.host}:{s.nbt_port} does not speak NBT: {exc}"[:300]) from None
         try:
             socket.create_connection((addr, s.smb_port), timeout=DISCOVERY_TIMEOUT_S).close()
@@ -299,15 +299,18 @@ class RemoteTarget(Target):
     def _login(self, dialect: str | None) -> None:
         """A login and tree connect within LOGIN_DEADLINE_S overall, in a child process that
         is killed at the deadline; InfraError (one line, password masked) otherwise."""
+        endpoint = self._endpoint
+        if endpoint is None:  # discovery sets it before any login
+            raise RuntimeError("RemoteSamba._login before discovery")
         try:
-            call_in_netns(None, _login_once, self._endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
+            call_in_netns(None, _login_once, endpoint, dialect, timeout_s=LOGIN_DEADLINE_S)
         except InfraError as exc:
             text = str(exc).removeprefix("InfraError: ")
             if "did not finish within" in text:
                 text = (f"login to {self.spec.host}:{self.spec.nbt_port} did not complete "
                         f"within {LOGIN_DEADLINE_S:.0f}s")
-            if self._endpoint.password:
-                text = text.replace(self._endpoint.password, "****")
+            if endpoint.password:
+                text = text.replace(endpoint.password, "****")
             raise InfraError(text) from None
 
     def _check_login(self) -> None:
@@ -338,7 +341,8 @@ class RemoteTarget(Target):
                 return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
                         f"set probes.{probe}=0")
         if scenario.transport == "tcp" and self.caps.direct_445 is False:
-            return f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} (transport tcp)"
+            return (f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} "
+                    "(transport tcp)")
         if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
             return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
                     f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "

@@ -36,7 +36,7 @@ class ReplicaTarget(LocalSamba):
     kind = "replica"
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "ReplicaTarget":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> ReplicaTarget:
         return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms,
                    **spec.options)
 
@@ -106,11 +106,10 @@ class ReplicaTarget(LocalSamba):
             argv += ["--lose-write", str(self.lose_write)]
         if self.lose_write_from:  # the role's lab host (the victim's sessions come from it alone)
             argv += ["--lose-write-from", self.lab.add_host(self.lose_write_from).addr]
-        stdout = open(self.dir / "replica.stdout", "wb")
-        self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
-                                      stdout=stdout, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
-        stdout.close()
+        with open(self.dir / "replica.stdout", "wb") as stdout:  # the relay holds its copy
+            self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
+                                          stdout=stdout, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, start_new_session=True)
         # Above the probers' real-time priority: measured through replica:never on the shared
         # 2-core lab (load average 3-6), nbstat p50 0.9 ms with it, 2.5 ms without (the relay
         # waited for spinning probers and other sessions' work to give it a CPU).

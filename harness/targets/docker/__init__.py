@@ -54,6 +54,19 @@ from harness.targets.docker.config import (
 from harness.targets.docker.engine import cleanup_stale, connect
 from harness.targets.docker.target import DockerSamba
 
-__all__ = ["BASE_IMAGE", "CONTEXT_DIR", "DEFAULT_SUITE", "DockerSamba", "HOST_LABEL", "IMAGE_TAG",
-           "OWNER_LABEL", "PASSWORD_FILE", "REPO_DIR", "SUITES", "base_image", "cleanup_stale",
-           "connect", "image_tag_for"]
+__all__ = [
+    "BASE_IMAGE",
+    "CONTEXT_DIR",
+    "DEFAULT_SUITE",
+    "HOST_LABEL",
+    "IMAGE_TAG",
+    "OWNER_LABEL",
+    "PASSWORD_FILE",
+    "REPO_DIR",
+    "SUITES",
+    "DockerSamba",
+    "base_image",
+    "cleanup_stale",
+    "connect",
+    "image_tag_for",
+]

@@ -35,7 +35,6 @@ from harness.targets.docker.image import build_image
 from harness.targets.docker.readiness import check_ready, endpoints
 from harness.targets.docker.server_view import NamespaceView, nsenter_possible
 
-
 MAX_TCP_RETRIES2 = 15  # Linux's default: a silent peer is given up on after about 15 min
 
 
@@ -46,7 +45,7 @@ class DockerSamba(Target):
     kind = "docker"
 
     @classmethod
-    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> "DockerSamba":
+    def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> DockerSamba:
         retries = spec.options.get("tcp_retries2", str(SERVER_TCP_RETRIES2))
         if not retries.isdigit() or not 1 <= int(retries) <= MAX_TCP_RETRIES2:
             raise BadInput(f"docker tcp_retries2={retries[:20]!r}: expected an integer from 1 "
