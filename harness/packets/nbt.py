@@ -206,3 +206,62 @@ def parse_node_status_response(data: bytes) -> NodeStatus:
         names.append(NodeName(printable_name(raw_name.rstrip(b" \x00")), suffix, name_flags))
     stats = rdata[1 + 18 * count :]
     return NodeStatus(trn_id, tuple(names), bytes(stats[:6]))
+
+
+# --- name service: name query ------------------------------------------------------------------
+
+QTYPE_NB = 0x0020  # RFC 1002 4.2.1.3: general name service resource record
+NAME_QUERY_FLAGS_RD = 0x0100  # RFC 1002 4.2.1.1 NM_FLAGS: recursion desired (a unicast query)
+NAME_SERVICE_OPCODE_MASK = 0x7800
+NAME_SERVICE_RCODE_MASK = 0x000F
+NAME_QUERY_RCODES = {1: "format error", 2: "server failure", 3: "name not found",
+                     4: "unsupported request", 5: "refused", 6: "active error", 7: "name in conflict"}
+
+
+def name_query_request(transaction_id: int, name: str, suffix: int = 0x20) -> bytes:
+    """NAME QUERY REQUEST (RFC 1002 4.2.12), unicast (RD set, B clear), for name<suffix>."""
+    header = struct.pack(">HHHHHH", transaction_id & 0xFFFF, NAME_QUERY_FLAGS_RD, 1, 0, 0, 0)
+    return header + encode_name(name, suffix) + struct.pack(">HH", QTYPE_NB, QCLASS_IN)
+
+
+@dataclass(frozen=True)
+class NameQueryAnswer:
+    transaction_id: int
+    rcode: int  # 0: a positive response (RFC 1002 4.2.13); else negative (4.2.14)
+    name: str
+    suffix: int
+    addresses: tuple[str, ...]  # the NB_ADDRESS of each entry (dotted IPv4)
+
+
+def parse_name_query_response(data: bytes) -> NameQueryAnswer:
+    """Parse a POSITIVE or NEGATIVE NAME QUERY RESPONSE (RFC 1002 4.2.13, 4.2.14)."""
+    if len(data) < 12:
+        raise MalformedPacket(f"name service packet too short: {len(data)} bytes")
+    trn_id, flags, qd, an, _ns, _ar = struct.unpack_from(">HHHHHH", data, 0)
+    if not flags & NAME_SERVICE_FLAGS_RESPONSE:
+        raise MalformedPacket("name service packet is not a response")
+    if flags & NAME_SERVICE_OPCODE_MASK:
+        raise MalformedPacket(f"name service response opcode {(flags >> 11) & 0xF} is not a query")
+    rcode = flags & NAME_SERVICE_RCODE_MASK
+    pos = 12
+    for _ in range(qd):
+        _, _, pos = decode_name(data, pos)
+        pos += 4
+    if an < 1:
+        if rcode:
+            return NameQueryAnswer(trn_id, rcode, "", 0, ())
+        raise MalformedPacket("positive name query response has no answer record")
+    name, suffix, pos = decode_name(data, pos)
+    if len(data) < pos + 10:
+        raise MalformedPacket("truncated name query resource record")
+    rr_type, _rr_class, _ttl, rdlength = struct.unpack_from(">HHIH", data, pos)
+    pos += 10
+    if rcode:
+        return NameQueryAnswer(trn_id, rcode, name, suffix, ())
+    if rr_type != QTYPE_NB:
+        raise MalformedPacket(f"answer record type 0x{rr_type:04x} is not NB")
+    rdata = data[pos : pos + rdlength]
+    if len(rdata) != rdlength or rdlength % 6:
+        raise MalformedPacket(f"name query rdata of {rdlength} bytes is not whole 6-byte entries")
+    addresses = tuple(".".join(str(b) for b in rdata[i + 2 : i + 6]) for i in range(0, rdlength, 6))
+    return NameQueryAnswer(trn_id, rcode, name, suffix, addresses)

@@ -2,9 +2,12 @@ import pytest
 
 from harness.packets.nbt import (
     MalformedPacket,
+    NameQueryAnswer,
     decode_name,
     encode_name,
+    name_query_request,
     node_status_request,
+    parse_name_query_response,
     parse_node_status_response,
     parse_session_header,
     session_header,
@@ -120,3 +123,41 @@ def test_the_name_remote_discovery_prints_is_printable_on_a_real_socket():
         name = node_status("127.0.0.1", server.getsockname()[1], 2.0).server_name()
     t.join(5)
     assert name == "?]0;pwn??[2J??A" and "\x1b" not in name and "\x07" not in name
+
+
+# NBTHSRV<20>, first-level encoded by hand (RFC 1001 14.1): N=4E -> "EO", B=42 -> "EC",
+# T=54 -> "FE", H=48 -> "EI", S=53 -> "FD", R=52 -> "FC", V=56 -> "FG", 8 spaces and the
+# suffix 0x20 -> "CA" each.
+NBTHSRV_20 = b"\x20EOECFEEIFDFCFG" + b"CA" * 9 + b"\x00"
+
+
+def test_name_query_request_literal_bytes():
+    assert name_query_request(0x1234, "nbthsrv") == (
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + NBTHSRV_20 + b"\x00\x20\x00\x01")
+
+
+def test_parse_positive_name_query_response():
+    data = (b"\x12\x34\x85\x00\x00\x00\x00\x01\x00\x00\x00\x00" + NBTHSRV_20
+            + b"\x00\x20\x00\x01\x00\x04\x93\xe0\x00\x0c"
+            + b"\x00\x00\x0a\xd5\x00\x01" + b"\x60\x00\xc0\xa8\x00\x02")
+    answer = parse_name_query_response(data)
+    assert answer == NameQueryAnswer(0x1234, 0, "NBTHSRV", 0x20, ("10.213.0.1", "192.168.0.2"))
+
+
+def test_parse_negative_name_query_response():
+    data = (b"\x00\x07\x85\x03\x00\x00\x00\x01\x00\x00\x00\x00" + NBTHSRV_20
+            + b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x00")
+    answer = parse_name_query_response(data)
+    assert (answer.transaction_id, answer.rcode, answer.addresses) == (7, 3, ())
+
+
+@pytest.mark.parametrize("data, why", [
+    (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + NBTHSRV_20 + b"\x00\x20\x00\x01", "not a response"),
+    (b"\x12\x34\x85\x00\x00\x00\x00\x00\x00\x00\x00\x00", "no answer record"),
+    (b"\x12\x34\x85\x00\x00\x00\x00\x01\x00\x00\x00\x00" + NBTHSRV_20
+     + b"\x00\x20\x00\x01\x00\x00\x00\x00\x00\x05\x00\x00\x0a\xd5\x00", "6-byte entries"),
+    (b"\x12\x34\xa8\x00\x00\x00\x00\x01\x00\x00\x00\x00" + NBTHSRV_20, "opcode"),
+])
+def test_parse_name_query_response_rejects_what_is_not_one(data, why):
+    with pytest.raises(MalformedPacket, match=why):
+        parse_name_query_response(data)
