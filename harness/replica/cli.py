@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--hold",
         default="all",
         choices=HOLDS,
-        help="what a hold holds: all (freeze, or degrade) or create (only opens: SMB2 CREATE, "
-        "SMB1 NT_CREATE_ANDX/OPEN_ANDX; everything else flows) (default: all)",
+        help="what a hold holds: all (freeze, or degrade); or one class of request while "
+        "everything else flows: create (opens: SMB2 CREATE, SMB1 NT_CREATE_ANDX/OPEN_ANDX), "
+        "logon (NEGOTIATE, SESSION_SETUP, TREE_CONNECT), lock (SMB2 LOCK, SMB1 LOCKING_ANDX) "
+        "(default: all)",
     )
     p.add_argument(
         "--lose-write",

@@ -62,7 +62,7 @@ class ReplicaConfig:
     trigger: str = "any"
     hold_s: float = 1.0
     degrade_ms: float = 0.0
-    holds: str = "all"  # what a hold holds: all (freeze or degrade) | create (opens only)
+    holds: str = "all"  # what a hold holds: all (freeze or degrade) | create | logon | lock (those requests only)
     lose_write: int = 0  # > 0: the Nth WRITE is acknowledged by the relay, never forwarded
     # an IP address: count only connections from that host, the Nth WRITE of each
     lose_write_from: str | None = None
@@ -97,8 +97,8 @@ class ReplicaConfig:
             )
         if self.holds not in HOLDS:
             raise BadInput(f"unknown hold {self.holds!r} (expected one of {', '.join(HOLDS)})")
-        if self.holds == "create" and self.degrade_ms:
-            raise BadInput("a create hold holds opens; it cannot also degrade (degrade_ms > 0)")
+        if self.holds != "all" and self.degrade_ms:
+            raise BadInput(f"a {self.holds} hold holds requests; it cannot also degrade (degrade_ms > 0)")
         if isinstance(self.lose_write, bool) or not isinstance(self.lose_write, int) \
                 or self.lose_write < 0:
             raise BadInput(f"lose_write must be an integer >= 0, got {self.lose_write!r}")
@@ -106,8 +106,8 @@ class ReplicaConfig:
             _check_addr("lose_write_from", self.lose_write_from)
             if not self.lose_write:
                 raise BadInput("lose_write_from needs lose_write (which write to lose)")
-        if self.lose_write and self.holds == "create":
-            raise BadInput("lose_write and a create hold cannot be combined")
+        if self.lose_write and self.holds != "all":
+            raise BadInput(f"lose_write and a {self.holds} hold cannot be combined")
         _check_number("hold_s", self.hold_s, 0.0)
         _check_number("degrade_ms", self.degrade_ms, 0.0)
         _check_number("frame_timeout_s", self.frame_timeout_s, 0.0, strict=True)

@@ -157,6 +157,31 @@ def is_create_request(head: bytes) -> bool:
     return smb2_command(head) == SMB2_CREATE
 
 
+# A new logon: NEGOTIATE, SESSION_SETUP, TREE_CONNECT ([MS-SMB2] 2.2.3, 2.2.5, 2.2.9;
+# [MS-CIFS] SMB_COM_NEGOTIATE, SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, TREE_CONNECT).
+SMB2_LOGON_COMMANDS = frozenset({0x0000, 0x0001, 0x0003})
+SMB1_LOGON_COMMANDS = frozenset({0x72, 0x73, 0x75, 0x70})
+SMB2_LOCK = 0x000A
+SMB1_COM_LOCK_BYTE_RANGE = 0x0C
+
+
+def is_logon_request(head: bytes) -> bool:
+    """A client message of a new logon: NEGOTIATE, SESSION_SETUP or TREE_CONNECT (SMB 1, 2, 3)."""
+    if head[:4] == SMB1_MAGIC and len(head) >= 5:
+        return head[4] in SMB1_LOGON_COMMANDS
+    return smb2_command(head) in SMB2_LOGON_COMMANDS
+
+
+def is_lock_request(head: bytes) -> bool:
+    """A byte-range lock or unlock: SMB2 LOCK, SMB1 LOCK_BYTE_RANGE or LOCKING_ANDX (but not
+    an oplock release that asks for no lock, which the server does not answer)."""
+    if head[:4] == SMB1_MAGIC and len(head) >= 5:
+        if head[4] == SMB1_COM_LOCK_BYTE_RANGE:
+            return True
+        return head[4] == SMB1_COM_LOCKING_ANDX and smb_message_kind(head, True) == "request"
+    return smb2_command(head) == SMB2_LOCK
+
+
 def smb2_command(head: bytes) -> int | None:
     """The SMB2 command of a SESSION MESSAGE body's first bytes, None if it is no SMB2 header."""
     if head[:4] == SMB2_MAGIC and len(head) >= 14:

@@ -10,6 +10,8 @@ never stack). ``end`` returns to relaying and says what the hold held.
 With ``holds = "create"`` a counted loss starts a *create hold* instead of a freeze: the relay
 stays fast for everything but opens (SMB2 CREATE; SMB1 NT_CREATE_ANDX, OPEN_ANDX), which
 (with whatever follows them on their connection) wait for the end of the hold.
+``holds = "logon"`` holds new logons (NEGOTIATE, SESSION_SETUP, TREE_CONNECT) and
+``holds = "lock"`` byte-range locks (SMB2 LOCK, SMB1 LOCKING_ANDX) the same way.
 :meth:`Hold.holds_request` says which client message is held.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.replica.framing import is_create_request
+from harness.replica.framing import is_create_request, is_lock_request, is_logon_request
 from harness.replica.triggers import HOLDS, Action, action_for, hold_until
 
 
@@ -26,6 +28,10 @@ class Decision:
     action: Action  # freeze | degrade | ignored
     extended: bool  # the loss came during a hold and moved its end
     until_s: float | None  # when the hold ends (None: ignored)
+
+
+# What each request hold holds (a predicate on a client message's first bytes).
+HELD_REQUESTS = {"create": is_create_request, "logon": is_logon_request, "lock": is_lock_request}
 
 
 class Hold:
@@ -43,7 +49,8 @@ class Hold:
         self.fast = True
         self.frozen = False
         self.degrading = False
-        self.holding_creates = False
+        self.holding_creates = False  # a request hold is on (create, logon or lock)
+        self._held = HELD_REQUESTS.get(holds)
         self.action: Action | None = None  # of the current (or last) hold
         self.started_s = 0.0
         self.until_s: float | None = None
@@ -55,8 +62,8 @@ class Hold:
         action = action_for(self.trigger, reason, self.degrade_ms)
         if action == "ignored":
             return Decision(action, False, None)
-        if self.holds == "create":
-            action = "hold_create"
+        if self._held is not None:
+            action = f"hold_{self.holds}"  # type: ignore[assignment]
         extended = self.until_s is not None
         if not extended:
             self.action = action
@@ -65,15 +72,16 @@ class Hold:
         self.until_s = hold_until(self.until_s, now_s, self.hold_s)
         self.frozen = action == "freeze"
         self.degrading = action == "degrade"
-        self.holding_creates = action == "hold_create"
+        self.holding_creates = self._held is not None
         self.fast = self.holding_creates  # a create hold lets everything else through at once
         return Decision(action, extended, self.until_s)
 
     def holds_request(self, head: bytes) -> bool:
         """Whether a client message (its body's first bytes) waits for the end of the hold:
-        during a create hold, an open (SMB2 CREATE, SMB1 NT_CREATE_ANDX or OPEN_ANDX); never
-        otherwise (a freeze holds by state)."""
-        return self.holding_creates and is_create_request(head)
+        during a request hold, a request of its class (create: an open; logon: NEGOTIATE,
+        SESSION_SETUP, TREE_CONNECT; lock: a byte-range lock); never otherwise (a freeze
+        holds by state)."""
+        return self.holding_creates and self._held(head)
 
     def note_held(self, nbytes: int = 0, datagrams: int = 0) -> None:
         self.held_bytes += nbytes

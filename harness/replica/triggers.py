@@ -29,10 +29,12 @@ from typing import Literal
 
 Reason = Literal["reset", "timeout", "frame_timeout", "close_outstanding"]
 Ending = Literal["eof", "reset", "timeout", "frame_timeout", "error"]
-Action = Literal["freeze", "degrade", "hold_create", "ignored"]
-# What a hold holds: everything (a freeze, the KB's NetBIOS layer) or only SMB2 CREATE requests
-# (a server that stalls the open path while echo, read and write flow).
-HOLDS: tuple[str, ...] = ("all", "create")
+Action = Literal["freeze", "degrade", "hold_create", "hold_logon", "hold_lock", "ignored"]
+# What a hold holds: everything (a freeze, the KB's NetBIOS layer), or one class of request
+# while everything else flows: ``create`` opens (a server that stalls the open path),
+# ``logon`` new logons (NEGOTIATE, SESSION_SETUP, TREE_CONNECT: a server whose established
+# sessions work but which lets nobody new in), ``lock`` byte-range locks.
+HOLDS: tuple[str, ...] = ("all", "create", "logon", "lock")
 
 TRIGGERS: tuple[str, ...] = ("any", "timeout", "reset", "never")
 

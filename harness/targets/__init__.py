@@ -45,7 +45,7 @@ TARGETS: dict[str, TargetKind] = {k.name: k for k in (
                spelling="local[:CONFIG]", variant_name="config"),
     TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
                variant_in_label=True,
-               spelling="replica[:TRIGGER][,hold=create][,lose_write=N[,lose_write_from=victim]]",
+               spelling="replica[:TRIGGER][,hold=create|logon|lock][,lose_write=N[,lose_write_from=victim]]",
                variant_name="trigger", options=("hold", "lose_write", "lose_write_from")),
     TargetKind("docker", "harness.targets.docker:DockerSamba", tuple(DOCKER_SUITES), "bookworm",
                spelling="docker[:SUITE][,tcp_retries2=N]", variant_name="suite",

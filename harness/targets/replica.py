@@ -23,6 +23,7 @@ from harness.targets.base import Endpoint
 from harness.targets.local import LocalSamba
 
 DEFAULT_HOLD_S = 1.0
+HELD = {"all": "freeze", "create": "hold opens", "logon": "hold new logons", "lock": "hold locks"}
 # lose_write_from=ROLE: the lab host whose connections alone count (the victim runs alone on
 # its own host; healthy clients may share theirs with the session-less probers)
 LOSE_WRITE_FROM = ("victim",)
@@ -61,12 +62,12 @@ class ReplicaTarget(LocalSamba):
         if lose_write_from and not self.lose_write:
             raise BadInput("replica: lose_write_from needs lose_write=N (which write to lose)")
         self.lose_write_from = lose_write_from
-        if self.lose_write and hold == "create":
-            raise BadInput("replica: lose_write and hold=create cannot be combined")
-        if hold == "create" and self.degrade_ms:
-            raise BadInput("replica: hold=create holds opens; it cannot also degrade (--degrade-ms)")
+        if self.lose_write and hold != "all":
+            raise BadInput(f"replica: lose_write and hold={hold} cannot be combined")
+        if hold != "all" and self.degrade_ms:
+            raise BadInput(f"replica: hold={hold} holds requests; it cannot also degrade (--degrade-ms)")
         self.hold = hold
-        opts = (",hold=create" if hold == "create" else "") + \
+        opts = (f",hold={hold}" if hold != "all" else "") + \
             (f",lose_write={self.lose_write}" if self.lose_write else "") + \
             (f",lose_write_from={lose_write_from}" if lose_write_from else "")
         self.name = f"replica:{trigger}{opts}"
@@ -80,7 +81,7 @@ class ReplicaTarget(LocalSamba):
 
     def describe(self) -> str:
         how = (f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else
-               "hold opens" if self.hold == "create" else "freeze")
+               HELD[self.hold])
         if self.lose_write:
             how += (f"; lose WRITE #{self.lose_write} of each {self.lose_write_from} connection"
                     if self.lose_write_from else f"; lose WRITE #{self.lose_write}")
