@@ -100,12 +100,17 @@ MAX_SPREAD_STREAMS = 48
 
 
 def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float = 0.0005,
-                    fixed: tuple[tuple[float, float], ...] = ()) -> list[float]:
+                    fixed: tuple[tuple[float, float], ...] = (), groups: list | None = None,
+                    group_gap_s: float = 0.0) -> list[float]:
     """A stagger (fraction of its period, for merged_schedule) for each fixed-rate stream,
     chosen so that the streams' send times lie as far apart as they can: streams are placed
     one at a time, fastest first, each at the offset (on a ``grid_s`` grid within its period)
     whose send times over ``horizon_s`` (wrapping around) are farthest from those placed
     before. ``fixed``: (rate_hz, stagger) streams already placed elsewhere. A rate of 0 gets 0.
+    ``groups`` (one key per stream, None for none): streams of one group run one after
+    another (the threads of one process, one operation in flight each, but sharing the
+    interpreter): where it can, a stream is placed at least ``group_gap_s`` from the send
+    times of its group placed before, then as far from all the others as it can be.
 
     Why: processes that wait actively before a send, or for an answer, on a machine with
     fewer cores than such processes at one instant, send late or keep the server off the CPU
@@ -129,19 +134,31 @@ def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float
             placed.extend(times(rate_hz, (stagger % 1.0) / rate_hz))
     placed.sort()
     out = [0.0] * len(rates_hz)
+    by_group: dict = {}  # group -> its send times placed so far
+
+    def group_gap(group, ts: list[float]) -> float:
+        mine = by_group.get(group, [])
+        if group is None or not mine:
+            return horizon_s
+        return min(min(abs(t - p), horizon_s - abs(t - p)) for t in ts for p in mine)
+
     for index in sorted(range(len(rates_hz)), key=lambda i: -rates_hz[i]):
         rate_hz = rates_hz[index]
         if rate_hz <= 0:
             continue
+        group = groups[index] if groups else None
         period_s = 1.0 / rate_hz
-        best_s, best_gap = 0.0, -1.0
+        best_s, best_key = 0.0, (False, -1.0)
         if placed:
             for k in range(max(1, int(period_s / grid_s))):
                 offset_s = k * grid_s
-                g = min(gap(t) for t in times(rate_hz, offset_s))
-                if g > best_gap + 1e-12:
-                    best_s, best_gap = offset_s, g
+                ts = times(rate_hz, offset_s)
+                key = (group_gap(group, ts) >= group_gap_s - 1e-12, min(gap(t) for t in ts))
+                if key[0] > best_key[0] or (key[0] == best_key[0] and key[1] > best_key[1] + 1e-12):
+                    best_s, best_key = offset_s, key
         out[index] = best_s / period_s
         placed.extend(times(rate_hz, best_s))
         placed.sort()
+        if group is not None:
+            by_group.setdefault(group, []).extend(times(rate_hz, best_s))
     return out

@@ -11,7 +11,7 @@ excursions). Pure.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from harness.checkers.excursions import check_excursions
 from harness.schedule import JUDGED_PHASES
@@ -53,13 +53,25 @@ class Bound:
 class Bounds:
     default: Bound = field(default_factory=Bound)
     per_probe: dict[str, Bound] = field(default_factory=dict)
+    # probe -> how many times the default's floors (p99_floor_ms, max_floor_ms) apply to it
+    # when it has no bounds of its own: an operation of several round trips in a row meets
+    # the machine's scheduling noise at each (harness.probes ``floor_scale``)
+    floor_scale: dict[str, float] = field(default_factory=dict)
 
     def for_probe(self, probe: str) -> Bound:
-        return self.per_probe.get(probe, self.default)
+        if probe in self.per_probe:
+            return self.per_probe[probe]
+        scale = self.floor_scale.get(probe, 1.0)
+        if scale == 1.0:
+            return self.default
+        return replace(self.default, p99_floor_ms=min(self.default.p99_floor_ms * scale, MAX_BOUND["p99_floor_ms"]),
+                       max_floor_ms=min(self.default.max_floor_ms * scale, MAX_BOUND["max_floor_ms"]))
 
     def to_json(self) -> dict:
+        """The default and every probe's own bounds, the scaled ones as they apply."""
+        scaled = {p: asdict(self.for_probe(p)) for p in self.floor_scale if p not in self.per_probe}
         return {"default": asdict(self.default),
-                "per_probe": {k: asdict(v) for k, v in self.per_probe.items()}}
+                "per_probe": {**scaled, **{k: asdict(v) for k, v in self.per_probe.items()}}}
 
 
 def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -76,17 +77,23 @@ def transport_port(endpoint: Endpoint, transport: str) -> int:
     return endpoint.smb_port if transport == "tcp" else endpoint.nbt_port
 
 
+# A shared prober's threads (harness.worker) connect at once: one at a time through the
+# module-wide setting below.
+_SESSION_PORT_LOCK = threading.Lock()
+
+
 @contextmanager
 def _session_request(send: bool, port: int):
     """impacket sends an NBT SESSION REQUEST iff the port equals nmb.NETBIOS_SESSION_PORT
-    (read when the connection is made): set it so that it does exactly when asked to. The
-    client processes make their connections from one thread."""
-    saved = nmb.NETBIOS_SESSION_PORT
-    nmb.NETBIOS_SESSION_PORT = port if send else -1
-    try:
-        yield
-    finally:
-        nmb.NETBIOS_SESSION_PORT = saved
+    (read when the connection is made): set it so that it does exactly when asked to, for
+    one connection at a time."""
+    with _SESSION_PORT_LOCK:
+        saved = nmb.NETBIOS_SESSION_PORT
+        nmb.NETBIOS_SESSION_PORT = port if send else -1
+        try:
+            yield
+        finally:
+            nmb.NETBIOS_SESSION_PORT = saved
 
 
 def describe_error(exc: BaseException, endpoint: Endpoint | None = None) -> str:

@@ -34,6 +34,18 @@ class ProbeKind:
     off_in_crowds: bool = False
     from_drop: bool = False  # runs only from the fault phase on (it would disturb the victim's set-up)
     judged_by_access: bool = False  # judged by time-to-access (checkers.access), not latency bounds
+    # Runs in each healthy client's one shared prober process (``c<N>_shared``), in a thread
+    # and (if it needs one) on a session of its own: a stalled request class stalls only its
+    # own thread, and the client's request classes cost one process, not one each.
+    shared: bool = False
+    # Why a probe's default rate is 0: every other probe runs in every phase of the default
+    # run (tests/unit/test_probe_registry.py holds the registry to it).
+    off_by_default_reason: str = ""
+    # Its latency floors are this many times the scenario's default (unless the scenario
+    # bounds it itself): an operation of several round trips in a row (a logon: six, and a
+    # process forked on the server) meets the machine's scheduling noise at each
+    # (harness.checkers.bounds.Bounds.floor_scale).
+    floor_scale: float = 1.0
 
     def load(self) -> Any:
         module, _, cls = self.impl.partition(":")
@@ -48,6 +60,8 @@ class ProbeContext:
     client: str  # the client process's name (c1_smb_rw, nbstat, ...)
     timeout_s: float
     session: Any = None  # harness.clients.session.Session, for probes that need one
+    dialect: str | None = None  # the scenario's (harness.dialects), for probes that log on
+    transport: str = "nbt"  # nbt (139, session request) | tcp (445)
     holds: str | None = None  # what the victim holds (scenario [victim] holds), if anything
     held_file: str | None = None  # the file it holds it on (harness.clients.holdings)
 
@@ -63,9 +77,35 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "512-byte write + read-back of the client's own file"),
     ProbeKind("smb_open", 4.0, True, None, "harness.probes.smb_open:OpenProbe",
               "open (create if needed) + close of the client's own file", off_in_crowds=True),
-    ProbeKind("smb_lock", 0.0, True, None, "harness.probes.smb_lock:LockProbe",
-              "exclusive byte-range lock + unlock on the client's own open file"),
+    ProbeKind("smb_lock", 2.0, True, None, "harness.probes.smb_lock:LockProbe",
+              "exclusive byte-range lock + unlock on the client's own open file",
+              off_in_crowds=True, shared=True),
     ProbeKind("smb_contend", 0.0, True, None, "harness.probes.smb_contend:ContendedOpenProbe",
               "open (and close) of the file the victim holds, conflicting with its holding",
-              from_drop=True, judged_by_access=True),
+              from_drop=True, judged_by_access=True,
+              off_by_default_reason="it needs a holding ([victim] holds): the holdings scenarios turn it on"),
+    ProbeKind("smb_logon", 1.0, False, None, "harness.probes.smb_logon:LogonProbe",
+              "new connection: NBT session request (or direct TCP), NEGOTIATE, SESSION_SETUP, "
+              "TREE_CONNECT, LOGOFF", off_in_crowds=True, shared=True, floor_scale=3.0),
+    ProbeKind("smb_list", 2.0, True, None, "harness.probes.smb_list:ListProbe",
+              "QUERY_DIRECTORY of the client's own directory of a few files",
+              off_in_crowds=True, shared=True),
+    ProbeKind("smb_stat", 2.0, True, None, "harness.probes.smb_stat:StatProbe",
+              "QUERY_INFO (standard information) of the client's own open file",
+              off_in_crowds=True, shared=True),
+    ProbeKind("smb_meta", 1.0, True, None, "harness.probes.smb_meta:MetadataProbe",
+              "truncate, flush, rename, delete + undelete (SET_INFO, FLUSH) of the client's own open file",
+              off_in_crowds=True, shared=True, floor_scale=2.0),
+    ProbeKind("rpc_shares", 1.0, True, None, "harness.probes.rpc_shares:ShareEnumProbe",
+              "srvsvc NetrShareEnum over IPC$ (DCE/RPC on a named pipe)",
+              off_in_crowds=True, shared=True, floor_scale=2.0),
+    ProbeKind("nb_query", 2.0, False, "nbstat", "harness.probes.nb_query:NameQueryProbe",
+              "NetBIOS NAME QUERY for the server's name <20> on UDP 137",
+              off_in_crowds=True, shared=True),
 )}
+
+
+def off_without_reason(kinds) -> list[str]:
+    """The probes among ``kinds`` that are off by default (rate 0) and do not say why: the
+    registry's rule is that the default run exercises every request class it can."""
+    return [k.name for k in kinds if k.default_rate_hz <= 0 and not k.off_by_default_reason.strip()]

@@ -13,8 +13,11 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from impacket.nmb import NetBIOSTimeout
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
     from harness.scenario.model import VictimSpec
 
 START_TIMEOUT_S = 120.0
+# A shared prober's threads wait actively 0.5 ms, not 2 ms, before a send: their operations
+# take milliseconds (a logon 20-40 ms), and 33 sends a second of the default run's shared
+# probers spinning 2 ms each held a tenth of a core.
+SHARED_SPIN_S = 0.0005
 # An operation whose outcome is unknown (recorded as ``info``): impacket's NBT layer raises
 # NetBIOSTimeout where a socket would raise socket.timeout.
 TIMEOUTS = (ProbeTimeout, socket.timeout, TimeoutError, NetBIOSTimeout)
@@ -66,16 +73,86 @@ class WorkerSpec:
     first_index: int = 0  # the pool's first session among ``all_sessions`` (its stagger)
     all_sessions: int = 1
     victim_spec: VictimSpec | None = None  # what the victim holds, or None
+    # A client's shared prober process (harness.probes ``shared``): each probe in a thread and
+    # on a session of its own, each on its own offset (``staggers``: probe -> fraction).
+    shared: bool = False
+    staggers: dict[str, float] = field(default_factory=dict)
 
 
 def _build_probes(spec: WorkerSpec, session):
     holds = spec.victim_spec.holds if spec.victim_spec else None
     ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session, holds=holds,
-                       held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None)
+                       held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None,
+                       dialect=spec.dialect, transport=spec.transport)
     probes = {name: PROBES[name].load().from_context(ctx) for name in spec.rates_hz}
     for p in probes.values():
         p.open()
     return probes
+
+
+def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
+    """A shared prober's probes, each with a session of its own where it needs one (named
+    ``<process>_<probe>``, as its scratch files), set up in threads at once (a logon is
+    mostly waiting for the server); its sessions. ``info`` gets a session's addresses and
+    dialect (for the history's ``client`` event). The first error is raised."""
+    def build(name: str):
+        client = f"{spec.name}_{name}"
+        session = None
+        if PROBES[name].needs_session:
+            session = open_session(spec.endpoint, f"NBTH-{client}", spec.timeout_s, spec.dialect,
+                                   spec.transport)
+        ctx = ProbeContext(spec.endpoint, client, spec.timeout_s, session, dialect=spec.dialect,
+                           transport=spec.transport)
+        probe = PROBES[name].load().from_context(ctx)
+        probe.open()
+        return probe, session
+
+    with ThreadPoolExecutor(max_workers=len(spec.rates_hz)) as pool:
+        built = dict(zip(spec.rates_hz, pool.map(build, spec.rates_hz)))
+    sessions = [session for _, session in built.values() if session is not None]
+    if sessions:
+        first = sessions[0]
+        info.update(local=first.local_addr(), dialect=first.dialect, encrypted=first.encrypted,
+                    peer="%s:%d" % first.sock.getpeername()[:2])
+    return {name: probe for name, (probe, _) in built.items()}, sessions
+
+
+class _LockedWriter:
+    """One history writer shared by a shared prober's threads: one event at a time."""
+
+    def __init__(self, writer: HistoryWriter) -> None:
+        self._writer = writer
+        self._lock = threading.Lock()
+
+    def write(self, *args, **kw) -> dict:
+        with self._lock:
+            return self._writer.write(*args, **kw)
+
+
+def _run_shared(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float) -> None:
+    """Each probe's schedule in a thread of its own (all started before t0's first send):
+    an operation the server holds blocks its own thread alone, in a socket wait that lets
+    the others run. The interpreter switches threads every 0.5 ms, not 5 ms, so a thread's
+    send is not held up by another's active wait."""
+    sys.setswitchinterval(0.0005)
+    locked = _LockedWriter(writer)
+    errors: list[str] = []
+
+    def run(name: str) -> None:
+        one = replace(spec, rates_hz={name: spec.rates_hz[name]}, spin_s=SHARED_SPIN_S,
+                      stagger=spec.staggers.get(name, spec.stagger))
+        try:
+            _run_probes(one, {name: probes[name]}, locked, t0)
+        except Exception as exc:
+            errors.append(f"{spec.name} {name}: {describe_error(exc, spec.endpoint)}")
+
+    threads = [threading.Thread(target=run, args=(name,), name=name, daemon=True) for name in probes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for error in errors:
+        writer.write("error", error=error)
 
 
 def _run_tag(spec: WorkerSpec) -> str:
@@ -232,13 +309,15 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     set_run_marker(_run_tag(spec))  # this run's marker in every name it puts on the share
     writer = None
     session = None
+    shared_sessions: list = []
     probes: dict = {}
     victim_data = None
     try:
         if spec.netns:
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
-        needs_session = spec.role == "victim" or any(PROBES[p].needs_session for p in spec.rates_hz)
+        needs_session = spec.role == "victim" or (not spec.shared and any(
+            PROBES[p].needs_session for p in spec.rates_hz))
         info: dict[str, Any] = {"pid": os.getpid()}
         if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
             info["sched"] = raise_priority()
@@ -260,6 +339,8 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                                        spec.victim_spec.durable_timeout_ms)
             victim_data = VictimData(session)  # its own file, written before the drop
             victim_data.open()
+        elif spec.shared:
+            probes, shared_sessions = _build_shared(spec, info)
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
@@ -270,7 +351,10 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         if spec.role == "victim":
             _run_victim(spec, session, drop, writer, t0, conn, victim_data)
         else:
-            _run_probes(spec, probes, writer, t0)
+            if spec.shared:
+                _run_shared(spec, probes, writer, t0)
+            else:
+                _run_probes(spec, probes, writer, t0)
             # Close only once the phases are over (as a pool does): a 4 Hz probe's last
             # operation is 0.25 s before the end, and its logoff and the server's teardown
             # of that session then fell on the other clients' last judged probes (seen: the
@@ -278,8 +362,8 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             _sleep_until(t0, spec.phases.total_s)
             for p in probes.values():
                 p.close()
-            if session:
-                session.close()
+            for s in ([session] if session else []) + shared_sessions:
+                s.close()
     except Exception as exc:  # noqa: BLE001 any failure is recorded in the history
         writer.write("error", error=f"{spec.name}: {describe_error(exc, spec.endpoint)}")
     done(writer, conn)

@@ -43,6 +43,9 @@ IDLE_PER_PROCESS = 250
 # unjudged warm-up late. Measured: 0.3 s was half of a scenario's fixed overhead.
 START_MARGIN_S = 0.1
 EVIDENCE_POLL_S = 0.05
+# A shared prober's streams are placed at least this far apart where they can be: a logon
+# takes about 10-20 ms of the process's interpreter (harness.schedule.spread_staggers).
+SHARED_GAP_S = 0.04
 
 
 @dataclass
@@ -80,10 +83,16 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
     # Every prober process sends at times of its own, as far from the others' as they can be
     # (schedule.spread_staggers): session-less probers first, then each client's own.
-    loners = [p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0]
-    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
-    staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
-                                    + [scenario.rates_hz[p] for _, p in own]))
+    shared = [p for p in scenario.probes if PROBE_KINDS[p].shared]
+    loners = [p for p in scenario.probes if p not in SESSION_PROBES and p not in shared]
+    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled and p not in shared]
+    together = [(i, p) for i in range(n) for p in shared]  # each client's shared prober
+    rates = ([scenario.rates_hz[p] for p in loners] + [scenario.rates_hz[p] for _, p in own]
+             + [scenario.rates_hz[p] for _, p in together])
+    groups: list[int | None] = [None] * (len(loners) + len(own)) + [i for i, _ in together]
+    spread = spread_staggers(rates, groups=groups, group_gap_s=SHARED_GAP_S)
+    staggers = iter(spread[:len(loners) + len(own)])
+    shared_staggers = {(i, p): st for (i, p), st in zip(together, spread[len(loners) + len(own):])}
     # session-less probers: a process each
     specs = [WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
                         events_path=str(events_dir / f"events-{probe}.jsonl"),
@@ -98,6 +107,13 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
                                 events_path=str(events_dir / f"events-{name}.jsonl"),
                                 rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
                                 **common))
+    for i in range(n if shared else 0):  # every shared probe of a client: one process
+        name = f"c{i + 1}_shared"
+        specs.append(WorkerSpec(name=name, role="healthy",
+                                netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
+                                events_path=str(events_dir / f"events-{name}.jsonl"),
+                                rates_hz={p: scenario.rates_hz[p] for p in shared}, shared=True,
+                                staggers={p: shared_staggers[(i, p)] for p in shared}, **common))
     for probe in pooled:  # many sessions per process, each on its own schedule
         for j, first in enumerate(range(0, n, per_process)):
             name = f"p{j + 1}_{probe}"

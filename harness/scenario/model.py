@@ -25,6 +25,7 @@ from harness.validate import non_finite_path, number
 PROBES = tuple(PROBE_KINDS)
 SESSION_PROBES = tuple(p for p, kind in PROBE_KINDS.items() if kind.needs_session)
 DEFAULT_RATES_HZ = {p: kind.default_rate_hz for p, kind in PROBE_KINDS.items()}
+FLOOR_SCALE = {p: kind.floor_scale for p, kind in PROBE_KINDS.items() if kind.floor_scale != 1.0}
 DIALECTS = dialects_mod.DIALECTS  # exact names and aliases: see harness.dialects
 TRANSPORTS = dialects_mod.TRANSPORTS
 MAX_CLIENTS_PER_PROCESS = 32  # clients whose probes each need a process of their own
@@ -339,7 +340,7 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
                         healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases,
                         rates_hz=rates, idle_sessions=idle, sessions_per_process=per_process,
                         probe_timeout_s=float(timeout_s), dialect=dialect, transport=transport,
-                        bounds=Bounds(default, per_probe), evidence_timeout_s=float(evidence_s),
+                        bounds=Bounds(default, per_probe, FLOOR_SCALE), evidence_timeout_s=float(evidence_s),
                         host_stall_ms=float(host_stall_ms),
                         source=source, from_matrix=from_matrix)
     if not from_matrix:

@@ -73,3 +73,25 @@ def test_spread_staggers_avoids_streams_placed_elsewhere():
 
 def test_spread_staggers_spreads_a_crowd_by_index():
     assert spread_staggers([1.0] * 256) == pytest.approx([i / 256 for i in range(256)])
+
+
+def test_spread_staggers_keeps_one_group_s_streams_apart():
+    # the default run: the probers above, then each client's shared prober (smb_lock, smb_list,
+    # smb_stat, nb_query 2 Hz; smb_logon, smb_meta, rpc_shares 1 Hz), a group per client
+    own = [20.0, 10.0] + [10.0, 4.0, 4.0] * 3
+    shared = [2.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0]
+    rates = own + shared * 3
+    groups = [None] * len(own) + [i for i in range(3) for _ in shared]
+    staggers = spread_staggers(rates, groups=groups, group_gap_s=0.04)
+    for i in range(3):
+        mine = [k for k, g in enumerate(groups) if g == i]
+        times = _send_times_ms([rates[k] for k in mine], [staggers[k] for k in mine])
+        gaps = [b - a for a, b in zip(times, times[1:])] + [1000 - times[-1] + times[0]]
+        assert min(gaps) >= 40.0, (i, min(gaps))
+    times = _send_times_ms(rates, staggers)
+    assert len(times) == 84 + 11 * 3 and len(set(times)) == len(times)  # never one instant
+    # without groups the same streams are spread evenly, and a group's sends come closer
+    plain = spread_staggers(rates)
+    mine = [k for k, g in enumerate(groups) if g == 0]
+    times = _send_times_ms([rates[k] for k in mine], [plain[k] for k in mine])
+    assert min(b - a for a, b in zip(times, times[1:])) < 40.0

@@ -54,6 +54,6 @@ def test_smb1_locking_andx_bytes():
     assert params[-4:] == bytes.fromhex("0100" "0000")  # one unlock, no lock
 
 
-def test_open_probe_is_on_by_default_and_lock_probe_opt_in():
+def test_open_and_lock_probes_are_on_by_default():
     assert DEFAULT_RATES_HZ["smb_open"] > 0 and PROBES["smb_open"].needs_session
-    assert DEFAULT_RATES_HZ["smb_lock"] == 0 and PROBES["smb_lock"].needs_session
+    assert DEFAULT_RATES_HZ["smb_lock"] > 0 and PROBES["smb_lock"].needs_session

@@ -38,7 +38,9 @@ p99_floor_ms = 20
 max_floor_ms = 5
 """))
     assert sc.healthy_clients == 2 and sc.drop.mode == "halfframe"
-    assert sc.phases.fault_s == 2 and sc.probes == ["nbstat", "smb_echo", "smb_rw", "smb_open"]
+    assert sc.phases.fault_s == 2 and sc.probes == ["nbstat", "smb_echo", "smb_rw", "smb_open", "smb_lock",
+                                                    "smb_logon", "smb_list", "smb_stat", "smb_meta",
+                                                    "rpc_shares", "nb_query"]
     assert sc.bounds.default.p99_floor_ms == 20
     assert sc.bounds.for_probe("nbstat").max_floor_ms == 5
     assert sc.bounds.for_probe("nbstat").p99_floor_ms == 20  # inherits the default

@@ -110,7 +110,7 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     base = {"name": "h", "drop": {"mode": "rst"}, "victim": {"holds": "deny_write"},
             "probes": {"smb_contend": 10}}
     assert "does not offer nbstat" in target.unsupported(from_dict(base, "t"))
-    no_nbstat = from_dict({**base, "probes": {"smb_contend": 10, "nbstat": 0}}, "t")
+    no_nbstat = from_dict({**base, "probes": {"smb_contend": 10, "nbstat": 0, "nb_query": 0}}, "t")
     assert target.unsupported(no_nbstat) is None
     assert "direct TCP" in target.unsupported(no_nbstat.with_combination("3.1.1", "tcp"))
     assert (target.kind, target.grants_every_holding) == ("remote", False)
@@ -119,7 +119,7 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     # without root no capture, so no drop could be proven: a skip, not an error
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert "needs root" in target.unsupported(no_nbstat)
-    assert target.unsupported(from_dict({"name": "b", "probes": {"nbstat": 0}}, "t")) is None
+    assert target.unsupported(from_dict({"name": "b", "probes": {"nbstat": 0, "nb_query": 0}}, "t")) is None
     assert (LocalSamba.kind, LocalSamba.grants_every_holding) == ("local", True)
 
 

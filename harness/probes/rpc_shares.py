@@ -1,0 +1,49 @@
+"""``rpc_shares``: enumerate the server's shares over the srvsvc named pipe.
+
+On the wire, per operation: one DCE/RPC request NetrShareEnum (opnum 15, level 1: what
+the NetShareEnumAll call sends, [MS-SRVS] 3.1.4.8) and its answer, written and read on the ``\\PIPE\\srvsvc`` pipe of IPC$ (SMB2
+WRITE + READ; SMB1 WRITE_ANDX + READ_ANDX). At setup, on the client's own session: TREE_CONNECT
+to IPC$, CREATE of the pipe and the RPC BIND to srvsvc (all kept). This is what Explorer
+sends to show a server's shares; on Samba the answer comes from its RPC service
+(samba-dcerpcd's rpcd_srvsvc since 4.16), a path no other probe takes.
+"""
+
+from __future__ import annotations
+
+
+class ShareEnumProbe:
+    name = "rpc_shares"
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.dce = None
+
+    @classmethod
+    def from_context(cls, ctx) -> ShareEnumProbe:
+        return cls(ctx.session)
+
+    def open(self) -> None:
+        from impacket.dcerpc.v5 import srvs, transport
+
+        s = self.session
+        rpc = transport.SMBTransport(s.endpoint.host, filename=r"\srvsvc", smb_connection=s.conn)
+        dce = rpc.get_dce_rpc()
+        dce.connect()
+        dce.bind(srvs.MSRPC_UUID_SRVS)
+        self.dce = dce
+
+    def invoke(self) -> None:
+        from impacket.dcerpc.v5 import srvs
+
+        answer = srvs.hNetrShareEnum(self.dce, 1)  # raises DCERPCException on an error status
+        if not answer["InfoStruct"]["ShareInfo"]["Level1"]["EntriesRead"]:
+            raise ConnectionError("NetrShareEnum answered with no shares")
+
+    def close(self) -> None:
+        if self.dce is None:
+            return
+        try:
+            self.dce.disconnect()  # TREE_DISCONNECT of IPC$; the session stays the caller's
+        except Exception:
+            pass
+        self.dce = None

@@ -1,0 +1,67 @@
+"""``smb_logon``: a whole logon on a new connection, timed as one operation.
+
+On the wire, per operation: TCP connect; on transport ``nbt`` an NBT SESSION REQUEST (RFC
+1002 4.3.2) and its positive response (direct TCP 445 has none); NEGOTIATE offering the
+scenario's dialect alone; SESSION_SETUP with NTLMSSP (two round trips, no fallback to an
+older authentication: impacket's ``ntlmFallback=False``); TREE_CONNECT to the share; LOGOFF;
+then a normal close (FIN). SMB 1 (NEGOTIATE, SESSION_SETUP_ANDX, TREE_CONNECT_ANDX,
+LOGOFF_ANDX), 2 and 3 alike. A server that serves established sessions but makes new logons
+wait behind a lost client (its NetBIOS layer, its authentication, its process per
+connection) fails here and nowhere else. Each operation costs the server a new connection
+(Samba forks an smbd for it, about 4 ms here): the default rate is low.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from impacket.smbconnection import SMBConnection
+
+from harness.clients.session import DIALECTS, _session_request, transport_port
+
+
+class LogonProbe:
+    name = "smb_logon"
+
+    def __init__(self, endpoint, client: str, timeout_s: float, dialect: str | None,
+                 transport: str) -> None:
+        self.endpoint = endpoint
+        self.client_name = f"NBTH-{client}"
+        self.timeout_s = timeout_s
+        self.dialect = dialect
+        self.transport = transport
+
+    @classmethod
+    def from_context(cls, ctx) -> LogonProbe:
+        return cls(ctx.endpoint, ctx.client, ctx.timeout_s, ctx.dialect, ctx.transport)
+
+    def open(self) -> None:
+        pass
+
+    def invoke(self) -> None:
+        ep = self.endpoint
+        port = transport_port(ep, self.transport)
+        # impacket's own errors pass through: a socket timeout is an unknown outcome (info),
+        # anything else a failure (the worker tells them apart)
+        with _session_request(self.transport == "nbt", port):
+            conn = SMBConnection(remoteName=ep.netbios_name, remoteHost=ep.host,
+                                 myName=self.client_name[:15].upper(), sess_port=port,
+                                 timeout=self.timeout_s, preferredDialect=DIALECTS[self.dialect])
+        sock = conn.getSMBServer().get_socket()
+        state = getattr(conn.getSMBServer(), "_Connection", None)
+        if isinstance(state, dict):  # signed, not encrypted, as the clients' sessions
+            state["SupportsEncryption"] = False
+        try:
+            conn.login(ep.username, ep.password, ep.domain, ntlmFallback=False)
+            tree_id = conn.connectTree(ep.share)
+            del tree_id  # the logoff ends the tree connect with the session
+            conn.logoff()
+        finally:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def close(self) -> None:
+        pass
