@@ -11,6 +11,11 @@ sends to show a server's shares; on Samba the answer comes from its RPC service
 from __future__ import annotations
 
 
+# The set-up's wait for each answer: Samba starts its RPC service on demand at the first bind
+# (samba-dcerpcd, then rpcd_srvsvc): 2-4 s on a fresh server here, later binds 0.1-0.4 s.
+BIND_TIMEOUT_S = 20.0
+
+
 class ShareEnumProbe:
     name = "rpc_shares"
 
@@ -28,8 +33,12 @@ class ShareEnumProbe:
         s = self.session
         rpc = transport.SMBTransport(s.endpoint.host, filename=r"\srvsvc", smb_connection=s.conn)
         dce = rpc.get_dce_rpc()
-        dce.connect()
-        dce.bind(srvs.MSRPC_UUID_SRVS)
+        saved = s.set_timeout(BIND_TIMEOUT_S)
+        try:
+            dce.connect()
+            dce.bind(srvs.MSRPC_UUID_SRVS)
+        finally:
+            s.set_timeout(saved)
         self.dce = dce
 
     def invoke(self) -> None:

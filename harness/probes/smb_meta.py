@@ -40,10 +40,12 @@ SIZES_BYTES = (4096, 0)
 SMB1_INFO_PASSTHROUGH = 1000  # [MS-SMB] 2.2.2.3.5: information level = 1000 + FSCC class
 
 
-def rename_information(new_name: str, smb1: bool) -> bytes:
+def rename_information(new_name: str, smb1: bool, unicode: bool = True) -> bytes:
     """FileRenameInformation ([MS-FSCC] 2.4.37), no overwrite, no root directory: on SMB 2/3
-    with an 8-byte RootDirectory ([MS-SMB2] 2.2.39), on SMB1 pass-through a 4-byte one."""
-    name = new_name.encode("utf-16le")
+    with an 8-byte RootDirectory ([MS-SMB2] 2.2.39); on SMB1 pass-through with a 4-byte one,
+    the name in UTF-16LE only on a connection that set FLAGS2_UNICODE (else OEM characters:
+    Samba reads the name by the request's flags)."""
+    name = new_name.encode("utf-16le") if unicode or not smb1 else new_name.encode("ascii")
     if smb1:
         return struct.pack("<B3xII", 0, 0, len(name)) + name
     return struct.pack("<B7xQI", 0, 0, len(name)) + name
@@ -85,6 +87,11 @@ class MetadataProbe:
             s.smb.setInfo(s.tree_id, self.file_id, inputBlob=data, infoType=SMB2_0_INFO_FILE,
                           fileInfoClass=smb2_class)
 
+    def _unicode(self) -> bool:
+        if not self.session.is_smb1:
+            return True
+        return bool(self.session.smb.get_flags()[1] & smb.SMB.FLAGS2_UNICODE)
+
     def invoke(self) -> None:
         s = self.session
         size = SIZES_BYTES[self._n % 2]
@@ -96,7 +103,8 @@ class MetadataProbe:
             ("flush", lambda: smbops.flush(s, self.file_id)),
             ("rename", lambda: self._set(SMB2_FILE_RENAME_INFO,
                                          SMB1_INFO_PASSTHROUGH + SMB2_FILE_RENAME_INFO,
-                                         rename_information(self.names[other], s.is_smb1))),
+                                         rename_information(self.names[other], s.is_smb1,
+                                                            self._unicode()))),
             ("delete", lambda: self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO,
                                          b"\x01")),
             ("undelete", lambda: self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO,

@@ -17,9 +17,11 @@ def test_rename_information_literal_bytes():
     # FileNameLength (4), the name in UTF-16LE
     assert rename_information("ab", smb1=False) == (
         b"\x00" + b"\x00" * 7 + b"\x00" * 8 + b"\x04\x00\x00\x00" + b"a\x00b\x00")
-    # SMB1 pass-through: a 4-byte RootDirectory
+    # SMB1 pass-through: a 4-byte RootDirectory; the name as the connection's flags say
     assert rename_information("ab", smb1=True) == (
         b"\x00" + b"\x00" * 3 + b"\x00" * 4 + b"\x04\x00\x00\x00" + b"a\x00b\x00")
+    assert rename_information("ab", smb1=True, unicode=False) == (
+        b"\x00" + b"\x00" * 3 + b"\x00" * 4 + b"\x02\x00\x00\x00" + b"ab")
 
 
 class _Lab:
