@@ -46,7 +46,8 @@ FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
 SAME_WORKER = {"tests/integration/test_no_spawn.py": "tests/integration/test_embedded_drops.py",
                "tests/integration/test_write_verification.py": "tests/integration/test_embedded_drops.py",
                "tests/integration/test_open_path.py": "tests/integration/test_embedded_drops.py",
-               "tests/integration/test_replica_controls.py": "tests/integration/test_embedded_drops.py"}
+               "tests/integration/test_replica_controls.py": "tests/integration/test_embedded_drops.py",
+               "tests/integration/test_request_classes.py": "tests/integration/test_embedded_drops.py"}
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)

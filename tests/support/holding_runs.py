@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.probes import PROBES
 from tests.conftest import CHILD_PYTEST
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,8 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 # once). Those probes have their own tests on each target (the default suite on docker and
 # on a URL target).
 SHORT = {"phases.warmup_s": 0.3, "phases.baseline_s": 1.0, "phases.fault_s": 9.0,
-         "phases.recovery_s": 0.2, "evidence_timeout_s": 9.0, "probes.nbt_session": 0,
-         "probes.smb_rw": 0, "probes.smb_open": 0, "probes.nbstat": 0, "probes.smb_echo": 0}
+         "phases.recovery_s": 0.2, "evidence_timeout_s": 9.0,
+         **{f"probes.{name}": 0 for name, kind in PROBES.items() if kind.default_rate_hz > 0}}
 SHORT_BY_DROP = {
     "blackhole": SHORT,
     "rst": {**SHORT, "phases.fault_s": 2.0},  # a RST releases everything at once
