@@ -10,7 +10,6 @@ sends to show a server's shares; on Samba the answer comes from its RPC service
 
 from __future__ import annotations
 
-
 # The set-up's wait for each answer: Samba starts its RPC service on demand at the first bind
 # (samba-dcerpcd, then rpcd_srvsvc): 2-4 s on a fresh server here, later binds 0.1-0.4 s.
 BIND_TIMEOUT_S = 20.0

@@ -17,7 +17,7 @@ import socket
 
 from impacket.smbconnection import SMBConnection
 
-from harness.clients.session import DIALECTS, _session_request, transport_port
+from harness.clients.session import DIALECTS, _server_demands_encryption, _session_request, transport_port
 
 
 class LogonProbe:
@@ -30,6 +30,7 @@ class LogonProbe:
         self.timeout_s = timeout_s
         self.dialect = dialect
         self.transport = transport
+        self.encrypt = False  # the server demands encryption (learnt at the first logon)
 
     @classmethod
     def from_context(cls, ctx) -> LogonProbe:
@@ -39,6 +40,19 @@ class LogonProbe:
         pass
 
     def invoke(self) -> None:
+        if self._logon():
+            return
+        if self.encrypt:
+            raise ConnectionError("the server asked for encryption on an encrypted session")
+        # the server demands encryption (as open_session learns at its first login): from now
+        # on every logon offers it; this operation logs on again, encrypted
+        self.encrypt = True
+        if not self._logon():
+            raise ConnectionError("the server asked for encryption on an encrypted session")
+
+    def _logon(self) -> bool:
+        """One logon and logoff; False if the server asked for encryption that this logon did
+        not offer (it is then dropped after SESSION_SETUP)."""
         ep = self.endpoint
         port = transport_port(ep, self.transport)
         # impacket's own errors pass through: a socket timeout is an unknown outcome (info),
@@ -49,13 +63,15 @@ class LogonProbe:
                                  timeout=self.timeout_s, preferredDialect=DIALECTS[self.dialect])
         sock = conn.getSMBServer().get_socket()
         state = getattr(conn.getSMBServer(), "_Connection", None)
-        if isinstance(state, dict):  # signed, not encrypted, as the clients' sessions
+        if isinstance(state, dict) and not self.encrypt:  # signed only, as the clients' sessions
             state["SupportsEncryption"] = False
         try:
             conn.login(ep.username, ep.password, ep.domain, ntlmFallback=False)
-            tree_id = conn.connectTree(ep.share)
-            del tree_id  # the logoff ends the tree connect with the session
+            if _server_demands_encryption(conn):
+                return False
+            conn.connectTree(ep.share)  # the logoff ends the tree connect with the session
             conn.logoff()
+            return True
         finally:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

@@ -113,7 +113,7 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     if sessions:
         first = sessions[0]
         info.update(local=first.local_addr(), dialect=first.dialect, encrypted=first.encrypted,
-                    peer="%s:%d" % first.sock.getpeername()[:2])
+                    peer="{}:{}".format(*first.sock.getpeername()[:2]))
     return {name: probe for name, (probe, _) in built.items()}, sessions
 
 

@@ -22,9 +22,8 @@ def phases_for(mode: str) -> dict:
 
 
 @pytest.mark.parametrize("mode", DROP_MODES)
-def test_drop_fails_against_the_replica(watched_run, mode):
-    # rst's run is also test_request_classes' failing control for every request class
-    entry = watched_run(mode, "replica:any", phases_for(mode))[0]
+def test_drop_fails_against_the_replica(nbt_run, mode):
+    entry = nbt_run(mode, target="replica:any", overrides=phases_for(mode))
     assert entry["verdict"] == "fail", entry["reason"]
     stalled = {v["probe"] for v in entry["violations"]}
     assert "nbstat" in stalled, entry["violations"]
