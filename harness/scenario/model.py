@@ -288,6 +288,14 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         for p, kind in PROBE_KINDS.items():  # (at its default rate: overrides carry every rate)
             if kind.off_in_crowds and rates[p] == kind.default_rate_hz:
                 rates[p] = 0.0
+    # A shared request class at its low default rate (1-2 Hz) sends once per period: where a
+    # judged phase (or the baseline) is shorter, it goes at one send per shortest phase, so
+    # that every phase has samples of it (an open-loop stream at rate r has one send in any
+    # window of 1/r s). Only at its default rate: a rate asked for is kept.
+    shortest_s = min(x for x in (phases.baseline_s, phases.fault_s, phases.recovery_s) if x > 0)
+    for p, kind in PROBE_KINDS.items():
+        if kind.shared and rates[p] == kind.default_rate_hz and 0 < rates[p] < 1.0 / shortest_s:
+            rates[p] = round(1.0 / shortest_s, 6)
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
     own_process = [p for p in SESSION_PROBES if rates[p] > 0

@@ -72,3 +72,14 @@ def test_several_round_trips_get_proportionally_higher_floors_unless_bounded_exp
     assert sc.bounds.for_probe("smb_logon").p99_floor_ms == 20 * PROBES["smb_logon"].floor_scale
     assert sc.with_overrides({"bounds.p99_floor_ms": "40"}).bounds.for_probe("smb_logon").p99_floor_ms \
         == 40 * PROBES["smb_logon"].floor_scale
+
+
+def test_a_low_default_rate_rises_to_one_send_per_shortest_phase():
+    # test_matrix's phases: a 0.5 s recovery, where a 1 Hz stream may send nothing
+    sc = from_dict({"name": "x", "phases": {"baseline_s": 1.0, "fault_s": 1.0, "recovery_s": 0.5}}, "test")
+    assert sc.rates_hz["smb_logon"] == sc.rates_hz["smb_meta"] == 2.0
+    assert sc.rates_hz["smb_stat"] == 2.0 and sc.rates_hz["smb_echo"] == 10.0
+    # the default phases keep the default rates, and a rate asked for is kept
+    assert from_dict({"name": "x"}, "test").rates_hz["smb_logon"] == PROBES["smb_logon"].default_rate_hz
+    sc = from_dict({"name": "x", "phases": {"recovery_s": 0.25}, "probes": {"smb_logon": 0.5}}, "test")
+    assert sc.rates_hz["smb_logon"] == 0.5 and sc.rates_hz["smb_stat"] == 4.0
