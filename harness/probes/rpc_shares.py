@@ -10,6 +10,8 @@ sends to show a server's shares; on Samba the answer comes from its RPC service
 
 from __future__ import annotations
 
+from impacket.dcerpc.v5 import srvs, transport
+
 # The set-up's wait for each answer: Samba starts its RPC service on demand at the first bind
 # (samba-dcerpcd, then rpcd_srvsvc): 2-4 s on a fresh server here, later binds 0.1-0.4 s.
 BIND_TIMEOUT_S = 20.0
@@ -27,8 +29,6 @@ class ShareEnumProbe:
         return cls(ctx.session)
 
     def open(self) -> None:
-        from impacket.dcerpc.v5 import srvs, transport
-
         s = self.session
         rpc = transport.SMBTransport(s.endpoint.host, filename=r"\srvsvc", smb_connection=s.conn)
         dce = rpc.get_dce_rpc()
@@ -41,8 +41,6 @@ class ShareEnumProbe:
         self.dce = dce
 
     def invoke(self) -> None:
-        from impacket.dcerpc.v5 import srvs
-
         answer = srvs.hNetrShareEnum(self.dce, 1)  # raises DCERPCException on an error status
         if not answer["InfoStruct"]["ShareInfo"]["Level1"]["EntriesRead"]:
             raise ConnectionError("NetrShareEnum answered with no shares")
