@@ -11,10 +11,17 @@ sends to show a server's shares; on Samba the answer comes from its RPC service
 from __future__ import annotations
 
 from impacket.dcerpc.v5 import srvs, transport
+from impacket.dcerpc.v5.rpcrt import DCERPCException
+from impacket.nmb import NetBIOSError
+from impacket.smbconnection import SessionError
 
 # The set-up's wait for each answer: Samba starts its RPC service on demand at the first bind
 # (samba-dcerpcd, then rpcd_srvsvc): 2-4 s on a fresh server here, later binds 0.1-0.4 s.
 BIND_TIMEOUT_S = 20.0
+
+
+# What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
+SMB_ERRORS = (SessionError, NetBIOSError, DCERPCException, OSError)
 
 
 class ShareEnumProbe:
@@ -50,6 +57,6 @@ class ShareEnumProbe:
             return
         try:
             self.dce.disconnect()  # TREE_DISCONNECT of IPC$; the session stays the caller's
-        except Exception:
+        except SMB_ERRORS:
             pass
         self.dce = None

@@ -17,7 +17,12 @@ import socket
 
 from impacket.smbconnection import SMBConnection
 
-from harness.clients.session import DIALECTS, _server_demands_encryption, _session_request, transport_port
+from harness.clients.session import (
+    DIALECTS,
+    _server_demands_encryption,
+    _session_request,
+    transport_port,
+)
 
 
 class LogonProbe:

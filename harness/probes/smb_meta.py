@@ -21,6 +21,7 @@ from __future__ import annotations
 import struct
 
 from impacket import smb, smb3
+from impacket.nmb import NetBIOSError
 from impacket.smb3structs import (
     DELETE,
     FILE_OPEN_IF,
@@ -49,6 +50,10 @@ def rename_information(new_name: str, smb1: bool, unicode: bool = True) -> bytes
     if smb1:
         return struct.pack("<B3xII", 0, 0, len(name)) + name
     return struct.pack("<B7xQI", 0, 0, len(name)) + name
+
+
+# What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
+SMB_ERRORS = (SessionError, smb.SessionError, smb3.SessionError, NetBIOSError, OSError)
 
 
 class _Raw:
@@ -123,10 +128,10 @@ class MetadataProbe:
             return
         try:  # delete on close: the name it has now goes with the handle
             self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x01")
-        except Exception:
+        except SMB_ERRORS:
             pass
         try:
             smbops.close_file(self.session, self.file_id)
-        except Exception:
+        except SMB_ERRORS:
             pass  # the run's scratch sweep removes what is left
         self.file_id = None

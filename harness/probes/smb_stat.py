@@ -9,8 +9,14 @@ Explorer and every file manager send for each file they show.
 
 from __future__ import annotations
 
+from impacket.nmb import NetBIOSError
+from impacket.smbconnection import SessionError
+
 from harness.clients import smbops
 from harness.clients.session import client_file_name
+
+# What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
+SMB_ERRORS = (SessionError, NetBIOSError, OSError)
 
 
 class StatProbe:
@@ -39,6 +45,6 @@ class StatProbe:
         try:
             smbops.close_file(self.session, self.file_id)
             self.session.conn.deleteFile(self.session.endpoint.share, self.file_name)
-        except Exception:
+        except SMB_ERRORS:
             pass  # the run's scratch sweep removes what is left
         self.file_id = None
