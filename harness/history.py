@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ class HistoryWriter:
         self.process = process
         self.t0 = t0_monotonic
         self._file = open(self.path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 until close()
+        self._lock = threading.Lock()  # a shared prober's threads write one event at a time
 
     def set_t0(self, t0_monotonic: float) -> None:
         self.t0 = t0_monotonic
@@ -40,8 +42,10 @@ class HistoryWriter:
     def write(self, type_: str, t_s: float | None = None, **fields) -> dict:
         event = {"t_s": round(self.now_s() if t_s is None else t_s, 6), "type": type_,
                  "process": self.process, **fields}
-        self._file.write(json.dumps(event, separators=(",", ":")) + "\n")
-        self._file.flush()
+        line = json.dumps(event, separators=(",", ":")) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
         return event
 
     def close(self) -> None:

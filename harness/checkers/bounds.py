@@ -64,8 +64,9 @@ class Bounds:
         scale = self.floor_scale.get(probe, 1.0)
         if scale == 1.0:
             return self.default
-        return replace(self.default, p99_floor_ms=min(self.default.p99_floor_ms * scale, MAX_BOUND["p99_floor_ms"]),
-                       max_floor_ms=min(self.default.max_floor_ms * scale, MAX_BOUND["max_floor_ms"]))
+        d = self.default
+        return replace(d, p99_floor_ms=min(d.p99_floor_ms * scale, MAX_BOUND["p99_floor_ms"]),
+                       max_floor_ms=min(d.max_floor_ms * scale, MAX_BOUND["max_floor_ms"]))
 
     def to_json(self) -> dict:
         """The default and every probe's own bounds, the scaled ones as they apply."""

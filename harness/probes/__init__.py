@@ -83,7 +83,8 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
     ProbeKind("smb_contend", 0.0, True, None, "harness.probes.smb_contend:ContendedOpenProbe",
               "open (and close) of the file the victim holds, conflicting with its holding",
               from_drop=True, judged_by_access=True,
-              off_by_default_reason="it needs a holding ([victim] holds): the holdings scenarios turn it on"),
+              off_by_default_reason="it needs a holding ([victim] holds): the holdings "
+                                    "scenarios turn it on"),
     ProbeKind("smb_logon", 1.0, False, None, "harness.probes.smb_logon:LogonProbe",
               "new connection: NBT session request (or direct TCP), NEGOTIATE, SESSION_SETUP, "
               "TREE_CONNECT, LOGOFF", off_in_crowds=True, shared=True, floor_scale=3.0),
@@ -94,7 +95,8 @@ PROBES: dict[str, ProbeKind] = {k.name: k for k in (
               "QUERY_INFO (standard information) of the client's own open file",
               off_in_crowds=True, shared=True),
     ProbeKind("smb_meta", 1.0, True, None, "harness.probes.smb_meta:MetadataProbe",
-              "truncate, flush, rename, delete + undelete (SET_INFO, FLUSH) of the client's own open file",
+              "truncate, flush, rename, delete + undelete (SET_INFO, FLUSH) of the client's "
+              "own open file",
               off_in_crowds=True, shared=True, floor_scale=2.0),
     ProbeKind("rpc_shares", 1.0, True, None, "harness.probes.rpc_shares:ShareEnumProbe",
               "srvsvc NetrShareEnum over IPC$ (DCE/RPC on a named pipe)",

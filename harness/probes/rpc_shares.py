@@ -1,10 +1,11 @@
 """``rpc_shares``: enumerate the server's shares over the srvsvc named pipe.
 
 On the wire, per operation: one DCE/RPC request NetrShareEnum (opnum 15, level 1: what
-the NetShareEnumAll call sends, [MS-SRVS] 3.1.4.8) and its answer, written and read on the ``\\PIPE\\srvsvc`` pipe of IPC$ (SMB2
-WRITE + READ; SMB1 WRITE_ANDX + READ_ANDX). At setup, on the client's own session: TREE_CONNECT
-to IPC$, CREATE of the pipe and the RPC BIND to srvsvc (all kept). This is what Explorer
-sends to show a server's shares; on Samba the answer comes from its RPC service
+the NetShareEnumAll call sends, [MS-SRVS] 3.1.4.8) and its answer, written and read on the
+``\\PIPE\\srvsvc`` pipe of IPC$ (SMB2 WRITE + READ; SMB1 WRITE_ANDX + READ_ANDX). At
+setup, on the client's own session: TREE_CONNECT to IPC$, CREATE of the pipe and the RPC
+BIND to srvsvc (all kept). This is what Explorer sends to show a server's shares; on Samba
+the answer comes from its RPC service
 (samba-dcerpcd's rpcd_srvsvc since 4.16), a path no other probe takes.
 """
 

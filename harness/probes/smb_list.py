@@ -35,8 +35,12 @@ def find_first2_parameters(flags2: int, pattern: str):
     """An SMB1 TRANS2_FIND_FIRST2 request's parameters: every entry of ``pattern``, one
     answer, the search closed at its end."""
     params = smb.SMBFindFirst2_Parameters(flags2)
-    params["SearchAttributes"] = (smb.SMB_FILE_ATTRIBUTE_DIRECTORY | smb.SMB_FILE_ATTRIBUTE_HIDDEN
-                                  | smb.SMB_FILE_ATTRIBUTE_SYSTEM | smb.SMB_FILE_ATTRIBUTE_ARCHIVE)
+    params["SearchAttributes"] = (
+        smb.SMB_FILE_ATTRIBUTE_DIRECTORY
+        | smb.SMB_FILE_ATTRIBUTE_HIDDEN
+        | smb.SMB_FILE_ATTRIBUTE_SYSTEM
+        | smb.SMB_FILE_ATTRIBUTE_ARCHIVE
+    )
     params["SearchCount"] = 64
     params["Flags"] = smb.SMB_FIND_CLOSE_AFTER_REQUEST | smb.SMB_FIND_CLOSE_AT_EOS
     params["InformationLevel"] = smb.SMB_FIND_FILE_BOTH_DIRECTORY_INFO
@@ -69,9 +73,15 @@ class ListProbe:
         for name in self.file_names:
             smbops.open_close(s, name)
         if not s.is_smb1:
-            self.dir_id = s.conn.createFile(s.tree_id, self.dir_name, desiredAccess=FILE_LIST_DIRECTORY,
-                                            shareMode=smbops.SHARE_ALL, creationOption=FILE_DIRECTORY_FILE,
-                                            creationDisposition=FILE_OPEN, fileAttributes=0)
+            self.dir_id = s.conn.createFile(
+                s.tree_id,
+                self.dir_name,
+                desiredAccess=FILE_LIST_DIRECTORY,
+                shareMode=smbops.SHARE_ALL,
+                creationOption=FILE_DIRECTORY_FILE,
+                creationDisposition=FILE_OPEN,
+                fileAttributes=0,
+            )
 
     def invoke(self) -> None:
         if self.session.is_smb1:

@@ -28,8 +28,9 @@ from harness.clients.session import (
 class LogonProbe:
     name = "smb_logon"
 
-    def __init__(self, endpoint, client: str, timeout_s: float, dialect: str | None,
-                 transport: str) -> None:
+    def __init__(
+        self, endpoint, client: str, timeout_s: float, dialect: str | None, transport: str
+    ) -> None:
         self.endpoint = endpoint
         self.client_name = f"NBTH-{client}"
         self.timeout_s = timeout_s
@@ -63,9 +64,14 @@ class LogonProbe:
         # impacket's own errors pass through: a socket timeout is an unknown outcome (info),
         # anything else a failure (the worker tells them apart)
         with _session_request(self.transport == "nbt", port):
-            conn = SMBConnection(remoteName=ep.netbios_name, remoteHost=ep.host,
-                                 myName=self.client_name[:15].upper(), sess_port=port,
-                                 timeout=self.timeout_s, preferredDialect=DIALECTS[self.dialect])
+            conn = SMBConnection(
+                remoteName=ep.netbios_name,
+                remoteHost=ep.host,
+                myName=self.client_name[:15].upper(),
+                sess_port=port,
+                timeout=self.timeout_s,
+                preferredDialect=DIALECTS[self.dialect] if self.dialect else None,
+            )
         sock = conn.getSMBServer().get_socket()
         state = getattr(conn.getSMBServer(), "_Connection", None)
         if isinstance(state, dict) and not self.encrypt:  # signed only, as the clients' sessions

@@ -81,16 +81,22 @@ class MetadataProbe:
         return cls(ctx.session, ctx.client)
 
     def open(self) -> None:
-        self.file_id = smbops.open_file(self.session, self.names[0], FILE_OPEN_IF,
-                                        access=GENERIC_READ | GENERIC_WRITE | DELETE)
+        self.file_id = smbops.open_file(
+            self.session, self.names[0], FILE_OPEN_IF, access=GENERIC_READ | GENERIC_WRITE | DELETE
+        )
 
     def _set(self, smb2_class: int, smb1_level: int, data: bytes) -> None:
         s = self.session
         if s.is_smb1:
             s.smb.set_file_info(s.tree_id, self.file_id, smb1_level, _Raw(data))
         else:
-            s.smb.setInfo(s.tree_id, self.file_id, inputBlob=data, infoType=SMB2_0_INFO_FILE,
-                          fileInfoClass=smb2_class)
+            s.smb.setInfo(
+                s.tree_id,
+                self.file_id,
+                inputBlob=data,
+                infoType=SMB2_0_INFO_FILE,
+                fileInfoClass=smb2_class,
+            )
 
     def _unicode(self) -> bool:
         if not self.session.is_smb1:
@@ -103,17 +109,35 @@ class MetadataProbe:
         self._n += 1
         other = 1 - self.current
         steps = (
-            ("truncate", lambda: self._set(SMB2_FILE_END_OF_FILE_INFO, smb.SMB_SET_FILE_END_OF_FILE_INFO,
-                                           struct.pack("<q", size))),
+            (
+                "truncate",
+                lambda: self._set(
+                    SMB2_FILE_END_OF_FILE_INFO,
+                    smb.SMB_SET_FILE_END_OF_FILE_INFO,
+                    struct.pack("<q", size),
+                ),
+            ),
             ("flush", lambda: smbops.flush(s, self.file_id)),
-            ("rename", lambda: self._set(SMB2_FILE_RENAME_INFO,
-                                         SMB1_INFO_PASSTHROUGH + SMB2_FILE_RENAME_INFO,
-                                         rename_information(self.names[other], s.is_smb1,
-                                                            self._unicode()))),
-            ("delete", lambda: self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO,
-                                         b"\x01")),
-            ("undelete", lambda: self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO,
-                                           b"\x00")),
+            (
+                "rename",
+                lambda: self._set(
+                    SMB2_FILE_RENAME_INFO,
+                    SMB1_INFO_PASSTHROUGH + SMB2_FILE_RENAME_INFO,
+                    rename_information(self.names[other], s.is_smb1, self._unicode()),
+                ),
+            ),
+            (
+                "delete",
+                lambda: self._set(
+                    SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x01"
+                ),
+            ),
+            (
+                "undelete",
+                lambda: self._set(
+                    SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x00"
+                ),
+            ),
         )
         for step, call in steps:
             try:

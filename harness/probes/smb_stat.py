@@ -35,7 +35,9 @@ class StatProbe:
         self.file_id = smbops.open_file(self.session, self.file_name)
 
     def invoke(self) -> None:
-        info = self.session.conn.queryInfo(self.session.tree_id, self.file_id)  # raises on an error status
+        info = self.session.conn.queryInfo(
+            self.session.tree_id, self.file_id
+        )  # raises on an error status
         if info is None:
             raise ConnectionError("QUERY_INFO answered without file information")
 

@@ -108,7 +108,7 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
         return probe, session
 
     with ThreadPoolExecutor(max_workers=len(spec.rates_hz)) as pool:
-        built = dict(zip(spec.rates_hz, pool.map(build, spec.rates_hz)))
+        built = dict(zip(spec.rates_hz, pool.map(build, spec.rates_hz), strict=True))
     sessions = [session for _, session in built.values() if session is not None]
     if sessions:
         first = sessions[0]
@@ -117,36 +117,24 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     return {name: probe for name, (probe, _) in built.items()}, sessions
 
 
-class _LockedWriter:
-    """One history writer shared by a shared prober's threads: one event at a time."""
-
-    def __init__(self, writer: HistoryWriter) -> None:
-        self._writer = writer
-        self._lock = threading.Lock()
-
-    def write(self, *args, **kw) -> dict:
-        with self._lock:
-            return self._writer.write(*args, **kw)
-
-
 def _run_shared(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float) -> None:
     """Each probe's schedule in a thread of its own (all started before t0's first send):
     an operation the server holds blocks its own thread alone, in a socket wait that lets
     the others run. The interpreter switches threads every 0.5 ms, not 5 ms, so a thread's
     send is not held up by another's active wait."""
     sys.setswitchinterval(0.0005)
-    locked = _LockedWriter(writer)
     errors: list[str] = []
 
     def run(name: str) -> None:
         one = replace(spec, rates_hz={name: spec.rates_hz[name]}, spin_s=SHARED_SPIN_S,
                       stagger=spec.staggers.get(name, spec.stagger))
         try:
-            _run_probes(one, {name: probes[name]}, locked, t0)
-        except Exception as exc:
+            _run_probes(one, {name: probes[name]}, writer, t0)
+        except Exception as exc:  # noqa: BLE001 recorded in the history, as worker_main does
             errors.append(f"{spec.name} {name}: {describe_error(exc, spec.endpoint)}")
 
-    threads = [threading.Thread(target=run, args=(name,), name=name, daemon=True) for name in probes]
+    threads = [threading.Thread(target=run, args=(name,), name=name, daemon=True)
+               for name in probes]
     for t in threads:
         t.start()
     for t in threads:

@@ -62,7 +62,8 @@ class ReplicaConfig:
     trigger: str = "any"
     hold_s: float = 1.0
     degrade_ms: float = 0.0
-    holds: str = "all"  # what a hold holds: all (freeze or degrade) | create | logon | lock (those requests only)
+    # what a hold holds: all (freeze or degrade) | create | logon | lock (those requests only)
+    holds: str = "all"
     lose_write: int = 0  # > 0: the Nth WRITE is acknowledged by the relay, never forwarded
     # an IP address: count only connections from that host, the Nth WRITE of each
     lose_write_from: str | None = None
@@ -98,7 +99,8 @@ class ReplicaConfig:
         if self.holds not in HOLDS:
             raise BadInput(f"unknown hold {self.holds!r} (expected one of {', '.join(HOLDS)})")
         if self.holds != "all" and self.degrade_ms:
-            raise BadInput(f"a {self.holds} hold holds requests; it cannot also degrade (degrade_ms > 0)")
+            raise BadInput(f"a {self.holds} hold holds requests; it cannot also degrade "
+                           "(degrade_ms > 0)")
         if isinstance(self.lose_write, bool) or not isinstance(self.lose_write, int) \
                 or self.lose_write < 0:
             raise BadInput(f"lose_write must be an integer >= 0, got {self.lose_write!r}")

@@ -81,7 +81,7 @@ class Hold:
         during a request hold, a request of its class (create: an open; logon: NEGOTIATE,
         SESSION_SETUP, TREE_CONNECT; lock: a byte-range lock); never otherwise (a freeze
         holds by state)."""
-        return self.holding_creates and self._held(head)
+        return self.holding_creates and self._held is not None and self._held(head)
 
     def note_held(self, nbytes: int = 0, datagrams: int = 0) -> None:
         self.held_bytes += nbytes

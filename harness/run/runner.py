@@ -92,7 +92,8 @@ def plan_workers(scenario: Scenario, target: Target, events_dir: Path, drop: Dro
     groups: list[int | None] = [None] * (len(loners) + len(own)) + [i for i, _ in together]
     spread = spread_staggers(rates, groups=groups, group_gap_s=SHARED_GAP_S)
     staggers = iter(spread[:len(loners) + len(own)])
-    shared_staggers = {(i, p): st for (i, p), st in zip(together, spread[len(loners) + len(own):])}
+    shared_staggers = {(i, p): st for (i, p), st
+                       in zip(together, spread[len(loners) + len(own):], strict=True)}
     # session-less probers: a process each
     specs = [WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
                         events_path=str(events_dir / f"events-{probe}.jsonl"),

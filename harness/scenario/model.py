@@ -348,7 +348,8 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
                         healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases,
                         rates_hz=rates, idle_sessions=idle, sessions_per_process=per_process,
                         probe_timeout_s=float(timeout_s), dialect=dialect, transport=transport,
-                        bounds=Bounds(default, per_probe, FLOOR_SCALE), evidence_timeout_s=float(evidence_s),
+                        bounds=Bounds(default, per_probe, FLOOR_SCALE),
+                        evidence_timeout_s=float(evidence_s),
                         host_stall_ms=float(host_stall_ms),
                         source=source, from_matrix=from_matrix)
     if not from_matrix:

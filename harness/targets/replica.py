@@ -65,7 +65,8 @@ class ReplicaTarget(LocalSamba):
         if self.lose_write and hold != "all":
             raise BadInput(f"replica: lose_write and hold={hold} cannot be combined")
         if hold != "all" and self.degrade_ms:
-            raise BadInput(f"replica: hold={hold} holds requests; it cannot also degrade (--degrade-ms)")
+            raise BadInput(f"replica: hold={hold} holds requests; it cannot also degrade "
+                           "(--degrade-ms)")
         self.hold = hold
         opts = (f",hold={hold}" if hold != "all" else "") + \
             (f",lose_write={self.lose_write}" if self.lose_write else "") + \
