@@ -97,7 +97,7 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
-    access: {probe, holds, max_wait_s} for a contended probe (checkers.access), which is then
+    access: {probe, holds, max_wait_s, max_answer_s} for a contended probe (checkers.access), which is then
     judged by its time-to-access instead of the latency bounds.
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
@@ -116,7 +116,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     if access:
         access_result, access_violations = access_summary(
             [o for o in ops if o.role == "healthy"], drop.get("at_s") if drop else None,
-            access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"))
+            access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"),
+            access.get("max_answer_s"))
         violations += access_violations
         if access_result is None:  # never tried is never a pass
             problems.append(f"contended probe {access.get('probe', 'smb_contend')} made 0 attempts: "

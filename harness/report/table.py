@@ -80,9 +80,9 @@ def render_table(entry: ScenarioResult) -> str:
         lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
     for v in entry.violations:
         detail = v.extra.get("detail")
-        if v.stat == "time_to_access":
+        if v.stat in ("time_to_access", "first_answer"):
             limit = "none" if v.limit_us is None else f"{v.limit_us / 1e6:g} s"
-            lines.append(f"   VIOLATION {v.probe} time to access: {v.extra.get('note')} "
+            lines.append(f"   VIOLATION {v.probe} {v.stat.replace('_', ' ')}: {v.extra.get('note')} "
                          f"(limit {limit})")
         elif detail:  # not a figure against a limit (e.g. a lost write)
             lines.append(f"   VIOLATION {v.probe} {v.phase} {v.stat}: {detail}")

@@ -250,7 +250,8 @@ def access_expectation(scenario: Scenario, target: Target) -> dict | None:
     if not contended or not scenario.victim:
         return None
     return {"probe": contended[0], "holds": scenario.victim.holds,
-            "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind)}
+            "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind),
+            "max_answer_s": scenario.victim.max_answer_s}
 
 
 def _sweep_scratch(target: Target, workers: list[Worker], log: HistoryWriter, run_tag: str,

@@ -34,7 +34,7 @@ MAX_IDLE_SESSIONS = 1000
 TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect", "transport",
             "idle_sessions", "sessions_per_process",
             "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms", "victim"}
-VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms"}
+VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms", "max_answer_s"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class VictimSpec:
     max_wait_s: float | None = None  # drop start -> the first successful contended open
     max_wait_s_by_target: dict = field(default_factory=dict)  # target kind -> max_wait_s
     durable_timeout_ms: int = 0  # durable_v2: the Timeout asked for (0: the server's default)
+    max_answer_s: float | None = None  # drop start -> the first answer (granted or refused)
 
     def max_wait_for(self, target: str | None, kind: str | None = None) -> float | None:
         """The bound for a target: by its name (``docker:trixie``, a named URL target), else
@@ -63,6 +64,8 @@ class VictimSpec:
              "max_wait_s_by_target": dict(self.max_wait_s_by_target)}
         if self.max_wait_s is not None:
             d["max_wait_s"] = self.max_wait_s
+        if self.max_answer_s is not None:
+            d["max_answer_s"] = self.max_answer_s
         return d
 
 
@@ -398,6 +401,9 @@ def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
                      for k, v in by_target.items()}
         durable_ms = int(number(victim_d.get("durable_timeout_ms", 0), "[victim] durable_timeout_ms",
                                 0, 300_000, integer=True))
+        max_answer = victim_d.get("max_answer_s")
+        if max_answer is not None:
+            max_answer = float(number(max_answer, "[victim] max_answer_s", 0, 3600, lo_open=True))
     except ValueError as exc:
         raise bad(str(exc)) from None
-    return VictimSpec(holds, max_wait, by_target, durable_ms)
+    return VictimSpec(holds, max_wait, by_target, durable_ms, max_answer)

@@ -38,7 +38,7 @@ def test_sequence_and_time_to_access():
     summary, violations = access_summary(ops, 2.5, 2.0, "deny_write")
     assert summary["time_to_access_s"] == pytest.approx(0.9)  # 3.0 + 0.4 - 2.5
     assert summary["statuses"][0] == {"status": "STATUS_SHARING_VIOLATION", "count": 2,
-                                      "first_s": 2.5, "last_s": 2.6}
+                                      "first_s": 2.5, "last_s": 2.6, "longest_s": 0.005}
     assert violations == []
     assert "got the file 0.900 s after the drop" in access_line(summary)
     _, late = access_summary(ops, 2.5, 0.5, "deny_write")
