@@ -13,7 +13,9 @@ Evidence, server side: the server's socket to the victim is ESTABLISHED with not
 unacknowledged (Send-Q 0), /proc says the victim is stopped, and the victim's own socket
 (sock_diag in its network namespace) holds what reached it since, unread: a break waiting in
 its receive queue. For a holding no opener breaks, nothing arrives: the drop is proven once
-that has held for ``quiet_s``.
+that has held for ``quiet_s``. On a server the harness cannot look inside (a URL target), the
+capture of the victim's flow: everything the server sent since the drop acknowledged by the
+stopped victim's kernel, with an open window and no data from the victim.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import socket
 import time
 
+from harness.drops.base import after
 from harness.drops.pause import Pause, process_state
 from harness.errors import InfraError
 from harness.lab.sockdiag import TcpTable
@@ -44,6 +47,29 @@ def hung_evidence(rows, detail: dict, state: str | None, victim_rx_q: int | None
             "victim_rx_queue_bytes": victim_rx_q,
             "waiting": "a break unread in the victim's receive queue" if victim_rx_q
             else f"nothing sent to the victim in {quiet_s:g} s"}
+
+
+def hung_in_capture(captured: list, since_monotonic: float, state: str | None,
+                    quiet_for_s: float, quiet_s: float) -> dict | None:
+    """Pure: from the harness's capture of the victim's flow since the drop, the victim is
+    stopped and sent no data, and its kernel acknowledged all the server sent (with a window
+    still open); proven at once when the server sent something, else after ``quiet_s``."""
+    if state != "T":
+        return None
+    sent_in = [s for s in after(captured, since_monotonic, "in") if s.payload_len]
+    out = after(captured, since_monotonic, "out")
+    if any(s.payload_len for s in out):
+        return None
+    if not sent_in:
+        return ({"capture": f"the stopped victim's flow stayed silent for {quiet_s:g} s",
+                 "victim_state": "stopped"} if quiet_for_s >= quiet_s else None)
+    end = max(s.seq + s.payload_len for s in sent_in)
+    acks = [s for s in out if (s.ack - end) & 0xFFFFFFFF < 1 << 31 and s.window > 0]  # seq arithmetic
+    if not acks:
+        return None
+    return {"capture": "the stopped victim's kernel acknowledged the server's data, window open",
+            "server_bytes": sum(s.payload_len for s in sent_in), "victim_window": acks[-1].window,
+            "victim_state": "stopped"}
 
 
 class Hang(Pause):
@@ -100,4 +126,11 @@ class Hang(Pause):
             self._table = None
 
     def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
-        return None
+        """Reads /proc, then judges the capture purely (hung_in_capture)."""
+        state = process_state(detail.get("pid"))
+        if state != "T":
+            return None
+        now = time.monotonic()
+        if self._seen_at is None:
+            self._seen_at = now
+        return hung_in_capture(captured, since_monotonic, state, now - self._seen_at, self.quiet_s)
