@@ -8,6 +8,7 @@ from harness.drops.blackhole import Blackhole
 from harness.drops.fin import Fin
 from harness.drops.halfframe import HalfFrame
 from harness.drops.hang import Hang
+from harness.drops.ignore_breaks import IgnoreBreaks
 from harness.drops.kill import Kill
 from harness.drops.netem import Netem
 from harness.drops.partition import Partition
@@ -16,7 +17,7 @@ from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
 DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole, Netem, Partition,
-                                                  Pause, Hang)}
+                                                  Pause, Hang, IgnoreBreaks)}
 
 
 def drop_for(mode: str, params: dict | None = None, owner_pid: int = 0) -> Drop:

@@ -25,6 +25,7 @@ class Drop:
     # harness.scenario.model.unsupported: bad input in a file, a skip in a matrix).
     smb1_unsupported = ""
     fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
+    victim_events_path: str | None = None  # set by the runner before evidence: the victim's history
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""

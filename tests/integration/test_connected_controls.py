@@ -1,21 +1,22 @@
 """Controls for the connected-holder scenarios (``scenarios/connected/``): a victim that stays
 connected while it hangs. ``batch_oplock-hang`` (a batch-oplock holder stopped with its receive
-window open, 40 s fault phase, killed at its end) passes on the embedded Samba's default
-configuration within its documented expectation, and fails against a server that makes
-others wait longer.
+window open, 40 s fault phase, killed at its end) and ``batch_oplock-ignore_breaks`` (a holder
+that keeps answering echoes but never acknowledges the break, reset at the fault phase's end)
+pass on the embedded Samba's default configuration within their documented expectation, and
+fail against a server that makes others wait longer.
 
-- Embedded Samba 4.17: the break reaches the stopped holder's socket and its kernel
-  acknowledges it, so Samba's break-ack check (SIOCOUTQ) sees nothing wrong; the opener waits
+- Embedded Samba 4.17: the break reaches the holder's socket and its kernel acknowledges it,
+  so Samba's break-ack check (SIOCOUTQ) sees nothing wrong; the opener waits
   the break timeout (30 s + 5 s fudge: 35.0 s), is refused by the holder's share mode
-  (STATUS_SHARING_VIOLATION) until the kill at 40 s, then granted: first answer about
+  (STATUS_SHARING_VIOLATION) until the kill (or RST) at 40 s, then granted: first answer about
   35.5 s after the drop (``max_answer_s`` 37), access about 40.5 s (``max_wait_s`` 45).
 - ``replica:any,hold=create --hold-s 8``: the default Samba behind the replica, which holds
-  every SMB2 CREATE for 8 s once it counts the victim's loss (the kill's RST at 40 s): access
+  every SMB2 CREATE for 8 s once it counts the victim's loss (its RST at 40 s): access
   at about 48 s, past ``max_wait_s``. Samba's break timeout is compiled in
   (OPLOCK_BREAK_TIMEOUT), no smb.conf parameter lengthens it.
 
-Both runs at once (each ``nbt-harness run`` has a lab of its own), the contended open as the
-only probe (as in test_holding_controls): about 50 s for the file.
+The four runs at once (each ``nbt-harness run`` has a lab of its own), the contended open as
+the only probe (as in test_holding_controls): about 50-70 s for the file.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.support.holding_runs import Run, run_all
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(os.geteuid() != 0, reason="the embedded target needs root")]
 
-SCENARIO = "connected/batch_oplock-hang"
+DROPS = ("hang", "ignore_breaks")
 ONLY_CONTENDED = {"probes.nbt_session": 0, "probes.smb_rw": 0, "probes.smb_open": 0,
                   "probes.nbstat": 0, "probes.smb_echo": 0}
 RUNS = {"default": ("local", ()), "replica hold=create 8 s": ("replica:any,hold=create", ("--hold-s", "8"))}
@@ -37,8 +38,9 @@ RUNS = {"default": ("local", ()), "replica hold=create 8 s": ("replica:any,hold=
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    plan = [Run(key, target, SCENARIO, (), extra=extra, sets=ONLY_CONTENDED, plain=True)
-            for key, (target, extra) in RUNS.items()]
+    plan = [Run(f"{key}/{drop}", target, f"connected/batch_oplock-{drop}", (), extra=extra,
+                sets=ONLY_CONTENDED, plain=True)
+            for key, (target, extra) in RUNS.items() for drop in DROPS]
     got = run_all(plan, tmp_path_factory.mktemp("connected-controls"))
     for (key, run), outcome in got.items():
         if key == "exit":
@@ -47,31 +49,38 @@ def runs(tmp_path_factory):
     return {key: entry for (key, _), entry in got.items() if key != "exit"}
 
 
-def assert_hung_with_a_break_unread(r):
+def assert_break_left_unacknowledged(r, drop):
     ev = r["drop"]["evidence"]
     assert ev, r["drop"]
-    assert ev["server_socket"] == "ESTAB" and ev["server_unacked_bytes"] == 0, ev
-    assert ev["victim_state"] == "stopped" and ev["victim_rx_queue_bytes"] > 0, ev
+    assert ev["server_socket"] == "ESTAB", ev
+    if drop == "hang":  # stopped, the break unread in its receive queue
+        assert ev["server_unacked_bytes"] == 0 and ev["victim_state"] == "stopped", ev
+        assert ev["victim_rx_queue_bytes"] > 0, ev
+    else:  # read, recorded, never acknowledged, and the victim answered after it
+        assert ev["breaks_received"] >= 1 and ev["acknowledged"] == 0, ev
+        assert ev["echoes_answered_after_break"] >= 1 and ev["break"]["kind"] == "oplock", ev
     assert r["access"]["granted"]["holds"] == "batch_oplock"
 
 
-def test_hung_holder_passes_on_default_samba_after_the_break_timeout(runs):
-    r = runs["default"]
+@pytest.mark.parametrize("drop", DROPS)
+def test_unacknowledged_break_passes_on_default_samba_after_the_break_timeout(runs, drop):
+    r = runs[f"default/{drop}"]
     assert r["verdict"] == "pass", (r["reason"], r.get("access"))
-    assert_hung_with_a_break_unread(r)
+    assert_break_left_unacknowledged(r, drop)
     a = r["access"]
     # answered (refused) once the break timed out, not before: the holder keeps its open
     assert 30.0 <= a["first_answer_s"] <= a["max_answer_s"], a
     first, last = a["statuses"][0], a["statuses"][-1]
     assert first["status"] == "STATUS_SHARING_VIOLATION" and first["longest_s"] >= 30.0, a["statuses"]
-    # granted only after the kill at the end of the 40 s fault phase
+    # granted only once the holder is gone at the end of the 40 s fault phase
     assert last["status"] == "ok" and 40.0 <= a["time_to_access_s"] <= a["max_wait_s"], a
 
 
-def test_hung_holder_fails_behind_a_server_holding_opens_after_the_loss(runs):
-    r = runs["replica hold=create 8 s"]
+@pytest.mark.parametrize("drop", DROPS)
+def test_unacknowledged_break_fails_behind_a_server_holding_opens_after_the_loss(runs, drop):
+    r = runs[f"replica hold=create 8 s/{drop}"]
     assert r["verdict"] == "fail", (r["reason"], r.get("access"))
-    assert_hung_with_a_break_unread(r)
+    assert_break_left_unacknowledged(r, drop)
     assert [v["stat"] for v in r["violations"]] == ["time_to_access"], r["violations"]
     a = r["access"]
     assert a["time_to_access_s"] is None or a["time_to_access_s"] > a["max_wait_s"], a
