@@ -10,6 +10,7 @@ from harness.drops.halfframe import HalfFrame
 from harness.drops.hang import Hang
 from harness.drops.ignore_breaks import IgnoreBreaks
 from harness.drops.kill import Kill
+from harness.drops.late_ack import LateAck
 from harness.drops.netem import Netem
 from harness.drops.partition import Partition
 from harness.drops.pause import Pause
@@ -17,7 +18,7 @@ from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
 DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole, Netem, Partition,
-                                                  Pause, Hang, IgnoreBreaks)}
+                                                  Pause, Hang, IgnoreBreaks, LateAck)}
 
 
 def drop_for(mode: str, params: dict | None = None, owner_pid: int = 0) -> Drop:

@@ -106,13 +106,22 @@ class IgnoreBreaks(Drop):
             if brk is not None:
                 record("break_received", acknowledged=False, echoes_answered=answered,
                        **describe_break(brk["Command"], bytes(brk["Data"])))
+                self.on_break(bytes(brk["Data"]))
                 say_working = True
             elif say_working:
                 record("working", echoes_answered=answered)
                 say_working = False
-            time.sleep(max(0.0, min(self.echo_interval_s, end - time.monotonic())))
+            wake = self.tend(session, record)
+            time.sleep(max(0.0, min(self.echo_interval_s, end - time.monotonic(), wake)))
         record("reset", echoes_answered=answered)
         abort(session.sock)
+
+    def on_break(self, data: bytes) -> None:
+        """A break notification's body was read (this drop: nothing more)."""
+
+    def tend(self, session, record) -> float:
+        """Each turn of the working loop: what else is due; seconds until it next is."""
+        return self.echo_interval_s
 
     def evidence(self, before, rows, detail, victim_exitcode):
         """Reads the victim's history (its drop events), then judges purely (ignored_evidence)."""
@@ -132,4 +141,8 @@ class IgnoreBreaks(Drop):
         now = time.monotonic()
         if self._seen_at is None:
             self._seen_at = now
-        return ignored_evidence(rows, events, now - self._seen_at, self.quiet_s)
+        return self.judge(rows, events, now - self._seen_at)
+
+    def judge(self, rows, events: list[dict], quiet_for_s: float) -> dict | None:
+        """Pure: the evidence from the server's rows and the victim's drop events."""
+        return ignored_evidence(rows, events, quiet_for_s, self.quiet_s)
