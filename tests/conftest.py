@@ -34,7 +34,8 @@ def healthy_dialect_run(dialect: str) -> dict:
 # Seconds per file, measured in one serial run of the suite (for the order only; a file not
 # named counts 1 s). Files that share a session fixture's runs go to one worker together.
 FILE_S = {"test_replica_controls": 97, "test_scale": 92, "test_matrix": 65,
-          "test_holding_controls": 75, "test_target_holdings": 45, "test_remote_target": 60, "test_lab_drops": 48,
+          "test_holding_controls": 75, "test_connected_controls": 61, "test_target_holdings": 45,
+          "test_remote_target": 60, "test_lab_drops": 48,
           "test_docker_scenarios": 40, "test_embedded_drops": 31, "test_fuzz": 28,
           "test_open_path": 26, "test_plugin": 23, "test_bad_input_corpus": 23,
           "test_reports": 22, "test_cli": 21, "test_exit_paths": 19, "test_replica_relay": 17,
