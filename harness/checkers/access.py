@@ -34,6 +34,12 @@ def attempt_status(op: Op) -> str:
     return word if word.startswith("STATUS_") else "error"
 
 
+def answered(op: Op) -> bool:
+    """The server answered the attempt: granted, or refused with an NT status."""
+    status = attempt_status(op)
+    return status == "ok" or status.startswith("STATUS_")
+
+
 def waited_s(op: Op) -> float:
     """How long an attempt waited: until its answer, or until the client gave up on it."""
     return (op.latency_us or 0) / 1e6
@@ -74,8 +80,7 @@ def access_summary(ops: list[Op], drop_at_s: float | None, max_wait_s: float | N
         time_to_access_s = round(max(0.0, completed_s - drop_at_s), 3)
     if drop_at_s is not None:
         since = [o for o in mine if o.intended_s >= drop_at_s]
-        answer = next((o for o in since if attempt_status(o) == "ok" or attempt_status(o).startswith("STATUS_")),
-                      None)
+        answer = next((o for o in since if answered(o)), None)
         if answer is not None:
             first_answer_s = round(max(0.0, answer.intended_s + waited_s(answer) - drop_at_s), 3)
         if since:
@@ -97,7 +102,8 @@ def access_summary(ops: list[Op], drop_at_s: float | None, max_wait_s: float | N
     if max_answer_s is not None and drop_at_s is not None and (
             first_answer_s is None or first_answer_s > max_answer_s):
         violations.append({"probe": probe, "phase": "fault", "stat": "first_answer",
-                           "observed_us": None if first_answer_s is None else round(first_answer_s * 1e6),
+                           "observed_us": None if first_answer_s is None
+                           else round(first_answer_s * 1e6),
                            "limit_us": round(max_answer_s * 1e6),
                            "note": "never answered within the run" if first_answer_s is None
                            else f"first answer after {first_answer_s:.2f} s"})
@@ -134,9 +140,10 @@ def access_line(access: dict) -> str:
     seq = ", ".join(went_through(s, drop_at_s) for s in access.get("statuses", [])[:8])
     more = " ..." if len(access.get("statuses", [])) > 8 else ""
     answer = access.get("first_answer_s")
-    answered = ("" if answer is None or (tta is not None and answer >= tta)
-                else f"; first answer {answer:.3f} s after the drop"
-                + (f" (max_answer_s {access['max_answer_s']:g})" if access.get("max_answer_s") is not None else ""))
+    answer_bound = access.get("max_answer_s")
+    first = ("" if answer is None or (tta is not None and answer >= tta)
+             else f"; first answer {answer:.3f} s after the drop"
+             + (f" (max_answer_s {answer_bound:g})" if answer_bound is not None else ""))
     return (f"holds {access.get('holds')}: {got}"
-            + (f" (max_wait_s {bound:g})" if bound is not None else "") + answered
+            + (f" (max_wait_s {bound:g})" if bound is not None else "") + first
             + f"; {access.get('attempts')} attempts: {seq}{more}")

@@ -97,8 +97,8 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
 
     host_stall_us: canary lateness that marks a machine stall; the part of a sample's latency
     that overlaps such a stall is taken off it (None: take nothing off).
-    access: {probe, holds, max_wait_s, max_answer_s} for a contended probe (checkers.access), which is then
-    judged by its time-to-access instead of the latency bounds.
+    access: {probe, holds, max_wait_s, max_answer_s} for a contended probe (checkers.access),
+    which is then judged by its time-to-access instead of the latency bounds.
     """
     windows = host_stalls(events, host_stall_us) if host_stall_us is not None else []
     ops = operations(events)

@@ -31,8 +31,14 @@ from harness.lab.sockdiag import TcpTable
 from harness.validate import number
 
 
-def hung_evidence(rows, detail: dict, state: str | None, victim_rx_q: int | None,
-                  quiet_for_s: float, quiet_s: float) -> dict | None:
+def hung_evidence(
+    rows,
+    detail: dict,
+    state: str | None,
+    victim_rx_q: int | None,
+    quiet_for_s: float,
+    quiet_s: float,
+) -> dict | None:
     """Pure: the victim is stopped (``state`` ``T``), the server's socket to it ESTABLISHED with
     nothing unacknowledged, and the victim's receive queue holds ``victim_rx_q`` unread bytes:
     proven at once when they are more than zero (a break waiting), or once the rest has held
@@ -42,15 +48,22 @@ def hung_evidence(rows, detail: dict, state: str | None, victim_rx_q: int | None
     row = next((r for r in rows if r.state == "ESTAB" and r.send_q == 0), None)
     if row is None or (victim_rx_q == 0 and quiet_for_s < quiet_s):
         return None
-    return {"server_socket": "ESTAB", "server_unacked_bytes": row.send_q, "peer": row.peer,
-            "victim_pid": detail.get("pid"), "victim_state": "stopped",
-            "victim_rx_queue_bytes": victim_rx_q,
-            "waiting": "a break unread in the victim's receive queue" if victim_rx_q
-            else f"nothing sent to the victim in {quiet_s:g} s"}
+    return {
+        "server_socket": "ESTAB",
+        "server_unacked_bytes": row.send_q,
+        "peer": row.peer,
+        "victim_pid": detail.get("pid"),
+        "victim_state": "stopped",
+        "victim_rx_queue_bytes": victim_rx_q,
+        "waiting": "a break unread in the victim's receive queue"
+        if victim_rx_q
+        else f"nothing sent to the victim in {quiet_s:g} s",
+    }
 
 
-def hung_in_capture(captured: list, since_monotonic: float, state: str | None,
-                    quiet_for_s: float, quiet_s: float) -> dict | None:
+def hung_in_capture(
+    captured: list, since_monotonic: float, state: str | None, quiet_for_s: float, quiet_s: float
+) -> dict | None:
     """Pure: from the harness's capture of the victim's flow since the drop, the victim is
     stopped and sent no data, and its kernel acknowledged all the server sent (with a window
     still open); proven at once when the server sent something, else after ``quiet_s``."""
@@ -61,15 +74,26 @@ def hung_in_capture(captured: list, since_monotonic: float, state: str | None,
     if any(s.payload_len for s in out):
         return None
     if not sent_in:
-        return ({"capture": f"the stopped victim's flow stayed silent for {quiet_s:g} s",
-                 "victim_state": "stopped"} if quiet_for_s >= quiet_s else None)
+        return (
+            {
+                "capture": f"the stopped victim's flow stayed silent for {quiet_s:g} s",
+                "victim_state": "stopped",
+            }
+            if quiet_for_s >= quiet_s
+            else None
+        )
     end = max(s.seq + s.payload_len for s in sent_in)
-    acks = [s for s in out if (s.ack - end) & 0xFFFFFFFF < 1 << 31 and s.window > 0]  # seq arithmetic
+    acks = [
+        s for s in out if (s.ack - end) & 0xFFFFFFFF < 1 << 31 and s.window > 0
+    ]  # seq arithmetic
     if not acks:
         return None
-    return {"capture": "the stopped victim's kernel acknowledged the server's data, window open",
-            "server_bytes": sum(s.payload_len for s in sent_in), "victim_window": acks[-1].window,
-            "victim_state": "stopped"}
+    return {
+        "capture": "the stopped victim's kernel acknowledged the server's data, window open",
+        "server_bytes": sum(s.payload_len for s in sent_in),
+        "victim_window": acks[-1].window,
+        "victim_state": "stopped",
+    }
 
 
 class Hang(Pause):
@@ -77,7 +101,9 @@ class Hang(Pause):
     killed at the end of the fault phase."""
 
     mode = "hang"
-    wire = "SO_RCVBUF grown, nothing outstanding, then the victim process is SIGSTOPped (window open)"
+    wire = (
+        "SO_RCVBUF grown, nothing outstanding, then the victim process is SIGSTOPped (window open)"
+    )
 
     def __init__(self, rcvbuf_bytes: int = 1 << 20, quiet_s: float = 2.0) -> None:
         self.after = "kill"
@@ -91,15 +117,21 @@ class Hang(Pause):
 
     def act(self, session):
         session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)
-        return {"rcvbuf_bytes": session.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
-                "pid": os.getpid(), "then": "SIGSTOP", "after": "kill"}
+        return {
+            "rcvbuf_bytes": session.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+            "pid": os.getpid(),
+            "then": "SIGSTOP",
+            "after": "kill",
+        }
 
     def victim_rx_queue(self, pid: int, row) -> int | None:
         """The unread bytes of the victim's socket, from sock_diag in its own namespace."""
         try:
             if self._table is None:
                 ns = f"/proc/{pid}/ns/net"  # the harness's own one needs no setns (no root)
-                self._table = TcpTable(None if os.readlink(ns) == os.readlink("/proc/self/ns/net") else ns)
+                self._table = TcpTable(
+                    None if os.readlink(ns) == os.readlink("/proc/self/ns/net") else ns
+                )
             mine = self._table.lookup(row.peer, row.local)
         except (InfraError, OSError):
             return None
@@ -115,8 +147,9 @@ class Hang(Pause):
         now = time.monotonic()
         if self._seen_at is None:
             self._seen_at = now
-        found = hung_evidence(rows, detail, state, self.victim_rx_queue(pid, row),
-                              now - self._seen_at, self.quiet_s)
+        found = hung_evidence(
+            rows, detail, state, self.victim_rx_queue(pid, row), now - self._seen_at, self.quiet_s
+        )
         if found:
             self.cleanup(None)
         return found

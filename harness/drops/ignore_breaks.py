@@ -38,10 +38,14 @@ def describe_break(command: int, data: bytes) -> dict:
         return {"command": command}
     size = struct.unpack_from("<H", data)[0]
     if size == LEASE_BREAK_SIZE and len(data) >= 32:
-        flags, = struct.unpack_from("<I", data, 4)
+        (flags,) = struct.unpack_from("<I", data, 4)
         current, new = struct.unpack_from("<II", data, 24)
-        return {"kind": "lease", "current_state": current, "new_state": new,
-                "ack_required": bool(flags & 0x01)}
+        return {
+            "kind": "lease",
+            "current_state": current,
+            "new_state": new,
+            "ack_required": bool(flags & 0x01),
+        }
     return {"kind": "oplock", "new_level": data[2], "ack_required": True}
 
 
@@ -60,17 +64,29 @@ def ignored_evidence(rows, events: list[dict], quiet_for_s: float, quiet_s: floa
         return None
     if breaks:
         first = breaks[0]
-        later = [w for w in working if w.get("echoes_answered", 0) > first.get("echoes_answered", 0)]
+        later = [
+            w for w in working if w.get("echoes_answered", 0) > first.get("echoes_answered", 0)
+        ]
         if not later:
             return None
-        return {**seen, "breaks_received": len(breaks), "acknowledged": 0,
-                "break": {k: first[k] for k in ("kind", "new_level", "new_state", "ack_required")
-                          if k in first},
-                "echoes_answered_after_break": later[-1]["echoes_answered"] - first["echoes_answered"]}
+        return {
+            **seen,
+            "breaks_received": len(breaks),
+            "acknowledged": 0,
+            "break": {
+                k: first[k]
+                for k in ("kind", "new_level", "new_state", "ack_required")
+                if k in first
+            },
+            "echoes_answered_after_break": later[-1]["echoes_answered"] - first["echoes_answered"],
+        }
     if working and quiet_for_s >= quiet_s:
-        return {**seen, "breaks_received": 0,
-                "echoes_answered": working[-1]["echoes_answered"],
-                "waiting": f"no break sent to the victim in {quiet_s:g} s"}
+        return {
+            **seen,
+            "breaks_received": 0,
+            "echoes_answered": working[-1]["echoes_answered"],
+            "waiting": f"no break sent to the victim in {quiet_s:g} s",
+        }
     return None
 
 
@@ -79,7 +95,10 @@ class IgnoreBreaks(Drop):
     phase."""
 
     mode = "ignore_breaks"
-    wire = "SMB2 ECHOs answered; oplock and lease breaks read and never acknowledged; a RST at the fault's end"
+    wire = (
+        "SMB2 ECHOs answered; oplock and lease breaks read and never acknowledged; "
+        "a RST at the fault's end"
+    )
     smb1_unsupported = "it reads SMB2 break notifications"
 
     def __init__(self, echo_interval_s: float = 0.25, quiet_s: float = 2.0) -> None:
@@ -88,8 +107,11 @@ class IgnoreBreaks(Drop):
         self._seen_at: float | None = None  # evidence state, kept by the runner's instance
 
     def act(self, session):
-        return {"pid": os.getpid(), "echo_interval_s": self.echo_interval_s,
-                "then": "echoes; breaks read, never acknowledged"}
+        return {
+            "pid": os.getpid(),
+            "echo_interval_s": self.echo_interval_s,
+            "then": "echoes; breaks read, never acknowledged",
+        }
 
     def during(self, session, until_monotonic, record):
         end = self.fault_end_monotonic or until_monotonic
@@ -104,8 +126,12 @@ class IgnoreBreaks(Drop):
             answered += 1
             brk = pending.pop(UNSOLICITED, None)
             if brk is not None:
-                record("break_received", acknowledged=False, echoes_answered=answered,
-                       **describe_break(brk["Command"], bytes(brk["Data"])))
+                record(
+                    "break_received",
+                    acknowledged=False,
+                    echoes_answered=answered,
+                    **describe_break(brk["Command"], bytes(brk["Data"])),
+                )
                 self.on_break(bytes(brk["Data"]))
                 say_working = True
             elif say_working:
@@ -135,7 +161,9 @@ class IgnoreBreaks(Drop):
         if not self.victim_events_path:
             return None
         try:
-            events = [e for e in read_events(Path(self.victim_events_path)) if e.get("type") == "drop"]
+            events = [
+                e for e in read_events(Path(self.victim_events_path)) if e.get("type") == "drop"
+            ]
         except OSError:
             return None
         now = time.monotonic()

@@ -34,8 +34,9 @@ def break_ack(data: bytes) -> bytes:
     return struct.pack("<HBBI", OPLOCK_ACK_SIZE, data[2], 0, 0) + data[8:24]
 
 
-def late_evidence(rows, events: list[dict], ack_after_s: float, quiet_for_s: float,
-                  quiet_s: float) -> dict | None:
+def late_evidence(
+    rows, events: list[dict], ack_after_s: float, quiet_for_s: float, quiet_s: float
+) -> dict | None:
     """Pure: the server's socket to the victim ESTABLISHED (``rows`` None: a server the harness
     cannot look inside), and a break the victim received acknowledged no sooner than
     ``ack_after_s`` after it; or, with no break, echoes answered for ``quiet_s``."""
@@ -47,12 +48,21 @@ def late_evidence(rows, events: list[dict], ack_after_s: float, quiet_for_s: flo
     if breaks:
         if not acks or any(a.get("late_s", 0) < ack_after_s for a in acks):
             return None
-        return {**seen, "breaks_received": len(breaks), "acknowledged": len(acks),
-                "late_s": acks[0]["late_s"], "answer": acks[0].get("status")}
+        return {
+            **seen,
+            "breaks_received": len(breaks),
+            "acknowledged": len(acks),
+            "late_s": acks[0]["late_s"],
+            "answer": acks[0].get("status"),
+        }
     working = [e for e in events if e.get("event") == "working"]
     if working and quiet_for_s >= quiet_s:
-        return {**seen, "breaks_received": 0, "echoes_answered": working[-1]["echoes_answered"],
-                "waiting": f"no break sent to the victim in {quiet_s:g} s"}
+        return {
+            **seen,
+            "breaks_received": 0,
+            "echoes_answered": working[-1]["echoes_answered"],
+            "waiting": f"no break sent to the victim in {quiet_s:g} s",
+        }
     return None
 
 
@@ -62,15 +72,19 @@ class LateAck(IgnoreBreaks):
     mode = "late_ack"
     wire = "SMB2 ECHOs answered; each break acknowledged ack_after_s late; a RST at the fault's end"
 
-    def __init__(self, ack_after_s: float = 10.0, echo_interval_s: float = 0.25,
-                 quiet_s: float = 2.0) -> None:
+    def __init__(
+        self, ack_after_s: float = 10.0, echo_interval_s: float = 0.25, quiet_s: float = 2.0
+    ) -> None:
         super().__init__(echo_interval_s, quiet_s)
         self.ack_after_s = float(number(ack_after_s, "ack_after_s", 0, 600))
         self._due: list[tuple[float, float, bytes]] = []  # (due, read at, body), in the victim
 
     def act(self, session):
-        return {**super().act(session), "ack_after_s": self.ack_after_s,
-                "then": f"echoes; breaks acknowledged {self.ack_after_s:g} s late"}
+        return {
+            **super().act(session),
+            "ack_after_s": self.ack_after_s,
+            "then": f"echoes; breaks acknowledged {self.ack_after_s:g} s late",
+        }
 
     def on_break(self, data):
         now = time.monotonic()
@@ -84,8 +98,11 @@ class LateAck(IgnoreBreaks):
             packet = session.smb2_packet(SMB2_OPLOCK_BREAK)
             packet["Data"] = break_ack(data)
             answer = session.smb.recvSMB(session.smb.sendSMB(packet))
-            record("break_acknowledged", late_s=round(time.monotonic() - read_at, 3),
-                   status=f"{answer['Status']:#010x}")
+            record(
+                "break_acknowledged",
+                late_s=round(time.monotonic() - read_at, 3),
+                status=f"{answer['Status']:#010x}",
+            )
         pending = [d[0] - time.monotonic() for d in self._due]
         return min([self.echo_interval_s, *pending])
 

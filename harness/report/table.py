@@ -82,8 +82,8 @@ def render_table(entry: ScenarioResult) -> str:
         detail = v.extra.get("detail")
         if v.stat in ("time_to_access", "first_answer"):
             limit = "none" if v.limit_us is None else f"{v.limit_us / 1e6:g} s"
-            lines.append(f"   VIOLATION {v.probe} {v.stat.replace('_', ' ')}: {v.extra.get('note')} "
-                         f"(limit {limit})")
+            what = v.stat.replace("_", " ")
+            lines.append(f"   VIOLATION {v.probe} {what}: {v.extra.get('note')} (limit {limit})")
         elif detail:  # not a figure against a limit (e.g. a lost write)
             lines.append(f"   VIOLATION {v.probe} {v.phase} {v.stat}: {detail}")
         elif v.stat == "errors":

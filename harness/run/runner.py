@@ -396,7 +396,7 @@ def _collect_evidence(scenario, target, drop, victim: Worker, before, log: Histo
         log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
         return
     peer = victim.ready["local"]
-    drop.victim_events_path = victim.spec.events_path  # for drops proven by what the victim recorded
+    drop.victim_events_path = victim.spec.events_path  # for drops proven by the victim's record
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []
     while True:

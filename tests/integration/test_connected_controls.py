@@ -1,9 +1,10 @@
 """Controls for the connected-holder scenarios (``scenarios/connected/``): a victim that stays
-connected while it hangs. ``batch_oplock-hang`` (a batch-oplock holder stopped with its receive
-window open, 40 s fault phase, killed at its end) and ``batch_oplock-ignore_breaks`` (a holder
-that keeps answering echoes but never acknowledges the break, reset at the fault phase's end)
-and ``batch_oplock-late_ack`` (every break acknowledged 10 s late, 15 s fault phase) pass on the embedded Samba's default configuration within their documented expectation, and
-fail against a server that makes others wait longer.
+connected. ``batch_oplock-hang`` (a batch-oplock holder stopped with its receive window open,
+40 s fault phase, killed at its end), ``batch_oplock-ignore_breaks`` (a holder that keeps
+answering echoes but never acknowledges the break, reset at the fault phase's end) and
+``batch_oplock-late_ack`` (every break acknowledged 10 s late, 15 s fault phase) pass on the
+embedded Samba's default configuration within their documented expectation, and fail against
+a server that makes others wait longer.
 
 - Embedded Samba 4.17: the break reaches the holder's socket and its kernel acknowledges it,
   so Samba's break-ack check (SIOCOUTQ) sees nothing wrong; the opener waits
@@ -29,22 +30,46 @@ import pytest
 
 from tests.support.holding_runs import Run, run_all
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(os.geteuid() != 0, reason="the embedded target needs root")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the embedded target needs root"),
+]
 
 DROPS = ("hang", "ignore_breaks", "late_ack")
-BREAK_TIMEOUT_BOUND_S = {"hang": 30.0, "ignore_breaks": 30.0, "late_ack": 10.0}  # answered not before
+BREAK_TIMEOUT_BOUND_S = {
+    "hang": 30.0,
+    "ignore_breaks": 30.0,
+    "late_ack": 10.0,
+}  # answered not before
 HOLDER_GONE_S = {"hang": 40.0, "ignore_breaks": 40.0, "late_ack": 15.0}  # the fault phase's end
-ONLY_CONTENDED = {"probes.nbt_session": 0, "probes.smb_rw": 0, "probes.smb_open": 0,
-                  "probes.nbstat": 0, "probes.smb_echo": 0}
-RUNS = {"default": ("local", ()), "replica hold=create 8 s": ("replica:any,hold=create", ("--hold-s", "8"))}
+ONLY_CONTENDED = {
+    "probes.nbt_session": 0,
+    "probes.smb_rw": 0,
+    "probes.smb_open": 0,
+    "probes.nbstat": 0,
+    "probes.smb_echo": 0,
+}
+RUNS = {
+    "default": ("local", ()),
+    "replica hold=create 8 s": ("replica:any,hold=create", ("--hold-s", "8")),
+}
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    plan = [Run(f"{key}/{drop}", target, f"connected/batch_oplock-{drop}", (), extra=extra,
-                sets=ONLY_CONTENDED, plain=True)
-            for key, (target, extra) in RUNS.items() for drop in DROPS]
+    plan = [
+        Run(
+            f"{key}/{drop}",
+            target,
+            f"connected/batch_oplock-{drop}",
+            (),
+            extra=extra,
+            sets=ONLY_CONTENDED,
+            plain=True,
+        )
+        for key, (target, extra) in RUNS.items()
+        for drop in DROPS
+    ]
     got = run_all(plan, tmp_path_factory.mktemp("connected-controls"))
     for (key, run), outcome in got.items():
         if key == "exit":
@@ -82,7 +107,9 @@ def test_break_answer_passes_on_default_samba(runs, drop):
     assert first["status"] == "STATUS_SHARING_VIOLATION", a["statuses"]
     assert first["longest_s"] >= BREAK_TIMEOUT_BOUND_S[drop], a["statuses"]
     # granted only once the holder is gone at the end of the 40 s fault phase
-    assert last["status"] == "ok" and HOLDER_GONE_S[drop] <= a["time_to_access_s"] <= a["max_wait_s"], a
+    assert (
+        last["status"] == "ok" and HOLDER_GONE_S[drop] <= a["time_to_access_s"] <= a["max_wait_s"]
+    ), a
 
 
 @pytest.mark.parametrize("drop", DROPS)

@@ -20,14 +20,20 @@ def test_oplock_and_lease_breaks_decoded():
     oplock = struct.pack("<HBBI", 24, 0x01, 0, 0) + bytes(16)
     assert describe_break(0x12, oplock) == {"kind": "oplock", "new_level": 1, "ack_required": True}
     lease = struct.pack("<HHI", 44, 2, 1) + bytes(16) + struct.pack("<III", 7, 5, 0) + bytes(8)
-    assert describe_break(0x12, lease) == {"kind": "lease", "current_state": 7, "new_state": 5,
-                                           "ack_required": True}
+    assert describe_break(0x12, lease) == {
+        "kind": "lease",
+        "current_state": 7,
+        "new_state": 5,
+        "ack_required": True,
+    }
     assert describe_break(0x10, b"") == {"command": 0x10}
 
 
 def test_a_break_received_unacknowledged_and_the_victim_still_working():
-    events = [ev("working", echoes_answered=1), ev("break_received", echoes_answered=3, kind="oplock",
-                                                   new_level=1, ack_required=True)]
+    events = [
+        ev("working", echoes_answered=1),
+        ev("break_received", echoes_answered=3, kind="oplock", new_level=1, ack_required=True),
+    ]
     assert ignored_evidence(ESTAB, events, 0.0, 2.0) is None  # no echo answered after it yet
     events.append(ev("working", echoes_answered=4))
     found = ignored_evidence(ESTAB, events, 0.0, 2.0)

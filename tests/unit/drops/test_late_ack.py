@@ -34,10 +34,16 @@ def test_lease_break_acknowledged_with_its_key_and_new_state():
 def test_proven_once_every_break_was_acknowledged_late_enough():
     brk = ev("break_received", echoes_answered=3)
     assert late_evidence(ESTAB, [brk], 10.0, 9.0, 2.0) is None  # not yet acknowledged
-    found = late_evidence(ESTAB, [brk, ev("break_acknowledged", late_s=10.01, status="0x00000000")],
-                          10.0, 0.0, 2.0)
-    assert found == {"server_socket": "ESTAB", "breaks_received": 1, "acknowledged": 1,
-                     "late_s": 10.01, "answer": "0x00000000"}
+    found = late_evidence(
+        ESTAB, [brk, ev("break_acknowledged", late_s=10.01, status="0x00000000")], 10.0, 0.0, 2.0
+    )
+    assert found == {
+        "server_socket": "ESTAB",
+        "breaks_received": 1,
+        "acknowledged": 1,
+        "late_s": 10.01,
+        "answer": "0x00000000",
+    }
     early = ev("break_acknowledged", late_s=0.2, status="0x00000000")
     assert late_evidence(ESTAB, [brk, early], 10.0, 0.0, 2.0) is None  # not late: not this drop
     assert late_evidence([], [brk, ev("break_acknowledged", late_s=10.0)], 10.0, 0.0, 2.0) is None
