@@ -28,6 +28,7 @@ import os
 
 import pytest
 
+from harness.probes import PROBES
 from tests.support.holding_runs import Run, run_all
 
 pytestmark = [
@@ -42,13 +43,8 @@ BREAK_TIMEOUT_BOUND_S = {
     "late_ack": 10.0,
 }  # answered not before
 HOLDER_GONE_S = {"hang": 40.0, "ignore_breaks": 40.0, "late_ack": 15.0}  # the fault phase's end
-ONLY_CONTENDED = {
-    "probes.nbt_session": 0,
-    "probes.smb_rw": 0,
-    "probes.smb_open": 0,
-    "probes.nbstat": 0,
-    "probes.smb_echo": 0,
-}
+# every probe on by default off (as holding_runs' SHORT): only the contended open is judged
+ONLY_CONTENDED = {f"probes.{name}": 0 for name, kind in PROBES.items() if kind.default_rate_hz > 0}
 RUNS = {
     "default": ("local", ()),
     "replica hold=create 8 s": ("replica:any,hold=create", ("--hold-s", "8")),
