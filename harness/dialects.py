@@ -5,6 +5,10 @@ Exact dialects (what the client offers, alone, in its NEGOTIATE): ``nt1`` (SMB1,
 names of before stay valid as aliases: ``smb1`` = ``nt1``, ``smb2`` = ``2.1``, ``smb3`` =
 ``3.1.1``. (3.0.2 is not offered: impacket cannot offer it alone.)
 
+``any`` (the default) is no one dialect: every SMB 2/3 dialect the harness supports
+(``OFFERED_BY_ANY``) in one SMB2 NEGOTIATE, and the session uses whatever the server picks, as
+a real client does. It never offers SMB1: only ``nt1`` does (the credential rule).
+
 Transports: ``nbt`` (TCP 139 with a NetBIOS SESSION REQUEST first, RFC 1002) and ``tcp``
 (direct TCP on 445, [MS-SMB2] 2.1: the same 4-byte framing, no session request).
 """
@@ -14,17 +18,20 @@ from __future__ import annotations
 EXACT = ("nt1", "2.0.2", "2.1", "3.0", "3.1.1")
 ALIASES = {"smb1": "nt1", "smb2": "2.1", "smb3": "3.1.1",
            **{f"smb{d}": d for d in EXACT if d != "nt1"}}
-DIALECTS = (*EXACT, *ALIASES)  # every accepted name
+ANY = "any"
+OFFERED_BY_ANY = ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")  # impacket's multi-dialect NEGOTIATE
+DIALECTS = (*EXACT, *ALIASES, ANY)  # every accepted name
 TRANSPORTS = ("nbt", "tcp")
-DEFAULT_DIALECT = "smb3"
+DEFAULT_DIALECT = ANY
 DEFAULT_TRANSPORT = "nbt"
 # The matrix --nbt-matrix / --matrix runs: SMB1, 2.1, 3.0, 3.1.1 over both transports.
 MATRIX_DIALECTS = ("nt1", "2.1", "3.0", "3.1.1")
 
 
 def exact(name: str) -> str:
-    """The exact dialect a name stands for (ValueError for an unknown one)."""
-    if name in EXACT:
+    """The exact dialect a name stands for (``any`` stays ``any``: the server picks); ValueError
+    for an unknown name."""
+    if name in EXACT or name == ANY:
         return name
     if name in ALIASES:
         return ALIASES[name]
@@ -33,6 +40,16 @@ def exact(name: str) -> str:
 
 def is_smb1(name: str) -> bool:
     return exact(name) == "nt1"
+
+
+def offered(name: str) -> tuple[str, ...]:
+    """The dialects a client asking for ``name`` offers in its NEGOTIATE."""
+    return OFFERED_BY_ANY if exact(name) == ANY else (exact(name),)
+
+
+def label(name: str) -> str:
+    """``SMB 3.1.1``, or ``any SMB 2/3 dialect`` for ``any``: for messages."""
+    return "any SMB 2/3 dialect" if exact(name) == ANY else f"SMB {exact(name)}"
 
 
 def dialect_name(value) -> str:

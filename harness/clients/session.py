@@ -3,8 +3,9 @@
 Transport ``nbt``: TCP to the endpoint's NBT port with a NetBIOS SESSION REQUEST first;
 ``tcp``: direct TCP to its SMB port (445), no session request. impacket decides by the port
 number alone (a session request only to 139), so the choice is made explicit here for any
-port. The dialect asked for is the only one offered, and the one negotiated is checked
-against it (never a silent fallback). The server is called by its NetBIOS name, never
+port. An exact dialect asked for is the only one offered, and the one negotiated is checked
+against it (never a silent fallback); ``any`` (or None) offers every SMB 2/3 dialect in one
+SMB2 NEGOTIATE and takes what the server picks. The server is called by its NetBIOS name, never
 '*SMBSERVER' (which makes impacket send a hidden NBSTAT first). Errors become one-line
 messages that never contain the password.
 """
@@ -50,9 +51,10 @@ from harness.server import Endpoint
 # Exact dialect -> what impacket's preferredDialect takes (offered alone in the NEGOTIATE).
 IMPACKET_DIALECTS = {"nt1": smb.SMB_DIALECT, "2.0.2": SMB2_DIALECT_002, "2.1": SMB2_DIALECT_21,
                      "3.0": SMB2_DIALECT_30, "3.1.1": SMB2_DIALECT_311}
-# Every accepted name (aliases too) -> impacket's value. No dialect (a target's login
-# check): every SMB 2/3 dialect, never SMB1 (see _negotiate).
-DIALECTS = {name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS}
+# Every accepted name (aliases too) -> impacket's value. ``any`` or no dialect (a target's
+# login check): every SMB 2/3 dialect, never SMB1 (see _negotiate).
+DIALECTS = {name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS
+            if dialects.exact(name) != dialects.ANY}
 NEGOTIATED = {**{v: k for k, v in IMPACKET_DIALECTS.items()}, SMB2_DIALECT_302: "3.0.2"}
 SMB1_READ_BYTES = 61440  # one READ_ANDX without large-read negotiation (impacket's buffer)
 # The largest READ sent, whatever the server grants (Windows grants 8 MiB): a NEGOTIATE that
@@ -297,6 +299,8 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     for, or offers SMB1 without extended security; InfraError on a network error.
     ``encrypt``: let impacket encrypt an SMB 3.x session (else only when the server demands
     it: see open_session)."""
+    if dialect is not None and dialects.exact(dialect) == dialects.ANY:
+        dialect = None  # the server picks
     port = transport_port(endpoint, transport)
     how = f"{endpoint.host}:{port} ({transport}"
     how += f", SMB {dialects.exact(dialect)})" if dialect else ")"
@@ -363,8 +367,8 @@ def offers(endpoint: Endpoint, dialect: str, transport: str, timeout_s: float) -
 
 def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
                  dialect: str | None = None, transport: str = dialects.DEFAULT_TRANSPORT) -> Session:
-    """Connect, negotiate ``dialect`` (exactly) over ``transport``, log in and connect the
-    share; InfraError with one line on failure."""
+    """Connect, negotiate ``dialect`` (exactly; ``any``/None: what the server picks) over
+    ``transport``, log in and connect the share; InfraError with one line on failure."""
     conn, got = connect(endpoint, client_name, timeout_s, dialect, transport)
     port = transport_port(endpoint, transport)
     stage = "login"

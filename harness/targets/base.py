@@ -6,7 +6,7 @@ import abc
 from typing import Self
 
 from harness.clients.session import offers
-from harness.dialects import exact
+from harness.dialects import exact, label
 from harness.errors import InfraError
 from harness.lab.inns import call_in_netns
 from harness.server import Endpoint, ServerSocket  # what every target describes
@@ -83,10 +83,10 @@ class Target(abc.ABC):
                                     timeout_s=2 * OFFERS_TIMEOUT_S)
             except InfraError as exc:  # no answer: an error, not remembered
                 why = str(exc).removeprefix("InfraError: ")
-                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for SMB {key[0]} "
+                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for {label(dialect)} "
                                  f"over {transport}: {why}") from None
             if why:
-                why = f"target {self.name} does not offer SMB {key[0]} over {transport}: {why}"
+                why = f"target {self.name} does not offer {label(dialect)} over {transport}: {why}"
             cache[key] = why
         if cache[key] and self.configured_by_harness:
             raise InfraError(cache[key])

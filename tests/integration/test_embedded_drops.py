@@ -38,6 +38,10 @@ def test_baseline_passes_and_has_no_drop(nbt_run):
     entry = nbt_run("baseline", target="local", overrides=FAST)
     assert entry["verdict"] == "pass", entry["reason"]
     assert entry["drop"] is None
+    # no dialect asked for: every SMB 2/3 dialect offered, and Samba picks 3.1.1
+    assert entry["dialect"] == "any"
+    got = entry["negotiated"]
+    assert (got["dialect"], got["offered"][-1]) == ("3.1.1", "3.1.1") and "mixed" not in got, got
     assert_every_probe_sampled(entry)
 
 

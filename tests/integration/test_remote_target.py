@@ -85,7 +85,7 @@ def test_direct_tcp_cells_on_a_url_target(nbt_run, password_env, name, dialect):
                     overrides=overrides)
     assert entry["verdict"] == "pass", entry["reason"] + str(entry["violations"])
     assert entry["negotiated"] == {"dialect": dialect, "transport": "tcp", "port": 445,
-                                   "clients": entry["negotiated"]["clients"]}
+                                   "clients": entry["negotiated"]["clients"], "offered": [dialect]}
     assert entry["drop"]["evidence"]["capture"], entry["drop"]
 
 

@@ -40,12 +40,32 @@ def test_parse_list_and_matrix():
 def test_scenario_keys():
     s = from_dict({"name": "x", "dialect": "3.0", "transport": "tcp"}, "t")
     assert (s.dialect, s.dialect_exact, s.transport, s.combination) == ("3.0", "3.0", "tcp", "3.0-tcp")
-    assert from_dict({"name": "x"}, "t").dialect_exact == "3.1.1"
+    assert from_dict({"name": "x", "dialect": "smb3"}, "t").dialect_exact == "3.1.1"
     assert from_dict({"name": "x"}, "t").with_overrides({"dialect": "3.0"}).dialect == "3.0"
     with pytest.raises(BadInput, match="transport must be one of nbt, tcp"):
         from_dict({"name": "x", "transport": "udp"}, "t")
     with pytest.raises(BadInput, match="dialect must be one of"):
         from_dict({"name": "x", "dialect": "smb4"}, "t")
+
+
+def test_without_a_dialect_the_server_picks_among_every_smb2_and_3_dialect():
+    s = from_dict({"name": "x", "drop": {"mode": "kill"}, "idle_sessions": 2}, "t")
+    assert (s.dialect, s.dialect_exact, s.combination) == ("any", "any", "any-nbt")
+    assert unsupported(s) is None  # never SMB1: what SMB1 cannot express is no concern
+    assert not dialects.is_smb1("any")
+    assert dialects.offered("any") == ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")
+    assert dialects.offered("smb3") == ("3.1.1",) and dialects.offered("nt1") == ("nt1",)
+    assert dialects.label("any") == "any SMB 2/3 dialect" and dialects.label("smb2") == "SMB 2.1"
+    assert from_dict({"name": "x", "dialect": "3.0"}, "t").with_overrides({"dialect": "any"}).dialect == "any"
+    # --dialect and --matrix keep asking for exact dialects; `any` may be named beside them
+    assert dialects.parse_list("any,3.1.1", "dialect") == ["any", "3.1.1"]
+    assert dialects.matrix(None, ["tcp"], False, "any", "nbt") == [("any", "tcp")]
+    assert "any" not in dialects.MATRIX_DIALECTS
+    from harness.clients.holdings import holding_problem
+    from harness.clients.session import DIALECTS
+
+    assert holding_problem("durable_v2", "any") is None  # the server's pick decides, at set-up
+    assert "any" not in DIALECTS and DIALECTS["smb3"] != DIALECTS["2.0.2"]
 
 
 def test_what_nt1_cannot_express_is_bad_input_in_a_file_and_a_skip_in_a_matrix():
@@ -88,6 +108,13 @@ def test_negotiated_from_the_history():
                        for e in events])["encrypted"] == 1
     mixed = events + [{"type": "client", "peer": "10.213.0.1:445", "dialect": "2.1", "transport": "tcp"}]
     assert negotiated(mixed)["mixed"] == ["2.1", "3.1.1"]
+    # what the clients offered, from the start event's exact dialect (any: every SMB 2/3 one)
+    asked = [{**events[0], "dialect": "any", "dialect_exact": "any"}, *events[1:]]
+    assert negotiated(asked)["offered"] == ["2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"]
+    asked[0]["dialect_exact"] = "3.1.1"
+    assert negotiated(asked)["offered"] == ["3.1.1"]
+    asked[0]["dialect_exact"] = "9.9"  # a name of another version: left out, no error
+    assert "offered" not in negotiated(asked)
 
 
 def test_cli_matrix_expansion():
