@@ -63,7 +63,8 @@ from harness.report.files import (
 )
 from harness.report.junit import junit_xml, write_junit
 from harness.report.runs_index import latest_pass, summarize
-from harness.report.table import errored_entry, exit_code, render_table, report_doc, scenario_entry
+from harness.report.table import (errored_entry, exit_code, nothing_tested_line, render_table,
+                                  report_doc, scenario_entry)
 from harness.results import ScenarioResult
 from harness.run import pcaps, rundirs
 from harness.run.cleanup import cleanup_stale
@@ -458,6 +459,9 @@ def cmd_run(args) -> int:
             target.stop()
     write_report()
     print(f"report: {report_dir / 'report.json'}, {write_html(report_dir)}")
+    untested = nothing_tested_line(entries)
+    if untested:  # exit 0 as pytest's skips, but never mistaken for a pass
+        print(untested)
     return exit_code(entries)
 
 

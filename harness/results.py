@@ -327,6 +327,15 @@ class ScenarioResult(_JsonView):
             problems=tuple(d.get("problems") or ()), extra=_rest(d, cls.KEYS))
 
 
+def nothing_tested(entries) -> list[str] | None:
+    """Why nothing was tested when every scenario was skipped: the skip reasons, each once, in
+    order; None when any scenario ran (or there were none). Skips keep exit 0 (pytest's
+    convention), so this is what tells such a run from a pass."""
+    if not entries or any(e.verdict != "skip" for e in entries):
+        return None
+    return list(dict.fromkeys(e.reason for e in entries))
+
+
 @dataclass(frozen=True)
 class Report(_JsonView):
     """report.json: the target, the server build where known, and every scenario's result.
@@ -341,8 +350,11 @@ class Report(_JsonView):
     KEYS = ("version", "target", "summary", "scenarios", "server")
 
     @property
-    def summary(self) -> dict[str, int]:
-        return {v: sum(1 for s in self.scenarios if s.verdict == v) for v in VERDICTS}
+    def summary(self) -> dict[str, Any]:
+        """Verdict counts; ``nothing_tested`` (the skip reasons) when every scenario was skipped."""
+        counts: dict[str, Any] = {v: sum(1 for s in self.scenarios if s.verdict == v) for v in VERDICTS}
+        why = nothing_tested(self.scenarios)
+        return counts if why is None else {**counts, "nothing_tested": why}
 
     def scenario(self, name: str) -> ScenarioResult | None:
         return next((s for s in self.scenarios if s.name == name), None)

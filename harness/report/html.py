@@ -11,6 +11,7 @@ from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.report.plots import Point, Timeline, spectrum_svg, timeline_svg
 from harness.report.summary import limits_of, worst_probe
+from harness.report.table import nothing_tested_line
 from harness.results import PhaseStats, Report, ScenarioResult
 from harness.schedule import PHASES
 
@@ -230,6 +231,10 @@ def render_report(doc: Report, histories: dict[str, list[dict]], harness_version
             f'{escape(str(doc.version))}<br>'
             + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "error", "skip"))
             + "</p>")
+    untested = nothing_tested_line(list(doc.scenarios))
+    if untested:  # every scenario skipped: not a pass
+        head += f'<p class="skip"><strong>{escape(untested)}</strong></p>'
+
     table = _table(["scenario", "verdict", "reason", "worst probe against its limit"], rows, classes)
     sections = "".join(_scenario_section(e, histories.get(e.name)) for e in doc.scenarios)
     return page("nbt-harness report", head + table + sections)

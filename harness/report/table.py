@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from harness.checkers.access import access_line
 from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
-from harness.results import Report, ScenarioResult
+from harness.results import Report, ScenarioResult, nothing_tested
 from harness.schedule import PHASES
 
 
@@ -54,6 +54,9 @@ def render_table(entry: ScenarioResult) -> str:
 
     A row with fewer than 100 successful samples has no p99: its cell reads ``max*``."""
     lines = [f"== {entry.name}: {entry.verdict.upper()}  {entry.reason}"]
+    got = entry.extra.get("negotiated")
+    if isinstance(got, dict):
+        lines.append("   " + negotiated_line(got, entry.dialect))
     drop = entry.drop
     if drop:
         ev = drop.evidence
@@ -93,6 +96,26 @@ def render_table(entry: ScenarioResult) -> str:
             lines.append(f"   VIOLATION {v.probe} {v.phase} {stat}: "
                          f"{_ms(v.observed_us)} ms > limit {_ms(v.limit_us)} ms")
     return "\n".join(lines)
+
+
+def negotiated_line(got: dict, asked: str | None) -> str:
+    """``negotiated SMB 2.0.2 over nbt (port 139) by 7 clients; asked: any``."""
+    line = (f"negotiated SMB {got.get('dialect')} over {got.get('transport')} "
+            f"(port {got.get('port')}) by {got.get('clients')} clients")
+    if got.get("mixed"):
+        line += f" (they disagree: {', '.join(map(str, got['mixed']))})"
+    return line + (f"; asked: {asked}" if asked else "")
+
+
+def nothing_tested_line(entries: list[ScenarioResult]) -> str | None:
+    """The run's last line when every scenario was skipped ("nothing was tested" and why),
+    else None."""
+    why = nothing_tested(entries)
+    if why is None:
+        return None
+    n = len(entries)
+    return (f"nothing was tested: {'the' if n == 1 else 'all'} {n} scenario{'s' * (n != 1)} "
+            f"{'was' if n == 1 else 'were'} skipped: " + "; ".join(why))
 
 
 def exit_code(entries: list[ScenarioResult]) -> int:

@@ -86,6 +86,14 @@ def test_page_is_self_contained_and_shows_everything():
     assert SECRET not in html
 
 
+def test_a_run_that_skipped_everything_says_nothing_was_tested():
+    skipped = {**doc(), "scenarios": [{"name": n, "verdict": "skip", "reason": "no <SMB 3.1.1>"}
+                                      for n in ("baseline", "rst")]}
+    html = render_report(Report.from_json(skipped), {}, "9.9.9")
+    assert "nothing was tested: all 2 scenarios were skipped: no &lt;SMB 3.1.1&gt;" in html
+    assert "nothing was tested" not in render_report(Report.from_json(doc()), {}, "9.9.9")
+
+
 def test_worst_probe_is_the_one_furthest_past_its_limit():
     w = worst_probe(ScenarioResult.from_json(entry()))
     assert (w["probe"], w["phase"], w["stat"], w["basis"]) == ("nbstat", "fault", "p99", "max, n<100")

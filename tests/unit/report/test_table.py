@@ -1,7 +1,7 @@
 import pytest
 
 from harness.errors import BadInput
-from harness.report.table import exit_code, render_table, report_doc, scenario_entry
+from harness.report.table import exit_code, nothing_tested_line, render_table, report_doc, scenario_entry
 from harness.results import ScenarioResult
 from harness.server import Endpoint
 from harness.targets.spec import parse_target
@@ -71,6 +71,33 @@ def test_exit_codes(verdicts, code):
 def test_report_doc_summary():
     doc = report_doc([ScenarioResult("a", "pass"), ScenarioResult("b", "skip")], "local").to_json()
     assert doc["summary"] == {"pass": 1, "fail": 0, "error": 0, "skip": 1}
+
+
+def test_every_scenario_skipped_is_nothing_tested_with_the_reasons_once():
+    why = "target remote does not offer SMB 3.1.1 over nbt: negotiated 2.0.2"
+    skips = [ScenarioResult(n, "skip", why) for n in ("baseline", "rst")]
+    doc = report_doc([*skips, ScenarioResult("fin", "skip", "other")], "remote").to_json()
+    assert exit_code(skips) == 0  # pytest's convention: skips are not failures
+    assert doc["summary"] == {"pass": 0, "fail": 0, "error": 0, "skip": 3,
+                              "nothing_tested": [why, "other"]}
+    assert nothing_tested_line(skips) == f"nothing was tested: all 2 scenarios were skipped: {why}"
+    assert nothing_tested_line(skips[:1]).startswith("nothing was tested: the 1 scenario was skipped: ")
+    # anything judged (even an error) is not "nothing tested"; neither is an empty run
+    for other in ("pass", "fail", "error"):
+        assert nothing_tested_line([*skips, ScenarioResult("x", other)]) is None
+        assert "nothing_tested" not in report_doc([*skips, ScenarioResult("x", other)], "r").summary
+    assert nothing_tested_line([]) is None
+
+
+def test_table_header_says_what_was_negotiated():
+    got = {"dialect": "2.0.2", "transport": "nbt", "port": 139, "clients": 7,
+           "offered": ["2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"]}
+    entry = ScenarioResult("rst", "pass", dialect="any", extra={"negotiated": got})
+    lines = render_table(entry).splitlines()
+    assert lines[1] == "   negotiated SMB 2.0.2 over nbt (port 139) by 7 clients; asked: any"
+    mixed = entry.with_(extra={"negotiated": {**got, "mixed": ["2.1", "3.1.1"]}})
+    assert "(they disagree: 2.1, 3.1.1)" in render_table(mixed)
+    assert "negotiated" not in render_table(ScenarioResult("rst", "skip", "why", extra={"negotiated": None}))
 
 
 def test_target_strings_and_construction_come_from_the_registry():
