@@ -58,32 +58,37 @@ FAST = [
 ]
 
 
-def run(tmp_path, target: str, *sets: str):
-    """``nbt-harness run baseline`` against ``target``: (process, its report entry)."""
+def run_report(tmp_path, target: str, scenarios: list[str], *args: str, limit_s=RUN_LIMIT_S):
+    """``nbt-harness run SCENARIOS`` against ``target``: (process, report.json or None)."""
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "harness",
             "run",
-            "baseline",
+            *scenarios,
             "--target",
             target,
-            *FAST,
-            *sets,
+            *args,
             "--report-dir",
             str(tmp_path / "rep"),
         ],
         capture_output=True,
         text=True,
-        timeout=RUN_LIMIT_S,
+        timeout=limit_s,
         cwd=tmp_path,
         env={**os.environ, "NBT_HARNESS_PASSWORD": SECRET, "PYTHONPATH": str(REPO)},
         check=False,
     )
     assert "Traceback" not in done.stdout + done.stderr, done.stderr
     report = tmp_path / "rep" / "report.json"
-    entries = json.loads(report.read_text())["scenarios"] if report.exists() else []
+    return done, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def run(tmp_path, target: str, *sets: str):
+    """``nbt-harness run baseline`` against ``target``: (process, its report entry)."""
+    done, doc = run_report(tmp_path, target, ["baseline"], *FAST, *sets)
+    entries = doc["scenarios"] if doc else []
     return done, (entries[0] if entries else None)
 
 
@@ -144,8 +149,9 @@ def test_no_ntlmv1_retry_when_a_server_refuses_ntlmv2():
 
 
 def test_smb1_is_asked_for_only_by_an_nt1_scenario(tmp_path):
-    """Discovery and an SMB 3.1.1 scenario send no SMB1 message at all: the server answers
-    their SMB2 NEGOTIATEs with STATUS_NOT_SUPPORTED, so the scenario is a skip."""
+    """Discovery and a default scenario (every SMB 2/3 dialect offered) send no SMB1 message
+    at all: the server answers their SMB2 NEGOTIATEs with STATUS_NOT_SUPPORTED, so the
+    scenario is a skip; and a run that skipped everything says that nothing was tested."""
     server = WeakSmb1Server(b"")
     try:
         done, entry = run(tmp_path, url(server.port))
@@ -155,12 +161,41 @@ def test_smb1_is_asked_for_only_by_an_nt1_scenario(tmp_path):
     assert server.smb1_commands == [], server.smb1_commands
     assert_no_password_left(server)
     assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
-    assert entry["verdict"] == "skip" and "does not offer SMB 3.1.1" in entry["reason"], entry
+    assert entry["verdict"] == "skip", entry
+    assert "does not offer any SMB 2/3 dialect over nbt" in entry["reason"], entry
+    # exit 0 as pytest's skips, but the last line and the summary say it was not a pass
+    last = done.stdout.splitlines()[-1]
+    assert last == f"nothing was tested: the 1 scenario was skipped: {entry['reason']}", done.stdout
+    summary = json.loads((tmp_path / "rep" / "report.json").read_text())["summary"]
+    assert summary["nothing_tested"] == [entry["reason"]], summary
+    assert "nothing was tested" in (tmp_path / "rep" / "report.html").read_text()
+
+
+def test_the_default_run_takes_the_dialect_the_server_picks(tmp_path, impacket_server):
+    """The issue's case: impacket's SMB server (NT1 and 2.0.2) by URL with NBSTAT off. The
+    default run offers every SMB 2/3 dialect, the server picks 2.0.2, and the six default
+    scenarios pass (before: all six skipped, "does not offer SMB 3.1.1 over nbt", exit 0).
+    stall passes only because its big file is written out on a server that skips a WRITE
+    past its end of file (impacket's), as this one does."""
+    names = ["baseline", "rst", "fin", "kill", "halfframe", "stall"]
+    phases = [f"phases.{k}={v}" for k, v in
+              {"warmup_s": 0.5, "baseline_s": 1.0, "fault_s": 1.5, "recovery_s": 1.0}.items()]
+    done, doc = run_report(tmp_path, url(impacket_server.port), names, "--set", "probes.nbstat=0",
+                           *[a for p in phases for a in ("--set", p)], "--quiet", limit_s=240)
+    assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
+    assert doc["summary"] == {"pass": 6, "fail": 0, "error": 0, "skip": 0}, done.stdout
+    for entry in doc["scenarios"]:
+        assert entry["dialect"] == "any", entry
+        got = entry["negotiated"]
+        assert (got["dialect"], got["transport"]) == ("2.0.2", "nbt") and "mixed" not in got, got
+        assert got["offered"] == ["2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"], got
+    assert "nothing was tested" not in done.stdout
 
 
 def test_another_dialect_answered_is_a_skip(tmp_path, impacket_server):
-    """The control: impacket's server answers a NEGOTIATE for 3.1.1 with 2.0.2."""
-    done, entry = run(tmp_path, url(impacket_server.port))
+    """The control: impacket's server answers a NEGOTIATE for 3.1.1 with 2.0.2; an exact
+    dialect asked for is still never a silent fallback."""
+    done, entry = run(tmp_path, url(impacket_server.port), "--set", "dialect=3.1.1")
     assert done.returncode == errors.EXIT_PASS, done.stdout + done.stderr
     assert entry["verdict"] == "skip", entry
     assert "negotiated 2.0.2, not the dialect asked for" in entry["reason"], entry["reason"]
