@@ -63,8 +63,14 @@ from harness.report.files import (
 )
 from harness.report.junit import junit_xml, write_junit
 from harness.report.runs_index import latest_pass, summarize
-from harness.report.table import (errored_entry, exit_code, nothing_tested_line, render_table,
-                                  report_doc, scenario_entry)
+from harness.report.table import (
+    errored_entry,
+    exit_code,
+    nothing_tested_line,
+    render_table,
+    report_doc,
+    scenario_entry,
+)
 from harness.results import ScenarioResult
 from harness.run import pcaps, rundirs
 from harness.run.cleanup import cleanup_stale

@@ -352,7 +352,7 @@ class Report(_JsonView):
     @property
     def summary(self) -> dict[str, Any]:
         """Verdict counts; ``nothing_tested`` (the skip reasons) when every scenario was skipped."""
-        counts: dict[str, Any] = {v: sum(1 for s in self.scenarios if s.verdict == v) for v in VERDICTS}
+        counts: dict[str, Any] = {v: sum(s.verdict == v for s in self.scenarios) for v in VERDICTS}
         why = nothing_tested(self.scenarios)
         return counts if why is None else {**counts, "nothing_tested": why}
 

@@ -6,6 +6,8 @@ import os
 import socket
 import struct
 
+from impacket.smbconnection import SessionError
+
 from harness.clients.session import Session, client_file_name
 from harness.server import ServerSocket
 from harness.validate import number
@@ -107,7 +109,7 @@ def prepare_big_file(session, size_bytes: int) -> object:
     session.conn.writeFile(session.tree_id, file_id, b"\xa5" * n, size_bytes - n)
     try:
         there = len(session.conn.readFile(session.tree_id, file_id, size_bytes - 1, 1)) == 1
-    except Exception:  # STATUS_END_OF_FILE: the tail was not written
+    except SessionError:  # STATUS_END_OF_FILE: the tail was not written
         there = False
     if not there:
         session.conn.writeFile(session.tree_id, file_id, bytes(size_bytes - n), 0)

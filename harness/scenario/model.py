@@ -81,7 +81,8 @@ class Scenario:
     phases: Phases = field(default_factory=Phases)  # [phases]: seconds, back to back
     rates_hz: dict = field(default_factory=lambda: dict(DEFAULT_RATES_HZ))  # [probes]: Hz
     probe_timeout_s: float = 2.0  # per operation: a timeout is a failed probe, never a hang
-    dialect: str = dialects_mod.DEFAULT_DIALECT  # as written: any (the server picks), an exact name or an alias
+    # as written: any (the server picks: the default), an exact name or an alias (smb3)
+    dialect: str = dialects_mod.DEFAULT_DIALECT
     transport: str = dialects_mod.DEFAULT_TRANSPORT  # nbt (139) | tcp (445)
     bounds: Bounds = field(default_factory=Bounds)  # [bounds]: what the judged phases must hold
     evidence_timeout_s: float = 5.0  # how long to look for server-side proof of the drop

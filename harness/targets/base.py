@@ -83,8 +83,8 @@ class Target(abc.ABC):
                                     timeout_s=2 * OFFERS_TIMEOUT_S)
             except InfraError as exc:  # no answer: an error, not remembered
                 why = str(exc).removeprefix("InfraError: ")
-                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for {label(dialect)} "
-                                 f"over {transport}: {why}") from None
+                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for "
+                                 f"{label(dialect)} over {transport}: {why}") from None
             if why:
                 why = f"target {self.name} does not offer {label(dialect)} over {transport}: {why}"
             cache[key] = why
