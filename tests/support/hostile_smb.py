@@ -200,6 +200,10 @@ srv.addCredential(user, 0, hexlify(ntlm.compute_lmhash(password)).decode(),
 srv.setSMBChallenge("")
 open(port_file + ".tmp", "w").write(str(srv.getServer().server_address[1]))
 import os; os.replace(port_file + ".tmp", port_file)
+# No cyclic garbage collection: a full pass of it (seen at the same moment of rst's fault
+# phase in every default run: 15 ms on a quiet machine, 150-180 ms on a loaded one) holds
+# every client of this one-process server at once, a pause of the test's Python server.
+import gc; gc.disable()
 srv.start()
 """
 
