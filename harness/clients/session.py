@@ -281,9 +281,9 @@ def _answered(exc: BaseException) -> bool:
 
 def _negotiate(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
                port: int) -> SMBConnection:
-    """impacket's SMBConnection, negotiated. ``dialect`` None: every SMB 2/3 dialect in one
-    SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too)."""
-    if dialect is not None:
+    """impacket's SMBConnection, negotiated. ``dialect`` None or ``any``: every SMB 2/3
+    dialect in one SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too)."""
+    if dialect is not None and dialects.exact(dialect) != dialects.ANY:
         return SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
                              myName=client_name[:15].upper(), sess_port=port,
                              timeout=timeout_s, preferredDialect=DIALECTS[dialect])

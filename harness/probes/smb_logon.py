@@ -2,9 +2,10 @@
 
 On the wire, per operation: TCP connect; on transport ``nbt`` an NBT SESSION REQUEST (RFC
 1002 4.3.2) and its positive response (direct TCP 445 has none); NEGOTIATE offering the
-scenario's dialect alone; SESSION_SETUP with NTLMSSP (two round trips, no fallback to an
-older authentication: impacket's ``ntlmFallback=False``); TREE_CONNECT to the share; LOGOFF;
-then a normal close (FIN). SMB 1 (NEGOTIATE, SESSION_SETUP_ANDX, TREE_CONNECT_ANDX,
+scenario's dialect alone (``any``: every SMB 2/3 dialect, as the clients' sessions do);
+SESSION_SETUP with NTLMSSP (two round trips, no fallback to an older authentication:
+impacket's ``ntlmFallback=False``); TREE_CONNECT to the share; LOGOFF; then a normal close
+(FIN). SMB 1 (NEGOTIATE, SESSION_SETUP_ANDX, TREE_CONNECT_ANDX,
 LOGOFF_ANDX), 2 and 3 alike. A server that serves established sessions but makes new logons
 wait behind a lost client (its NetBIOS layer, its authentication, its process per
 connection) fails here and nowhere else. Each operation costs the server a new connection
@@ -15,10 +16,8 @@ from __future__ import annotations
 
 import socket
 
-from impacket.smbconnection import SMBConnection
-
 from harness.clients.session import (
-    DIALECTS,
+    _negotiate,
     _server_demands_encryption,
     _session_request,
     transport_port,
@@ -64,14 +63,8 @@ class LogonProbe:
         # impacket's own errors pass through: a socket timeout is an unknown outcome (info),
         # anything else a failure (the worker tells them apart)
         with _session_request(self.transport == "nbt", port):
-            conn = SMBConnection(
-                remoteName=ep.netbios_name,
-                remoteHost=ep.host,
-                myName=self.client_name[:15].upper(),
-                sess_port=port,
-                timeout=self.timeout_s,
-                preferredDialect=DIALECTS[self.dialect] if self.dialect else None,
-            )
+            # the scenario's dialect alone; ``any`` (or None): every SMB 2/3 dialect, never SMB1
+            conn = _negotiate(ep, self.client_name, self.timeout_s, self.dialect, port)
         sock = conn.getSMBServer().get_socket()
         state = getattr(conn.getSMBServer(), "_Connection", None)
         if isinstance(state, dict) and not self.encrypt:  # signed only, as the clients' sessions
