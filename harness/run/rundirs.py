@@ -12,12 +12,19 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import shutil
 import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import BadInput
 from harness.files import check_dir, open_dir, temp_name
+from harness.history import merge
+from harness.lab import owner
+from harness.lab.inns import signals_held
 
 DEFAULT_RUNS_DIR = "nbt-runs"
 RUNS_DIR_ENV = "NBT_HARNESS_RUNS_DIR"
@@ -108,7 +115,8 @@ def prepare_report_dir(path: Path) -> Path:
     return path
 
 
-OWN_FILES = ("history.jsonl", "events-*.jsonl")  # what a run writes (or once wrote) there
+HISTORY = "history.jsonl"
+OWN_FILES = (HISTORY, "events-*.jsonl")  # what a run writes (or once wrote) there
 
 
 def prepare_run_dir(run_dir: Path) -> None:
@@ -132,3 +140,25 @@ def prepare_run_dir(run_dir: Path) -> None:
                 os.unlink(name, dir_fd=fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def events_dir() -> Iterator[Path]:
+    """A directory of this run's own for its per-process event files, removed at the end (or
+    by `cleanup` once this process is dead): another run writing the same report directory
+    (a second command, a pytest-xdist worker) can neither delete nor mix them."""
+    owner.register()  # cleanup proves the events dir (and the drop's rules) this run's
+    path = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-events-"))
+    try:
+        yield path
+    finally:
+        with signals_held():  # a signal now would cut the removal short
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def write_history(run_dir: Path, events_dir: Path) -> tuple[list[dict], Path]:
+    """Merge every process's event file of ``events_dir`` into ``run_dir``/history.jsonl
+    (written whole: harness.history.merge); return the events in time order and the path."""
+    history = run_dir / HISTORY
+    events = merge(sorted(events_dir.glob("events-*.jsonl")), history)
+    return events, history

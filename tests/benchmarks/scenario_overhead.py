@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import harness.run.runner as runner
+from harness.run import aftercare, rundirs, spawn
 from harness.targets.local import LocalSamba
 
 STEPS = ("clients", "margin", "phases", "drain", "teardown", "sweep", "merge", "report")
@@ -65,10 +66,10 @@ def instrument(clock: Clock) -> None:
         clock.runs.append({"entered": time.monotonic()})
 
     around(runner, "run_scenario", entered, lambda: clock.mark("returned"))
-    around(runner, "_run", None, lambda: clock.mark("run_returned"))
-    around(runner, "wait", None, lambda: clock.mark("ready"))  # the set-up's last wait: all ready
-    around(runner, "_sweep_scratch", lambda: clock.mark("sweep_start"), lambda: clock.mark("sweep_end"))
-    around(runner, "merge", lambda: clock.mark("merge_start"))
+    around(spawn, "join", None, lambda: clock.mark("run_returned"))
+    around(spawn, "wait", None, lambda: clock.mark("ready"))  # the set-up's last wait: all ready
+    around(aftercare, "sweep_scratch", lambda: clock.mark("sweep_start"), lambda: clock.mark("sweep_end"))
+    around(rundirs, "merge", lambda: clock.mark("merge_start"))
     around(runner, "verdict", None, lambda: clock.mark("verdict_end"))
     for name in ("start", "stop"):
         def before(name=name):

@@ -100,11 +100,3 @@ def test_overrides_are_validated_like_files():
 def test_unknown_scenario_name_lists_known():
     with pytest.raises(BadInput, match="known: .*rst"):
         resolve(["nope"])
-
-
-def test_healthy_clients_are_spread_round_robin_over_hosts():
-    from harness.run.runner import healthy_host
-
-    assert [healthy_host(i, 1) for i in range(3)] == ["healthy"] * 3
-    assert [healthy_host(i, 2) for i in range(5)] == ["healthy", "healthy2", "healthy", "healthy2", "healthy"]
-    assert [healthy_host(i, 3) for i in range(3)] == ["healthy", "healthy2", "healthy3"]

@@ -1,0 +1,97 @@
+"""The plan of one scenario run, pure: which client processes it forks, on which hosts, with
+which probes and schedules, and what access the checker expects. It reads the scenario and
+the target's description (its endpoint, the namespace of each client role); it starts
+nothing and talks to no server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.drops.base import Drop
+from harness.probes import PROBES as PROBE_KINDS
+from harness.procs.worker import WorkerSpec
+from harness.scenario.model import SESSION_PROBES, Scenario
+from harness.schedule import spread_staggers
+from harness.targets.base import Target
+
+IDLE_PER_PROCESS = 250
+
+
+def healthy_host(client_index: int, hosts: int) -> str:
+    """The host role of healthy client ``client_index``: round robin over ``hosts`` hosts;
+    the first is the one the session-less probers use too."""
+    k = client_index % hosts
+    return "healthy" if k == 0 else f"healthy{k + 1}"
+
+
+def needs_sessions(scenario: Scenario, drop: Drop | None) -> bool:
+    """Whether any client of the run logs on to the server (a victim, an idle pool, a
+    session probe at a rate above zero)."""
+    return bool(drop or scenario.idle_sessions
+                or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES))
+
+
+def events_path(events_dir: Path, name: str) -> str:
+    """The event file of the client process ``name``."""
+    return str(events_dir / f"events-{name}.jsonl")
+
+
+def workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
+    """One process per prober, per healthy client, and the victim, each on its host."""
+    specs = []
+    common = dict(endpoint=target.endpoint, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
+                  dialect=scenario.dialect, transport=scenario.transport,
+                  victim_spec=scenario.victim)
+    session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
+    n = scenario.healthy_clients
+    per_process = scenario.sessions_per_process
+    pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
+    # Every prober process sends at times of its own, as far from the others' as they can be
+    # (schedule.spread_staggers): session-less probers first, then each client's own.
+    loners = [p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0]
+    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
+    staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
+                                    + [scenario.rates_hz[p] for _, p in own]))
+    for probe in loners:  # session-less
+        specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
+                                events_path=events_path(events_dir, probe),
+                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                                **common))
+    for i, probe in own:
+        # a session of its own per probe: an echo never waits behind a write and read
+        name = f"c{i + 1}_{probe}"
+        specs.append(WorkerSpec(name=name, role="healthy",
+                                netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
+                                events_path=events_path(events_dir, name),
+                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
+                                **common))
+    for probe in pooled:  # many sessions per process, each on its own schedule
+        for j, first in enumerate(range(0, n, per_process)):
+            name = f"p{j + 1}_{probe}"
+            specs.append(WorkerSpec(name=name, role="healthy",
+                                    netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
+                                    events_path=events_path(events_dir, name),
+                                    rates_hz={probe: scenario.rates_hz[probe]}, pool=True,
+                                    sessions=min(per_process, n - first), first_index=first,
+                                    all_sessions=n, **common))
+    for j, first in enumerate(range(0, scenario.idle_sessions, IDLE_PER_PROCESS)):
+        name = f"idle{j + 1}"
+        specs.append(WorkerSpec(name=name, role="healthy",
+                                netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
+                                events_path=events_path(events_dir, name), pool=True,
+                                idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
+                                **common))
+    if drop:
+        specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
+                                events_path=events_path(events_dir, "victim"),
+                                drop=drop, **common))
+    return specs
+
+
+def access_expectation(scenario: Scenario, target: Target) -> dict | None:
+    """What the access checker judges: the contended probe, the holding and its bound."""
+    contended = [p for p in scenario.probes if PROBE_KINDS[p].judged_by_access]
+    if not contended or not scenario.victim:
+        return None
+    return {"probe": contended[0], "holds": scenario.victim.holds,
+            "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind)}
