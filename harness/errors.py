@@ -33,10 +33,6 @@ class ProbeTimeout(HarnessError):
     """A probe operation ran past its per-operation timeout."""
 
 
-class HoldingNotGranted(HarnessError):
-    """The server refused the victim's holding at set-up (harness.clients.holdings.NotGranted)."""
-
-
 def one_line(text: object) -> str:
     """``text`` as one printable line: control characters (a newline inside a quoted TOML
     key, an escape sequence in a target string) are shown escaped, never emitted."""

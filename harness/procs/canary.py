@@ -17,10 +17,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from harness.clients.priority import raise_priority
 from harness.history import HistoryWriter
 from harness.lab.inns import die_with_parent, release_held_signals
+from harness.procs.protocol import done, ready_then_start
 
 # The runner starts one canary of each: (name, realtime). Each writes events-<name>.jsonl.
 CANARIES = (("canary", True), ("canary_normal", False))
@@ -29,20 +32,30 @@ CANARY_RATE_HZ = 200.0
 RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the history
 
 
-def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None = None,
-                realtime: bool = True, name: str = "canary") -> None:
-    if parent_pid is not None:
-        die_with_parent(parent_pid)
+@dataclass
+class CanarySpec:
+    """One canary process: its name in the history, its priority, where it writes, how long
+    it runs."""
+    role: ClassVar[str] = "canary"
+    name: str
+    realtime: bool  # the probers' real-time priority, or normal (the server's)
+    events_path: str
+    total_s: float
+    owner_pid: int | None = field(default_factory=os.getpid)  # it dies with the runner
+
+
+def canary_main(spec: CanarySpec, conn) -> None:
+    """Entry point of a canary process (forked by the runner)."""
+    if spec.owner_pid is not None:
+        die_with_parent(spec.owner_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     release_held_signals()
-    writer = HistoryWriter(events_path, name)
+    writer = HistoryWriter(spec.events_path, spec.name)
     # the probers' priority: it measures the stalls they can suffer; or normal, the server's
-    sched = raise_priority() if realtime else "normal"
-    conn.send(("ready", {"pid": os.getpid(), "sched": sched}))
-    if not conn.poll(120):
-        os._exit(0)
-    _, t0 = conn.recv()
+    sched = raise_priority() if spec.realtime else "normal"
+    t0 = ready_then_start(conn, {"pid": os.getpid(), "sched": sched})
     writer.set_t0(t0)
+    total_s = spec.total_s
     period_s = 1.0 / CANARY_RATE_HZ
     k = 0
     while (intended_s := k * period_s) < total_s:
@@ -55,9 +68,4 @@ def canary_main(events_path: str, total_s: float, conn, parent_pid: int | None =
             writer.write("canary", t_s=woke_s, late_us=round(late_us, 1))
             k = int(woke_s / period_s)  # no burst of catch-up wake-ups
         k += 1
-    writer.close()
-    try:
-        conn.send(("done", {}))
-    except Exception:  # noqa: BLE001 nothing may stop the os._exit below
-        pass
-    os._exit(0)
+    done(writer, conn)

@@ -1,7 +1,8 @@
 """A session pool: one client process hosting many SMB sessions, the way a busy file server
 sees hundreds of clients, at a fraction of a process each.
 
-Two kinds, both forked by the runner like a worker (same pipe protocol, same history):
+Two kinds, both forked by the runner like a worker (same pipe protocol: harness.procs.protocol;
+same history):
 
 - *active*: each session runs its own open-loop echo schedule (``rates_hz`` with a stagger
   of its own). One thread multiplexes them with a selector: a due echo is sent on time
@@ -33,7 +34,8 @@ from harness.lab.inns import die_with_parent, release_held_signals
 from harness.lab.netns import enter_netns
 from harness.probes.smb_echo import EchoProbe
 from harness.probes.timing import send_at
-from harness.procs.worker import _run_tag, done, ready_then_start, setup_failed
+from harness.procs.protocol import done, ready_then_start, setup_failed
+from harness.procs.worker import _run_tag
 from harness.schedule import fixed_rate_times
 
 MAX_SESSIONS_PER_PROCESS = 256
@@ -95,7 +97,7 @@ def pool_main(spec, conn) -> None:
                 "peer": "{}:{}".format(*first.sock.getpeername()[:2]), "dialect": first.dialect,
                 "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
-        setup_failed(conn, spec, exc)
+        setup_failed(conn, spec.name, spec.endpoint, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:

@@ -1,8 +1,7 @@
 """A client process: enters its host's namespace, sets up, then runs its schedule.
 
-Protocol with the runner over a pipe: worker -> ("ready", info) | ("error", line) |
-("not_granted", line) (the victim's holding was refused: harness.clients.holdings);
-runner -> ("start", t0_monotonic); victim -> ("dropped", detail); worker -> ("done", {}).
+It talks with the runner over a pipe (harness.procs.protocol): ready, the shared t0, the
+victim's drop, done.
 Probes run open-loop from the shared t0: each operation is timed from its intended send
 time, and one that is already later than its timeout when its turn comes is recorded as
 ``info`` (not sent, blocked by an earlier operation) instead of being silently skipped.
@@ -18,11 +17,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from impacket.nmb import NetBIOSTimeout
 
-from harness.clients.holdings import NotGranted, held_file_name, take
+from harness.clients.holdings import held_file_name, take
 from harness.clients.priority import raise_priority
 from harness.clients.scratch import set_run_marker
 from harness.clients.session import describe_error, open_session
@@ -35,13 +34,13 @@ from harness.lab.netns import enter_netns
 from harness.packets.inet_diag import parse_tcp_info
 from harness.probes import FROM_DROP_AFTER_S, PROBES, ProbeContext
 from harness.probes.timing import SPIN_S, send_at
+from harness.procs.protocol import done, dropped, ready_then_start, setup_failed
 from harness.schedule import Phases, merged_schedule
 from harness.server import Endpoint
 
 if TYPE_CHECKING:
     from harness.scenario.model import VictimSpec
 
-START_TIMEOUT_S = 120.0
 # A shared prober's threads wait actively 0.5 ms, not 2 ms, before a send: their operations
 # take milliseconds (a logon 20-40 ms), and 33 sends a second of the default run's shared
 # probers spinning 2 ms each held a tenth of a core.
@@ -239,7 +238,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
         if sent_bytes is not None:  # what the server received from the victim since set-up
             detail = {**detail, "sent_before_drop_bytes": sent_bytes}
         writer.write("drop", event="end", mode=drop.mode, detail=detail)
-        conn.send(("dropped", detail))
+        dropped(conn, detail)
         def record(event, **kw):
             writer.write("drop", event=event, mode=drop.mode, **kw)
 
@@ -253,40 +252,6 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
                 drop.release(session)
             except Exception:  # noqa: BLE001 a second release is best effort
                 pass
-
-
-def setup_failed(conn, spec, exc: Exception) -> NoReturn:
-    """The client side of the handshake when set-up failed: tell the runner why, and leave.
-    A holding the server did not grant is ``not_granted``: the runner decides (a skip on a
-    server the harness does not configure, an error on one it does)."""
-    if isinstance(exc, NotGranted):
-        conn.send(("not_granted", str(exc)))
-    else:
-        conn.send(("error", f"{spec.name}: {describe_error(exc, spec.endpoint)}"))
-    conn.close()
-    os._exit(0)
-
-
-def ready_then_start(conn, info: dict) -> float:
-    """The client side of the runner's handshake: say ready with ``info``, then wait for the
-    shared t0 (exit quietly if the runner never sends it)."""
-    conn.send(("ready", info))
-    if not conn.poll(START_TIMEOUT_S):
-        os._exit(0)
-    msg, t0 = conn.recv()
-    if msg != "start":
-        os._exit(0)
-    return t0
-
-
-def done(writer: HistoryWriter, conn) -> None:
-    """Close the history, tell the runner, and leave (no interpreter teardown in a fork)."""
-    try:
-        writer.close()
-        conn.send(("done", {}))
-    except Exception:  # noqa: BLE001 nothing may stop the os._exit below
-        pass
-    os._exit(0)
 
 
 def worker_main(spec: WorkerSpec, conn) -> None:
@@ -332,7 +297,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         else:
             probes = _build_probes(spec, session)
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
-        setup_failed(conn, spec, exc)
+        setup_failed(conn, spec.name, spec.endpoint, exc)
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:

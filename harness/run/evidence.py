@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from harness.drops.base import Drop
 from harness.history import HistoryWriter
 from harness.lab.capture import FlowCapture
+from harness.procs.protocol import poll_dropped
 from harness.run.spawn import Client
 from harness.scenario.model import Scenario
 from harness.targets.base import ServerSocket, Target
 
 EVIDENCE_POLL_S = 0.05
+DROP_REPORT_POLL_S = 0.05
 DROP_REPORT_WAIT_S = 10.0  # after the fault start, for the victim to say it dropped
 
 
@@ -77,21 +79,18 @@ def _collect(scenario: Scenario, target: Target, drop: Drop, victim: Client, w: 
     before, capture = w.before, w.capture
     wait_until = t0 + scenario.phases.fault_start_s + DROP_REPORT_WAIT_S
     drop_at = t0 + scenario.phases.fault_start_s
-    detail: dict = {}
+    detail = None
     while time.monotonic() < wait_until:
-        if victim.conn.poll(0.05):
-            try:
-                msg, payload = victim.conn.recv()
-            except EOFError:
-                break
-            if msg == "dropped":
-                detail = payload
-                break
-        elif not victim.proc.is_alive():
+        try:
+            detail = poll_dropped(victim.conn, DROP_REPORT_POLL_S)
+        except EOFError:  # the victim is gone
+            break
+        if detail is not None or not victim.proc.is_alive():
             break
     else:
         log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
         return
+    detail = detail or {}
     peer = victim.info["local"]
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []

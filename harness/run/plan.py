@@ -9,6 +9,7 @@ from pathlib import Path
 
 from harness.drops.base import Drop
 from harness.probes import PROBES as PROBE_KINDS
+from harness.procs.canary import CANARIES, CanarySpec
 from harness.procs.worker import WorkerSpec
 from harness.scenario.model import SESSION_PROBES, Scenario
 from harness.schedule import spread_staggers
@@ -86,6 +87,12 @@ def workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | N
                                 events_path=events_path(events_dir, "victim"),
                                 drop=drop, **common))
     return specs
+
+
+def canaries(scenario: Scenario, events_dir: Path) -> list[CanarySpec]:
+    """The two canaries (real-time and normal priority), for the whole of the phases."""
+    return [CanarySpec(name=name, realtime=realtime, events_path=events_path(events_dir, name),
+                       total_s=scenario.phases.total_s) for name, realtime in CANARIES]
 
 
 def access_expectation(scenario: Scenario, target: Target) -> dict | None:

@@ -28,9 +28,10 @@ from pathlib import Path
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
 from harness.drops import drop_for
-from harness.errors import HarnessError, HoldingNotGranted
+from harness.errors import HarnessError
 from harness.history import HistoryWriter
 from harness.lab.inns import signals_held
+from harness.procs.protocol import HoldingNotGranted
 from harness.results import ScenarioResult
 from harness.run import aftercare, evidence, plan, preflight, rundirs, spawn
 from harness.scenario.model import Scenario
@@ -63,8 +64,8 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
         clients: list[spawn.Client] = []
         not_granted = None  # why the server refused the victim's holding, where that is a skip
         try:
-            spawn.fork(clients, plan.workers(scenario, target, events_dir, drop), events_dir,
-                       scenario.phases, target.endpoint)
+            spawn.fork(clients, plan.workers(scenario, target, events_dir, drop)
+                       + plan.canaries(scenario, events_dir))
             spawn.await_ready(clients)
             victim = spawn.victim_of(clients)
             watch = evidence.watch(target, victim, log)

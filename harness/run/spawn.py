@@ -4,23 +4,19 @@ and stop whatever is left on every exit path."""
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from pathlib import Path
 
 from harness.drops.base import Drop
-from harness.errors import HarnessError, HoldingNotGranted
+from harness.errors import HarnessError
 from harness.history import HistoryWriter
 from harness.lab.inns import FORK, start_holding_signals
-from harness.procs.canary import CANARIES, canary_main
+from harness.procs import protocol
+from harness.procs.canary import CanarySpec, canary_main
 from harness.procs.pool import pool_main
 from harness.procs.worker import WorkerSpec, worker_main
-from harness.run.plan import events_path
 from harness.scenario.model import Scenario
-from harness.schedule import Phases
-from harness.server import Endpoint
 from harness.targets.base import Target
 
 SETUP_TIMEOUT_S = 30.0
@@ -36,38 +32,31 @@ DRAIN_S = 5.0  # beyond the phases and two probe timeouts, before a client is ki
 class Client:
     """One forked client process: its spec, the process, the runner's end of its pipe, and
     what it said when ready."""
-    spec: WorkerSpec
+    spec: WorkerSpec | CanarySpec
     proc: object
     conn: object
     info: dict | None = None
 
 
-def fork(clients: list[Client], specs: list[WorkerSpec], events_dir: Path, phases: Phases,
-         endpoint: Endpoint) -> None:
-    """Fork a process per spec, then the canaries, each appended to ``clients`` as soon as it
-    runs (whatever fails next, the caller stops what was started)."""
+def fork(clients: list[Client], specs: list[WorkerSpec | CanarySpec]) -> None:
+    """Fork a process per spec (a worker, a pool or a canary), each appended to ``clients``
+    as soon as it runs (whatever fails next, the caller stops what was started)."""
     for spec in specs:
+        if isinstance(spec, CanarySpec):
+            main = canary_main
+        else:
+            main = pool_main if spec.pool else worker_main
         parent, child = FORK.Pipe()
-        main = pool_main if spec.pool else worker_main
         proc = FORK.Process(target=main, args=(spec, child), name=f"nbth-{spec.name}", daemon=True)
         start_holding_signals(proc)
         child.close()
         clients.append(Client(spec, proc, parent))
-    for name, realtime in CANARIES:
-        parent, child = FORK.Pipe()
-        canary = FORK.Process(target=canary_main, name=f"nbth-{name}", daemon=True,
-                              args=(events_path(events_dir, name), phases.total_s,
-                                    child, os.getpid(), realtime, name))
-        start_holding_signals(canary)
-        child.close()
-        clients.append(Client(WorkerSpec(name=name, role="canary", netns=None, endpoint=endpoint,
-                                         events_path="", phases=phases), canary, parent))
 
 
 def await_ready(clients: list[Client]) -> None:
     """Every client says ready (its info kept) within the set-up timeout, or the run fails:
     HoldingNotGranted when the server refused the victim's holding, HarnessError otherwise."""
-    pooled = sum(c.spec.sessions for c in clients if c.spec.pool)
+    pooled = sum(c.spec.sessions for c in clients if isinstance(c.spec, WorkerSpec) and c.spec.pool)
     setup_timeout_s = SETUP_TIMEOUT_S + SETUP_S_PER_POOLED_SESSION * pooled
     deadline = time.monotonic() + setup_timeout_s
     pending = list(clients)
@@ -77,15 +66,7 @@ def await_ready(clients: list[Client]) -> None:
             names = ", ".join(c.spec.name for c in pending)
             raise HarnessError(f"clients not ready within {setup_timeout_s:.0f}s: {names}")
         for c in [c for c in pending if c.conn in ready]:
-            try:
-                msg, info = c.conn.recv()
-            except EOFError:
-                raise HarnessError(f"{c.spec.name}: client process died during set-up") from None
-            if msg == "not_granted":
-                raise HoldingNotGranted(info)
-            if msg == "error":
-                raise HarnessError(info)
-            c.info = info
+            c.info = protocol.read_setup(c.conn, c.spec.name)
             pending.remove(c)
 
 
@@ -119,7 +100,7 @@ def record_start(log: HistoryWriter, scenario: Scenario, target: Target, clients
 def start(clients: list[Client], t0: float) -> None:
     """Send every client the shared t0: their schedules run from it."""
     for c in clients:
-        c.conn.send(("start", t0))
+        protocol.send_start(c.conn, t0)
 
 
 def join(clients: list[Client], scenario: Scenario, t0: float, log: HistoryWriter) -> None:
