@@ -21,8 +21,8 @@ from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, 
 
 HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 # A drop that began this much after its scheduled instant was not judged by the phases named
-# after it: the fault phase ran (in part) before it. Measured: at most 0.117 s late in 703 runs
-# (one at a time, load average up to 6); 1.4-1.8 s with seven runs started at once on 2 cores.
+# after it: the fault phase ran (in part) before it. Well above a loaded machine's ordinary
+# lateness, well below an overloaded one's (docs/pages/benchmarks-code-notes.md).
 DROP_LATE_LIMIT_S = 0.5
 
 

@@ -3,12 +3,9 @@ loaded machine.
 
 A prober sleeps until each operation's intended send time, and its latency counts from that
 time (open loop): if the scheduler wakes it late, the lateness counts as latency although
-the server had nothing to do with it. Measured on this project's 2-core VM (kernel 6.18,
-EEVDF, autogroup on) with ``stress-ng --cpu 2`` running: seven sleepers waking at 10-20 Hz
-woke up to 130 ms late at normal priority, up to 90 ms at nice -10 (nice only weighs
-inside the session's autogroup), and under 1 ms at SCHED_RR 1; the suite then failed a
-healthy Samba (nbstat p99 120 ms: the prober had woken 115 ms late, the answer took 5 ms).
-SCHED_RR 1 is the lowest real-time priority; probers block on sockets nearly all the time
+the server had nothing to do with it. On a busy machine a normal-priority sleeper wakes
+tens of milliseconds late, and a lower nice value helps little (it only weighs inside the
+session's autogroup); a real-time one wakes on time. SCHED_RR 1 is the lowest real-time priority; probers block on sockets nearly all the time
 (they spin at most 2 ms before a send and 2 ms after it: harness.probes.timing) and the
 kernel's real-time throttling (95 % by default) bounds the rest. Children return to
 normal scheduling (reset on fork). The canary runs at the same priority, so it measures the

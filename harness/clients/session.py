@@ -319,7 +319,7 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     state = getattr(server, "_Connection", None)
     if isinstance(state, dict) and not encrypt:
         # impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in
-        # Python, about 1 ms per message here); like a Windows client, ours encrypt only
+        # Python, slow); like a Windows client, ours encrypt only
         # what the server requires, so 3.x sessions are signed, not encrypted, and the
         # prebuilt echo and the session pools work on them. Read before the login.
         state["SupportsEncryption"] = False

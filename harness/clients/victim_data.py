@@ -35,7 +35,7 @@ UNFLUSHED_BLOCKS = 1
 # FLUSH (an fsync on the server) on a slow machine.
 LEAD_S = 0.25
 # When the unflushed write goes, before the drop: the drop still starts on time unless the
-# write takes longer (seen: median 7 ms, 95th percentile 61 ms on a 2-core VM at load 10-30).
+# write takes longer than this, which it does only on a heavily loaded machine.
 UNFLUSHED_LEAD_S = 0.05
 
 

@@ -3,9 +3,9 @@ the victim's own host), while the victim keeps echoing on its session. The victi
 a namespace of its own, so nobody else's packets are touched. Each round the victim also
 reads ``read_bytes`` of its own file: about 45 full segments from the server per 64 KiB, so a
 lossy path makes the server retransmit (its evidence) within the first rounds, where small
-echoes alone left about one run in twenty-five without a single server retransmission.
+echoes alone sometimes drew no server retransmission at all.
 
-Where the kernel has no sch_netem (seen on this project's VMs), ``backend = "auto"`` falls
+Where the kernel has no sch_netem, ``backend = "auto"`` falls
 back to what it does have: random loss with iptables' statistic match, in both directions
 of the victim's host; delay and jitter are then not applied, and the drop's detail (in the
 history and the report) says so.

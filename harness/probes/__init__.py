@@ -14,7 +14,7 @@ from typing import Any
 from harness.server import Endpoint
 
 # A ``from_drop`` probe's first operation comes this long after the drop's start: the drop
-# itself takes up to ~0.16 s (a blackhole's READs and cut, seen on a loaded machine), and an
+# itself takes a moment (a blackhole's READs and cut, longer on a loaded machine), and an
 # open that reaches a victim still connected breaks a live holder's oplock (whose kernel
 # TCP-acks the break, so the server then waits for its 30 s break timeout).
 FROM_DROP_AFTER_S = 0.5

@@ -1,7 +1,7 @@
 """``nbstat``: Adapter Status, a NODE STATUS REQUEST for ``*<00>`` on UDP (RFC 1002 4.2.17).
 
 A raw UDP socket with a prebuilt query (only the transaction id changes), so the probe's own
-overhead stays near the measured floor (0.11 ms p50 here, against 1.1 ms for impacket's).
+overhead stays near the measured floor (a tenth of impacket's query).
 """
 
 from __future__ import annotations

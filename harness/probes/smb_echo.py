@@ -3,7 +3,7 @@ established session, answered by the server's process for that connection.
 
 On SMB 2 and 3 the request is prebuilt (packets.smb2: only the MessageId changes) and written
 straight to the session's socket, so the probe measures the server, not impacket's packet
-building and signing (about 1.3 ms per echo here). The MessageId comes from impacket's
+building and signing. The MessageId comes from impacket's
 sequence window, which is advanced, so the session stays usable by impacket. SMB1 and
 encrypted sessions use impacket's echo.
 """

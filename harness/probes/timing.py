@@ -1,17 +1,16 @@
 """Waiting without the machine's wake-up cost: the probes' send and receive waits.
 
-A process that sleeps is woken late on this kind of virtual machine (0.5 ms typically, up to
-10 ms), and that lateness would be counted as the server's latency. So a probe sleeps until
-shortly before its send time and waits the rest actively, and after sending it polls its
-socket actively for a short while before it blocks: a healthy server's answer (tens to
-hundreds of microseconds) is taken without a wake-up, while a stalled server's costs no more
-CPU than ``spin_s`` per operation.
+A process that sleeps is woken late on a virtual machine (by milliseconds), and that lateness
+would be counted as the server's latency. So a probe sleeps until shortly before its send
+time and waits the rest actively, and after sending it polls its socket actively for a short
+while before it blocks: a healthy server's answer (tens to hundreds of microseconds) is taken
+without a wake-up, while a stalled server's costs no more CPU than ``spin_s`` per operation.
 
 The wait for an answer is short (RECV_SPIN_S): a real-time prober that polls holds a core,
 and with the other core busy (another prober's wait before its send, an smbd serving a
-write) a normal-priority server has none left to answer on until the poll ends. With 2 ms
-of polling, NBSTAT's p99 was 2.4 ms and the echo's 6.0 ms; with 0.3 ms, 0.66 and 0.49 ms
-(probe_overhead, docs/pages/scenarios.md "What is timed, and when it is sent").
+write) a normal-priority server has none left to answer on until the poll ends: a long poll
+shows up as the server's latency (docs/pages/scenarios.md, "What is timed, and when it is
+sent").
 """
 
 from __future__ import annotations

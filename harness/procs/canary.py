@@ -7,9 +7,8 @@ never excused this way.
 Two canaries run: one at the probers' real-time priority (``canary``: the stalls the probers
 themselves can suffer: hypervisor, interrupts) and one at normal priority (``canary_normal``:
 the scheduling delays an ordinary process suffers, such as the server under test and the
-replica relay, when other work holds the CPUs). The real-time canary alone could not see the
-second kind: on the shared 2-core lab with other sessions' tests running (load average
-3.6), healthy Samba answered 40-120 ms late in runs where it woke at most 8 ms late.
+replica relay, when other work holds the CPUs). The real-time canary alone cannot see the
+second kind: a healthy server answers late while the real-time canary wakes on time.
 """
 
 from __future__ import annotations

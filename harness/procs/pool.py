@@ -110,7 +110,7 @@ def pool_main(spec, conn) -> None:
     writer.write("pool", sessions=len(sessions), pss_kb=_pss_kb())
     # Log off only once the phases are over: a pool's last echo can come up to a period
     # before the end, and tens of logoffs at once in the recovery phase load the server
-    # under the other clients' last probes (seen with 256 pooled sessions).
+    # under the other clients' last probes.
     delay_s = t0 + spec.phases.total_s - time.monotonic()
     if delay_s > 0:
         time.sleep(delay_s)

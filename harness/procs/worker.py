@@ -310,8 +310,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 _run_probes(spec, probes, writer, t0)
             # Close only once the phases are over (as a pool does): a 4 Hz probe's last
             # operation is 0.25 s before the end, and its logoff and the server's teardown
-            # of that session then fell on the other clients' last judged probes (seen: the
-            # nbt_session probe at 5.75 s was 10-17 ms in most runs, healthy Samba included).
+            # of that session then fell on the other clients' last judged probes.
             _sleep_until(t0, spec.phases.total_s)
             for p in probes.values():
                 p.close()

@@ -112,9 +112,8 @@ class ReplicaTarget(LocalSamba):
             self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
                                           stdout=stdout, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True)
-        # Above the probers' real-time priority: measured through replica:never on the shared
-        # 2-core lab (load average 3-6), nbstat p50 0.9 ms with it, 2.5 ms without (the relay
-        # waited for spinning probers and other sessions' work to give it a CPU).
+        # Above the probers' real-time priority: otherwise the relay waits for spinning
+        # probers and other work to give it a CPU, and that wait counts as the server's.
         self.relay_sched = raise_priority_of(self.relay.pid)
         deadline = time.monotonic() + LISTEN_TIMEOUT_S
         while not any(e.get("event") == "listening" for e in self._read_log(advance=False)):

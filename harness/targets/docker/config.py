@@ -51,7 +51,8 @@ BUILD_TIMEOUT_S = 900.0  # a cold build runs apt-get install samba
 HEALTH_TIMEOUT_S = 60.0
 HEALTH_INTERVAL_S = 1.0  # docker runs the first check one interval after start
 # After a full healthcheck passed, healthcheck.sh reports healthy without a new one for this
-# long: a full check every second would cost the server under test ~10 % of a core.
+# long: a full check every second would take a noticeable share of a core from the server
+# under test.
 HEALTH_RECHECK_S = 30
 READY_TIMEOUT_S = 15.0  # the harness's own checks, after docker reports healthy
 PROBE_TIMEOUT_S = 1.0
