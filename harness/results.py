@@ -51,6 +51,11 @@ def _rest(doc: dict, known: tuple[str, ...]) -> dict:
     return {k: v for k, v in doc.items() if k not in known}
 
 
+def _present(**fields: Any) -> dict:
+    """The optional keys of a JSON form, in order: each whose value is not None."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 @dataclass(frozen=True)
 class PhaseStats(_JsonView):
     """One probe in one phase: counts and latencies (µs) of the healthy clients' operations.
@@ -76,12 +81,10 @@ class PhaseStats(_JsonView):
         return self.count - self.errors
 
     def to_json(self) -> dict:
-        d = {"count": self.count, "errors": self.errors, "p50_us": self.p50_us,
-             "p99_us": self.p99_us, "max_us": self.max_us, "p99_basis": self.p99_basis,
-             "host_stall_corrected": self.host_stall_corrected}
-        if self.hdr is not None:
-            d["hdr"] = self.hdr
-        return {**d, **self.extra}
+        return {"count": self.count, "errors": self.errors, "p50_us": self.p50_us,
+                "p99_us": self.p99_us, "max_us": self.max_us, "p99_basis": self.p99_basis,
+                "host_stall_corrected": self.host_stall_corrected, **_present(hdr=self.hdr),
+                **self.extra}
 
     @classmethod
     def from_json(cls, doc: Any) -> PhaseStats:
@@ -129,15 +132,10 @@ class Violation(_JsonView):
     KEYS = ("probe", "phase", "stat", "observed_us", "limit_us", "observed", "limit", "basis")
 
     def to_json(self) -> dict:
-        d = {"probe": self.probe, "phase": self.phase, "stat": self.stat,
-             "observed_us": self.observed_us, "limit_us": self.limit_us}
-        if self.observed is not None:
-            d["observed"] = self.observed
-        if self.limit is not None:
-            d["limit"] = self.limit
-        if self.basis is not None:
-            d["basis"] = self.basis
-        return {**d, **self.extra}
+        return {"probe": self.probe, "phase": self.phase, "stat": self.stat,
+                "observed_us": self.observed_us, "limit_us": self.limit_us,
+                **_present(observed=self.observed, limit=self.limit, basis=self.basis),
+                **self.extra}
 
     @classmethod
     def from_json(cls, doc: Any) -> Violation:
@@ -172,17 +170,11 @@ class DropResult(_JsonView):
         return bool(self.evidence)
 
     def to_json(self) -> dict:
-        d: dict[str, Any] = {"mode": self.mode, "at_s": self.at_s, "evidence": self.evidence,
-                             "evidence_at_s": self.evidence_at_s}
-        if self.no_evidence:
-            d["no_evidence"] = self.no_evidence
-        if self.detail:
-            d["detail"] = self.detail
-        if self.after:
-            d["after"] = list(self.after)
-        if self.scheduled_s is not None:
-            d["scheduled_s"] = self.scheduled_s
-        return {**d, **self.extra}
+        return {"mode": self.mode, "at_s": self.at_s, "evidence": self.evidence,
+                "evidence_at_s": self.evidence_at_s,
+                **_present(no_evidence=self.no_evidence or None, detail=self.detail or None,
+                           after=list(self.after) or None, scheduled_s=self.scheduled_s),
+                **self.extra}
 
     @classmethod
     def from_json(cls, doc: Any) -> DropResult:
@@ -281,26 +273,18 @@ class ScenarioResult(_JsonView):
         return (bounds.get("per_probe") or {}).get(probe) or bounds.get("default")
 
     def to_json(self) -> dict:
-        d: dict[str, Any] = {
+        return {
             "name": self.name, "verdict": self.verdict, "reason": self.reason,
             "drop": None if self.drop is None else self.drop.to_json(),
             "probes": probes_to_json(self.probes),
             "violations": [v.to_json() for v in self.violations],
             "host_stalls": None if self.host_stalls is None else self.host_stalls.to_json(),
-        }
-        if self.scratch is not None:
-            d["scratch"] = self.scratch.to_json()
-        for key in ("description", "dialect", "bounds", "phases"):
-            if getattr(self, key) is not None:
-                d[key] = getattr(self, key)
-        if self.history:
-            d["history"] = self.history
-        for key in ("target", "duration_s", "server_logs"):
-            if getattr(self, key) is not None:
-                d[key] = getattr(self, key)
-        if self.problems:
-            d["problems"] = list(self.problems)
-        return {**d, **self.extra}
+            **_present(scratch=None if self.scratch is None else self.scratch.to_json(),
+                       description=self.description, dialect=self.dialect, bounds=self.bounds,
+                       phases=self.phases, history=self.history or None, target=self.target,
+                       duration_s=self.duration_s, server_logs=self.server_logs,
+                       problems=list(self.problems) or None),
+            **self.extra}
 
     @classmethod
     def from_json(cls, doc: Any) -> ScenarioResult:
@@ -360,11 +344,9 @@ class Report(_JsonView):
         return next((s for s in self.scenarios if s.name == name), None)
 
     def to_json(self) -> dict:
-        d = {"version": self.version, "target": self.target, "summary": self.summary,
-             "scenarios": [s.to_json() for s in self.scenarios]}
-        if self.server:
-            d["server"] = self.server
-        return {**d, **self.extra}
+        return {"version": self.version, "target": self.target, "summary": self.summary,
+                "scenarios": [s.to_json() for s in self.scenarios],
+                **_present(server=self.server or None), **self.extra}
 
     @classmethod
     def from_json(cls, doc: Any) -> Report:
