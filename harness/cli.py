@@ -79,7 +79,7 @@ from harness.run.rundirs import scenario_dir_names
 from harness.run.runner import run_scenario
 from harness.scenario.catalog import catalog_json, load_catalog, render_catalog
 from harness.scenario.files import default_dir, resolve
-from harness.scenario.model import parse_overrides
+from harness.scenario.overrides import parse_overrides
 from harness.targets import LOCAL_CONFIGS, TARGETS
 from harness.targets.remote import (
     CONFIG_ENV,

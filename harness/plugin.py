@@ -40,7 +40,8 @@ from harness.report.table import render_table, report_doc, scenario_entry
 from harness.run.rundirs import slug
 from harness.run.runner import run_scenario
 from harness.scenario.files import load_file, resolve
-from harness.scenario.model import Scenario, parse_overrides
+from harness.scenario.model import Scenario
+from harness.scenario.overrides import parse_overrides
 from harness.targets.remote import give_password, take_password_env
 from harness.targets.spec import make_target, parse_target
 

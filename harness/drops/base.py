@@ -24,7 +24,7 @@ class Drop:
     needs_own_host = False  # acts on the victim's whole host: needs a namespace of its own
     needs_root = False  # firewall rules or qdiscs
     # Why this drop cannot run on an SMB1 (nt1) session, or "" where it can (see
-    # harness.scenario.model.unsupported: bad input in a file, a skip in a matrix).
+    # harness.scenario.unsupported: bad input in a file, a skip in a matrix).
     smb1_unsupported = ""
     fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
     victim_events_path: str | None = None  # set by the runner before evidence: the victim's history

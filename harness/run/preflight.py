@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from harness.drops.base import Drop
 from harness.run.plan import needs_sessions
-from harness.scenario.model import Scenario, unsupported
+from harness.scenario.model import Scenario
+from harness.scenario.unsupported import unsupported
 from harness.targets.base import Target
 
 

@@ -1,11 +1,13 @@
-"""Scenarios: the model (harness.scenario.model: dict in, validated Scenario out) and the
-files (harness.scenario.files: finding and loading them).
+"""Scenarios: the model (harness.scenario.model: dict in, validated Scenario out, with
+overrides and unsupported checks beside it) and the files (harness.scenario.files: finding
+and loading them).
 
 A scenario script (a .py scenario defining SCENARIO) builds ``harness.scenario.Scenario``
 with ``DropSpec`` and ``VictimSpec``, and other parts add checks with
 ``harness.scenario.unsupported_check``: those names are the scripts' documented interface,
 so they are handed on here."""
 
-from harness.scenario.model import DropSpec, Scenario, VictimSpec, unsupported_check
+from harness.scenario.model import DropSpec, Scenario, VictimSpec
+from harness.scenario.unsupported import unsupported_check
 
 __all__ = ["DropSpec", "Scenario", "VictimSpec", "unsupported_check"]

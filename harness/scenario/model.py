@@ -1,5 +1,7 @@
 """The scenario model: a dict in (a TOML file's tables, a script's SCENARIO, ``--set``
-overrides), a validated ``Scenario`` out. Pure: harness.scenario.files finds and reads files.
+overrides), a validated ``Scenario`` out. Pure: harness.scenario.files finds and reads files;
+harness.scenario.overrides applies ``--set``; harness.scenario.unsupported says what a dialect
+x transport cannot express.
 
 A scenario names the healthy clients, the probes and their rates, the phases, the drop, and
 the bounds. Validation checks every key and value and reports the first problem in one line
@@ -9,16 +11,16 @@ with the file it came from (BadInput, exit 2).
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
-from harness.clients.holdings import HOLDINGS, holding_problem
+from harness.clients.holdings import HOLDINGS
 from harness.drops import DROPS
 from harness.errors import BadInput, one_line
 from harness.probes import PROBES as PROBE_KINDS
+from harness.scenario.overrides import apply_override
+from harness.scenario.unsupported import unsupported
 from harness.schedule import Phases
 from harness.validate import non_finite_path, number
 
@@ -147,37 +149,6 @@ class Scenario:
         return from_dict(d, self.source or self.name, from_matrix=True)
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, str]:
-    """KEY=VALUE strings (from --set, --nbt-set, ini or environment) as {key: raw value}."""
-    out = {}
-    for pair in pairs or []:
-        key, eq, value = pair.partition("=")
-        if not eq or not key.strip():
-            raise BadInput(f"invalid scenario override {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def parse_value(raw: str):
-    """An override's value: JSON if it parses (numbers, true, lists), else the string."""
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, TypeError):
-        return raw
-
-
-def apply_override(d: dict, key: str, raw) -> None:
-    parts = key.split(".")
-    if not all(parts):
-        raise BadInput(f"invalid override key {key!r}")
-    node = d
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise BadInput(f"invalid override key {key!r}: {p} is not a table")
-    node[parts[-1]] = parse_value(raw) if isinstance(raw, str) else raw
-
-
 def _bound(d: dict, where: str) -> Bound:
     try:
         return Bound(**d)
@@ -185,44 +156,6 @@ def _bound(d: dict, where: str) -> Bound:
         raise BadInput(one_line(f"{where}: unknown bound key ({exc})")) from None
     except ValueError as exc:
         raise BadInput(one_line(f"{where}: {exc}")) from None
-
-
-# What a dialect (or transport) cannot express: each check returns the reason, or None.
-# A scenario file (or --set) asking for such a combination is bad input (exit 2); a matrix
-# cell is skipped with the reason. Other parts add their checks with @unsupported_check
-# (e.g. holdings: a lease needs SMB 2.1+, a durable v2 handle SMB 3.0+).
-UNSUPPORTED_CHECKS: list[Callable[[Scenario], str | None]] = []
-
-
-def unsupported_check(check: Callable[[Scenario], str | None]):
-    """Register ``check(scenario) -> reason | None`` (a decorator)."""
-    UNSUPPORTED_CHECKS.append(check)
-    return check
-
-
-def unsupported(scenario: Scenario) -> str | None:
-    """Why the scenario's dialect x transport cannot express what it asks for, or None."""
-    for check in UNSUPPORTED_CHECKS:
-        why = check(scenario)
-        if why:
-            return why
-    return None
-
-
-@unsupported_check
-def _pools_need_smb2(scenario: Scenario) -> str | None:
-    if dialects_mod.is_smb1(scenario.dialect) and (scenario.idle_sessions or scenario.sessions_per_process > 1):
-        return "idle_sessions and sessions_per_process need SMB 2 or 3 (not dialect nt1)"
-    return None
-
-
-@unsupported_check
-def _drop_needs_smb2(scenario: Scenario) -> str | None:
-    if scenario.drop and dialects_mod.is_smb1(scenario.dialect):
-        why = DROPS[scenario.drop.mode].smb1_unsupported
-        if why:
-            return f"drop {scenario.drop.mode} needs SMB 2 or 3 ({why}); dialect is nt1"
-    return None
 
 
 def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
@@ -362,15 +295,6 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         if why:
             raise bad(why)
     return scenario
-
-
-@unsupported_check
-def _holding_needs_its_dialect(scenario: Scenario) -> str | None:
-    """A holding the dialect cannot express (a lease over SMB1, durable v2 below 3.0)."""
-    if scenario.victim is None:
-        return None
-    why = holding_problem(scenario.victim.holds, scenario.dialect)
-    return why and f"[victim] {why}"
 
 
 def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:

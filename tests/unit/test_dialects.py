@@ -8,7 +8,8 @@ pytest_plugins = ["pytester"]
 from harness import dialects
 from harness.checkers.combination import negotiated
 from harness.errors import BadInput
-from harness.scenario.model import Scenario, from_dict, unsupported, unsupported_check, UNSUPPORTED_CHECKS
+from harness.scenario.model import Scenario, from_dict
+from harness.scenario.unsupported import UNSUPPORTED_CHECKS, unsupported, unsupported_check
 
 
 def test_aliases_stand_for_exact_dialects():
