@@ -1,5 +1,5 @@
-"""Which client WRITE the relay answers itself and never forwards (the lost-write control).
-Pure: no sockets, no clock.
+"""Which client WRITE the relay answers itself and never forwards (the lost-write control),
+and the answer it gives. Pure: no sockets, no clock.
 
 ``nth`` > 0 arms it. Without ``from_host``: the Nth WRITE (SMB2 WRITE or SMB1 WRITE_ANDX)
 from any client, counted over every connection, once. With ``from_host`` (an IP address):
@@ -11,6 +11,10 @@ lab host). A connection is identified by any hashable key its owner gives (the s
 from __future__ import annotations
 
 from collections.abc import Hashable
+
+from harness.packets import smb1
+from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
+from harness.replica.framing import SMB2_WRITE, smb2_command
 
 _ANY = object()  # the one counter when connections are not counted apart
 
@@ -50,3 +54,24 @@ class WriteLoss:
         if self.from_host is not None:
             self._seen.pop(conn, None)
             self._done.discard(conn)
+
+
+def write_kind(head: bytes) -> str | None:
+    """``smb2`` or ``smb1`` when a session message (its first bytes, ``head``) is a WRITE
+    request (SMB2 WRITE, SMB1 WRITE_ANDX), else None."""
+    if smb2_command(head) == SMB2_WRITE:
+        return "smb2"
+    return "smb1" if smb1.is_write_andx_request(head) else None
+
+
+def lost_write_answer(request: bytes, kind: str) -> tuple[bytes, int, int]:
+    """What the relay answers for a WRITE it does not forward: the server's success response
+    (as one NBT frame), and the offset and length the client asked to write."""
+    if kind == "smb2":
+        response = fake_write_response(request)
+        offset = int.from_bytes(request[HEADER_BYTES + 8 : HEADER_BYTES + 16], "little")
+        length = write_request_length(request)
+    else:
+        response = smb1.fake_write_andx_response(request)
+        _fid, offset, length = smb1.write_andx_request(request)
+    return len(response).to_bytes(4, "big") + response, offset, length

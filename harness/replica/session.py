@@ -8,46 +8,18 @@ import asyncio
 import socket
 from typing import Any
 
-from harness.packets import smb1
 from harness.packets.nbt import SESSION_MESSAGE
-from harness.packets.smb2 import HEADER_BYTES, fake_write_response, write_request_length
 from harness.replica.context import RelayContext
-from harness.replica.framing import SMB2_WRITE, FrameTracker, smb2_command, smb_message_kind
+from harness.replica.framing import FrameTracker, smb_message_kind
+from harness.replica.lose import lost_write_answer, write_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
+from harness.replica.upstream import UpstreamSide
 
 UPSTREAM_CONNECT_TIMEOUT_S = 10.0
 KEEPALIVE_IDLE_S = 1
 KEEPALIVE_INTERVAL_S = 1
 KEEPALIVE_COUNT = 3
-
-
-class UpstreamSide(asyncio.Protocol):
-    """Protocol of the relay's connection to the real server; everything goes to the session."""
-
-    __slots__ = ("session",)
-
-    def __init__(self, session: ClientSession) -> None:
-        self.session = session
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.session.upstream_made(transport)  # type: ignore[arg-type]
-
-    def data_received(self, data: bytes) -> None:
-        self.session.from_upstream(data)
-
-    def eof_received(self) -> bool:
-        self.session.down.push(EOF)
-        return True  # keep our write side open: half-close, as the server did
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.session.upstream_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.session.up.set_dst_paused(True)
-
-    def resume_writing(self) -> None:
-        self.session.up.set_dst_paused(False)
 
 
 class ClientSession(asyncio.Protocol):
@@ -213,8 +185,8 @@ class ClientSession(asyncio.Protocol):
             end = base + chunk_end
             if frame.packet_type != SESSION_MESSAGE or self.server_frames.incomplete:
                 continue  # a fake answer must not split a frame of the server's
-            smb2 = smb2_command(frame.head) == SMB2_WRITE
-            if not (smb2 or smb1.is_write_andx_request(frame.head)):
+            kind = write_kind(frame.head)
+            if kind is None:
                 continue
             start = end - frame.length
             request = buf[start:end]
@@ -225,14 +197,8 @@ class ClientSession(asyncio.Protocol):
                 self.up.push(buf[sent : start - 4])
             sent = end
             self.outstanding = max(0, self.outstanding - 1)
-            if smb2:
-                response = fake_write_response(request)
-                offset = int.from_bytes(request[HEADER_BYTES + 8 : HEADER_BYTES + 16], "little")
-                length = write_request_length(request)
-            else:
-                response = smb1.fake_write_andx_response(request)
-                _fid, offset, length = smb1.write_andx_request(request)
-            self.down.push(len(response).to_bytes(4, "big") + response)
+            answer, offset, length = lost_write_answer(request, kind)
+            self.down.push(answer)
             relay.note_lost_write(self, request, offset, length, nth)
         complete = (self.client_frames.ends[-1] + base) if frames else sent
         if complete > sent:

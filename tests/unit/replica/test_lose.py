@@ -11,7 +11,7 @@ from harness.errors import BadInput
 from harness.packets import smb1
 from harness.replica.config import ReplicaConfig
 from harness.replica.framing import FrameTracker
-from harness.replica.lose import WriteLoss
+from harness.replica.lose import WriteLoss, lost_write_answer, write_kind
 from harness.targets.spec import make_target, parse_target
 
 # What impacket sends for writeFile(tid 0x0801, fid 0x4a1f, b"ABCDEFGH", offset 1536) as pid
@@ -60,6 +60,14 @@ def test_the_fake_write_andx_response_answers_as_if_written():
     assert (packet["Tid"], packet["Uid"], packet["Mid"]) == (0x0801, 0x6402, 0x0123)
     words = smb.SMBWriteAndXResponse_Parameters(smb.SMBCommand(packet["Data"][0])["Parameters"])
     assert words["Count"] == 8
+
+
+def test_the_relay_answers_a_lost_write_andx_in_one_nbt_frame():
+    assert write_kind(WRITE_ANDX[:34]) == "smb1"
+    assert write_kind(b"\xfeSMB" + bytes(60)) is None  # an SMB2 NEGOTIATE
+    answer, offset, length = lost_write_answer(WRITE_ANDX, "smb1")
+    assert (offset, length) == (1536, 8)
+    assert answer == (47).to_bytes(4, "big") + smb1.fake_write_andx_response(WRITE_ANDX)
 
 
 def test_smb1_flush_parameters_are_the_fid():
