@@ -71,15 +71,29 @@ def _ms_label(us: float) -> str:
     return f"{ms:.3g} ms" if ms < 1000 else f"{ms / 1000:.3g} s"
 
 
-def _y_axis(lo: float, hi: float, y) -> list[str]:
+def _y_axis(lo: float, hi: float, y, left: float = ML, right: float = W - MR,
+            label_px: int = 4) -> list[str]:
+    """A grey line across the plot and its label at each decade of the log y axis."""
     out = []
     v = lo
     while v <= hi * 1.0001:
         yy = y(v)
-        out.append(f'<line x1="{ML}" x2="{W - MR}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>'
-                   f'<text x="{ML - 4}" y="{yy + 4:.1f}" text-anchor="end">{_ms_label(v)}</text>')
+        out.append(f'<line x1="{left}" x2="{right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#ddd"/>'
+                   f'<text x="{left - label_px}" y="{yy + label_px:.1f}" '
+                   f'text-anchor="end">{_ms_label(v)}</text>')
         v *= 10
     return out
+
+
+def _svg_open(kind: str, width: int, height: int, title: str, left: float,
+              font_px: int = 10, title_y: int = 12) -> list[str]:
+    """The opening of a plot's SVG (class ``kind``) and its title, if any."""
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" '
+              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+              f'font-family="sans-serif" font-size="{font_px}">')]
+    if title:
+        parts.append(f'<text x="{left}" y="{title_y}" font-weight="bold">{escape(title)}</text>')
+    return parts
 
 
 def timeline_svg(tl: Timeline, title: str = "") -> str:
@@ -96,10 +110,7 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
 
     y = log_axis(lo, hi, MT, ph)
 
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {W} {H}" '
-              f'width="{W}" height="{H}" font-family="sans-serif" font-size="11">')]
-    if title:
-        parts.append(f'<text x="{ML}" y="14" font-weight="bold">{escape(title)}</text>')
+    parts = _svg_open("timeline", W, H, title, ML, font_px=11, title_y=14)
     if tl.fault_phase:
         a, b = tl.fault_phase
         parts.append(f'<rect data-mark="fault-phase" x="{x(a):.1f}" y="{MT}" '
@@ -213,15 +224,8 @@ def spectrum_svg(series: dict[str, list[tuple[int, int]]], title: str = "",
 
     y = log_axis(lo, hi, ST, ph)
 
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="spectrum" viewBox="0 0 {SW} {SH}" '
-              f'width="{SW}" height="{SH}" font-family="sans-serif" font-size="10">')]
-    if title:
-        parts.append(f'<text x="{SL}" y="12" font-weight="bold">{escape(title)}</text>')
-    v = lo
-    while v <= hi * 1.0001:
-        parts.append(f'<line x1="{SL}" x2="{SW - SR}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#ddd"/>'
-                     f'<text x="{SL - 3}" y="{y(v) + 3:.1f}" text-anchor="end">{_ms_label(v)}</text>')
-        v *= 10
+    parts = _svg_open("spectrum", SW, SH, title, SL)
+    parts += _y_axis(lo, hi, y, SL, SW - SR, label_px=3)
     tick = 1
     while tick <= xmax:
         label = "0%" if tick == 1 else f"{100 * (1 - 1 / tick):g}%"
@@ -276,16 +280,8 @@ def trend_svg(labels: list[str], series: dict[str, list[float | None]], title: s
         return TL + (pw / 2 if n == 1 else pw * i / (n - 1))
 
     y = log_axis(lo, hi, TT, ph)
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {TW} {TH}" '
-              f'width="{TW}" height="{TH}" font-family="sans-serif" font-size="10">')]
-    if title:
-        parts.append(f'<text x="{TL}" y="12" font-weight="bold">{escape(title)}</text>')
-    v = lo
-    while v <= hi * 1.0001:
-        parts.append(f'<line x1="{TL}" x2="{TW - TR}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
-                     f'stroke="#ddd"/><text x="{TL - 3}" y="{y(v) + 3:.1f}" '
-                     f'text-anchor="end">{_ms_label(v)}</text>')
-        v *= 10
+    parts = _svg_open("trend", TW, TH, title, TL)
+    parts += _y_axis(lo, hi, y, TL, TW - TR, label_px=3)
     every = max(1, math.ceil(n / 8))  # at most about 8 labels under the axis
     for i, label in enumerate(labels):
         if i % every == 0 or i == n - 1:
