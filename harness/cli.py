@@ -31,14 +31,11 @@ import signal
 import sys
 import tempfile
 import textwrap
-import time
 import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__
 from harness.checkers.compare import Thresholds, compare_reports
-from harness.dialects import matrix, parse_list
 from harness.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAIL,
@@ -47,11 +44,8 @@ from harness.errors import (
     EXIT_PASS,
     BadInput,
     HarnessError,
-    InfraError,
     one_line,
 )
-from harness.files import atomic_write
-from harness.lab.inns import signals_held
 from harness.replica.cli import main as replica_main
 from harness.report.compare import render_compare
 from harness.report.files import (
@@ -61,24 +55,13 @@ from harness.report.files import (
     write_html,
     write_index,
 )
-from harness.report.junit import junit_xml, write_junit
 from harness.report.runs_index import latest_pass, summarize
-from harness.report.table import (
-    errored_entry,
-    exit_code,
-    nothing_tested_line,
-    render_table,
-    report_doc,
-    scenario_entry,
-)
-from harness.results import ScenarioResult
 from harness.run import pcaps, rundirs
 from harness.run.cleanup import cleanup_stale
-from harness.run.progress import Progress
-from harness.run.rundirs import scenario_dir_names
-from harness.run.runner import run_scenario
+from harness.run.suite import check_junit_path, run_suite
 from harness.scenario.catalog import catalog_json, load_catalog, render_catalog
 from harness.scenario.files import default_dir, resolve
+from harness.scenario.model import expand_matrix
 from harness.scenario.overrides import parse_overrides
 from harness.targets import LOCAL_CONFIGS, TARGETS
 from harness.targets.remote import (
@@ -203,12 +186,8 @@ def _add_runs22_commands(sub, cmp) -> None:
                       help="the runs directory (default: $NBT_HARNESS_RUNS_DIR, else nbt-runs)")
 
 
-def _runs_dir(given: Path | None) -> Path:
-    return given or Path(os.environ.get(rundirs.RUNS_DIR_ENV) or rundirs.DEFAULT_RUNS_DIR)
-
-
 def cmd_runs(args) -> int:
-    runs_dir = _runs_dir(args.dir)
+    runs_dir = rundirs.runs_dir(args.dir)
     runs, skipped = kept_runs(runs_dir)
     for r in runs:
         print(r.line())
@@ -227,7 +206,7 @@ def _compare_paths(args) -> tuple[Path, Path]:
         return args.base, args.new
     if args.new is not None:
         raise BadInput("--against latest-pass takes one run (NEW), not two")
-    runs_dir = _runs_dir(args.runs_dir)
+    runs_dir = rundirs.runs_dir(args.runs_dir)
     new_path = args.base or runs_dir / "latest"
     doc, run_dir = load_report(new_path)
     runs, _ = kept_runs(runs_dir)
@@ -365,33 +344,10 @@ def cmd_cleanup(args) -> int:
 def _report_dir(args, target_label: str) -> Path:
     """``--report-dir`` as given, or a new directory under the runs folder (``latest`` then
     points at it)."""
-    if args.report_dir is not None:
-        if args.runs_dir is not None:
-            raise BadInput("--report-dir and --runs-dir exclude each other")
-        return rundirs.prepare_report_dir(args.report_dir)
-    runs_dir = args.runs_dir or Path(os.environ.get(rundirs.RUNS_DIR_ENV) or rundirs.DEFAULT_RUNS_DIR)
-    if runs_dir.exists() and not runs_dir.is_dir():
-        raise BadInput(f"--runs-dir {runs_dir} exists and is not a directory")
-    run_dir = rundirs.new_run_dir(runs_dir, target_label)
-    why = rundirs.point_latest(runs_dir, run_dir)
-    if why:
-        print(f"nbt-harness: note: {why}", file=sys.stderr)
-    return run_dir
-
-
-def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: str | None,
-                  everything: bool, where: str = "--dialect/--transport") -> list:
-    """Each scenario once per dialect x transport asked for (none asked: as they are)."""
-    try:
-        ds = parse_list(dialects_text, "dialect") if dialects_text is not None else None
-        ts = parse_list(transports_text, "transport") if transports_text is not None else None
-    except ValueError as exc:
-        raise BadInput(f"{where}: {exc}") from None
-    out = []
-    for s in scenarios:
-        cells = matrix(ds, ts, everything, s.dialect, s.transport)
-        out += [s.with_combination(d, t) for d, t in cells] if cells else [s]
-    return out
+    path, note = rundirs.report_dir(args.report_dir, args.runs_dir, target_label)
+    if note:
+        print(f"nbt-harness: note: {note}", file=sys.stderr)
+    return path
 
 
 def cmd_run(args) -> int:
@@ -408,90 +364,8 @@ def cmd_run(args) -> int:
     check_junit_path(args.junitxml)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)
     report_dir = _report_dir(args, spec.label())
-    # Each scenario's directory is a slug of its name: never '..', '/', or a name shared
-    # with another scenario of this run.
-    dir_names = scenario_dir_names([s.name for s in scenarios])
-    entries: list[ScenarioResult] = []
-    server: str | None = None
-
-    def write_report() -> None:
-        doc = report_doc(entries, target_label, server).to_json()
-        atomic_write(report_dir / "report.json", json.dumps(doc, indent=2))
-        if args.junitxml:
-            write_run_junit(args.junitxml, entries, target_label, server, report_dir)
-
-    target_label = spec.label()
-    progress = Progress(len(scenarios), enabled=not args.quiet)
-    # One try for start and run: a signal, Ctrl-C or a bug while the target is still
-    # starting (a docker build takes minutes) unwinds through stop() like any other exit.
-    try:
-        try:
-            started = time.monotonic()
-            target.start()
-            target_label = f"{spec.label()} {target.describe()}"
-            server = target.server_version()
-            print(f"target {target_label} ready in {time.monotonic() - started:.1f}s", flush=True)
-        except BadInput:  # wrong password, missing share, bad password file: the user's input
-            raise
-        except HarnessError as exc:
-            target.stop()
-            entries = [errored_entry(s.name, f"target unreachable: {exc}") for s in scenarios]
-            write_report()
-            print(f"nbt-harness: target {spec.label()} unreachable: {exc}", file=sys.stderr)
-            return EXIT_INFRA
-        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names, strict=True), 1):
-            t = time.monotonic()
-            progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
-            capture, no_capture = pcaps.start_capture(target, args.pcap)
-            try:
-                result = run_scenario(sc, target, report_dir / dir_name, on_start=progress.started)
-            finally:
-                progress.done()
-                if capture:
-                    capture.stop()
-            pcap = pcaps.finish(capture, no_capture, args.pcap, result.verdict,
-                                report_dir / dir_name, report_dir)
-            entries.append(scenario_entry(
-                result, sc, pcap, duration_s=round(time.monotonic() - t, 2),
-                server_logs=target.logs()[-8000:] if result.verdict in ("fail", "error") else None))
-            write_report()
-            if args.quiet:
-                print(f"{sc.name}: {result.verdict} {result.reason}", flush=True)
-            else:
-                print(render_table(entries[-1]), flush=True)
-    finally:
-        with signals_held():  # a signal now (teardown) waits until everything is removed
-            progress.close()
-            target.stop()
-    write_report()
-    print(f"report: {report_dir / 'report.json'}, {write_html(report_dir)}")
-    untested = nothing_tested_line(entries)
-    if untested:  # exit 0 as pytest's skips, but never mistaken for a pass
-        print(untested)
-    return exit_code(entries)
-
-
-def check_junit_path(path: Path | None) -> None:
-    """--junitxml FILE is refused before anything starts if it cannot be written there."""
-    if path is None:
-        return
-    why = ("is a directory" if path.is_dir() else
-           f"no directory {path.parent}" if not path.parent.is_dir() else
-           f"cannot write in {path.parent}" if not os.access(path.parent, os.W_OK | os.X_OK)
-           else None)
-    if why:
-        raise BadInput(f"--junitxml {path}: {why}")
-
-
-def write_run_junit(path: Path, entries: list, target_label: str, server: str | None,
-                    report_dir: Path) -> None:
-    props = [("nbt_target", target_label)] + ([("nbt_server", server)] if server else [])
-    doc = junit_xml(entries, report_html=str(report_dir / "report.html"), properties=props,
-                    timestamp=datetime.now(UTC).isoformat(timespec="seconds"))
-    try:
-        write_junit(path, doc)
-    except OSError as exc:
-        raise InfraError(f"--junitxml {path}: {exc.strerror or exc}") from None
+    return run_suite(scenarios, target, spec.label(), report_dir, pcap_mode=args.pcap,
+                     quiet=args.quiet, junitxml=args.junitxml)
 
 
 def _terminate(signum, frame):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,17 +32,18 @@ from typing import TYPE_CHECKING
 import pytest
 
 from harness.dialects import matrix, parse_list
-from harness.errors import BadInput, HarnessError, InfraError, TargetUnavailable
+from harness.errors import BadInput, HarnessError, TargetUnavailable
 from harness.files import atomic_write, check_dir
 from harness.report.summary import junit_properties
-from harness.report.table import render_table, report_doc, scenario_entry
+from harness.report.table import render_table
+from harness.run import suite
 from harness.run.rundirs import slug
-from harness.run.runner import run_scenario
 from harness.scenario.files import load_file, resolve
 from harness.scenario.model import Scenario
 from harness.scenario.overrides import parse_overrides
 from harness.targets.remote import give_password, take_password_env
-from harness.targets.spec import make_target, parse_target
+from harness.targets.pool import TargetPool
+from harness.targets.spec import parse_target
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
@@ -131,47 +131,6 @@ def _resolve(config) -> Settings:
     return Settings(target, base, overrides, config.getoption("nbt_hold_s"),
                     config.getoption("nbt_degrade_ms"), lists["dialect"], lists["transport"],
                     bool(everything))
-
-
-class TargetPool:
-    """Started targets, kept for the session: a test that comes back to a target (local after
-    replica:any, as the control tests alternate) finds it running instead of starting it
-    again. At most ``MAX_STARTED`` at once (each is a Samba with its lab); the one used least
-    recently is stopped to make room. A target that failed to start fails again, at once."""
-
-    MAX_STARTED = 4
-
-    def __init__(self) -> None:
-        # (spec, hold_s, degrade_ms) -> (target, failure or None, failure type), oldest use first
-        self.started: OrderedDict = OrderedDict()
-
-    def get(self, spec_text: str, hold_s=None, degrade_ms=None):
-        key = (spec_text, hold_s, degrade_ms)
-        if key in self.started:
-            self.started.move_to_end(key)
-            target, failure, failure_type = self.started[key]
-            if failure:
-                raise failure_type(failure)
-            return target
-        while len(self.started) >= self.MAX_STARTED:
-            _, (oldest, _, _) = self.started.popitem(last=False)
-            oldest.stop()
-        target = make_target(parse_target(spec_text), hold_s=hold_s, degrade_ms=degrade_ms)
-        self.started[key] = (target, None, InfraError)  # stop() reaches it whatever happens
-        try:
-            target.start()
-        except HarnessError as exc:
-            target.stop()
-            failure = f"target {spec_text} unreachable: {exc}"
-            failure_type = TargetUnavailable if isinstance(exc, TargetUnavailable) else InfraError
-            self.started[key] = (target, failure, failure_type)
-            raise failure_type(failure) from None
-        return target
-
-    def close(self) -> None:
-        while self.started:
-            _, (target, _, _) = self.started.popitem(last=False)
-            target.stop()
 
 
 # pytest-xdist: the controller took NBT_HARNESS_PASSWORD out of its environment before it
@@ -309,14 +268,11 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
             raise BadInput(f"cannot create {d}: {exc.strerror}") from None
         check_dir(d, "the report directory")
     scenario_dir = run_dir / slug(scenario.name)
-    result = run_scenario(scenario, target, scenario_dir)
-    entry = scenario_entry(result, scenario, target=spec, server_logs=target.logs()[-4000:]
-                           if result.verdict in ("fail", "error") else None)
+    entry = suite.run_entry(scenario, target, scenario_dir, run_dir, target_name=spec)
     atomic_write(scenario_dir / "entry.json", json.dumps(entry.to_json(), indent=2))
     label, entries = config.stash[ENTRIES_KEY].setdefault(run_dir, (spec, []))
     entries.append(entry)
-    doc = report_doc(entries, f"{label} {target.describe()}", target.server_version()).to_json()
-    atomic_write(run_dir / "report.json", json.dumps(doc, indent=2))  # xdist workers: no shared temp
+    suite.write_report(run_dir, entries, f"{label} {target.describe()}", target.server_version())
     return entry
 
 

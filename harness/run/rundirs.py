@@ -99,6 +99,25 @@ def point_latest(runs_dir: Path, run_dir: Path) -> str | None:
     return None
 
 
+def runs_dir(given: Path | None) -> Path:
+    """The runs folder: ``given``, else $NBT_HARNESS_RUNS_DIR, else nbt-runs."""
+    return given or Path(os.environ.get(RUNS_DIR_ENV) or DEFAULT_RUNS_DIR)
+
+
+def report_dir(given: Path | None, runs: Path | None, target_label: str) -> tuple[Path, str | None]:
+    """The run's directory: ``given`` (``--report-dir``), or a new one under the runs folder
+    with ``latest`` pointed at it; and a note when the link could not be updated."""
+    if given is not None:
+        if runs is not None:
+            raise BadInput("--report-dir and --runs-dir exclude each other")
+        return prepare_report_dir(given), None
+    folder = runs_dir(runs)
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"--runs-dir {folder} exists and is not a directory")
+    run_dir = new_run_dir(folder, target_label)
+    return run_dir, point_latest(folder, run_dir)
+
+
 def prepare_report_dir(path: Path) -> Path:
     """The user's ``--report-dir``: created if missing; BadInput (one line, exit 2) when it
     is a file, cannot be created, is not writable, or another user can write to it

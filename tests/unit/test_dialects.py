@@ -119,7 +119,7 @@ def test_negotiated_from_the_history():
 
 
 def test_cli_matrix_expansion():
-    from harness.cli import expand_matrix
+    from harness.scenario.model import expand_matrix
 
     base = [from_dict({"name": "rst", "drop": {"mode": "rst"}}, "t")]
     cells = expand_matrix(base, None, None, True)
