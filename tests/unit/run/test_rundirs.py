@@ -199,3 +199,17 @@ def test_runs_dir_default_gets_a_run_of_its_own_and_latest(tmp_path, monkeypatch
     latest = (tmp_path / "nbt-runs" / "latest")
     assert latest.is_symlink() and latest.resolve() == runs[-1].resolve()
     assert (latest / "report.json").is_file() and (latest / "baseline").is_dir()
+
+
+def test_the_runs_folder_and_the_report_dir_choice(tmp_path, monkeypatch):
+    monkeypatch.delenv(rundirs.RUNS_DIR_ENV, raising=False)
+    assert rundirs.runs_dir(None) == Path(rundirs.DEFAULT_RUNS_DIR)
+    monkeypatch.setenv(rundirs.RUNS_DIR_ENV, str(tmp_path / "env-runs"))
+    assert rundirs.runs_dir(None) == tmp_path / "env-runs"
+    assert rundirs.runs_dir(tmp_path / "given") == tmp_path / "given"
+    with pytest.raises(BadInput, match="exclude each other"):
+        rundirs.report_dir(tmp_path / "r", tmp_path / "runs", "local")
+    assert rundirs.report_dir(tmp_path / "r", None, "local") == (tmp_path / "r", None)
+    run_dir, note = rundirs.report_dir(None, tmp_path / "runs", "local")
+    assert run_dir.parent == tmp_path / "runs" and note is None
+    assert (tmp_path / "runs" / "latest").resolve() == run_dir.resolve()
