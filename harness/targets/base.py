@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from typing import Self
 
-from harness.clients.session import offers
+from harness.clients.connect import offers
 from harness.dialects import exact, label
 from harness.errors import InfraError
 from harness.lab.inns import call_in_netns
