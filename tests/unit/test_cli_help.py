@@ -12,6 +12,7 @@ import pytest
 
 import harness
 from harness import cli
+from harness.cli import parser
 from harness.checkers import histograms
 from harness.checkers.compare import compare_reports
 from harness.report.files import load_report
@@ -51,9 +52,9 @@ def _exit_code_table() -> dict[str, str]:
 def test_the_epilog_gives_the_docs_exit_codes_word_for_word():
     table = _exit_code_table()
     assert set(table) >= {"0", "1", "2", "3", "4", "129, 130, 143"}
-    ours = {code: _words(text) for code, text in cli.EXIT_CODES}
+    ours = {code: _words(text) for code, text in parser.EXIT_CODES}
     assert ours == table
-    epilog = _words(cli.help_epilog())
+    epilog = _words(parser.help_epilog())
     for code, text in table.items():
         assert f"{code} {text}" in epilog
 
@@ -64,7 +65,7 @@ def test_the_epilog_names_every_environment_variable_the_harness_reads():
         read |= set(re.findall(r"NBT_HARNESS_[A-Z][A-Z0-9_]*", path.read_text()))
     assert {"NBT_HARNESS_TARGET", "NBT_HARNESS_PASSWORD", "NBT_HARNESS_DEBUG"} <= read
     documented = set(re.findall(r"NBT_HARNESS_[A-Z][A-Z0-9_]*", " ".join(
-        key for key, _ in cli.ENVIRONMENT)))
+        key for key, _ in parser.ENVIRONMENT)))
     assert read <= documented, read - documented
 
 
@@ -77,7 +78,7 @@ def test_top_level_help_shows_epilog_unwrapped(capsys):
 
 
 def test_target_help_shows_every_form(capsys):
-    text = cli.target_help()
+    text = parser.target_help()
     assert "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE" in text
     assert all(f"{o}=" in text for o in URL_OPTIONS)
     assert all(k.spelling in text for k in TARGETS.values())
