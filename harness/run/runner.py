@@ -4,7 +4,7 @@ each lives in the module named beside it:
 1. ``rundirs``: the scenario's directory, and a directory of the run's own for the event
    files every process writes;
 2. ``preflight``: what the scenario, the target, the drop or the server cannot do here (a
-   skip, before any client starts);
+   skip), or no answer from the server (an error), before any client starts;
 3. ``plan`` and ``spawn``: which client processes run on which hosts; fork them and the
    canaries, and wait until each says ready;
 4. ``evidence``: the server's side of the victim's connection before its drop (or a capture
