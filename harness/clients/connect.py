@@ -35,12 +35,20 @@ from harness.errors import InfraError
 from harness.server import Endpoint
 
 # Exact dialect -> what impacket's preferredDialect takes (offered alone in the NEGOTIATE).
-IMPACKET_DIALECTS = {"nt1": smb.SMB_DIALECT, "2.0.2": SMB2_DIALECT_002, "2.1": SMB2_DIALECT_21,
-                     "3.0": SMB2_DIALECT_30, "3.1.1": SMB2_DIALECT_311}
+IMPACKET_DIALECTS = {
+    "nt1": smb.SMB_DIALECT,
+    "2.0.2": SMB2_DIALECT_002,
+    "2.1": SMB2_DIALECT_21,
+    "3.0": SMB2_DIALECT_30,
+    "3.1.1": SMB2_DIALECT_311,
+}
 # Every accepted name (aliases too) -> impacket's value. ``any`` or no dialect (a target's
 # login check): every SMB 2/3 dialect, never SMB1 (see _negotiate).
-DIALECTS = {name: IMPACKET_DIALECTS[dialects.exact(name)] for name in dialects.DIALECTS
-            if dialects.exact(name) != dialects.ANY}
+DIALECTS = {
+    name: IMPACKET_DIALECTS[dialects.exact(name)]
+    for name in dialects.DIALECTS
+    if dialects.exact(name) != dialects.ANY
+}
 NEGOTIATED = {**{v: k for k, v in IMPACKET_DIALECTS.items()}, SMB2_DIALECT_302: "3.0.2"}
 
 
@@ -77,8 +85,11 @@ def describe_error(exc: BaseException, endpoint: Endpoint | None = None) -> str:
     if isinstance(exc, SessionError):
         msg = exc.getErrorString()
         text = f"{msg[0]}: {msg[1]}" if isinstance(msg, tuple) else str(msg)
-    elif (isinstance(exc, nmb.NetBIOSError) and exc.error_class == nmb.ERRCLASS_OS
-          and isinstance(exc.error_code, int)):  # a socket error, by its errno
+    elif (
+        isinstance(exc, nmb.NetBIOSError)
+        and exc.error_class == nmb.ERRCLASS_OS
+        and isinstance(exc.error_code, int)
+    ):  # a socket error, by its errno
         text = f"NetBIOSError: {exc.error_msg}: {os.strerror(exc.error_code)}"
     else:
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -96,31 +107,52 @@ class NotOffered(InfraError):
 
 # Why an SMB1 server without extended security is never logged in to: impacket would send
 # the password in plain text (no challenge) or as an LM/NTLMv1 response.
-WEAK_SMB1 = ("the server negotiated NT1 without extended security (NTLMSSP); refused: a login "
-             "would send the password in plain text or as an LM/NTLMv1 response")
+WEAK_SMB1 = (
+    "the server negotiated NT1 without extended security (NTLMSSP); refused: a login "
+    "would send the password in plain text or as an LM/NTLMv1 response"
+)
 
 
 def _answered(exc: BaseException) -> bool:
     """The NEGOTIATE failed because of what the server answered, not the network."""
-    return isinstance(exc, (SessionError, smb.SessionError, smb.UnsupportedFeature,
-                            Smb3SessionError))
+    return isinstance(
+        exc, (SessionError, smb.SessionError, smb.UnsupportedFeature, Smb3SessionError)
+    )
 
 
-def _negotiate(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
-               port: int) -> SMBConnection:
+def _negotiate(
+    endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None, port: int
+) -> SMBConnection:
     """impacket's SMBConnection, negotiated. ``dialect`` None or ``any``: every SMB 2/3
     dialect in one SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too)."""
     if dialect is not None and dialects.exact(dialect) != dialects.ANY:
-        return SMBConnection(remoteName=endpoint.netbios_name, remoteHost=endpoint.host,
-                             myName=client_name[:15].upper(), sess_port=port,
-                             timeout=timeout_s, preferredDialect=DIALECTS[dialect])
-    smb2 = SMB3(endpoint.netbios_name, endpoint.host, client_name[:15].upper(), nmb.TYPE_SERVER,
-                port, timeout_s)
+        return SMBConnection(
+            remoteName=endpoint.netbios_name,
+            remoteHost=endpoint.host,
+            myName=client_name[:15].upper(),
+            sess_port=port,
+            timeout=timeout_s,
+            preferredDialect=DIALECTS[dialect],
+        )
+    smb2 = SMB3(
+        endpoint.netbios_name,
+        endpoint.host,
+        client_name[:15].upper(),
+        nmb.TYPE_SERVER,
+        port,
+        timeout_s,
+    )
     return SMBConnection(existingConnection=smb2)
 
 
-def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None,
-            transport: str, encrypt: bool = False) -> tuple[SMBConnection, str]:
+def connect(
+    endpoint: Endpoint,
+    client_name: str,
+    timeout_s: float,
+    dialect: str | None,
+    transport: str,
+    encrypt: bool = False,
+) -> tuple[SMBConnection, str]:
     """Connect and negotiate (no login): the connection and the dialect negotiated.
     NotOffered (one line) when the server answers the NEGOTIATE without the dialect asked
     for, or offers SMB1 without extended security; InfraError on a network error.
@@ -140,7 +172,8 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
     got = negotiated_name(conn.getDialect())
     server = conn.getSMBServer()
     if isinstance(server, smb.SMB) and not (
-            server._dialects_parameters["Capabilities"] & smb.SMB.CAP_EXTENDED_SECURITY):
+        server._dialects_parameters["Capabilities"] & smb.SMB.CAP_EXTENDED_SECURITY
+    ):
         drop_socket(conn)
         raise NotOffered(f"connect to {how}: {WEAK_SMB1}")
     state = getattr(server, "_Connection", None)
@@ -152,8 +185,9 @@ def connect(endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str
         state["SupportsEncryption"] = False
     if dialect and got != dialects.exact(dialect):
         drop_socket(conn)
-        raise NotOffered(f"connect to {how}: the server negotiated {got}, "
-                         "not the dialect asked for")
+        raise NotOffered(
+            f"connect to {how}: the server negotiated {got}, not the dialect asked for"
+        )
     return conn, got
 
 
@@ -175,8 +209,11 @@ def server_demands_encryption(conn: SMBConnection) -> bool:
     [MS-SMB2] 2.2.6) on a session impacket was told not to encrypt."""
     server = conn.getSMBServer()
     state = getattr(server, "_Connection", None)
-    return (isinstance(state, dict) and state.get("SupportsEncryption") is False
-            and bool(server._Session.get("SessionFlags", 0) & 0x0004))
+    return (
+        isinstance(state, dict)
+        and state.get("SupportsEncryption") is False
+        and bool(server._Session.get("SessionFlags", 0) & 0x0004)
+    )
 
 
 def offers(endpoint: Endpoint, dialect: str, transport: str, timeout_s: float) -> str | None:

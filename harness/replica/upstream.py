@@ -19,7 +19,7 @@ class UpstreamSide(asyncio.Protocol):
         self.session = session
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.session.upstream_made(transport)  # type: ignore[arg-type]
+        self.session.upstream_made(transport)
 
     def data_received(self, data: bytes) -> None:
         self.session.from_upstream(data)

@@ -21,37 +21,58 @@ def verify_writes(scenario: Scenario, target: Target, events_dir: Path, log: His
     """After the recovery phase: re-read every block whose write the server acknowledged (the
     healthy clients' smb_rw, the victim's own data before its drop), from a fresh session, and
     record what is there (one ``verify`` event per file); judged by harness.checkers.writes."""
-    parts = sorted(events_dir.glob("events-c*.jsonl")) + sorted(events_dir.glob("events-victim.jsonl"))
+    parts = sorted(events_dir.glob("events-c*.jsonl")) + sorted(
+        events_dir.glob("events-victim.jsonl")
+    )
     events = [e for p in parts for e in read_events(p)]
     files = blocks_to_verify(acknowledged_writes(events))
     if not files:
         return
     try:
-        found = call_in_netns(target.client_netns("healthy"), readback.reread, target.endpoint, files,
-                              readback.READBACK_TIMEOUT_S, scenario.dialect,
-                              timeout_s=4 * readback.READBACK_TIMEOUT_S + len(files))
+        found = call_in_netns(
+            target.client_netns("healthy"),
+            readback.reread,
+            target.endpoint,
+            files,
+            readback.READBACK_TIMEOUT_S,
+            scenario.dialect,
+            timeout_s=4 * readback.READBACK_TIMEOUT_S + len(files),
+        )
     except HarnessError as exc:
         found = [{"file": f, "blocks": {}, "error": str(exc)} for f in files]
     for entry in found:
         log.write("verify", **entry)
 
 
-def sweep_scratch(scenario: Scenario, target: Target, clients: list[Client], events_dir: Path,
-                  log: HistoryWriter) -> None:
+def sweep_scratch(
+    scenario: Scenario, target: Target, clients: list[Client], events_dir: Path, log: HistoryWriter
+) -> None:
     """Remove the scratch files and directories this run's clients left on the share, and
     the run's held file (the victim creates it before taking its holding)."""
     held_file = held_file_name(os.getpid(), events_dir.name) if scenario.victim else None
     # Only processes that had a session created any; one that never said ready (its set-up
     # failed: a victim whose holding was refused) may have, before it failed.
-    pids = [c.proc.pid for c in clients if c.spec.role != "canary" and c.proc.pid
-            and (c.info is None or "peer" in c.info)]
+    pids = [
+        c.proc.pid
+        for c in clients
+        if c.spec.role != "canary" and c.proc.pid and (c.info is None or "peer" in c.info)
+    ]
     held = (held_file,) if held_file else ()
     if not clients or (not pids and not held):
         return
     try:
-        swept = call_in_netns(target.client_netns("healthy"), scratch.sweep, target.endpoint, pids,
-                              scratch.SWEEP_TIMEOUT_S, scenario.dialect, scenario.transport, held,
-                              timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S)
+        swept = call_in_netns(
+            target.client_netns("healthy"),
+            scratch.sweep,
+            target.endpoint,
+            pids,
+            scratch.SWEEP_TIMEOUT_S,
+            scenario.dialect,
+            scenario.transport,
+            held,
+            events_dir.name,
+            timeout_s=2 * scratch.SWEEP_TIMEOUT_S + scratch.SWEEP_WAIT_S,
+        )
     except HarnessError as exc:
         log.write("info", note=f"scratch files not removed: {exc}")
         return

@@ -26,6 +26,7 @@ class Watch:
     """What is known of the victim's connection before its drop: the server's row for it
     (None: the server cannot be looked inside, or had none), and the capture of its flow
     where the server cannot be looked inside."""
+
     before: ServerSocket | None = None
     capture: FlowCapture | None = None
 
@@ -40,32 +41,45 @@ def watch(target: Target, victim: Client | None, log: HistoryWriter) -> Watch:
     no table and the victim runs in the harness's own namespace, a capture of its flow."""
     if victim is None:
         return Watch()
-    rows = _victim_rows(target, victim.info["local"])
+    rows = _victim_rows(target, victim.ready["local"])
     w = Watch(before=rows[0] if rows else None)
     if rows is None and target.client_netns("victim") is None:
         try:
-            w.capture = FlowCapture(victim.info["local"], victim.info["peer"]).start()
+            w.capture = FlowCapture(victim.ready["local"], victim.ready["peer"]).start()
         except OSError as exc:  # no root: no AF_PACKET
             log.write("info", note=f"no capture of the victim's flow: {exc}")
     return w
 
 
-def record_scheduled(log: HistoryWriter, scenario: Scenario, drop: Drop | None,
-                     victim: Client | None, w: Watch) -> None:
+def record_scheduled(
+    log: HistoryWriter, scenario: Scenario, drop: Drop | None, victim: Client | None, w: Watch
+) -> None:
     """The drop as scheduled (with the server's row before it), and what the server granted
     the victim at set-up."""
     if drop:
-        log.write("drop", event="scheduled", mode=drop.mode, at_s=scenario.phases.fault_start_s,
-                  victim=victim.info.get("local"),
-                  server_socket_before=w.before.to_json() if w.before else None)
-    if victim and victim.info.get("holding"):
-        log.write("holding", **victim.info["holding"])
+        log.write(
+            "drop",
+            event="scheduled",
+            mode=drop.mode,
+            at_s=scenario.phases.fault_start_s,
+            victim=victim.ready.get("local") if victim else None,
+            server_socket_before=w.before.to_json() if w.before else None,
+        )
+    if victim and victim.ready.get("holding"):
+        log.write("holding", **victim.ready["holding"])
 
 
-def collect(scenario: Scenario, target: Target, drop: Drop, victim: Client | None, w: Watch,
-            log: HistoryWriter, t0: float) -> None:
+def collect(
+    scenario: Scenario,
+    target: Target,
+    drop: Drop | None,
+    victim: Client | None,
+    w: Watch,
+    log: HistoryWriter,
+    t0: float,
+) -> None:
     """Wait for the victim's drop, then poll for proof; the capture stops at the end."""
-    if victim is None:
+    if victim is None or drop is None:
         return
     try:
         _collect(scenario, target, drop, victim, w, log, t0)
@@ -74,8 +88,15 @@ def collect(scenario: Scenario, target: Target, drop: Drop, victim: Client | Non
             w.capture.stop()
 
 
-def _collect(scenario: Scenario, target: Target, drop: Drop, victim: Client, w: Watch,
-             log: HistoryWriter, t0: float) -> None:
+def _collect(
+    scenario: Scenario,
+    target: Target,
+    drop: Drop,
+    victim: Client,
+    w: Watch,
+    log: HistoryWriter,
+    t0: float,
+) -> None:
     before, capture = w.before, w.capture
     wait_until = t0 + scenario.phases.fault_start_s + DROP_REPORT_WAIT_S
     drop_at = t0 + scenario.phases.fault_start_s
@@ -88,10 +109,12 @@ def _collect(scenario: Scenario, target: Target, drop: Drop, victim: Client, w: 
         if detail is not None or not victim.proc.is_alive():
             break
     else:
-        log.write("drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop")
+        log.write(
+            "drop", event="no_evidence", mode=drop.mode, reason="the victim never reported its drop"
+        )
         return
     detail = detail or {}
-    peer = victim.info["local"]
+    peer = victim.ready["local"]
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []
     while True:
@@ -111,11 +134,16 @@ def _collect(scenario: Scenario, target: Target, drop: Drop, victim: Client, w: 
     if rows is None:
         seen = capture.snapshot() if capture else []
         flags = [f"{c.direction}:{c.segment.flags:#04x}" for c in seen if c.t_monotonic >= drop_at]
-        why = (f"no evidence from the harness's side within {scenario.evidence_timeout_s:.1f}s "
-               f"({len(seen)} segments of {peer} captured; after the drop: {flags[:12]})" if capture else
-               f"target {target.name} offers no server-side view and no capture was possible")
+        why = (
+            f"no evidence from the harness's side within {scenario.evidence_timeout_s:.1f}s "
+            f"({len(seen)} segments of {peer} captured; after the drop: {flags[:12]})"
+            if capture
+            else f"target {target.name} offers no server-side view and no capture was possible"
+        )
     else:
-        why = (f"no server-side evidence within {scenario.evidence_timeout_s:.1f}s "
-               f"(server rows for {peer}: {[r.state for r in rows] or 'none'}, "
-               f"victim exit {victim.proc.exitcode})")
+        why = (
+            f"no server-side evidence within {scenario.evidence_timeout_s:.1f}s "
+            f"(server rows for {peer}: {[r.state for r in rows] or 'none'}, "
+            f"victim exit {victim.proc.exitcode})"
+        )
     log.write("drop", event="no_evidence", mode=drop.mode, reason=why)

@@ -6,6 +6,7 @@ nothing and talks to no server."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harness.drops.base import Drop
 from harness.probes import PROBES as PROBE_KINDS
@@ -28,8 +29,11 @@ def healthy_host(client_index: int, hosts: int) -> str:
 def needs_sessions(scenario: Scenario, drop: Drop | None) -> bool:
     """Whether any client of the run logs on to the server (a victim, an idle pool, a
     session probe at a rate above zero)."""
-    return bool(drop or scenario.idle_sessions
-                or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES))
+    return bool(
+        drop
+        or scenario.idle_sessions
+        or any(scenario.rates_hz.get(p, 0) > 0 for p in SESSION_PROBES)
+    )
 
 
 def events_path(events_dir: Path, name: str) -> str:
@@ -37,62 +41,116 @@ def events_path(events_dir: Path, name: str) -> str:
     return str(events_dir / f"events-{name}.jsonl")
 
 
-def workers(scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None) -> list[WorkerSpec]:
+def workers(
+    scenario: Scenario, target: Target, events_dir: Path, drop: Drop | None
+) -> list[WorkerSpec]:
     """One process per prober, per healthy client, and the victim, each on its host."""
     specs = []
-    common = dict(endpoint=target.endpoint, phases=scenario.phases, timeout_s=scenario.probe_timeout_s,
-                  dialect=scenario.dialect, transport=scenario.transport,
-                  victim_spec=scenario.victim)
+    # what every process's WorkerSpec shares (keyword arguments)
+    common: dict[str, Any] = {
+        "endpoint": target.endpoint,
+        "phases": scenario.phases,
+        "timeout_s": scenario.probe_timeout_s,
+        "dialect": scenario.dialect,
+        "transport": scenario.transport,
+        "victim_spec": scenario.victim,
+    }
     session_probes = [p for p in SESSION_PROBES if scenario.rates_hz.get(p, 0) > 0]
     n = scenario.healthy_clients
     per_process = scenario.sessions_per_process
     pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
     # Every prober process sends at times of its own, as far from the others' as they can be
     # (schedule.spread_staggers): session-less probers first, then each client's own.
-    loners = [p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0]
+    loners = [
+        p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0
+    ]
     own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
-    staggers = iter(spread_staggers([scenario.rates_hz[p] for p in loners]
-                                    + [scenario.rates_hz[p] for _, p in own]))
-    for probe in loners:  # session-less
-        specs.append(WorkerSpec(name=probe, role="healthy", netns=target.client_netns("healthy"),
-                                events_path=events_path(events_dir, probe),
-                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
-                                **common))
-    for i, probe in own:
-        # a session of its own per probe: an echo never waits behind a write and read
-        name = f"c{i + 1}_{probe}"
-        specs.append(WorkerSpec(name=name, role="healthy",
-                                netns=target.client_netns(healthy_host(i, scenario.healthy_hosts)),
-                                events_path=events_path(events_dir, name),
-                                rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers),
-                                **common))
+    staggers = iter(
+        spread_staggers(
+            [scenario.rates_hz[p] for p in loners] + [scenario.rates_hz[p] for _, p in own]
+        )
+    )
+
+    def healthy(name: str, host: str, **kw: Any) -> WorkerSpec:
+        """A healthy client process ``name`` on lab host ``host``."""
+        return WorkerSpec(
+            name=name,
+            role="healthy",
+            netns=target.client_netns(host),
+            events_path=events_path(events_dir, name),
+            **common,
+            **kw,
+        )
+
+    def hosted(index: int) -> str:
+        return healthy_host(index, scenario.healthy_hosts)
+
+    # session-less probers: a process each
+    specs += [
+        healthy(
+            probe, "healthy", rates_hz={probe: scenario.rates_hz[probe]}, stagger=next(staggers)
+        )
+        for probe in loners
+    ]
+    # a session of its own per probe: an echo never waits behind a write and read
+    specs += [
+        healthy(
+            f"c{i + 1}_{probe}",
+            hosted(i),
+            rates_hz={probe: scenario.rates_hz[probe]},
+            stagger=next(staggers),
+        )
+        for i, probe in own
+    ]
     for probe in pooled:  # many sessions per process, each on its own schedule
-        for j, first in enumerate(range(0, n, per_process)):
-            name = f"p{j + 1}_{probe}"
-            specs.append(WorkerSpec(name=name, role="healthy",
-                                    netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
-                                    events_path=events_path(events_dir, name),
-                                    rates_hz={probe: scenario.rates_hz[probe]}, pool=True,
-                                    sessions=min(per_process, n - first), first_index=first,
-                                    all_sessions=n, **common))
-    for j, first in enumerate(range(0, scenario.idle_sessions, IDLE_PER_PROCESS)):
-        name = f"idle{j + 1}"
-        specs.append(WorkerSpec(name=name, role="healthy",
-                                netns=target.client_netns(healthy_host(j, scenario.healthy_hosts)),
-                                events_path=events_path(events_dir, name), pool=True,
-                                idle=True, sessions=min(IDLE_PER_PROCESS, scenario.idle_sessions - first),
-                                **common))
+        specs += [
+            healthy(
+                f"p{j + 1}_{probe}",
+                hosted(j),
+                rates_hz={probe: scenario.rates_hz[probe]},
+                pool=True,
+                sessions=min(per_process, n - first),
+                first_index=first,
+                all_sessions=n,
+            )
+            for j, first in enumerate(range(0, n, per_process))
+        ]
+    idle = scenario.idle_sessions
+    specs += [
+        healthy(
+            f"idle{j + 1}",
+            hosted(j),
+            pool=True,
+            idle=True,
+            sessions=min(IDLE_PER_PROCESS, idle - first),
+        )
+        for j, first in enumerate(range(0, idle, IDLE_PER_PROCESS))
+    ]
     if drop:
-        specs.append(WorkerSpec(name="victim", role="victim", netns=target.client_netns("victim"),
-                                events_path=events_path(events_dir, "victim"),
-                                drop=drop, **common))
+        specs.append(
+            WorkerSpec(
+                name="victim",
+                role="victim",
+                netns=target.client_netns("victim"),
+                events_path=events_path(events_dir, "victim"),
+                drop=drop,
+                **common,
+            )
+        )
     return specs
 
 
 def canaries(scenario: Scenario, events_dir: Path) -> list[CanarySpec]:
     """The two canaries (real-time and normal priority), for the whole of the phases."""
-    return [CanarySpec(name=name, realtime=realtime, events_path=events_path(events_dir, name),
-                       total_s=scenario.phases.total_s) for name, realtime in CANARIES]
+    return [
+        CanarySpec(
+            name=name,
+            realtime=realtime,
+            events_path=events_path(events_dir, name),
+            total_s=scenario.phases.total_s,
+        )
+        for name, realtime in CANARIES
+    ]
 
 
 def access_expectation(scenario: Scenario, target: Target) -> dict | None:
@@ -100,5 +158,8 @@ def access_expectation(scenario: Scenario, target: Target) -> dict | None:
     contended = [p for p in scenario.probes if PROBE_KINDS[p].judged_by_access]
     if not contended or not scenario.victim:
         return None
-    return {"probe": contended[0], "holds": scenario.victim.holds,
-            "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind)}
+    return {
+        "probe": contended[0],
+        "holds": scenario.victim.holds,
+        "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind),
+    }

@@ -40,8 +40,12 @@ from harness.targets.base import Target
 RUNNER_EVENTS = "events-runner.jsonl"
 
 
-def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
-                 on_start: Callable[[float, Path], None] | None = None) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario,
+    target: Target,
+    run_dir: Path,
+    on_start: Callable[[float, Path], None] | None = None,
+) -> ScenarioResult:
     """Run the scenario; return its result (verdict, reason, drop, probes, violations, history).
 
     ``run_dir`` is the scenario's own directory: the caller names it (never from the
@@ -51,7 +55,11 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
     rundirs.prepare_run_dir(run_dir)
     with rundirs.events_dir() as events_dir:
         log = HistoryWriter(events_dir / RUNNER_EVENTS, "runner")
-        drop = drop_for(scenario.drop.mode, scenario.drop.params, os.getpid()) if scenario.drop else None
+        drop = (
+            drop_for(scenario.drop.mode, scenario.drop.params, os.getpid())
+            if scenario.drop
+            else None
+        )
         try:
             why = preflight.skip_reason(scenario, target, drop)
         except HarnessError as exc:  # no answer (a network error), or a configured server lacks it
@@ -64,8 +72,11 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
         clients: list[spawn.Client] = []
         not_granted = None  # why the server refused the victim's holding, where that is a skip
         try:
-            spawn.fork(clients, plan.workers(scenario, target, events_dir, drop)
-                       + plan.canaries(scenario, events_dir))
+            spawn.fork(
+                clients,
+                plan.workers(scenario, target, events_dir, drop)
+                + plan.canaries(scenario, events_dir),
+            )
             spawn.await_ready(clients)
             victim = spawn.victim_of(clients)
             watch = evidence.watch(target, victim, log)
@@ -94,10 +105,18 @@ def run_scenario(scenario: Scenario, target: Target, run_dir: Path,
         events, history = rundirs.write_history(run_dir, events_dir)
     if not_granted:
         return ScenarioResult.skipped(scenario.name, not_granted).with_(
-            history=str(history), extra={"negotiated": None})
-    result = verdict(events, scenario.bounds, scenario.probes,
-                     scenario.drop.mode if scenario.drop else None,
-                     host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
-                     access=plan.access_expectation(scenario, target))
-    return result.with_(name=scenario.name, history=str(history),
-                        extra={**result.extra, "negotiated": negotiated(events)})
+            history=str(history), extra={"negotiated": None}
+        )
+    result = verdict(
+        events,
+        scenario.bounds,
+        scenario.probes,
+        scenario.drop.mode if scenario.drop else None,
+        host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
+        access=plan.access_expectation(scenario, target),
+    )
+    return result.with_(
+        name=scenario.name,
+        history=str(history),
+        extra={**result.extra, "negotiated": negotiated(events)},
+    )

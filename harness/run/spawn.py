@@ -5,8 +5,11 @@ and stop whatever is left on every exit path."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from harness.drops.base import Drop
 from harness.errors import HarnessError
@@ -32,16 +35,25 @@ DRAIN_S = 5.0  # beyond the phases and two probe timeouts, before a client is ki
 class Client:
     """One forked client process: its spec, the process, the runner's end of its pipe, and
     what it said when ready."""
+
     spec: WorkerSpec | CanarySpec
-    proc: object
-    conn: object
-    info: dict | None = None
+    proc: BaseProcess
+    conn: Connection
+    info: dict | None = None  # what the client reported when ready (None before)
+
+    @property
+    def ready(self) -> dict[str, Any]:
+        """The client's report from the end of its set-up."""
+        if self.info is None:
+            raise RuntimeError(f"{self.spec.name} has not reported ready")
+        return self.info
 
 
 def fork(clients: list[Client], specs: list[WorkerSpec | CanarySpec]) -> None:
     """Fork a process per spec (a worker, a pool or a canary), each appended to ``clients``
     as soon as it runs (whatever fails next, the caller stops what was started)."""
     for spec in specs:
+        main: Callable[[Any, Connection], None]
         if isinstance(spec, CanarySpec):
             main = canary_main
         else:
@@ -74,26 +86,42 @@ def victim_of(clients: list[Client]) -> Client | None:
     return next((c for c in clients if c.spec.role == "victim"), None)
 
 
-def record_start(log: HistoryWriter, scenario: Scenario, target: Target, clients: list[Client]) -> float:
+def record_start(
+    log: HistoryWriter, scenario: Scenario, target: Target, clients: list[Client]
+) -> float:
     """Fix the clients' shared t0 and write the run's start and each client's connection to
     the history; return t0 (monotonic)."""
     t0 = time.monotonic() + START_MARGIN_S
     log.set_t0(t0)
-    log.write("run", event="start", scenario=scenario.name, target=target.name, t0_monotonic=t0,
-              dialect=scenario.dialect, dialect_exact=scenario.dialect_exact,
-              transport=scenario.transport,
-              phases=scenario.phases.spans(), clients=[c.spec.name for c in clients],
-              scheduling={c.spec.name: c.info["sched"] for c in clients
-                          if c.info and "sched" in c.info},
-              # each client's process id, to match the history with a kernel trace
-              # (tests/benchmarks/server_wait.py)
-              pids={c.spec.name: c.info["pid"] for c in clients if c.info and "pid" in c.info})
+    log.write(
+        "run",
+        event="start",
+        scenario=scenario.name,
+        target=target.name,
+        t0_monotonic=t0,
+        dialect=scenario.dialect,
+        dialect_exact=scenario.dialect_exact,
+        transport=scenario.transport,
+        phases=scenario.phases.spans(),
+        clients=[c.spec.name for c in clients],
+        scheduling={c.spec.name: c.info["sched"] for c in clients if c.info and "sched" in c.info},
+        # each client's process id, to match the history with a kernel trace
+        # (tests/benchmarks/server_wait.py)
+        pids={c.spec.name: c.info["pid"] for c in clients if c.info and "pid" in c.info},
+    )
     for c in clients:
-        if c.info and "local" in c.info:
-            log.write("client", name=c.spec.name, role=c.spec.role, host=c.spec.netns,
-                      local=c.info["local"], peer=c.info.get("peer"),
-                      dialect=c.info.get("dialect"), transport=c.spec.transport,
-                      **({"encrypted": True} if c.info.get("encrypted") else {}))
+        if isinstance(c.spec, WorkerSpec) and c.info and "local" in c.info:
+            log.write(
+                "client",
+                name=c.spec.name,
+                role=c.spec.role,
+                host=c.spec.netns,
+                local=c.info["local"],
+                peer=c.info.get("peer"),
+                dialect=c.info.get("dialect"),
+                transport=c.spec.transport,
+                **({"encrypted": True} if c.info.get("encrypted") else {}),
+            )
     return t0
 
 
@@ -110,7 +138,9 @@ def join(clients: list[Client], scenario: Scenario, t0: float, log: HistoryWrite
     for c in clients:
         c.proc.join(max(0.0, end - time.monotonic()))
         if c.proc.is_alive():
-            log.write("info", process=c.spec.name, note="client still running after the run; killed")
+            log.write(
+                "info", process=c.spec.name, note="client still running after the run; killed"
+            )
             c.proc.kill()
 
 
@@ -121,5 +151,5 @@ def stop(clients: list[Client], drop: Drop | None) -> None:
         if c.proc.is_alive():
             c.proc.kill()
         c.proc.join(2)
-        if c.spec.role == "victim":
-            drop.cleanup(c.spec.netns)
+        if isinstance(c.spec, WorkerSpec) and c.spec.role == "victim" and drop:
+            drop.cleanup(c.spec.netns)  # killed before release(): its cut stays

@@ -44,9 +44,16 @@ REPORT = "report.json"
 SERVER_LOG_TAIL_CHARS = 8000  # of a failed or errored scenario's server log, in its entry
 
 
-def run_entry(scenario: Scenario, target: Target, scenario_dir: Path, run_dir: Path, *,
-              pcap_mode: str = "never", target_name: str | None = None,
-              on_start: Callable[[float, Path], None] | None = None) -> ScenarioResult:
+def run_entry(
+    scenario: Scenario,
+    target: Target,
+    scenario_dir: Path,
+    run_dir: Path,
+    *,
+    pcap_mode: str = "never",
+    target_name: str | None = None,
+    on_start: Callable[[float, Path], None] | None = None,
+) -> ScenarioResult:
     """Run ``scenario`` against the started ``target`` in ``scenario_dir`` (inside
     ``run_dir``); return its report entry. ``target_name``: the entry's ``target`` field."""
     started = time.monotonic()
@@ -58,12 +65,19 @@ def run_entry(scenario: Scenario, target: Target, scenario_dir: Path, run_dir: P
             capture.stop()
     pcap = pcaps.finish(capture, no_capture, pcap_mode, result.verdict, scenario_dir, run_dir)
     logs = target.logs()[-SERVER_LOG_TAIL_CHARS:] if result.verdict in ("fail", "error") else None
-    return scenario_entry(result, scenario, pcap, target=target_name,
-                          duration_s=round(time.monotonic() - started, 2), server_logs=logs)
+    return scenario_entry(
+        result,
+        scenario,
+        pcap,
+        target=target_name,
+        duration_s=round(time.monotonic() - started, 2),
+        server_logs=logs,
+    )
 
 
-def write_report(run_dir: Path, entries: list[ScenarioResult], target_label: str,
-                 server: str | None) -> Path:
+def write_report(
+    run_dir: Path, entries: list[ScenarioResult], target_label: str, server: str | None
+) -> Path:
     """``run_dir``/report.json with ``entries``; its path."""
     doc = report_doc(entries, target_label, server).to_json()
     path = run_dir / REPORT
@@ -75,27 +89,45 @@ def check_junit_path(path: Path | None) -> None:
     """--junitxml FILE is refused before anything starts if it cannot be written there."""
     if path is None:
         return
-    why = ("is a directory" if path.is_dir() else
-           f"no directory {path.parent}" if not path.parent.is_dir() else
-           f"cannot write in {path.parent}" if not os.access(path.parent, os.W_OK | os.X_OK)
-           else None)
+    why = (
+        "is a directory"
+        if path.is_dir()
+        else f"no directory {path.parent}"
+        if not path.parent.is_dir()
+        else f"cannot write in {path.parent}"
+        if not os.access(path.parent, os.W_OK | os.X_OK)
+        else None
+    )
     if why:
         raise BadInput(f"--junitxml {path}: {why}")
 
 
-def write_run_junit(path: Path, entries: list, target_label: str, server: str | None,
-                    report_dir: Path) -> None:
+def write_run_junit(
+    path: Path, entries: list, target_label: str, server: str | None, report_dir: Path
+) -> None:
     props = [("nbt_target", target_label)] + ([("nbt_server", server)] if server else [])
-    doc = junit_xml(entries, report_html=str(report_dir / "report.html"), properties=props,
-                    timestamp=datetime.now(UTC).isoformat(timespec="seconds"))
+    doc = junit_xml(
+        entries,
+        report_html=str(report_dir / "report.html"),
+        properties=props,
+        timestamp=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     try:
         write_junit(path, doc)
     except OSError as exc:
         raise InfraError(f"--junitxml {path}: {exc.strerror or exc}") from None
 
 
-def run_suite(scenarios: list[Scenario], target: Target, label: str, report_dir: Path, *,
-              pcap_mode: str, quiet: bool, junitxml: Path | None = None) -> int:
+def run_suite(
+    scenarios: list[Scenario],
+    target: Target,
+    label: str,
+    report_dir: Path,
+    *,
+    pcap_mode: str,
+    quiet: bool,
+    junitxml: Path | None = None,
+) -> int:
     """Start ``target`` (``label``: how the report names it), run every scenario in a
     directory of its own under ``report_dir``, and stop the target on every exit path;
     return the exit code of the verdicts (EXIT_INFRA when the target never came up)."""
@@ -129,11 +161,17 @@ def run_suite(scenarios: list[Scenario], target: Target, label: str, report_dir:
             write_reports()
             print(f"nbt-harness: target {label} unreachable: {exc}", file=sys.stderr)
             return EXIT_INFRA
-        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names), 1):
+        for i, (sc, dir_name) in enumerate(zip(scenarios, dir_names, strict=True), 1):
             progress.scenario(i, sc.name, report_dir / dir_name, sc.phases.spans())
             try:
-                entry = run_entry(sc, target, report_dir / dir_name, report_dir,
-                                  pcap_mode=pcap_mode, on_start=progress.started)
+                entry = run_entry(
+                    sc,
+                    target,
+                    report_dir / dir_name,
+                    report_dir,
+                    pcap_mode=pcap_mode,
+                    on_start=progress.started,
+                )
             finally:
                 progress.done()
             entries.append(entry)

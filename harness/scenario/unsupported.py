@@ -37,7 +37,9 @@ def unsupported(scenario: Any) -> str | None:
 
 @unsupported_check
 def _pools_need_smb2(scenario: Any) -> str | None:
-    if dialects_mod.is_smb1(scenario.dialect) and (scenario.idle_sessions or scenario.sessions_per_process > 1):
+    if dialects_mod.is_smb1(scenario.dialect) and (
+        scenario.idle_sessions or scenario.sessions_per_process > 1
+    ):
         return "idle_sessions and sessions_per_process need SMB 2 or 3 (not dialect nt1)"
     return None
 
