@@ -7,6 +7,7 @@ from turning those writes against files elsewhere:
 - ``check_dir``: a directory another user can write to (group- or other-writable, or owned
   by another user) is refused, unless it is sticky and owned by the harness's own user (then
   no one else can rename or remove what the harness puts there).
+- ``slug``: a name from a scenario or target becomes one safe path component.
 - ``atomic_write``: a file is written to a temp file with an unpredictable name, created
   with O_CREAT|O_EXCL|O_NOFOLLOW relative to the directory's descriptor (a planted link or
   file is never opened), then renamed over the final name within that directory (a link
@@ -17,13 +18,23 @@ from turning those writes against files elsewhere:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
 
 from harness.errors import BadInput
 
+SLUG_MAX_CHARS = 64
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def slug(text: str, fallback: str = "scenario") -> str:
+    """One safe path component for ``text``: letters, digits, '.', '_' and '-' only, never
+    starting or ending with '.' or '-' (so never '.', '..' or hidden), at most 64 characters;
+    ``fallback`` when nothing is left."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:SLUG_MAX_CHARS].strip(".-")
+    return out or fallback
 
 
 def unsafe_dir_reason(st: os.stat_result, uid: int | None = None) -> str | None:

@@ -43,6 +43,11 @@ def scratch_name(client: str) -> str:
     return f"nbth-{client}-{os.getpid()}-{_run_marker}"
 
 
+def client_file_name(client: str) -> str:
+    """This client process's scratch file on the share."""
+    return f"{scratch_name(client)}.dat"
+
+
 def scratch_owner(name: str) -> tuple[int, str] | None:
     """(client process id, run marker) of a scratch name, or None if it is not one."""
     m = SCRATCH_NAME.match(name)

@@ -223,8 +223,3 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
     session.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return session
 
-
-def client_file_name(client: str) -> str:
-    from harness.clients.scratch import scratch_name  # here: scratch imports this module
-
-    return f"{scratch_name(client)}.dat"

@@ -23,7 +23,8 @@ import zlib
 from collections.abc import Callable
 
 from harness.clients import smbops
-from harness.clients.session import Session, client_file_name
+from harness.clients.scratch import client_file_name
+from harness.clients.session import Session
 
 WRITE_PROBE = "victim_write"
 FLUSH_PROBE = "victim_flush"

@@ -8,7 +8,8 @@ import struct
 
 from impacket.smbconnection import SessionError
 
-from harness.clients.session import Session, client_file_name
+from harness.clients.scratch import client_file_name
+from harness.clients.session import Session
 from harness.server import ServerSocket
 from harness.validate import number
 

@@ -9,7 +9,7 @@ server's lock path (its byte-range lock database, shared by every client) being 
 from __future__ import annotations
 
 from harness.clients import smbops
-from harness.clients.session import client_file_name
+from harness.clients.scratch import client_file_name
 
 
 class LockProbe:

@@ -9,7 +9,7 @@ handles): a server that stalls only opens passes every echo, read and write prob
 from __future__ import annotations
 
 from harness.clients import smbops
-from harness.clients.session import client_file_name
+from harness.clients.scratch import client_file_name
 
 
 class OpenProbe:

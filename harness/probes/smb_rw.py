@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import zlib
 
-from harness.clients.session import Session, client_file_name
+from harness.clients.scratch import client_file_name
+from harness.clients.session import Session
 
 
 class ReadBackMismatch(ValueError):

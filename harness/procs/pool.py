@@ -26,8 +26,8 @@ import time
 from typing import cast
 
 from harness.clients.priority import raise_priority
-from harness.clients.scratch import set_run_marker
-from harness.clients.session import client_file_name, describe_error, open_session
+from harness.clients.scratch import client_file_name, set_run_marker
+from harness.clients.session import describe_error, open_session
 from harness.errors import ProbeTimeout
 from harness.history import FAIL, INFO, INVOKE, OK, HistoryWriter
 from harness.lab.inns import die_with_parent, release_held_signals

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import harness
 from harness.errors import BadInput
-from harness.files import atomic_write
+from harness.files import atomic_write, slug
 from harness.history import read_events
 from harness.report.html import render_compare_page, render_report
 from harness.report.runs_index import in_order, render_index, summarize
 from harness.results import Report
-from harness.run.rundirs import slug
 
 
 def harness_version() -> str:

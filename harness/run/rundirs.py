@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.errors import BadInput
-from harness.files import check_dir, open_dir, temp_name
+from harness.files import check_dir, open_dir, slug, temp_name
 from harness.history import merge
 from harness.lab import owner
 from harness.lab.inns import signals_held
@@ -29,15 +28,6 @@ from harness.lab.inns import signals_held
 DEFAULT_RUNS_DIR = "nbt-runs"
 RUNS_DIR_ENV = "NBT_HARNESS_RUNS_DIR"
 LATEST = "latest"
-SLUG_MAX_CHARS = 64
-
-
-def slug(text: str, fallback: str = "scenario") -> str:
-    """One safe path component for ``text``: letters, digits, '.', '_' and '-' only, never
-    starting or ending with '.' or '-' (so never '.', '..' or hidden), at most 64 characters;
-    ``fallback`` when nothing is left."""
-    out = re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:SLUG_MAX_CHARS].strip(".-")
-    return out or fallback
 
 
 def scenario_dir_names(names: list[str]) -> list[str]:

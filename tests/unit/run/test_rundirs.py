@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import files
 from harness.run import rundirs
 from harness.errors import BadInput
 from harness.run.rundirs import point_latest, prepare_report_dir, run_dir_name, scenario_dir_names, slug
@@ -33,7 +34,7 @@ def test_slug_is_one_safe_component(name, expected):
 
 
 def test_slug_is_bounded():
-    assert len(slug("x" * 1000)) == rundirs.SLUG_MAX_CHARS
+    assert len(slug("x" * 1000)) == files.SLUG_MAX_CHARS
 
 
 def test_same_names_get_distinct_directories():
