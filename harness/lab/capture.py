@@ -10,7 +10,9 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import InfraError
 from harness.lab.inns import start_without_signals
@@ -52,6 +54,20 @@ class Captured:
     segment: Segment
 
 
+def _ip_packets(sock: socket.socket, stop: threading.Event) -> Iterator[tuple[bytes, Any]]:
+    """What an AF_PACKET socket (with a receive timeout) receives, IPv4 only, until ``stop``
+    is set or the socket is closed."""
+    while not stop.is_set():
+        try:
+            data, addr = sock.recvfrom(65535)
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        if addr[1] == ETH_P_IP:
+            yield data, addr
+
+
 class FlowCapture:
     """Records the segments of local <-> peer seen by this network namespace."""
 
@@ -72,15 +88,7 @@ class FlowCapture:
 
     def _run(self) -> None:
         seen_out: set[tuple[int, int, int]] = set()
-        while not self._stop.is_set():
-            try:
-                data, addr = self._sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if addr[1] != ETH_P_IP:
-                continue
+        for data, addr in _ip_packets(self._sock, self._stop):
             seg = parse_ipv4_tcp(data)
             if seg is None:
                 continue
@@ -171,15 +179,7 @@ class PacketCapture:
 
     def _run(self) -> None:
         duplicates = RecentDuplicates()
-        while not self._stop.is_set():
-            try:
-                data, addr = self._sock.recvfrom(65535)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if addr[1] != ETH_P_IP:
-                continue
+        for data, _addr in _ip_packets(self._sock, self._stop):
             now = time.time()
             if duplicates.seen(now, data):
                 continue
