@@ -41,7 +41,7 @@ from harness.run.rundirs import slug
 from harness.scenario.files import load_file, resolve
 from harness.scenario.model import Scenario
 from harness.scenario.overrides import parse_overrides
-from harness.targets.remote import give_password, take_password_env
+from harness.targets.password import give_password, take_password_env
 from harness.targets.pool import TargetPool
 from harness.targets.spec import parse_target
 

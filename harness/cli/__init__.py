@@ -61,7 +61,7 @@ from harness.scenario.catalog import catalog_json, load_catalog, render_catalog
 from harness.scenario.files import default_dir, resolve
 from harness.scenario.model import expand_matrix
 from harness.scenario.overrides import parse_overrides
-from harness.targets.remote import take_password_env
+from harness.targets.password import take_password_env
 from harness.targets.spec import make_target, parse_target
 from harness.validate import number
 
@@ -203,7 +203,7 @@ def _internal_error(exc: BaseException) -> int:
     NBT_HARNESS_DEBUG=1), exit 4. Never exit 1, which means a scenario failed its bounds."""
     secrets = {os.environ.get("NBT_HARNESS_PASSWORD") or ""}
     try:  # the environment's password was taken out of os.environ: the harness keeps it
-        from harness.targets.remote import passwords_seen
+        from harness.targets.password import passwords_seen
 
         secrets |= passwords_seen()
     except Exception:  # noqa: BLE001 a crash report is written whatever else is broken

@@ -14,7 +14,8 @@ from harness import __version__
 from harness.errors import EXIT_BAD_INPUT
 from harness.run import pcaps
 from harness.targets import LOCAL_CONFIGS, TARGETS
-from harness.targets.remote import CONFIG_ENV, DEFAULT_CONFIG, PASSWORD_ENV, URL_OPTIONS
+from harness.targets.password import PASSWORD_ENV
+from harness.targets.remote import CONFIG_ENV, DEFAULT_CONFIG, URL_OPTIONS
 
 
 class _Parser(argparse.ArgumentParser):

@@ -29,8 +29,8 @@ from harness.probes import PROBES
 from harness.probes.nbstat import node_status
 from harness.probes.nbt_session import request_session
 from harness.targets.base import Endpoint, Target
+from harness.targets.password import PASSWORD_ENV, read_password
 
-PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
 CONFIG_ENV = "NBT_HARNESS_CONFIG"
 DEFAULT_CONFIG = "nbt-harness/targets.toml"  # under the configuration directory
 DISCOVERY_TIMEOUT_S = 3.0  # per network operation of the discovery
@@ -159,60 +159,6 @@ def config_path() -> Path:
         return Path(os.environ[CONFIG_ENV])
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / DEFAULT_CONFIG
-
-
-_env_password: str | None = None
-_seen: set[str] = set()
-
-
-def take_password_env() -> str | None:
-    """``NBT_HARNESS_PASSWORD``, taken out of the environment: the value is kept here and the
-    variable removed from os.environ, so no child process the harness starts (smbd, ip,
-    iptables, nsenter, docker, the replica, ...) inherits it. Called once at start-up by the
-    command and the pytest plugin; a later assignment to the variable is taken as well."""
-    global _env_password
-    value = os.environ.pop(PASSWORD_ENV, None)
-    if value is not None:
-        _env_password = value
-        _seen.add(value)
-    return _env_password
-
-
-def give_password(value: str) -> None:
-    """The password as if taken from the environment: a pytest-xdist worker gets it from its
-    controller, which took it out of the environment before starting the worker."""
-    global _env_password
-    _env_password = value
-    _seen.add(value)
-
-
-def passwords_seen() -> set[str]:
-    """Every password this process has read (environment, password files): what a crash
-    report masks."""
-    return {p for p in _seen if p}
-
-
-def forget_password_env() -> None:
-    """Drop a password taken from the environment (tests)."""
-    global _env_password
-    _env_password = None
-
-
-def read_password(spec: RemoteSpec) -> str:
-    if spec.password_file:
-        try:
-            password = read_trusted_text(Path(spec.password_file), "the password file",
-                                         secret=True).rstrip("\r\n")
-            _seen.add(password)
-            return password
-        except OSError as exc:
-            raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise BadInput(f"the password file {spec.password_file} is not UTF-8 text") from None
-    env_password = take_password_env()
-    if env_password is not None:
-        return env_password
-    raise BadInput(f"no password for {spec.masked()}: set {PASSWORD_ENV} or password_file")
 
 
 @dataclass

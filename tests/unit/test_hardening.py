@@ -404,7 +404,7 @@ def test_a_crash_report_never_holds_the_password(tmp_path, source):
     query = f"?password_file={pw_file}" if source == "password_file" else ""
     code = ("import sys\n"
             "from harness import cli\n"
-            "from harness.targets.remote import parse_smb_url, read_password\n"
+            "from harness.targets.password import read_password\nfrom harness.targets.remote import parse_smb_url\n"
             "def buggy(args):\n"
             f"    password = read_password(parse_smb_url('smb://u@h/s{query}'))\n"
             "    raise RuntimeError(f'a bug holding {password!r}')\n"

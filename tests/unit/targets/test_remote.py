@@ -7,7 +7,8 @@ from harness.drops.kill import SIGKILLED
 from harness.errors import BadInput
 from harness.lab.capture import Captured
 from harness.packets.tcp import ACK, FIN, PSH, RST, parse_ipv4_tcp, tcp_packet
-from harness.targets.remote import load_named_targets, parse_smb_url, read_password
+from harness.targets.password import read_password
+from harness.targets.remote import load_named_targets, parse_smb_url
 from harness.targets.spec import parse_target
 
 
@@ -50,7 +51,7 @@ def test_named_targets_and_password_file(tmp_path, monkeypatch):
 
 
 def test_password_from_environment_or_refused(monkeypatch):
-    from harness.targets.remote import forget_password_env
+    from harness.targets.password import forget_password_env
 
     spec = parse_smb_url("smb://bob@h/s")
     monkeypatch.delenv("NBT_HARNESS_PASSWORD", raising=False)
