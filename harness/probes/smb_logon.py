@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import socket
 
-from harness.clients.session import (
+from harness.clients.connect import (
     _negotiate,
-    _server_demands_encryption,
     _session_request,
+    server_demands_encryption,
     transport_port,
 )
 
@@ -71,7 +71,7 @@ class LogonProbe:
             state["SupportsEncryption"] = False
         try:
             conn.login(ep.username, ep.password, ep.domain, ntlmFallback=False)
-            if _server_demands_encryption(conn):
+            if server_demands_encryption(conn):
                 return False
             conn.connectTree(ep.share)  # the logoff ends the tree connect with the session
             conn.logoff()

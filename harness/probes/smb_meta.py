@@ -35,7 +35,8 @@ from impacket.smb3structs import (
 from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
-from harness.clients.session import client_file_name, describe_error
+from harness.clients.scratch import client_file_name
+from harness.clients.session import describe_error
 
 SIZES_BYTES = (4096, 0)
 SMB1_INFO_PASSTHROUGH = 1000  # [MS-SMB] 2.2.2.3.5: information level = 1000 + FSCC class

@@ -13,7 +13,7 @@ from impacket.nmb import NetBIOSError
 from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
-from harness.clients.session import client_file_name
+from harness.clients.scratch import client_file_name
 
 # What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
 SMB_ERRORS = (SessionError, NetBIOSError, OSError)

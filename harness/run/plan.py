@@ -17,6 +17,9 @@ from harness.schedule import spread_staggers
 from harness.targets.base import Target
 
 IDLE_PER_PROCESS = 250
+# A shared prober's streams are placed at least this far apart where they can be: a logon
+# takes about 10-20 ms of the process's interpreter (harness.schedule.spread_staggers).
+SHARED_GAP_S = 0.04
 
 
 def healthy_host(client_index: int, hosts: int) -> str:
@@ -61,15 +64,21 @@ def workers(
     pooled = [p for p in session_probes if per_process > 1 and PROBE_KINDS[p].poolable]
     # Every prober process sends at times of its own, as far from the others' as they can be
     # (schedule.spread_staggers): session-less probers first, then each client's own.
-    loners = [
-        p for p in scenario.probes if p not in SESSION_PROBES and scenario.rates_hz.get(p, 0) > 0
-    ]
-    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled]
-    staggers = iter(
-        spread_staggers(
-            [scenario.rates_hz[p] for p in loners] + [scenario.rates_hz[p] for _, p in own]
-        )
+    shared = [p for p in scenario.probes if PROBE_KINDS[p].shared]
+    loners = [p for p in scenario.probes if p not in SESSION_PROBES and p not in shared]
+    own = [(i, p) for i in range(n) for p in session_probes if p not in pooled and p not in shared]
+    together = [(i, p) for i in range(n) for p in shared]  # each client's shared prober
+    rates = (
+        [scenario.rates_hz[p] for p in loners]
+        + [scenario.rates_hz[p] for _, p in own]
+        + [scenario.rates_hz[p] for _, p in together]
     )
+    groups: list[int | None] = [None] * (len(loners) + len(own)) + [i for i, _ in together]
+    spread = spread_staggers(rates, groups=groups, group_gap_s=SHARED_GAP_S)
+    staggers = iter(spread[: len(loners) + len(own)])
+    shared_staggers = {
+        (i, p): st for (i, p), st in zip(together, spread[len(loners) + len(own) :], strict=True)
+    }
 
     def healthy(name: str, host: str, **kw: Any) -> WorkerSpec:
         """A healthy client process ``name`` on lab host ``host``."""
@@ -101,6 +110,16 @@ def workers(
             stagger=next(staggers),
         )
         for i, probe in own
+    ]
+    specs += [  # every shared probe of a client: one process
+        healthy(
+            f"c{i + 1}_shared",
+            hosted(i),
+            rates_hz={p: scenario.rates_hz[p] for p in shared},
+            shared=True,
+            staggers={p: shared_staggers[(i, p)] for p in shared},
+        )
+        for i in range(n if shared else 0)
     ]
     for probe in pooled:  # many sessions per process, each on its own schedule
         specs += [

@@ -3,6 +3,7 @@ processes, on which hosts, with which rates; what access the checker expects."""
 
 from pathlib import Path
 
+from harness.probes import PROBES
 from harness.run.plan import access_expectation, healthy_host, needs_sessions, workers
 from harness.scenario.model import from_dict
 from harness.server import Endpoint
@@ -20,7 +21,14 @@ class Described:
         return f"ns-{role}"
 
 
+SHARED_OFF = {name: 0 for name, kind in PROBES.items() if kind.shared}
+
+
 def scenario(**d):
+    """A scenario; the request classes (one shared prober per client: test_plan_shared) are
+    off where the probes are given."""
+    if "probes" in d:
+        d["probes"] = {**SHARED_OFF, **d["probes"]}
     return from_dict({"name": "s", **d}, "test")
 
 

@@ -1,10 +1,10 @@
-"""How the runner plans the request classes' processes: one shared prober per healthy client,
+"""How the run's plan (harness.run.plan) lays out the request classes' processes: one shared prober per healthy client,
 every stream on an offset of its own."""
 
 from pathlib import Path
 
 from harness.probes import PROBES
-from harness.run.runner import plan_workers
+from harness.run.plan import workers as plan_workers
 from harness.scenario.model import from_dict
 from harness.server import Endpoint
 
