@@ -115,6 +115,7 @@ def _collect(
         return
     detail = detail or {}
     peer = victim.ready["local"]
+    drop.victim_events_path = victim.spec.events_path  # for drops proven by the victim's record
     deadline = time.monotonic() + scenario.evidence_timeout_s
     rows: list | None = []
     while True:

@@ -181,4 +181,5 @@ def access_expectation(scenario: Scenario, target: Target) -> dict | None:
         "probe": contended[0],
         "holds": scenario.victim.holds,
         "max_wait_s": scenario.victim.max_wait_for(target.name, target.kind),
+        "max_answer_s": scenario.victim.max_answer_s,
     }

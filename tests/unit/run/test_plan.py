@@ -83,4 +83,5 @@ def test_access_is_expected_only_with_a_contended_probe_and_a_victim():
                     victim={"holds": "exclusive_oplock", "max_wait_s": 8.0},
                     probes={"smb_contend": 10})
     assert access_expectation(held, Described()) == {
-        "probe": "smb_contend", "holds": "exclusive_oplock", "max_wait_s": 8.0}
+        "probe": "smb_contend", "holds": "exclusive_oplock", "max_wait_s": 8.0,
+        "max_answer_s": None}
