@@ -49,6 +49,22 @@ def describe_break(command: int, data: bytes) -> dict:
     return {"kind": "oplock", "new_level": data[2], "ack_required": True}
 
 
+def quiet_evidence(
+    seen: dict, events: list[dict], quiet_for_s: float, quiet_s: float
+) -> dict | None:
+    """Pure: with no break sent, the proof that the victim kept working: echoes answered
+    for ``quiet_s`` (None until then)."""
+    working = [e for e in events if e.get("event") == "working"]
+    if working and quiet_for_s >= quiet_s:
+        return {
+            **seen,
+            "breaks_received": 0,
+            "echoes_answered": working[-1]["echoes_answered"],
+            "waiting": f"no break sent to the victim in {quiet_s:g} s",
+        }
+    return None
+
+
 def ignored_evidence(rows, events: list[dict], quiet_for_s: float, quiet_s: float) -> dict | None:
     """Pure: the server's socket to the victim ESTABLISHED (``rows`` None: a server the harness
     cannot look inside), and in the victim's drop events a break received and left
@@ -80,14 +96,7 @@ def ignored_evidence(rows, events: list[dict], quiet_for_s: float, quiet_s: floa
             },
             "echoes_answered_after_break": later[-1]["echoes_answered"] - first["echoes_answered"],
         }
-    if working and quiet_for_s >= quiet_s:
-        return {
-            **seen,
-            "breaks_received": 0,
-            "echoes_answered": working[-1]["echoes_answered"],
-            "waiting": f"no break sent to the victim in {quiet_s:g} s",
-        }
-    return None
+    return quiet_evidence(seen, events, quiet_for_s, quiet_s)
 
 
 class IgnoreBreaks(Drop):

@@ -20,7 +20,12 @@ from __future__ import annotations
 import struct
 import time
 
-from harness.drops.ignore_breaks import LEASE_BREAK_SIZE, SMB2_OPLOCK_BREAK, IgnoreBreaks
+from harness.drops.ignore_breaks import (
+    LEASE_BREAK_SIZE,
+    SMB2_OPLOCK_BREAK,
+    IgnoreBreaks,
+    quiet_evidence,
+)
 from harness.validate import number
 
 OPLOCK_ACK_SIZE, LEASE_ACK_SIZE = 24, 36
@@ -55,15 +60,7 @@ def late_evidence(
             "late_s": acks[0]["late_s"],
             "answer": acks[0].get("status"),
         }
-    working = [e for e in events if e.get("event") == "working"]
-    if working and quiet_for_s >= quiet_s:
-        return {
-            **seen,
-            "breaks_received": 0,
-            "echoes_answered": working[-1]["echoes_answered"],
-            "waiting": f"no break sent to the victim in {quiet_s:g} s",
-        }
-    return None
+    return quiet_evidence(seen, events, quiet_for_s, quiet_s)
 
 
 class LateAck(IgnoreBreaks):
