@@ -9,30 +9,11 @@ Explorer and every file manager send for each file they show.
 
 from __future__ import annotations
 
-from impacket.nmb import NetBIOSError
-from impacket.smbconnection import SessionError
-
-from harness.clients import smbops
-from harness.clients.scratch import client_file_name
-
-# What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
-SMB_ERRORS = (SessionError, NetBIOSError, OSError)
+from harness.probes.own_file import OwnFileProbe
 
 
-class StatProbe:
+class StatProbe(OwnFileProbe):
     name = "smb_stat"
-
-    def __init__(self, session, client: str) -> None:
-        self.session = session
-        self.file_name = client_file_name(client)
-        self.file_id = None
-
-    @classmethod
-    def from_context(cls, ctx) -> StatProbe:
-        return cls(ctx.session, ctx.client)
-
-    def open(self) -> None:
-        self.file_id = smbops.open_file(self.session, self.file_name)
 
     def invoke(self) -> None:
         info = self.session.conn.queryInfo(
@@ -40,13 +21,3 @@ class StatProbe:
         )  # raises on an error status
         if info is None:
             raise ConnectionError("QUERY_INFO answered without file information")
-
-    def close(self) -> None:
-        if self.file_id is None:
-            return
-        try:
-            smbops.close_file(self.session, self.file_id)
-            self.session.conn.deleteFile(self.session.endpoint.share, self.file_name)
-        except SMB_ERRORS:
-            pass  # the run's scratch sweep removes what is left
-        self.file_id = None
