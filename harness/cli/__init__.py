@@ -59,8 +59,7 @@ from harness.run.cleanup import cleanup_stale
 from harness.run.suite import check_junit_path, run_suite
 from harness.scenario.catalog import catalog_json, load_catalog, render_catalog
 from harness.scenario.files import default_dir, resolve
-from harness.scenario.model import expand_matrix
-from harness.scenario.overrides import parse_overrides
+from harness.scenario.overrides import expand_matrix, parse_overrides
 from harness.targets.password import take_password_env
 from harness.targets.spec import make_target, parse_target
 from harness.validate import number

@@ -149,23 +149,6 @@ class Scenario:
         return from_dict(d, self.source or self.name, from_matrix=True)
 
 
-def expand_matrix(scenarios: list[Scenario], dialects_text: str | None,
-                  transports_text: str | None, everything: bool,
-                  where: str = "--dialect/--transport") -> list[Scenario]:
-    """Each scenario once per dialect x transport asked for (none asked: as they are)."""
-    parse = dialects_mod.parse_list
-    try:
-        ds = parse(dialects_text, "dialect") if dialects_text is not None else None
-        ts = parse(transports_text, "transport") if transports_text is not None else None
-    except ValueError as exc:
-        raise BadInput(f"{where}: {exc}") from None
-    out = []
-    for s in scenarios:
-        cells = dialects_mod.matrix(ds, ts, everything, s.dialect, s.transport)
-        out += [s.with_combination(d, t) for d, t in cells] if cells else [s]
-    return out
-
-
 def _bound(d: dict, where: str) -> Bound:
     try:
         return Bound(**d)

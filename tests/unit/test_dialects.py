@@ -63,7 +63,7 @@ def test_without_a_dialect_the_server_picks_among_every_smb2_and_3_dialect():
     assert dialects.matrix(None, ["tcp"], False, "any", "nbt") == [("any", "tcp")]
     assert "any" not in dialects.MATRIX_DIALECTS
     from harness.clients.holdings import holding_problem
-    from harness.clients.session import DIALECTS
+    from harness.clients.connect import DIALECTS
 
     assert holding_problem("durable_v2", "any") is None  # the server's pick decides, at set-up
     assert "any" not in DIALECTS and DIALECTS["smb3"] != DIALECTS["2.0.2"]
@@ -119,7 +119,7 @@ def test_negotiated_from_the_history():
 
 
 def test_cli_matrix_expansion():
-    from harness.scenario.model import expand_matrix
+    from harness.scenario.overrides import expand_matrix
 
     base = [from_dict({"name": "rst", "drop": {"mode": "rst"}}, "t")]
     cells = expand_matrix(base, None, None, True)
