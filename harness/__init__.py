@@ -3,4 +3,5 @@
 Architecture: scenarios schedule clients, probes and one drop; everything that happens goes
 into one history; verdicts and reports are pure functions of that history.
 """
+
 __version__ = "0.1.0"

@@ -16,8 +16,12 @@ Transports: ``nbt`` (TCP 139 with a NetBIOS SESSION REQUEST first, RFC 1002) and
 from __future__ import annotations
 
 EXACT = ("nt1", "2.0.2", "2.1", "3.0", "3.1.1")
-ALIASES = {"smb1": "nt1", "smb2": "2.1", "smb3": "3.1.1",
-           **{f"smb{d}": d for d in EXACT if d != "nt1"}}
+ALIASES = {
+    "smb1": "nt1",
+    "smb2": "2.1",
+    "smb3": "3.1.1",
+    **{f"smb{d}": d for d in EXACT if d != "nt1"},
+}
 ANY = "any"
 OFFERED_BY_ANY = ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")  # impacket's multi-dialect NEGOTIATE
 DIALECTS = (*EXACT, *ALIASES, ANY)  # every accepted name
@@ -86,8 +90,13 @@ def parse_list(text: str, kind: str) -> list[str]:
     return out
 
 
-def matrix(dialects: list[str] | None, transports: list[str] | None, everything: bool,
-           own_dialect: str, own_transport: str) -> list[tuple[str, str]]:
+def matrix(
+    dialects: list[str] | None,
+    transports: list[str] | None,
+    everything: bool,
+    own_dialect: str,
+    own_transport: str,
+) -> list[tuple[str, str]]:
     """The (dialect, transport) combinations a run asks for: the lists given, else (with
     ``everything``) the whole matrix, else the scenario's own value; [] when nothing asks
     for a matrix at all."""

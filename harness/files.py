@@ -69,8 +69,9 @@ def open_dir(path: Path, what: str) -> int:
     try:
         fd = os.open(path, _DIR_FLAGS)
     except OSError as exc:
-        raise BadInput(f"{what} {path} is not a directory the harness can write into: "
-                       f"{exc.strerror}") from None
+        raise BadInput(
+            f"{what} {path} is not a directory the harness can write into: {exc.strerror}"
+        ) from None
     why = unsafe_dir_reason(os.fstat(fd))
     if why:
         os.close(fd)
@@ -93,14 +94,18 @@ def atomic_write(path: Path, data: bytes | str, mode: int = 0o644, fsync: bool =
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         tmp = temp_name(path.name)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     mode, dir_fd=dir_fd)
+        fd = os.open(
+            tmp,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            mode,
+            dir_fd=dir_fd,
+        )
         try:
             try:
                 os.fchmod(fd, mode)  # the umask does not decide a report's permissions
                 view = memoryview(data)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 if fsync:
                     os.fsync(fd)
             finally:

@@ -40,8 +40,12 @@ class HistoryWriter:
         return time.monotonic() - (self.t0 if self.t0 is not None else 0.0)
 
     def write(self, type_: str, t_s: float | None = None, **fields) -> dict:
-        event = {"t_s": round(self.now_s() if t_s is None else t_s, 6), "type": type_,
-                 "process": self.process, **fields}
+        event = {
+            "t_s": round(self.now_s() if t_s is None else t_s, 6),
+            "type": type_,
+            "process": self.process,
+            **fields,
+        }
         line = json.dumps(event, separators=(",", ":")) + "\n"
         with self._lock:
             self._file.write(line)

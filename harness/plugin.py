@@ -69,28 +69,53 @@ class Settings:
 
 def pytest_addoption(parser):
     group = parser.getgroup("nbt-harness", "NetBIOS/SMB stall harness")
-    group.addoption("--nbt-target", default=None, help="target: local (default), replica[:TRIGGER], docker")
+    group.addoption(
+        "--nbt-target", default=None, help="target: local (default), replica[:TRIGGER], docker"
+    )
     group.addoption("--nbt-report-dir", default=None, help="where scenario histories go")
-    group.addoption("--nbt-set", action="append", default=None, metavar="KEY=VALUE",
-                    help="override a scenario parameter (repeatable)")
+    group.addoption(
+        "--nbt-set",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="override a scenario parameter (repeatable)",
+    )
     group.addoption("--nbt-hold-s", type=float, default=None, help="replica hold time (s)")
     group.addoption("--nbt-degrade-ms", type=float, default=None, help="replica degrade delay (ms)")
-    group.addoption("--nbt-dialect", default=None, metavar="LIST",
-                    help="run every scenario with each dialect (nt1,2.0.2,2.1,3.0,3.1.1; aliases "
-                         "smb1,smb2,smb3)")
-    group.addoption("--nbt-transport", default=None, metavar="LIST",
-                    help="run every scenario over each transport (nbt: 139, tcp: 445)")
-    group.addoption("--nbt-matrix", action="store_true", default=None,
-                    help="run every scenario in every cell of nt1,2.1,3.0,3.1.1 x nbt,tcp")
+    group.addoption(
+        "--nbt-dialect",
+        default=None,
+        metavar="LIST",
+        help="run every scenario with each dialect (nt1,2.0.2,2.1,3.0,3.1.1; aliases "
+        "smb1,smb2,smb3)",
+    )
+    group.addoption(
+        "--nbt-transport",
+        default=None,
+        metavar="LIST",
+        help="run every scenario over each transport (nbt: 139, tcp: 445)",
+    )
+    group.addoption(
+        "--nbt-matrix",
+        action="store_true",
+        default=None,
+        help="run every scenario in every cell of nt1,2.1,3.0,3.1.1 x nbt,tcp",
+    )
     parser.addini("nbt_dialect", "dialects of the matrix (comma-separated)", default="")
     parser.addini("nbt_transport", "transports of the matrix (comma-separated)", default="")
-    parser.addini("nbt_matrix", "run the whole dialect x transport matrix", type="bool", default=False)
+    parser.addini(
+        "nbt_matrix", "run the whole dialect x transport matrix", type="bool", default=False
+    )
     parser.addini("nbt_target", "default target", default="local")
     parser.addini("nbt_report_dir", "where scenario histories go", default="")
     parser.addini("nbt_set", "scenario overrides KEY=VALUE", type="linelist", default=[])
-    parser.addini("nbt_scenario_dirs", "directories (relative to the rootdir) whose scenario "
-                  "files are collected without being named on the command line",
-                  type="linelist", default=[])
+    parser.addini(
+        "nbt_scenario_dirs",
+        "directories (relative to the rootdir) whose scenario "
+        "files are collected without being named on the command line",
+        type="linelist",
+        default=[],
+    )
 
 
 def _resolve(config) -> Settings:
@@ -128,9 +153,16 @@ def _resolve(config) -> Settings:
     if everything is None:
         env = os.environ.get("NBT_HARNESS_MATRIX")
         everything = env not in ("", "0") if env is not None else config.getini("nbt_matrix")
-    return Settings(target, base, overrides, config.getoption("nbt_hold_s"),
-                    config.getoption("nbt_degrade_ms"), lists["dialect"], lists["transport"],
-                    bool(everything))
+    return Settings(
+        target,
+        base,
+        overrides,
+        config.getoption("nbt_hold_s"),
+        config.getoption("nbt_degrade_ms"),
+        lists["dialect"],
+        lists["transport"],
+        bool(everything),
+    )
 
 
 # pytest-xdist: the controller took NBT_HARNESS_PASSWORD out of its environment before it
@@ -168,8 +200,10 @@ def pytest_report_header(config):
     extra = f", overrides={s.overrides}" if s.overrides else ""
     if s.dialects or s.transports or s.matrix:
         default = "all" if s.matrix else "own"
-        extra += (f", matrix dialects={','.join(s.dialects) if s.dialects else default}"
-                  f" transports={','.join(s.transports) if s.transports else default}")
+        extra += (
+            f", matrix dialects={','.join(s.dialects) if s.dialects else default}"
+            f" transports={','.join(s.transports) if s.transports else default}"
+        )
     return f"nbt-harness: target={s.target}, report_dir={s.report_dir}{extra}"
 
 
@@ -248,8 +282,14 @@ def run_dir_for(config, target_spec: str) -> Path:
     return config.stash[SETTINGS_KEY].report_dir / slug(parse_target(target_spec).label(), "target")
 
 
-def run_entry(config, scenario, target_spec: str | None = None, overrides: dict | None = None,
-              hold_s=None, degrade_ms=None) -> ScenarioResult:
+def run_entry(
+    config,
+    scenario,
+    target_spec: str | None = None,
+    overrides: dict | None = None,
+    hold_s=None,
+    degrade_ms=None,
+) -> ScenarioResult:
     """Run one scenario under the session's settings; return its result (its report entry).
 
     Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
@@ -258,8 +298,11 @@ def run_entry(config, scenario, target_spec: str | None = None, overrides: dict 
     s = config.stash[SETTINGS_KEY]
     spec = target_spec or s.target
     scenario = scenario.with_overrides({**s.overrides, **(overrides or {})})
-    target = config.stash[TARGETS_KEY].get(spec, hold_s if hold_s is not None else s.hold_s,
-                                            degrade_ms if degrade_ms is not None else s.degrade_ms)
+    target = config.stash[TARGETS_KEY].get(
+        spec,
+        hold_s if hold_s is not None else s.hold_s,
+        degrade_ms if degrade_ms is not None else s.degrade_ms,
+    )
     run_dir = run_dir_for(config, spec)
     for d in (s.report_dir, run_dir):  # what another user could swap or plant into: refused
         try:
@@ -299,8 +342,9 @@ class ScenarioItem(pytest.Item):
         if entry.verdict == "error":
             raise ScenarioErrored(entry, "ERROR (not judged): " + table)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
-                     style: TracebackStyle | None = None) -> str | TerminalRepr:
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: TracebackStyle | None = None
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioOutcome):
             return excinfo.value.table
         if isinstance(excinfo.value, HarnessError):
@@ -319,8 +363,10 @@ def nbt_run(request):
 
     nbt_run("rst", target="replica:any", overrides={"phases.fault_s": 3})
     """
-    def run(scenario, target: str | None = None, overrides: dict | None = None,
-            **kw) -> ScenarioResult:
+
+    def run(
+        scenario, target: str | None = None, overrides: dict | None = None, **kw
+    ) -> ScenarioResult:
         if not isinstance(scenario, Scenario):
             scenario = resolve([scenario])[0]
         return run_entry(request.config, scenario, target, overrides, **kw)

@@ -73,18 +73,33 @@ class PhaseStats(_JsonView):
     hdr: str | None = None
     extra: dict = field(default_factory=dict)
 
-    KEYS = ("count", "errors", "p50_us", "p99_us", "max_us", "p99_basis",
-            "host_stall_corrected", "hdr")
+    KEYS = (
+        "count",
+        "errors",
+        "p50_us",
+        "p99_us",
+        "max_us",
+        "p99_basis",
+        "host_stall_corrected",
+        "hdr",
+    )
 
     @property
     def successes(self) -> int:
         return self.count - self.errors
 
     def to_json(self) -> dict:
-        return {"count": self.count, "errors": self.errors, "p50_us": self.p50_us,
-                "p99_us": self.p99_us, "max_us": self.max_us, "p99_basis": self.p99_basis,
-                "host_stall_corrected": self.host_stall_corrected, **_present(hdr=self.hdr),
-                **self.extra}
+        return {
+            "count": self.count,
+            "errors": self.errors,
+            "p50_us": self.p50_us,
+            "p99_us": self.p99_us,
+            "max_us": self.max_us,
+            "p99_basis": self.p99_basis,
+            "host_stall_corrected": self.host_stall_corrected,
+            **_present(hdr=self.hdr),
+            **self.extra,
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> PhaseStats:
@@ -92,24 +107,37 @@ class PhaseStats(_JsonView):
         d = _obj(doc, "a probe row")
         count, errors = int(d.get("count", 0)), int(d.get("errors", 0))
         basis = d["p99_basis"] if "p99_basis" in d else p99_basis(count - errors)
-        return cls(count=count, errors=errors, p50_us=d.get("p50_us"), p99_us=d.get("p99_us"),
-                   max_us=d.get("max_us"), p99_basis=basis,
-                   host_stall_corrected=int(d.get("host_stall_corrected", 0)),
-                   hdr=d.get("hdr"), extra=_rest(d, cls.KEYS))
+        return cls(
+            count=count,
+            errors=errors,
+            p50_us=d.get("p50_us"),
+            p99_us=d.get("p99_us"),
+            max_us=d.get("max_us"),
+            p99_basis=basis,
+            host_stall_corrected=int(d.get("host_stall_corrected", 0)),
+            hdr=d.get("hdr"),
+            extra=_rest(d, cls.KEYS),
+        )
 
 
 ProbeTable = dict[str, dict[str, PhaseStats]]  # probe -> phase -> row
 
 
 def probes_from_json(doc: Any) -> ProbeTable:
-    return {str(probe): {str(phase): PhaseStats.from_json(row)
-                         for phase, row in _obj(phases, f"probe {probe}").items()}
-            for probe, phases in _obj({} if doc is None else doc, "probes").items()}
+    return {
+        str(probe): {
+            str(phase): PhaseStats.from_json(row)
+            for phase, row in _obj(phases, f"probe {probe}").items()
+        }
+        for probe, phases in _obj({} if doc is None else doc, "probes").items()
+    }
 
 
 def probes_to_json(table: ProbeTable) -> dict:
-    return {probe: {phase: row.to_json() for phase, row in phases.items()}
-            for probe, phases in table.items()}
+    return {
+        probe: {phase: row.to_json() for phase, row in phases.items()}
+        for probe, phases in table.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -132,18 +160,30 @@ class Violation(_JsonView):
     KEYS = ("probe", "phase", "stat", "observed_us", "limit_us", "observed", "limit", "basis")
 
     def to_json(self) -> dict:
-        return {"probe": self.probe, "phase": self.phase, "stat": self.stat,
-                "observed_us": self.observed_us, "limit_us": self.limit_us,
-                **_present(observed=self.observed, limit=self.limit, basis=self.basis),
-                **self.extra}
+        return {
+            "probe": self.probe,
+            "phase": self.phase,
+            "stat": self.stat,
+            "observed_us": self.observed_us,
+            "limit_us": self.limit_us,
+            **_present(observed=self.observed, limit=self.limit, basis=self.basis),
+            **self.extra,
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> Violation:
         d = _obj(doc, "a violation")
-        return cls(probe=str(d.get("probe")), phase=str(d.get("phase")), stat=str(d.get("stat")),
-                   observed_us=d.get("observed_us"), limit_us=d.get("limit_us"),
-                   observed=d.get("observed"), limit=d.get("limit"), basis=d.get("basis"),
-                   extra=_rest(d, cls.KEYS))
+        return cls(
+            probe=str(d.get("probe")),
+            phase=str(d.get("phase")),
+            stat=str(d.get("stat")),
+            observed_us=d.get("observed_us"),
+            limit_us=d.get("limit_us"),
+            observed=d.get("observed"),
+            limit=d.get("limit"),
+            basis=d.get("basis"),
+            extra=_rest(d, cls.KEYS),
+        )
 
 
 @dataclass(frozen=True)
@@ -162,27 +202,50 @@ class DropResult(_JsonView):
     scheduled_s: float | None = None  # when the schedule had it begin (at_s: when it did)
     extra: dict = field(default_factory=dict)
 
-    KEYS = ("mode", "at_s", "evidence", "evidence_at_s", "no_evidence", "detail", "after",
-            "scheduled_s")
+    KEYS = (
+        "mode",
+        "at_s",
+        "evidence",
+        "evidence_at_s",
+        "no_evidence",
+        "detail",
+        "after",
+        "scheduled_s",
+    )
 
     @property
     def proven(self) -> bool:
         return bool(self.evidence)
 
     def to_json(self) -> dict:
-        return {"mode": self.mode, "at_s": self.at_s, "evidence": self.evidence,
-                "evidence_at_s": self.evidence_at_s,
-                **_present(no_evidence=self.no_evidence or None, detail=self.detail or None,
-                           after=list(self.after) or None, scheduled_s=self.scheduled_s),
-                **self.extra}
+        return {
+            "mode": self.mode,
+            "at_s": self.at_s,
+            "evidence": self.evidence,
+            "evidence_at_s": self.evidence_at_s,
+            **_present(
+                no_evidence=self.no_evidence or None,
+                detail=self.detail or None,
+                after=list(self.after) or None,
+                scheduled_s=self.scheduled_s,
+            ),
+            **self.extra,
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> DropResult:
         d = _obj(doc, "a drop")
-        return cls(mode=d.get("mode"), at_s=d.get("at_s"), evidence=d.get("evidence"),
-                   evidence_at_s=d.get("evidence_at_s"), no_evidence=d.get("no_evidence"),
-                   detail=d.get("detail"), after=tuple(d.get("after") or ()),
-                   scheduled_s=d.get("scheduled_s"), extra=_rest(d, cls.KEYS))
+        return cls(
+            mode=d.get("mode"),
+            at_s=d.get("at_s"),
+            evidence=d.get("evidence"),
+            evidence_at_s=d.get("evidence_at_s"),
+            no_evidence=d.get("no_evidence"),
+            detail=d.get("detail"),
+            after=tuple(d.get("after") or ()),
+            scheduled_s=d.get("scheduled_s"),
+            extra=_rest(d, cls.KEYS),
+        )
 
 
 @dataclass(frozen=True)
@@ -199,8 +262,11 @@ class HostStalls(_JsonView):
     @classmethod
     def from_json(cls, doc: Any) -> HostStalls:
         d = _obj(doc, "host_stalls")
-        return cls(count=d.get("count", 0), worst_us=d.get("worst_us", 0),
-                   extra=_rest(d, ("count", "worst_us")))
+        return cls(
+            count=d.get("count", 0),
+            worst_us=d.get("worst_us", 0),
+            extra=_rest(d, ("count", "worst_us")),
+        )
 
 
 @dataclass(frozen=True)
@@ -248,9 +314,25 @@ class ScenarioResult(_JsonView):
     problems: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
-    KEYS = ("name", "verdict", "reason", "drop", "probes", "violations", "host_stalls",
-            "scratch", "description", "dialect", "bounds", "phases", "history", "target",
-            "duration_s", "server_logs", "problems")
+    KEYS = (
+        "name",
+        "verdict",
+        "reason",
+        "drop",
+        "probes",
+        "violations",
+        "host_stalls",
+        "scratch",
+        "description",
+        "dialect",
+        "bounds",
+        "phases",
+        "history",
+        "target",
+        "duration_s",
+        "server_logs",
+        "problems",
+    )
 
     @classmethod
     def errored(cls, name: str, reason: str) -> ScenarioResult:
@@ -274,17 +356,27 @@ class ScenarioResult(_JsonView):
 
     def to_json(self) -> dict:
         return {
-            "name": self.name, "verdict": self.verdict, "reason": self.reason,
+            "name": self.name,
+            "verdict": self.verdict,
+            "reason": self.reason,
             "drop": None if self.drop is None else self.drop.to_json(),
             "probes": probes_to_json(self.probes),
             "violations": [v.to_json() for v in self.violations],
             "host_stalls": None if self.host_stalls is None else self.host_stalls.to_json(),
-            **_present(scratch=None if self.scratch is None else self.scratch.to_json(),
-                       description=self.description, dialect=self.dialect, bounds=self.bounds,
-                       phases=self.phases, history=self.history or None, target=self.target,
-                       duration_s=self.duration_s, server_logs=self.server_logs,
-                       problems=list(self.problems) or None),
-            **self.extra}
+            **_present(
+                scratch=None if self.scratch is None else self.scratch.to_json(),
+                description=self.description,
+                dialect=self.dialect,
+                bounds=self.bounds,
+                phases=self.phases,
+                history=self.history or None,
+                target=self.target,
+                duration_s=self.duration_s,
+                server_logs=self.server_logs,
+                problems=list(self.problems) or None,
+            ),
+            **self.extra,
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> ScenarioResult:
@@ -299,16 +391,25 @@ class ScenarioResult(_JsonView):
         if not isinstance(violations, list):
             raise ValueError("violations is not a list")
         return cls(
-            name=str(d["name"]), verdict=str(d["verdict"]), reason=str(d.get("reason") or ""),
+            name=str(d["name"]),
+            verdict=str(d["verdict"]),
+            reason=str(d.get("reason") or ""),
             drop=None if drop is None else DropResult.from_json(drop),
             probes=probes_from_json(d.get("probes")),
             violations=tuple(Violation.from_json(v) for v in violations),
             host_stalls=None if stalls is None else HostStalls.from_json(stalls),
             scratch=None if not scratch else Scratch.from_json(scratch),
-            description=d.get("description"), dialect=d.get("dialect"), bounds=d.get("bounds"),
-            phases=d.get("phases"), history=d.get("history"), target=d.get("target"),
-            duration_s=d.get("duration_s"), server_logs=d.get("server_logs"),
-            problems=tuple(d.get("problems") or ()), extra=_rest(d, cls.KEYS))
+            description=d.get("description"),
+            dialect=d.get("dialect"),
+            bounds=d.get("bounds"),
+            phases=d.get("phases"),
+            history=d.get("history"),
+            target=d.get("target"),
+            duration_s=d.get("duration_s"),
+            server_logs=d.get("server_logs"),
+            problems=tuple(d.get("problems") or ()),
+            extra=_rest(d, cls.KEYS),
+        )
 
 
 def nothing_tested(entries) -> list[str] | None:
@@ -344,9 +445,14 @@ class Report(_JsonView):
         return next((s for s in self.scenarios if s.name == name), None)
 
     def to_json(self) -> dict:
-        return {"version": self.version, "target": self.target, "summary": self.summary,
-                "scenarios": [s.to_json() for s in self.scenarios],
-                **_present(server=self.server or None), **self.extra}
+        return {
+            "version": self.version,
+            "target": self.target,
+            "summary": self.summary,
+            "scenarios": [s.to_json() for s in self.scenarios],
+            **_present(server=self.server or None),
+            **self.extra,
+        }
 
     @classmethod
     def from_json(cls, doc: Any) -> Report:
@@ -354,7 +460,10 @@ class Report(_JsonView):
         d = _obj(doc, "the report")
         if not isinstance(d.get("scenarios"), list):
             raise ValueError("no scenarios[] in the report")
-        return cls(target=str(d.get("target", "?")),
-                   scenarios=tuple(ScenarioResult.from_json(s) for s in d["scenarios"]),
-                   server=d.get("server"), version=d.get("version", REPORT_VERSION),
-                   extra=_rest(d, cls.KEYS))
+        return cls(
+            target=str(d.get("target", "?")),
+            scenarios=tuple(ScenarioResult.from_json(s) for s in d["scenarios"]),
+            server=d.get("server"),
+            version=d.get("version", REPORT_VERSION),
+            extra=_rest(d, cls.KEYS),
+        )

@@ -64,7 +64,9 @@ class Phases:
         return "recovery" if t_s >= self.total_s else "warmup"
 
 
-def fixed_rate_times(rate_hz: float, start_s: float, end_s: float, offset_s: float = 0.0) -> list[float]:
+def fixed_rate_times(
+    rate_hz: float, start_s: float, end_s: float, offset_s: float = 0.0
+) -> list[float]:
     """Intended send times k/rate + offset in [start_s, end_s)."""
     if rate_hz <= 0:
         return []
@@ -78,7 +80,9 @@ def fixed_rate_times(rate_hz: float, start_s: float, end_s: float, offset_s: flo
     return out
 
 
-def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0.0) -> list[tuple[float, str, int]]:
+def merged_schedule(
+    rates_hz: dict[str, float], end_s: float, stagger: float = 0.0
+) -> list[tuple[float, str, int]]:
     """One client's probes merged in time order: (intended_s, probe, seq).
 
     ``stagger`` in [0, 1) shifts every stream by that fraction of its period, so several
@@ -89,7 +93,9 @@ def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0
         if rate_hz <= 0:
             continue
         offset_s = (stagger % 1.0) / rate_hz
-        events += [(t, probe, seq) for seq, t in enumerate(fixed_rate_times(rate_hz, 0.0, end_s, offset_s))]
+        events += [
+            (t, probe, seq) for seq, t in enumerate(fixed_rate_times(rate_hz, 0.0, end_s, offset_s))
+        ]
     events.sort()
     return events
 
@@ -99,9 +105,14 @@ def merged_schedule(rates_hz: dict[str, float], end_s: float, stagger: float = 0
 MAX_SPREAD_STREAMS = 48
 
 
-def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float = 0.0005,
-                    fixed: tuple[tuple[float, float], ...] = (), groups: list | None = None,
-                    group_gap_s: float = 0.0) -> list[float]:
+def spread_staggers(
+    rates_hz: list[float],
+    horizon_s: float = 1.0,
+    grid_s: float = 0.0005,
+    fixed: tuple[tuple[float, float], ...] = (),
+    groups: list | None = None,
+    group_gap_s: float = 0.0,
+) -> list[float]:
     """A stagger (fraction of its period, for merged_schedule) for each fixed-rate stream,
     chosen so that the streams' send times lie as far apart as they can: streams are placed
     one at a time, fastest first, each at the offset (on a ``grid_s`` grid within its period)
@@ -121,8 +132,11 @@ def spread_staggers(rates_hz: list[float], horizon_s: float = 1.0, grid_s: float
 
     def times(rate_hz: float, offset_s: float) -> list[float]:
         period_s = 1.0 / rate_hz
-        return [offset_s + k * period_s for k in range(max(1, round(horizon_s * rate_hz)))
-                if offset_s + k * period_s < horizon_s]
+        return [
+            offset_s + k * period_s
+            for k in range(max(1, round(horizon_s * rate_hz)))
+            if offset_s + k * period_s < horizon_s
+        ]
 
     def gap(t: float) -> float:
         i = bisect.bisect_left(placed, t)

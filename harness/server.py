@@ -38,5 +38,11 @@ class ServerSocket:
     info: dict = field(default_factory=dict)  # tcp_info fields (bytes_received, retrans, ...)
 
     def to_json(self) -> dict:
-        return {"state": self.state, "recv_q": self.recv_q, "send_q": self.send_q,
-                "local": self.local, "peer": self.peer, "info": self.info}
+        return {
+            "state": self.state,
+            "recv_q": self.recv_q,
+            "send_q": self.send_q,
+            "local": self.local,
+            "peer": self.peer,
+            "info": self.info,
+        }

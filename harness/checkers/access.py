@@ -56,14 +56,26 @@ def status_sequence(ops: list[Op]) -> list[dict]:
             out[-1]["last_s"] = round(op.intended_s, 3)
             out[-1]["longest_s"] = max(out[-1]["longest_s"], round(waited_s(op), 3))
         else:
-            out.append({"status": status, "count": 1, "first_s": round(op.intended_s, 3),
-                        "last_s": round(op.intended_s, 3), "longest_s": round(waited_s(op), 3)})
+            out.append(
+                {
+                    "status": status,
+                    "count": 1,
+                    "first_s": round(op.intended_s, 3),
+                    "last_s": round(op.intended_s, 3),
+                    "longest_s": round(waited_s(op), 3),
+                }
+            )
     return out
 
 
-def access_summary(ops: list[Op], drop_at_s: float | None, max_wait_s: float | None,
-                   holds: str | None = None, probe: str = PROBE,
-                   max_answer_s: float | None = None) -> tuple[dict | None, list[dict]]:
+def access_summary(
+    ops: list[Op],
+    drop_at_s: float | None,
+    max_wait_s: float | None,
+    holds: str | None = None,
+    probe: str = PROBE,
+    max_answer_s: float | None = None,
+) -> tuple[dict | None, list[dict]]:
     """({holds, attempts, time_to_access_s, first_answer_s, longest_wait_s, statuses,
     max_wait_s, max_answer_s}, violations) for the contended probe's operations; (None, [])
     when the run had none. ``max_answer_s`` bounds the drop -> first answer (granted or
@@ -72,8 +84,10 @@ def access_summary(ops: list[Op], drop_at_s: float | None, max_wait_s: float | N
     mine = sorted((o for o in ops if o.probe == probe), key=lambda o: o.intended_s)
     if not mine:
         return None, []
-    first_ok = next((o for o in mine if o.outcome == "ok"
-                     and (drop_at_s is None or o.intended_s >= drop_at_s)), None)
+    first_ok = next(
+        (o for o in mine if o.outcome == "ok" and (drop_at_s is None or o.intended_s >= drop_at_s)),
+        None,
+    )
     time_to_access_s = first_answer_s = longest_wait_s = None
     if first_ok is not None and drop_at_s is not None:
         completed_s = first_ok.intended_s + waited_s(first_ok)
@@ -85,28 +99,54 @@ def access_summary(ops: list[Op], drop_at_s: float | None, max_wait_s: float | N
             first_answer_s = round(max(0.0, answer.intended_s + waited_s(answer) - drop_at_s), 3)
         if since:
             longest_wait_s = round(max(waited_s(o) for o in since), 3)
-    summary = {"holds": holds, "probe": probe, "attempts": len(mine),
-               "time_to_access_s": time_to_access_s, "max_wait_s": max_wait_s,
-               "drop_at_s": drop_at_s, "first_answer_s": first_answer_s,
-               "longest_wait_s": longest_wait_s, "statuses": status_sequence(mine)}
+    summary = {
+        "holds": holds,
+        "probe": probe,
+        "attempts": len(mine),
+        "time_to_access_s": time_to_access_s,
+        "max_wait_s": max_wait_s,
+        "drop_at_s": drop_at_s,
+        "first_answer_s": first_answer_s,
+        "longest_wait_s": longest_wait_s,
+        "statuses": status_sequence(mine),
+    }
     if max_answer_s is not None:
         summary["max_answer_s"] = max_answer_s
     violations = []
-    if max_wait_s is not None and drop_at_s is not None and (
-            time_to_access_s is None or time_to_access_s > max_wait_s):
-        violations.append({"probe": probe, "phase": "fault", "stat": "time_to_access",
-                           "observed_us": None if time_to_access_s is None else round(time_to_access_s * 1e6),
-                           "limit_us": round(max_wait_s * 1e6),
-                           "note": "never got access within the run" if time_to_access_s is None
-                           else f"access after {time_to_access_s:.2f} s"})
-    if max_answer_s is not None and drop_at_s is not None and (
-            first_answer_s is None or first_answer_s > max_answer_s):
-        violations.append({"probe": probe, "phase": "fault", "stat": "first_answer",
-                           "observed_us": None if first_answer_s is None
-                           else round(first_answer_s * 1e6),
-                           "limit_us": round(max_answer_s * 1e6),
-                           "note": "never answered within the run" if first_answer_s is None
-                           else f"first answer after {first_answer_s:.2f} s"})
+    if (
+        max_wait_s is not None
+        and drop_at_s is not None
+        and (time_to_access_s is None or time_to_access_s > max_wait_s)
+    ):
+        violations.append(
+            {
+                "probe": probe,
+                "phase": "fault",
+                "stat": "time_to_access",
+                "observed_us": None if time_to_access_s is None else round(time_to_access_s * 1e6),
+                "limit_us": round(max_wait_s * 1e6),
+                "note": "never got access within the run"
+                if time_to_access_s is None
+                else f"access after {time_to_access_s:.2f} s",
+            }
+        )
+    if (
+        max_answer_s is not None
+        and drop_at_s is not None
+        and (first_answer_s is None or first_answer_s > max_answer_s)
+    ):
+        violations.append(
+            {
+                "probe": probe,
+                "phase": "fault",
+                "stat": "first_answer",
+                "observed_us": None if first_answer_s is None else round(first_answer_s * 1e6),
+                "limit_us": round(max_answer_s * 1e6),
+                "note": "never answered within the run"
+                if first_answer_s is None
+                else f"first answer after {first_answer_s:.2f} s",
+            }
+        )
     return summary, violations
 
 
@@ -119,8 +159,11 @@ def went_through(run: dict, drop_at_s: float | None) -> str:
     status = run["status"]
     what = WENT_THROUGH.get(status, f"refused {status}" if status.startswith("STATUS_") else status)
     longest = run.get("longest_s")
-    blocked = (f"blocked {longest:.1f} s, then " if longest is not None and longest >= BLOCKED_S
-               and status != "timeout" else "")
+    blocked = (
+        f"blocked {longest:.1f} s, then "
+        if longest is not None and longest >= BLOCKED_S and status != "timeout"
+        else ""
+    )
     if status == "timeout" and longest is not None:
         what += f" after {longest:.1f} s"
     if drop_at_s is None:
@@ -141,9 +184,15 @@ def access_line(access: dict) -> str:
     more = " ..." if len(access.get("statuses", [])) > 8 else ""
     answer = access.get("first_answer_s")
     answer_bound = access.get("max_answer_s")
-    first = ("" if answer is None or (tta is not None and answer >= tta)
-             else f"; first answer {answer:.3f} s after the drop"
-             + (f" (max_answer_s {answer_bound:g})" if answer_bound is not None else ""))
-    return (f"holds {access.get('holds')}: {got}"
-            + (f" (max_wait_s {bound:g})" if bound is not None else "") + first
-            + f"; {access.get('attempts')} attempts: {seq}{more}")
+    first = (
+        ""
+        if answer is None or (tta is not None and answer >= tta)
+        else f"; first answer {answer:.3f} s after the drop"
+        + (f" (max_answer_s {answer_bound:g})" if answer_bound is not None else "")
+    )
+    return (
+        f"holds {access.get('holds')}: {got}"
+        + (f" (max_wait_s {bound:g})" if bound is not None else "")
+        + first
+        + f"; {access.get('attempts')} attempts: {seq}{more}"
+    )

@@ -18,9 +18,17 @@ from harness.schedule import JUDGED_PHASES
 from harness.validate import number
 
 # Largest accepted value of each bound key (a floor of an hour already means "no bound").
-MAX_BOUND = {"p99_floor_ms": 3.6e6, "p99_factor": 1e6, "max_floor_ms": 3.6e6,
-             "max_factor": 1e6, "max_errors": 10**9, "excursion_margin_ms": 3.6e6,
-             "max_excursions": 10**9, "correlated_margin_ms": 3.6e6, "correlated_streams": 10**6}
+MAX_BOUND = {
+    "p99_floor_ms": 3.6e6,
+    "p99_factor": 1e6,
+    "max_floor_ms": 3.6e6,
+    "max_factor": 1e6,
+    "max_errors": 10**9,
+    "excursion_margin_ms": 3.6e6,
+    "max_excursions": 10**9,
+    "correlated_margin_ms": 3.6e6,
+    "correlated_streams": 10**6,
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,8 @@ class Bound:
     max_floor_ms: float = 250.0  # max <= max(max_floor_ms, max_factor x baseline p99)
     max_factor: float = 10.0  # see max_floor_ms
     max_errors: int = 0  # failures, timeouts and unanswered operations allowed per phase
-    excursion_margin_ms: float = 0.0  # > 0: judged samples above baseline max + this are counted (excursions)
+    # > 0: judged samples above baseline max + this are counted (excursions)
+    excursion_margin_ms: float = 0.0
     max_excursions: int = 0  # excursions allowed beyond what the baseline's own rate predicts
     # > 0: judged operations above baseline max + this are excursions, and excursions of at
     # least correlated_streams processes in flight together fail the phase (checkers.correlated)
@@ -39,8 +48,13 @@ class Bound:
 
     def __post_init__(self) -> None:
         for f in fields(self):  # nan would pass every comparison: rejected with inf
-            number(getattr(self, f.name), f"bound {f.name}", 0, MAX_BOUND[f.name],
-                   integer=f.name in ("max_errors", "max_excursions", "correlated_streams"))
+            number(
+                getattr(self, f.name),
+                f"bound {f.name}",
+                0,
+                MAX_BOUND[f.name],
+                integer=f.name in ("max_errors", "max_excursions", "correlated_streams"),
+            )
 
     def limits_us(self, baseline_p99_us: float) -> dict[str, float]:
         return {
@@ -65,18 +79,24 @@ class Bounds:
         if scale == 1.0:
             return self.default
         d = self.default
-        return replace(d, p99_floor_ms=min(d.p99_floor_ms * scale, MAX_BOUND["p99_floor_ms"]),
-                       max_floor_ms=min(d.max_floor_ms * scale, MAX_BOUND["max_floor_ms"]))
+        return replace(
+            d,
+            p99_floor_ms=min(d.p99_floor_ms * scale, MAX_BOUND["p99_floor_ms"]),
+            max_floor_ms=min(d.max_floor_ms * scale, MAX_BOUND["max_floor_ms"]),
+        )
 
     def to_json(self) -> dict:
         """The default and every probe's own bounds, the scaled ones as they apply."""
         scaled = {p: asdict(self.for_probe(p)) for p in self.floor_scale if p not in self.per_probe}
-        return {"default": asdict(self.default),
-                "per_probe": {**scaled, **{k: asdict(v) for k, v in self.per_probe.items()}}}
+        return {
+            "default": asdict(self.default),
+            "per_probe": {**scaled, **{k: asdict(v) for k, v in self.per_probe.items()}},
+        }
 
 
-def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,
-                 probes: list[str]) -> tuple[list[dict], list[str]]:
+def check_bounds(
+    table: dict[str, dict[str, dict]], bounds: Bounds, probes: list[str]
+) -> tuple[list[dict], list[str]]:
     """Violations of the bounds, and problems that make the table unjudgeable."""
     violations: list[dict] = []
     problems: list[str] = []
@@ -94,19 +114,33 @@ def check_bounds(table: dict[str, dict[str, dict]], bounds: Bounds,
                 problems.append(f"{probe}: no samples in phase {phase}")
                 continue
             if row["errors"] > bound.max_errors:
-                violations.append({"probe": probe, "phase": phase, "stat": "errors",
-                                   "observed_us": None, "limit_us": None,
-                                   "observed": row["errors"], "limit": bound.max_errors})
+                violations.append(
+                    {
+                        "probe": probe,
+                        "phase": phase,
+                        "stat": "errors",
+                        "observed_us": None,
+                        "limit_us": None,
+                        "observed": row["errors"],
+                        "limit": bound.max_errors,
+                    }
+                )
             for stat in ("p99_us", "max_us"):
                 observed = row[stat]
                 if observed is not None and observed > limits[stat]:
-                    v = {"probe": probe, "phase": phase, "stat": stat[:-3],
-                         "observed_us": observed, "limit_us": int(limits[stat])}
+                    v = {
+                        "probe": probe,
+                        "phase": phase,
+                        "stat": stat[:-3],
+                        "observed_us": observed,
+                        "limit_us": int(limits[stat]),
+                    }
                     if stat == "p99_us" and row.get("p99_basis") == "max":
                         v["basis"] = "max"  # fewer than 100 samples: the max held to the p99 limit
                     violations.append(v)
-            excursion = check_excursions(probe, phase, base, row, bound.excursion_margin_ms,
-                                         bound.max_excursions)
+            excursion = check_excursions(
+                probe, phase, base, row, bound.excursion_margin_ms, bound.max_excursions
+            )
             if excursion:
                 violations.append(excursion)
     return violations, problems

@@ -31,8 +31,12 @@ def negotiated(events: list[dict]) -> dict | None:
             port = int(str(e["peer"]).rsplit(":", 1)[1])
     if not seen:
         return None
-    out = {"dialect": max(seen, key=seen.__getitem__), "transport": transport, "port": port,
-           "clients": sum(seen.values())}
+    out = {
+        "dialect": max(seen, key=seen.__getitem__),
+        "transport": transport,
+        "port": port,
+        "clients": sum(seen.values()),
+    }
     if isinstance(asked, str):
         try:
             out["offered"] = list(offered(asked))

@@ -35,8 +35,8 @@ COMPARED_PHASES = tuple(p for p in PHASES if p != "warmup")
 
 @dataclass(frozen=True)
 class Thresholds:
-    alpha: float = 0.01          # significance of the one-sided KS test, per row
-    min_ratio: float = 2.0         # new/old latency at the quantile where the CDFs part
+    alpha: float = 0.01  # significance of the one-sided KS test, per row
+    min_ratio: float = 2.0  # new/old latency at the quantile where the CDFs part
     min_delta_us: float = 25_000.0  # and at least this much slower (or faster)
 
     def __post_init__(self) -> None:
@@ -112,8 +112,13 @@ def effect_at(base: Buckets, new: Buckets, f_base: float, f_new: float) -> dict:
     quantile midway between them, their ratio (new/base) and difference (new - base)."""
     q = (f_base + f_new) / 2.0
     qb, qn = quantile(base, q), quantile(new, q)
-    return {"quantile": q, "base_at_us": qb, "new_at_us": qn,
-            "ratio": qn / qb if qb and qn else None, "delta_us": (qn or 0) - (qb or 0)}
+    return {
+        "quantile": q,
+        "base_at_us": qb,
+        "new_at_us": qn,
+        "ratio": qn / qb if qb and qn else None,
+        "delta_us": (qn or 0) - (qb or 0),
+    }
 
 
 def _big(effect: dict, side: str, th: Thresholds | None) -> bool:
@@ -151,29 +156,56 @@ def compare_rows(base: Buckets, new: Buckets, th: Thresholds = Thresholds()) -> 
     alpha; ``improved`` likewise the other way; else ``unchanged``. Restricting the supremum
     only makes D smaller, so the KS p-value stays valid (conservative)."""
     if total(base) == 0 or total(new) == 0:
-        return {"verdict": UNCHANGED, "d": None, "p_value": None, "ratio": None,
-                "quantile": None, "base_at_us": None, "new_at_us": None,
-                "note": "no samples on one side"}
+        return {
+            "verdict": UNCHANGED,
+            "d": None,
+            "p_value": None,
+            "ratio": None,
+            "quantile": None,
+            "base_at_us": None,
+            "new_at_us": None,
+            "note": "no samples on one side",
+        }
     for side, verdict in (("slower", REGRESSED), ("faster", IMPROVED)):  # noqa: B007 used after the break
         s = _sup(base, new, side, th)
         if s["at_us"] is not None and s["p_value"] < th.alpha:
             break
     else:
         verdict = UNCHANGED  # report where the distributions part most, whatever the size
-        s = max((_sup(base, new, side, None) for side in ("slower", "faster")), key=lambda x: x["d"])
+        s = max(
+            (_sup(base, new, side, None) for side in ("slower", "faster")), key=lambda x: x["d"]
+        )
     if s["at_us"] is None:
-        return {"verdict": verdict, "d": 0.0, "p_value": 1.0, "ratio": None, "quantile": None,
-                "base_at_us": None, "new_at_us": None}
+        return {
+            "verdict": verdict,
+            "d": 0.0,
+            "p_value": 1.0,
+            "ratio": None,
+            "quantile": None,
+            "base_at_us": None,
+            "new_at_us": None,
+        }
     e = effect_at(base, new, s["f_base"], s["f_new"])
-    return {"verdict": verdict, "d": round(s["d"], 4), "p_value": s["p_value"],
-            "ratio": None if e["ratio"] is None else round(e["ratio"], 3),
-            "quantile": round(e["quantile"], 4), "base_at_us": e["base_at_us"],
-            "new_at_us": e["new_at_us"]}
+    return {
+        "verdict": verdict,
+        "d": round(s["d"], 4),
+        "p_value": s["p_value"],
+        "ratio": None if e["ratio"] is None else round(e["ratio"], 3),
+        "quantile": round(e["quantile"], 4),
+        "base_at_us": e["base_at_us"],
+        "new_at_us": e["new_at_us"],
+    }
 
 
 def _side(row: PhaseStats) -> dict:
-    return {"count": row.count, "errors": row.errors, "p50_us": row.p50_us, "p99_us": row.p99_us,
-            "max_us": row.max_us, "p99_basis": row.p99_basis}
+    return {
+        "count": row.count,
+        "errors": row.errors,
+        "p50_us": row.p50_us,
+        "p99_us": row.p99_us,
+        "max_us": row.max_us,
+        "p99_basis": row.p99_basis,
+    }
 
 
 def compare_reports(base_doc: Report, new_doc: Report, th: Thresholds = Thresholds()) -> dict:
@@ -194,25 +226,43 @@ def compare_reports(base_doc: Report, new_doc: Report, th: Thresholds = Threshol
                 if not b or not n:
                     continue
                 if b.hdr is None or n.hdr is None:
-                    raise ValueError(f"{name}/{probe}/{phase}: no latency histogram (hdr) in the report")
+                    raise ValueError(
+                        f"{name}/{probe}/{phase}: no latency histogram (hdr) in the report"
+                    )
                 result = compare_rows(buckets_of(b.hdr, b.errors), buckets_of(n.hdr, n.errors), th)
-                rows.append({"scenario": name, "probe": probe, "phase": phase,
-                             "base": _side(b), "new": _side(n), **result})
+                rows.append(
+                    {
+                        "scenario": name,
+                        "probe": probe,
+                        "phase": phase,
+                        "base": _side(b),
+                        "new": _side(n),
+                        **result,
+                    }
+                )
     verdicts = [r["verdict"] for r in rows]
 
     def stalls_of(result) -> dict | None:
         return None if result.host_stalls is None else result.host_stalls.to_json()
 
-    stalls = {name: {"base": stalls_of(base_sc[name]), "new": stalls_of(new_sc[name])}
-              for name in common}
-    return {"rows": rows, "host_stalls": stalls, "moved": moved(rows, th),
-            "verdicts": verdicts_side_by_side(base_doc, new_doc),
-            "access": access_side_by_side(base_doc, new_doc),
-            "summary": {v: verdicts.count(v) for v in (REGRESSED, IMPROVED, UNCHANGED)},
-            "only_base": [n for n in base_sc if n not in new_sc],
-            "only_new": [n for n in new_sc if n not in base_sc],
-            "thresholds": {"alpha": th.alpha, "min_ratio": th.min_ratio,
-                           "min_delta_us": th.min_delta_us}}
+    stalls = {
+        name: {"base": stalls_of(base_sc[name]), "new": stalls_of(new_sc[name])} for name in common
+    }
+    return {
+        "rows": rows,
+        "host_stalls": stalls,
+        "moved": moved(rows, th),
+        "verdicts": verdicts_side_by_side(base_doc, new_doc),
+        "access": access_side_by_side(base_doc, new_doc),
+        "summary": {v: verdicts.count(v) for v in (REGRESSED, IMPROVED, UNCHANGED)},
+        "only_base": [n for n in base_sc if n not in new_sc],
+        "only_new": [n for n in new_sc if n not in base_sc],
+        "thresholds": {
+            "alpha": th.alpha,
+            "min_ratio": th.min_ratio,
+            "min_delta_us": th.min_delta_us,
+        },
+    }
 
 
 def moved(rows: list[dict], th: Thresholds = Thresholds()) -> list[dict]:
@@ -228,10 +278,19 @@ def moved(rows: list[dict], th: Thresholds = Thresholds()) -> list[dict]:
             continue
         if r["verdict"] == UNCHANGED and p >= th.alpha:
             continue
-        out.append({"scenario": r["scenario"], "probe": r["probe"], "phase": r["phase"],
-                    "verdict": r["verdict"], "direction": "slower" if ratio > 1 else "faster",
-                    "ratio": ratio, "quantile": r["quantile"], "p_value": p,
-                    "significant_only": r["verdict"] == UNCHANGED})
+        out.append(
+            {
+                "scenario": r["scenario"],
+                "probe": r["probe"],
+                "phase": r["phase"],
+                "verdict": r["verdict"],
+                "direction": "slower" if ratio > 1 else "faster",
+                "ratio": ratio,
+                "quantile": r["quantile"],
+                "p_value": p,
+                "significant_only": r["verdict"] == UNCHANGED,
+            }
+        )
     rank = {REGRESSED: 0, IMPROVED: 1, UNCHANGED: 2}
     return sorted(out, key=lambda m: (rank[m["verdict"]], m["p_value"]))
 
@@ -253,15 +312,23 @@ def access_side_by_side(base_doc: Report, new_doc: Report) -> list[dict]:
     base = {s.name: s for s in base_doc.scenarios}
     new = {s.name: s for s in new_doc.scenarios}
     for name in list(base) + [n for n in new if n not in base]:
-        a = [x.extra.get("access") if x is not None else None
-             for x in (base.get(name), new.get(name))]
+        a = [
+            x.extra.get("access") if x is not None else None
+            for x in (base.get(name), new.get(name))
+        ]
         a = [x if isinstance(x, dict) else None for x in a]
         if a == [None, None]:
             continue
         b, n = a[0] or {}, a[1] or {}
-        out.append({"scenario": name, "holds": b.get("holds") or n.get("holds"),
-                    "base_s": b.get("time_to_access_s"), "new_s": n.get("time_to_access_s"),
-                    "max_wait_s": n.get("max_wait_s", b.get("max_wait_s")),
-                    "base_never": a[0] is not None and b.get("time_to_access_s") is None,
-                    "new_never": a[1] is not None and n.get("time_to_access_s") is None})
+        out.append(
+            {
+                "scenario": name,
+                "holds": b.get("holds") or n.get("holds"),
+                "base_s": b.get("time_to_access_s"),
+                "new_s": n.get("time_to_access_s"),
+                "max_wait_s": n.get("max_wait_s", b.get("max_wait_s")),
+                "base_never": a[0] is not None and b.get("time_to_access_s") is None,
+                "new_never": a[1] is not None and n.get("time_to_access_s") is None,
+            }
+        )
     return out

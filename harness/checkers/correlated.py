@@ -50,7 +50,9 @@ def baseline_max_us(ops: Iterable, corrected_us: Callable) -> dict[str, float]:
     return out
 
 
-def excursions(ops: Iterable, margins_ms: dict[str, float], corrected_us: Callable) -> list[Excursion]:
+def excursions(
+    ops: Iterable, margins_ms: dict[str, float], corrected_us: Callable
+) -> list[Excursion]:
     """Judged successful operations above their probe's baseline max + margin (probes with
     a margin <= 0 or no baseline are not judged), in order of their send."""
     ops = list(ops)
@@ -58,15 +60,29 @@ def excursions(ops: Iterable, margins_ms: dict[str, float], corrected_us: Callab
     out = []
     for op in ops:
         margin_ms = margins_ms.get(op.probe, 0.0)
-        if (margin_ms <= 0 or op.phase not in JUDGED_PHASES or op.outcome != "ok"
-                or op.latency_us is None or op.probe not in base):
+        if (
+            margin_ms <= 0
+            or op.phase not in JUDGED_PHASES
+            or op.outcome != "ok"
+            or op.latency_us is None
+            or op.probe not in base
+        ):
             continue
         threshold_us = base[op.probe] + margin_ms * 1000.0
         latency_us = corrected_us(op)
         if latency_us > threshold_us:
             sent_s = op.sent_s if op.sent_s is not None else op.intended_s
-            out.append(Excursion(op.process, op.probe, op.phase, sent_s,
-                                 op.intended_s + op.latency_us / 1e6, latency_us, threshold_us))
+            out.append(
+                Excursion(
+                    op.process,
+                    op.probe,
+                    op.phase,
+                    sent_s,
+                    op.intended_s + op.latency_us / 1e6,
+                    latency_us,
+                    threshold_us,
+                )
+            )
     out.sort(key=lambda e: (e.sent_s, e.end_s))
     return out
 
@@ -92,8 +108,9 @@ def correlated_groups(excs: list[Excursion], min_streams: int) -> list[list[Excu
     return groups
 
 
-def check_correlated(excs: list[Excursion], min_streams: int,
-                     late_windows: Sequence[tuple[float, float]] = ()) -> list[dict]:
+def check_correlated(
+    excs: list[Excursion], min_streams: int, late_windows: Sequence[tuple[float, float]] = ()
+) -> list[dict]:
     """One violation per judged phase that has correlated groups: ``stat`` "correlated",
     ``observed`` the number of groups, ``limit`` 0, ``observed_us`` the largest excursion
     in them and ``limit_us`` its threshold; ``probe`` that excursion's probe, ``streams``
@@ -117,10 +134,18 @@ def check_correlated(excs: list[Excursion], min_streams: int,
             continue
         worst = max((e for g in groups for e in g), key=lambda e: e.latency_us - e.threshold_us)
         first = groups[0]
-        out.append({"probe": worst.probe, "phase": phase, "stat": "correlated",
-                    "observed_us": round(worst.latency_us, 1), "limit_us": int(worst.threshold_us),
-                    "observed": len(groups), "limit": 0,
-                    "streams": sorted({e.process for e in first}),
-                    "at_s": round(max(e.sent_s for e in first), 6),
-                    "excused": excused.get(phase, 0)})
+        out.append(
+            {
+                "probe": worst.probe,
+                "phase": phase,
+                "stat": "correlated",
+                "observed_us": round(worst.latency_us, 1),
+                "limit_us": int(worst.threshold_us),
+                "observed": len(groups),
+                "limit": 0,
+                "streams": sorted({e.process for e in first}),
+                "at_s": round(max(e.sent_s for e in first), 6),
+                "excused": excused.get(phase, 0),
+            }
+        )
     return out

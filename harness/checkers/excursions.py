@@ -19,20 +19,23 @@ from harness.checkers import histograms
 
 def count_above_us(encoded_hdr: str, threshold_us: float) -> int:
     """Samples of the encoded histogram above threshold_us (bucket resolution: 0.1%)."""
-    return sum(n for value, n in histograms.buckets(histograms.decode(encoded_hdr))
-               if value > threshold_us)
+    return sum(
+        n for value, n in histograms.buckets(histograms.decode(encoded_hdr)) if value > threshold_us
+    )
 
 
-def allowed_excursions(judged_count: int, baseline_count: int, baseline_excursions: int,
-                       max_excursions: int) -> int:
+def allowed_excursions(
+    judged_count: int, baseline_count: int, baseline_excursions: int, max_excursions: int
+) -> int:
     """Excursions a judged phase may have: what the baseline's rate predicts, plus the slack."""
     if baseline_count <= 0:
         return max_excursions
     return judged_count * baseline_excursions // baseline_count + max_excursions
 
 
-def check_excursions(probe: str, phase: str, base: dict, row: dict, margin_ms: float,
-                     max_excursions: int) -> dict | None:
+def check_excursions(
+    probe: str, phase: str, base: dict, row: dict, margin_ms: float, max_excursions: int
+) -> dict | None:
     """A violation dict when the judged row has too many excursions, else None."""
     if margin_ms <= 0 or not base.get("hdr") or not row.get("hdr") or base.get("max_us") is None:
         return None
@@ -48,6 +51,12 @@ def check_excursions(probe: str, phase: str, base: dict, row: dict, margin_ms: f
     allowed = allowed_excursions(n_row, n_base, base_above, max_excursions)
     if above <= allowed:
         return None
-    return {"probe": probe, "phase": phase, "stat": "excursions",
-            "observed_us": row["max_us"], "limit_us": int(threshold_us),
-            "observed": above, "limit": allowed}
+    return {
+        "probe": probe,
+        "phase": phase,
+        "stat": "excursions",
+        "observed_us": row["max_us"],
+        "limit_us": int(threshold_us),
+        "observed": above,
+        "limit": allowed,
+    }

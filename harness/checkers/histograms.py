@@ -52,7 +52,9 @@ _EXT_HEADER_BYTES = 8  # cookie, compressed length (both 32-bit, big endian)
 def _check_size(raw: bytes) -> None:
     """ValueError unless ``raw`` (the encoded form) is within the bounds above."""
     if len(raw) > MAX_ENCODED_CHARS:
-        raise ValueError(f"encoded histogram of {len(raw)} characters (at most {MAX_ENCODED_CHARS})")
+        raise ValueError(
+            f"encoded histogram of {len(raw)} characters (at most {MAX_ENCODED_CHARS})"
+        )
     try:
         blob = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
@@ -92,5 +94,8 @@ def buckets(h: HdrHistogram) -> list[tuple[int, int]]:
     highest equivalent value (what the library's own percentiles report). Reads the counts
     array directly: the library's recorded-value iterator takes ~70 ms per histogram."""
     counts = h.counts
-    return [(h.get_highest_equivalent_value(h.get_value_from_index(i)), counts[i])
-            for i in range(h.counts_len) if counts[i]]
+    return [
+        (h.get_highest_equivalent_value(h.get_value_from_index(i)), counts[i])
+        for i in range(h.counts_len)
+        if counts[i]
+    ]

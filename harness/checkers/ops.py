@@ -42,21 +42,31 @@ def operations(events: Iterable[dict]) -> list[Op]:
     ops = []
     for key, inv in invokes.items():
         comp = done.get(key)
-        ops.append(Op(
-            process=inv.get("process", "?"), role=inv.get("role", "healthy"), probe=inv["probe"],
-            seq=inv["seq"], phase=inv.get("phase", "?"), intended_s=inv.get("intended_s", inv["t_s"]),
-            outcome=comp["type"] if comp else STALL,
-            latency_us=comp.get("latency_us") if comp else None,
-            error=(comp.get("error") if comp else "no completion recorded (stalled)"),
-            sent_s=comp.get("sent_s") if comp else None))
+        ops.append(
+            Op(
+                process=inv.get("process", "?"),
+                role=inv.get("role", "healthy"),
+                probe=inv["probe"],
+                seq=inv["seq"],
+                phase=inv.get("phase", "?"),
+                intended_s=inv.get("intended_s", inv["t_s"]),
+                outcome=comp["type"] if comp else STALL,
+                latency_us=comp.get("latency_us") if comp else None,
+                error=(comp.get("error") if comp else "no completion recorded (stalled)"),
+                sent_s=comp.get("sent_s") if comp else None,
+            )
+        )
     ops.sort(key=lambda o: o.intended_s)
     return ops
 
 
 def host_stalls(events: Iterable[dict], threshold_us: float) -> list[tuple[float, float]]:
     """Windows (start_s, end_s) in which the canary woke more than threshold_us late."""
-    return [(e["t_s"] - e["late_us"] / 1e6, e["t_s"]) for e in events
-            if e.get("type") == "canary" and e.get("late_us", 0) > threshold_us]
+    return [
+        (e["t_s"] - e["late_us"] / 1e6, e["t_s"])
+        for e in events
+        if e.get("type") == "canary" and e.get("late_us", 0) > threshold_us
+    ]
 
 
 def host_stall_overlap_us(op: Op, windows: list[tuple[float, float]]) -> float:
@@ -73,8 +83,11 @@ def corrected_latency_us(op: Op, windows: list[tuple[float, float]]) -> float:
     return latency_us - host_stall_overlap_us(op, windows) if windows else latency_us
 
 
-def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
-                host_stall_windows: list[tuple[float, float]] | None = None) -> dict[str, dict[str, dict]]:
+def probe_table(
+    ops: Iterable[Op],
+    roles: tuple[str, ...] = ("healthy",),
+    host_stall_windows: list[tuple[float, float]] | None = None,
+) -> dict[str, dict[str, dict]]:
     """{probe: {phase: {count, errors, p50_us, p99_us, max_us, host_stall_corrected, hdr}}}.
 
     ``hdr`` is the phase's latency distribution, an encoded HdrHistogram (see histograms).
@@ -105,7 +118,9 @@ def probe_table(ops: Iterable[Op], roles: tuple[str, ...] = ("healthy",),
             lat.setdefault(key, [])
     table: dict[str, dict[str, dict]] = defaultdict(dict)
     for (probe, phase), values in sorted(lat.items()):
-        table[probe][phase] = {**summarize_us(values, errs[(probe, phase)]),
-                               "host_stall_corrected": corrected[(probe, phase)],
-                               "hdr": histograms.encode(histograms.of_latencies_us(values))}
+        table[probe][phase] = {
+            **summarize_us(values, errs[(probe, phase)]),
+            "host_stall_corrected": corrected[(probe, phase)],
+            "hdr": histograms.encode(histograms.of_latencies_us(values)),
+        }
     return dict(table)

@@ -46,7 +46,8 @@ def drop_summary(events: list[dict]) -> dict | None:
             drop.setdefault("detail", e.get("detail"))
         elif kind in ("heal", "after_heal", "victim_traffic"):
             drop.setdefault("after", []).append(
-                {k: v for k, v in e.items() if k not in ("type", "process", "mode")})
+                {k: v for k, v in e.items() if k not in ("type", "process", "mode")}
+            )
         elif kind == "scheduled":
             drop["scheduled_s"] = e.get("at_s")
     return drop
@@ -60,14 +61,20 @@ def late_drop(drop: dict | None, limit_s: float = DROP_LATE_LIMIT_S) -> str | No
     late_s = drop["at_s"] - drop["scheduled_s"]
     if late_s <= limit_s:
         return None
-    return (f"began {late_s:.2f} s late (scheduled at {drop['scheduled_s']:.2f} s, began at "
-            f"{drop['at_s']:.2f} s; limit {limit_s:g} s): the fault phase did not hold it "
-            "(an overloaded machine?)")
+    return (
+        f"began {late_s:.2f} s late (scheduled at {drop['scheduled_s']:.2f} s, began at "
+        f"{drop['at_s']:.2f} s; limit {limit_s:g} s): the fault phase did not hold it "
+        "(an overloaded machine?)"
+    )
 
 
-def correlated_violations(ops: list, bounds: Bounds, probes: list[str],
-                          windows: list[tuple[float, float]],
-                          late_windows: Sequence[tuple[float, float]] = ()) -> list[dict]:
+def correlated_violations(
+    ops: list,
+    bounds: Bounds,
+    probes: list[str],
+    windows: list[tuple[float, float]],
+    late_windows: Sequence[tuple[float, float]] = (),
+) -> list[dict]:
     """The correlated-excursion rule (checkers.correlated) over the healthy clients' operations
     of the judged probes; nothing when no probe has a correlated margin. ``windows``: the
     host stalls taken off latencies; ``late_windows``: every late wake-up the canaries
@@ -75,8 +82,11 @@ def correlated_violations(ops: list, bounds: Bounds, probes: list[str],
     margins = {p: bounds.for_probe(p).correlated_margin_ms for p in probes}
     if not any(m > 0 for m in margins.values()):
         return []
-    excs = excursions((o for o in ops if o.role == "healthy" and o.probe in margins), margins,
-                      lambda op: corrected_latency_us(op, windows))
+    excs = excursions(
+        (o for o in ops if o.role == "healthy" and o.probe in margins),
+        margins,
+        lambda op: corrected_latency_us(op, windows),
+    )
     return check_correlated(excs, bounds.default.correlated_streams, late_windows)
 
 
@@ -86,12 +96,28 @@ def idle_losses(events: list[dict]) -> list[dict]:
     for e in events:
         if e.get("type") == "idle_lost" and e.get("phase") != "warmup":
             lost[e["phase"]] = lost.get(e["phase"], 0) + 1
-    return [{"probe": "idle", "phase": phase, "stat": "errors", "observed_us": None,
-             "limit_us": None, "observed": n, "limit": 0} for phase, n in sorted(lost.items())]
+    return [
+        {
+            "probe": "idle",
+            "phase": phase,
+            "stat": "errors",
+            "observed_us": None,
+            "limit_us": None,
+            "observed": n,
+            "limit": 0,
+        }
+        for phase, n in sorted(lost.items())
+    ]
 
 
-def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: str | None,
-            host_stall_us: float | None = HOST_STALL_US, access: dict | None = None) -> ScenarioResult:
+def verdict(
+    events: list[dict],
+    bounds: Bounds,
+    probes: list[str],
+    expect_drop: str | None,
+    host_stall_us: float | None = HOST_STALL_US,
+    access: dict | None = None,
+) -> ScenarioResult:
     """The scenario's result (verdict, reason, drop, probes, violations, host_stalls, scratch,
     problems, access) from the history alone; its name and history path are the caller's to set.
 
@@ -106,7 +132,9 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     table = probe_table(ops, roles=("healthy",), host_stall_windows=windows)
     judged = [p for p in probes if not (access and p == access.get("probe"))]
     violations, problems = check_bounds(table, bounds, judged)
-    late = host_stalls(events, 0.0) if host_stall_us is not None else []  # every recorded late wake-up
+    late = (
+        host_stalls(events, 0.0) if host_stall_us is not None else []
+    )  # every recorded late wake-up
     violations += correlated_violations(ops, bounds, judged, windows, late)
     violations += idle_losses(events)
     writes = write_violations(events)  # acknowledged writes never lost, in any phase
@@ -115,43 +143,66 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
     access_result = None
     if access:
         access_result, access_violations = access_summary(
-            [o for o in ops if o.role == "healthy"], drop.get("at_s") if drop else None,
-            access.get("max_wait_s"), access.get("holds"), access.get("probe", "smb_contend"),
-            access.get("max_answer_s"))
+            [o for o in ops if o.role == "healthy"],
+            drop.get("at_s") if drop else None,
+            access.get("max_wait_s"),
+            access.get("holds"),
+            access.get("probe", "smb_contend"),
+            access.get("max_answer_s"),
+        )
         violations += access_violations
         if access_result is None:  # never tried is never a pass
-            problems.append(f"contended probe {access.get('probe', 'smb_contend')} made 0 attempts: "
-                            "access to the held file was not tested")
+            problems.append(
+                f"contended probe {access.get('probe', 'smb_contend')} made 0 attempts: "
+                "access to the held file was not tested"
+            )
         else:  # what the server granted the victim at set-up
             held = next((e for e in events if e.get("type") == "holding"), None)
-            access_result["granted"] = held and {k: v for k, v in held.items()
-                                                 if k not in ("type", "process", "t_s")}
+            access_result["granted"] = held and {
+                k: v for k, v in held.items() if k not in ("type", "process", "t_s")
+            }
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
     result = ScenarioResult(
-        name="", verdict="pass",
-        probes={p: {ph: PhaseStats.from_json(row) for ph, row in rows.items()} for p, rows in table.items()},
+        name="",
+        verdict="pass",
+        probes={
+            p: {ph: PhaseStats.from_json(row) for ph, row in rows.items()}
+            for p, rows in table.items()
+        },
         violations=tuple(Violation.from_json(v) for v in violations),
-        drop=(DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS})
-              if drop else None),
-        scratch=scratch and Scratch(tuple(scratch.get("removed", [])), tuple(scratch.get("left", []))),
-        host_stalls=HostStalls(count=len(windows),
-                               worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)),
-        extra={} if access_result is None else {"access": access_result})
+        drop=(
+            DropResult.from_json({k: v for k, v in drop.items() if k in DropResult.KEYS})
+            if drop
+            else None
+        ),
+        scratch=scratch
+        and Scratch(tuple(scratch.get("removed", [])), tuple(scratch.get("left", []))),
+        host_stalls=HostStalls(
+            count=len(windows), worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)
+        ),
+        extra={} if access_result is None else {"access": access_result},
+    )
     problems = [_with_common_error(p, ops) for p in problems]
     if integrity:  # the server lost or changed acknowledged data: a fail, whatever else failed
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in integrity[:4])
-        return result.with_(verdict="fail", problems=tuple(run_errors + problems),
-                            reason=f"acknowledged data came back wrong: {worst}"
-                            + "".join(f"; {p}" for p in run_errors + problems))
+        return result.with_(
+            verdict="fail",
+            problems=tuple(run_errors + problems),
+            reason=f"acknowledged data came back wrong: {worst}"
+            + "".join(f"; {p}" for p in run_errors + problems),
+        )
     if run_errors or problems:
         return _error(result, run_errors + problems)
     late_note = late_drop(drop)
     if violations:
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in violations[:4])
         more = f" (+{len(violations) - 4} more)" if len(violations) > 4 else ""
-        return result.with_(verdict="fail", reason=f"{len(violations)} bound(s) violated: {worst}{more}"
-                            + (f"; {late_note}" if late_note else ""))
+        return result.with_(
+            verdict="fail",
+            reason=f"{len(violations)} bound(s) violated: {worst}{more}"
+            + (f"; {late_note}" if late_note else ""),
+        )
     if expect_drop:
         if drop is None or drop.get("at_s") is None:
             return _error(result, [f"drop {expect_drop} never started"])
@@ -160,8 +211,10 @@ def verdict(events: list[dict], bounds: Bounds, probes: list[str], expect_drop: 
         if not drop.get("evidence"):
             why = drop.get("no_evidence", "no server-side evidence recorded")
             return _error(result, [f"drop {expect_drop} unproven: {why}"])
-    return result.with_(verdict="pass", reason="all bounds held" + (
-        f"; drop {expect_drop} proven" if expect_drop else ""))
+    return result.with_(
+        verdict="pass",
+        reason="all bounds held" + (f"; drop {expect_drop} proven" if expect_drop else ""),
+    )
 
 
 def _with_common_error(problem: str, ops: list) -> str:
@@ -169,8 +222,14 @@ def _with_common_error(problem: str, ops: list) -> str:
     probe, sep, rest = problem.partition(": ")
     if not sep or not rest.startswith("no successful"):
         return problem
-    errors = Counter(o.error for o in ops if o.role == "healthy" and o.probe == probe and o.error
-                     and not str(o.error).startswith("not sent"))  # the cause, not its echoes
+    errors = Counter(
+        o.error
+        for o in ops
+        if o.role == "healthy"
+        and o.probe == probe
+        and o.error
+        and not str(o.error).startswith("not sent")
+    )  # the cause, not its echoes
     if not errors:
         return problem
     error, n = errors.most_common(1)[0]

@@ -74,12 +74,21 @@ def acknowledged_writes(events: Iterable[dict]) -> list[AckedWrite]:
         process = e.get("process", "?")
         victim = e.get("role") == "victim"
         try:
-            out.append(AckedWrite(process, str(d["file"]), int(d["offset"]),
-                                  int(d["length"]), int(d["crc32"]),
-                                  phases.get((e.get("process"), e["probe"], e["seq"]), "?"),
-                                  d.get("read_back") == "mismatch", str(e["probe"]),
-                                  any(f > e["seq"] for f in flushes[(e.get("process"), str(d["file"]))])
-                                  if victim else None))
+            out.append(
+                AckedWrite(
+                    process,
+                    str(d["file"]),
+                    int(d["offset"]),
+                    int(d["length"]),
+                    int(d["crc32"]),
+                    phases.get((e.get("process"), e["probe"], e["seq"]), "?"),
+                    d.get("read_back") == "mismatch",
+                    str(e["probe"]),
+                    any(f > e["seq"] for f in flushes[(e.get("process"), str(d["file"]))])
+                    if victim
+                    else None,
+                )
+            )
         except (KeyError, TypeError, ValueError):
             continue  # not a write's detail
     out.sort(key=lambda w: (w.client, w.offset))
@@ -93,11 +102,21 @@ def victim_errors(events: Iterable[dict]) -> list[dict]:
     for op in operations(events):  # invocations paired with completions, stalls included
         if op.probe in VICTIM_PROBES and op.outcome != OK:
             bad[(op.process, op.probe, op.phase)].append(str(op.error or op.outcome))
-    return [{"probe": probe, "phase": phase, "stat": "errors", "observed_us": None,
-             "limit_us": None, "observed": len(whys), "limit": 0, "client": client,
-             "detail": f"{client}: {len(whys)} {probe} operation(s) before the drop did not "
-                       f"succeed: {whys[0]}"}
-            for (client, probe, phase), whys in sorted(bad.items())]
+    return [
+        {
+            "probe": probe,
+            "phase": phase,
+            "stat": "errors",
+            "observed_us": None,
+            "limit_us": None,
+            "observed": len(whys),
+            "limit": 0,
+            "client": client,
+            "detail": f"{client}: {len(whys)} {probe} operation(s) before the drop did not "
+            f"succeed: {whys[0]}",
+        }
+        for (client, probe, phase), whys in sorted(bad.items())
+    ]
 
 
 def blocks_to_verify(writes: list[AckedWrite]) -> dict[str, list[tuple[int, int]]]:
@@ -134,22 +153,44 @@ def write_violations(events: list[dict]) -> list[dict]:
     groups: dict[tuple, list[int]] = defaultdict(list)
     for w in writes:
         if w.read_back_mismatch:
-            groups[(w.client, w.probe, w.phase, "read_back", "mismatch", w.flushed)].append(w.offset)
+            groups[(w.client, w.probe, w.phase, "read_back", "mismatch", w.flushed)].append(
+                w.offset
+            )
         problem = _found(verified.get(w.file), w)
         if problem:
             groups[(w.client, w.probe, w.phase, "lost_write", problem, w.flushed)].append(w.offset)
     for (client, probe, phase, stat, observed, flushed), offsets in groups.items():
-        what = ("the read-back right after the acknowledged write differed" if stat == "read_back"
-                else f"acknowledged block(s) {observed} after recovery")
+        what = (
+            "the read-back right after the acknowledged write differed"
+            if stat == "read_back"
+            else f"acknowledged block(s) {observed} after recovery"
+        )
         listed = ", ".join(map(str, offsets[:MAX_OFFSETS_LISTED]))
-        more = f" (+{len(offsets) - MAX_OFFSETS_LISTED} more)" if len(offsets) > MAX_OFFSETS_LISTED else ""
-        when = {True: ", flushed before the drop", False: ", not flushed before the drop"}.get(flushed, "")
-        out.append({"probe": probe, "phase": phase, "stat": stat, "observed_us": None,
-                    "limit_us": None, "client": client, "offset": offsets[0],
-                    "offsets": offsets[:MAX_OFFSETS_LISTED], "blocks": len(offsets),
-                    "observed": observed, "limit": "as acknowledged",
-                    **({} if flushed is None else {"flushed": flushed}),
-                    "detail": f"{client}: {what}, {len(offsets)} block(s) at offset {listed}{more} "
-                              f"(written in {phase}{when})"})
+        more = (
+            f" (+{len(offsets) - MAX_OFFSETS_LISTED} more)"
+            if len(offsets) > MAX_OFFSETS_LISTED
+            else ""
+        )
+        when = {True: ", flushed before the drop", False: ", not flushed before the drop"}.get(
+            flushed, ""
+        )
+        out.append(
+            {
+                "probe": probe,
+                "phase": phase,
+                "stat": stat,
+                "observed_us": None,
+                "limit_us": None,
+                "client": client,
+                "offset": offsets[0],
+                "offsets": offsets[:MAX_OFFSETS_LISTED],
+                "blocks": len(offsets),
+                "observed": observed,
+                "limit": "as acknowledged",
+                **({} if flushed is None else {"flushed": flushed}),
+                "detail": f"{client}: {what}, {len(offsets)} block(s) at offset {listed}{more} "
+                f"(written in {phase}{when})",
+            }
+        )
     out.sort(key=lambda v: (v["client"], v.get("offset", -1)))
     return out

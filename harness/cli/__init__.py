@@ -46,13 +46,7 @@ from harness.errors import (
 )
 from harness.replica.cli import main as replica_main
 from harness.report.compare import render_compare
-from harness.report.files import (
-    kept_runs,
-    load_report,
-    write_compare_html,
-    write_html,
-    write_index,
-)
+from harness.report.files import kept_runs, load_report, write_compare_html, write_html, write_index
 from harness.report.runs_index import latest_pass, summarize
 from harness.run import rundirs
 from harness.run.cleanup import cleanup_stale
@@ -96,11 +90,14 @@ def _compare_paths(args) -> tuple[Path, Path]:
     new = new or summarize(run_dir.name, (run_dir / "report.json").stat().st_mtime, doc)
     base = latest_pass(runs, new)
     if base is None:
-        raise BadInput(f"no passing run of target {new.target_kind} before {new.name} "
-                       f"in {runs_dir}")
+        raise BadInput(
+            f"no passing run of target {new.target_kind} before {new.name} in {runs_dir}"
+        )
     # on stderr: stdout stays the comparison alone (compare --json prints nothing else)
-    print(f"nbt-harness: latest passing run of {new.target_kind}: {runs_dir / base.name}",
-          file=sys.stderr)
+    print(
+        f"nbt-harness: latest passing run of {new.target_kind}: {runs_dir / base.name}",
+        file=sys.stderr,
+    )
     return runs_dir / base.name, new_path
 
 
@@ -111,7 +108,9 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     try:
-        th = Thresholds(alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000)
+        th = Thresholds(
+            alpha=args.alpha, min_ratio=args.min_ratio, min_delta_us=args.min_delta_ms * 1000
+        )
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     args.base, args.new = _compare_paths(args)
@@ -143,8 +142,7 @@ def cmd_list(args) -> int:
 
 def compare_json(result: dict, base_label: str, new_label: str) -> str:
     """``compare --json``: compare_reports' result as it is, with the two runs' labels."""
-    return json.dumps({"base": base_label, "new": new_label, **result}, indent=2,
-                      allow_nan=False)
+    return json.dumps({"base": base_label, "new": new_label, **result}, indent=2, allow_nan=False)
 
 
 def cmd_cleanup(args) -> int:
@@ -155,8 +153,10 @@ def cmd_cleanup(args) -> int:
         print(f"kept {k}")
     for why in done.left:
         print(f"nbt-harness: could not remove {why}", file=sys.stderr)
-    print(f"{len(done.removed)} leftover(s) removed"
-          + (f", {len(done.left)} could not be removed" if done.left else ""))
+    print(
+        f"{len(done.removed)} leftover(s) removed"
+        + (f", {len(done.left)} could not be removed" if done.left else "")
+    )
     return EXIT_INFRA if done.left else 0
 
 
@@ -183,8 +183,15 @@ def cmd_run(args) -> int:
     check_junit_path(args.junitxml)
     target = make_target(spec, hold_s=args.hold_s, degrade_ms=args.degrade_ms)
     report_dir = _report_dir(args, spec.label())
-    return run_suite(scenarios, target, spec.label(), report_dir, pcap_mode=args.pcap,
-                     quiet=args.quiet, junitxml=args.junitxml)
+    return run_suite(
+        scenarios,
+        target,
+        spec.label(),
+        report_dir,
+        pcap_mode=args.pcap,
+        quiet=args.quiet,
+        junitxml=args.junitxml,
+    )
 
 
 def _terminate(signum, frame):
@@ -227,8 +234,9 @@ def _internal_error(exc: BaseException) -> int:
         where = f"traceback in {path}"
     except OSError:
         pass
-    sys.stderr.write(f"nbt-harness: internal error (a bug): {summary}; {where} "
-                     f"(or set {DEBUG_ENV}=1)\n")
+    sys.stderr.write(
+        f"nbt-harness: internal error (a bug): {summary}; {where} (or set {DEBUG_ENV}=1)\n"
+    )
     return EXIT_INTERNAL
 
 

@@ -58,18 +58,33 @@ class Holding:
 
 # The one list of holdings (a scenario's [victim] holds). Every holding is taken with SMB2
 # requests (none over SMB1); leases need 2.1, durable v2 handles 3.0.
-HOLDINGS: dict[str, Holding] = {h.name: h for h in (
-    Holding("batch_oplock", "2.0.2", "a batch oplock on the held file"),
-    Holding("exclusive_oplock", "2.0.2", "an exclusive oplock on the held file"),
-    Holding("lease_rwh", "2.1", "an RWH lease on the held file"),
-    Holding("byte_range_lock", "2.0.2", "an exclusive byte-range lock of bytes 0-4095"),
-    Holding("deny_write", "2.0.2", "an open that denies writers (share mode READ)"),
-    Holding("durable_v1", "2.0.2", "a durable (v1) handle with a batch oplock"),
-    Holding("durable_v2", "3.0", "a durable (v2) handle with a batch oplock"),
-)}
+HOLDINGS: dict[str, Holding] = {
+    h.name: h
+    for h in (
+        Holding("batch_oplock", "2.0.2", "a batch oplock on the held file"),
+        Holding("exclusive_oplock", "2.0.2", "an exclusive oplock on the held file"),
+        Holding("lease_rwh", "2.1", "an RWH lease on the held file"),
+        Holding("byte_range_lock", "2.0.2", "an exclusive byte-range lock of bytes 0-4095"),
+        Holding("deny_write", "2.0.2", "an open that denies writers (share mode READ)"),
+        Holding("durable_v1", "2.0.2", "a durable (v1) handle with a batch oplock"),
+        Holding("durable_v2", "3.0", "a durable (v2) handle with a batch oplock"),
+    )
+}
 # Scenario dialect names (and the matrix's exact names and aliases) by protocol order.
-DIALECT_RANK = {"nt1": 0, "smb1": 0, "2.0.2": 1, "smb2.0.2": 1, "2.1": 2, "smb2.1": 2, "smb2": 2,
-                "3.0": 3, "smb3.0": 3, "3.1.1": 4, "smb3.1.1": 4, "smb3": 4}
+DIALECT_RANK = {
+    "nt1": 0,
+    "smb1": 0,
+    "2.0.2": 1,
+    "smb2.0.2": 1,
+    "2.1": 2,
+    "smb2.1": 2,
+    "smb2": 2,
+    "3.0": 3,
+    "smb3.0": 3,
+    "3.1.1": 4,
+    "smb3.1.1": 4,
+    "smb3": 4,
+}
 
 
 class NotGranted(ValueError):
@@ -83,8 +98,9 @@ def holding_problem(holds: str, dialect: str) -> str | None:
         return f"unknown holding {holds!r} (known: {', '.join(HOLDINGS)})"
     need = HOLDINGS[holds].min_dialect
     if dialect in DIALECT_RANK and DIALECT_RANK[dialect] < DIALECT_RANK[need]:
-        return (f"holding {holds} needs SMB {need} or later, the scenario's dialect is {dialect}"
-                + (" (holdings are taken with SMB2 requests)" if DIALECT_RANK[dialect] == 0 else ""))
+        return f"holding {holds} needs SMB {need} or later, the scenario's dialect is {dialect}" + (
+            " (holdings are taken with SMB2 requests)" if DIALECT_RANK[dialect] == 0 else ""
+        )
     return None
 
 
@@ -98,8 +114,15 @@ def held_file_name(owner_pid: int, run_tag: str = "") -> str:
     return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}.dat"
 
 
-def _raw_create(session, name: str, access: int, share: int, disposition: int, oplock: int,
-                contexts: bytes = b"") -> dict:
+def _raw_create(
+    session,
+    name: str,
+    access: int,
+    share: int,
+    disposition: int,
+    oplock: int,
+    contexts: bytes = b"",
+) -> dict:
     """One SMB2 CREATE with our own contexts; the parsed answer (SessionError on failure)."""
     from impacket.nt_errors import STATUS_SUCCESS
     from impacket.smb3 import SMB2_CREATE, SessionError, SMB2Create, SMB2Packet
@@ -137,12 +160,7 @@ def _raw_create(session, name: str, access: int, share: int, disposition: int, o
 def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
     """Create the held file and take the holding on it; what the server granted (for the
     history). Raises NotGranted when the server granted less than asked."""
-    from impacket.smb3structs import (
-        FILE_SHARE_READ,
-        FILE_SHARE_WRITE,
-        GENERIC_READ,
-        GENERIC_WRITE,
-    )
+    from impacket.smb3structs import FILE_SHARE_READ, FILE_SHARE_WRITE, GENERIC_READ, GENERIC_WRITE
 
     # the file with some content, written and closed first on a plain handle
     fid = session.open_file(name)
@@ -152,7 +170,9 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
     smb3 = session.smb._Connection["Dialect"] >= 0x300
     key = os.urandom(16)
     if holds == "byte_range_lock":
-        r = _raw_create(session, name, rw, FILE_SHARE_READ | FILE_SHARE_WRITE, disposition, OPLOCK_NONE)
+        r = _raw_create(
+            session, name, rw, FILE_SHARE_READ | FILE_SHARE_WRITE, disposition, OPLOCK_NONE
+        )
         lock(session, struct.pack("<QQ", *r["file_id"]), 0, LOCKED_BYTES)  # exclusive, no wait
         return {"holds": holds, "file": name, "locked": [0, LOCKED_BYTES]}
     oplock, contexts = {
@@ -164,22 +184,32 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
         "durable_v2": (OPLOCK_BATCH, [durable_v2(os.urandom(16), durable_timeout_ms)]),
     }[holds]
     r = _raw_create(session, name, rw, FILE_SHARE_READ, disposition, oplock, chain(contexts))
-    granted = {"holds": holds, "file": name, "oplock_level": r["oplock_level"],
-               "contexts": sorted(r["contexts"])}
+    granted = {
+        "holds": holds,
+        "file": name,
+        "oplock_level": r["oplock_level"],
+        "contexts": sorted(r["contexts"]),
+    }
     if oplock not in (OPLOCK_NONE, OPLOCK_LEASE) and r["oplock_level"] != oplock:
-        raise NotGranted(f"holding {holds}: the server granted oplock level {r['oplock_level']:#x}, "
-                         f"not {oplock:#x}")
+        raise NotGranted(
+            f"holding {holds}: the server granted oplock level {r['oplock_level']:#x}, "
+            f"not {oplock:#x}"
+        )
     if holds == "lease_rwh":
         state = lease_state(r["contexts"]["RqLs"]) if "RqLs" in r["contexts"] else 0
         granted["lease_state"] = state
         if r["oplock_level"] != OPLOCK_LEASE or state != LEASE_RWH:
-            raise NotGranted(f"holding lease_rwh: the server granted oplock level "
-                             f"{r['oplock_level']:#x}, lease state {state:#x} (leases off?)")
+            raise NotGranted(
+                f"holding lease_rwh: the server granted oplock level "
+                f"{r['oplock_level']:#x}, lease state {state:#x} (leases off?)"
+            )
     for ctx, want in (("durable_v1", "DHnQ"), ("durable_v2", "DH2Q")):
         if holds == ctx and want not in r["contexts"]:
-            raise NotGranted(f"holding {holds}: the server answered without {want} "
-                             "(durable handles need kernel share modes, kernel oplocks and "
-                             "posix locking off)")
+            raise NotGranted(
+                f"holding {holds}: the server answered without {want} "
+                "(durable handles need kernel share modes, kernel oplocks and "
+                "posix locking off)"
+            )
     if holds == "durable_v2":
         granted["durable_timeout_ms"] = struct.unpack_from("<I", r["contexts"]["DH2Q"])[0]
     return granted

@@ -5,8 +5,9 @@ A prober sleeps until each operation's intended send time, and its latency count
 time (open loop): if the scheduler wakes it late, the lateness counts as latency although
 the server had nothing to do with it. On a busy machine a normal-priority sleeper wakes
 tens of milliseconds late, and a lower nice value helps little (it only weighs inside the
-session's autogroup); a real-time one wakes on time. SCHED_RR 1 is the lowest real-time priority; probers block on sockets nearly all the time
-(they spin at most 2 ms before a send and 2 ms after it: harness.probes.timing) and the
+session's autogroup); a real-time one wakes on time. SCHED_RR 1 is the lowest real-time
+priority; probers block on sockets nearly all the time (they spin at most 2 ms before a send
+and 2 ms after it: harness.probes.timing) and the
 kernel's real-time throttling (95 % by default) bounds the rest. Children return to
 normal scheduling (reset on fork). The canary runs at the same priority, so it measures the
 stalls the probers can still suffer (the machine itself: hypervisor, interrupts).
@@ -29,8 +30,7 @@ def raise_priority() -> str:
     """Run the calling process at SCHED_RR ``RT_PRIORITY``; return what it runs at:
     ``"SCHED_RR 1"``, or ``"normal (<why>)"`` where that is not allowed (not root)."""
     try:
-        os.sched_setscheduler(0, os.SCHED_RR | os.SCHED_RESET_ON_FORK,
-                              os.sched_param(RT_PRIORITY))
+        os.sched_setscheduler(0, os.SCHED_RR | os.SCHED_RESET_ON_FORK, os.sched_param(RT_PRIORITY))
     except (OSError, AttributeError) as exc:  # EPERM without CAP_SYS_NICE; not Linux
         return f"normal ({type(exc).__name__}: {exc})"
     return f"SCHED_RR {RT_PRIORITY}"

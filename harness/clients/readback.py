@@ -18,8 +18,9 @@ SMB1_READ_BYTES = 32 * 1024  # within any SMB1 server's buffer (no large READ_AN
 NOT_FOUND = (STATUS_OBJECT_NAME_NOT_FOUND, STATUS_OBJECT_PATH_NOT_FOUND)
 
 
-def reread(endpoint, blocks: dict[str, list[tuple[int, int]]], timeout_s: float,
-           dialect: str | None = None) -> list[dict]:
+def reread(
+    endpoint, blocks: dict[str, list[tuple[int, int]]], timeout_s: float, dialect: str | None = None
+) -> list[dict]:
     """For each file, {file, blocks: {offset: crc32 or None (not there: past the end)},
     missing_file, error}; a session that cannot be opened gives every file that error."""
     try:
@@ -40,8 +41,12 @@ def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) ->
         file_id = smbops.open_file(session, name, disposition=FILE_OPEN, access=FILE_READ_DATA)
     except SessionError as exc:
         missing = exc.getErrorCode() in NOT_FOUND
-        return {"file": name, "blocks": {}, "missing_file": missing,
-                "error": describe_error(exc, endpoint)}
+        return {
+            "file": name,
+            "blocks": {},
+            "missing_file": missing,
+            "error": describe_error(exc, endpoint),
+        }
     except Exception as exc:  # noqa: BLE001 impacket raises assorted types; each is the reply
         return {"file": name, "blocks": {}, "error": describe_error(exc, endpoint)}
     try:
@@ -50,15 +55,20 @@ def _reread_file(session, name: str, wanted: list[tuple[int, int]], endpoint) ->
         step = SMB1_READ_BYTES if smbops.is_smb1(session) else session.max_read_bytes()
         while len(data) < end:
             try:
-                chunk = session.conn.readFile(session.tree_id, file_id, len(data), min(step, end - len(data)))
+                chunk = session.conn.readFile(
+                    session.tree_id, file_id, len(data), min(step, end - len(data))
+                )
             except SessionError:  # STATUS_END_OF_FILE: the file is shorter
                 break
             if not chunk:
                 break
             data += chunk
-        found = {str(offset): (zlib.crc32(data[offset:offset + length])
-                               if offset + length <= len(data) else None)
-                 for offset, length in wanted}
+        found = {
+            str(offset): (
+                zlib.crc32(data[offset : offset + length]) if offset + length <= len(data) else None
+            )
+            for offset, length in wanted
+        }
         return {"file": name, "blocks": found, "size_bytes": len(data)}
     except Exception as exc:  # noqa: BLE001 impacket raises assorted types; each is the reply
         return {"file": name, "blocks": {}, "error": describe_error(exc, endpoint)}

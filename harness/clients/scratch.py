@@ -67,8 +67,15 @@ def _list(session, pattern: str) -> list:
         raise
 
 
-def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = None,
-          transport: str = "nbt", files: tuple[str, ...] = (), run_tag: str = "") -> dict:
+def sweep(
+    endpoint,
+    pids: list[int],
+    timeout_s: float,
+    dialect: str | None = None,
+    transport: str = "nbt",
+    files: tuple[str, ...] = (),
+    run_tag: str = "",
+) -> dict:
     """Remove this run's scratch entries from the share root: {removed: [...], left: [...]}.
     ``dialect`` and ``transport``: the run's own (the server gave them to its clients).
     ``files``: more of this run's files by name (the victim's held file, which the contended
@@ -79,8 +86,11 @@ def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = Non
     removed: list[str] = []
     failed: dict[str, str] = {}
     try:
-        pending = [(e.get_longname(), e.is_directory()) for e in _list(session, "nbth-*")
-                   if scratch_owner(e.get_longname()) in wanted or e.get_longname() in files]
+        pending = [
+            (e.get_longname(), e.is_directory())
+            for e in _list(session, "nbth-*")
+            if scratch_owner(e.get_longname()) in wanted or e.get_longname() in files
+        ]
         give_up = time.monotonic() + SWEEP_WAIT_S
         while pending:
             retry = []
@@ -101,4 +111,7 @@ def sweep(endpoint, pids: list[int], timeout_s: float, dialect: str | None = Non
             time.sleep(SWEEP_RETRY_S)
     finally:
         session.close()
-    return {"removed": sorted(removed), "left": [f"{n}: {why}" for n, why in sorted(failed.items())]}
+    return {
+        "removed": sorted(removed),
+        "left": [f"{n}: {why}" for n, why in sorted(failed.items())],
+    }

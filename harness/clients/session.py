@@ -122,9 +122,12 @@ class Session:
 
     def open_file(self, name: str, overwrite: bool = True) -> int:
         return self.conn.createFile(
-            self.tree_id, name, desiredAccess=GENERIC_READ | GENERIC_WRITE,
+            self.tree_id,
+            name,
+            desiredAccess=GENERIC_READ | GENERIC_WRITE,
             shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE,
-            creationDisposition=FILE_OVERWRITE_IF if overwrite else FILE_OPEN_IF)
+            creationDisposition=FILE_OVERWRITE_IF if overwrite else FILE_OPEN_IF,
+        )
 
     def max_read_bytes(self) -> int:
         """The largest READ the server allows (64 KiB unless large MTU was negotiated;
@@ -172,9 +175,14 @@ class Session:
         except SessionError:
             pass  # it exists already
         return self.conn.createFile(
-            self.tree_id, name, desiredAccess=FILE_LIST_DIRECTORY,
-            shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE, creationOption=FILE_DIRECTORY_FILE,
-            creationDisposition=FILE_OPEN, fileAttributes=0)
+            self.tree_id,
+            name,
+            desiredAccess=FILE_LIST_DIRECTORY,
+            shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE,
+            creationOption=FILE_DIRECTORY_FILE,
+            creationDisposition=FILE_OPEN,
+            fileAttributes=0,
+        )
 
     def send_change_notify_nowait(self, dir_file_id) -> int:
         """Send an SMB2 CHANGE_NOTIFY ([MS-SMB2] 2.2.35) on a directory nobody changes: the
@@ -200,8 +208,13 @@ class Session:
                 pass
 
 
-def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
-                 dialect: str | None = None, transport: str = dialects.DEFAULT_TRANSPORT) -> Session:
+def open_session(
+    endpoint: Endpoint,
+    client_name: str,
+    timeout_s: float,
+    dialect: str | None = None,
+    transport: str = dialects.DEFAULT_TRANSPORT,
+) -> Session:
     """Connect, negotiate ``dialect`` (exactly; ``any``/None: what the server picks) over
     ``transport``, log in and connect the share; InfraError with one line on failure."""
     conn, got = connect(endpoint, client_name, timeout_s, dialect, transport)
@@ -217,9 +230,10 @@ def open_session(endpoint: Endpoint, client_name: str, timeout_s: float,
         tree_id = conn.connectTree(endpoint.share)
     except Exception as exc:  # noqa: BLE001 impacket raises assorted types; one InfraError line
         drop_socket(conn)
-        raise InfraError(f"{stage} to {endpoint.host}:{port} ({transport}, {got}) failed: "
-                         f"{describe_error(exc, endpoint)}") from None
+        raise InfraError(
+            f"{stage} to {endpoint.host}:{port} ({transport}, {got}) failed: "
+            f"{describe_error(exc, endpoint)}"
+        ) from None
     session = Session(conn, tree_id, endpoint, got, transport, port)
     session.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return session
-

@@ -38,11 +38,21 @@ def is_smb1(session) -> bool:
     return session.conn.getDialect() == smb.SMB_DIALECT
 
 
-def open_file(session, name: str, disposition: int = FILE_OPEN_IF,
-              access: int = GENERIC_READ | GENERIC_WRITE, share: int = SHARE_ALL):
+def open_file(
+    session,
+    name: str,
+    disposition: int = FILE_OPEN_IF,
+    access: int = GENERIC_READ | GENERIC_WRITE,
+    share: int = SHARE_ALL,
+):
     """CREATE (SMB1: NT_CREATE_ANDX) of ``name`` on the session's share; the file id."""
-    return session.conn.createFile(session.tree_id, name, desiredAccess=access, shareMode=share,
-                                   creationDisposition=disposition)
+    return session.conn.createFile(
+        session.tree_id,
+        name,
+        desiredAccess=access,
+        shareMode=share,
+        creationDisposition=disposition,
+    )
 
 
 def close_file(session, file_id) -> None:
@@ -64,20 +74,34 @@ def _smb2_lock(session, file_id: bytes, offset: int, length: int, flags: int) ->
     answer.isValidAnswer(STATUS_SUCCESS)  # raises SessionError on any other status
 
 
-def smb1_locking_andx(fid: int, pid: int, offset: int, length: int, unlock: bool) -> tuple[bytes, bytes]:
+def smb1_locking_andx(
+    fid: int, pid: int, offset: int, length: int, unlock: bool
+) -> tuple[bytes, bytes]:
     """Parameters and data of one LOCKING_ANDX request ([MS-CIFS] 2.2.4.32.1): one exclusive
     range (64-bit, LARGE_FILES), locked or unlocked, no wait. Pure."""
-    params = struct.pack("<BBHHBBIHH", 0xFF, 0, 0, fid, LOCKING_ANDX_LARGE_FILES, 0, 0,
-                         1 if unlock else 0, 0 if unlock else 1)
-    data = struct.pack("<HHIIII", pid, 0, offset >> 32, offset & 0xFFFFFFFF,
-                       length >> 32, length & 0xFFFFFFFF)
+    params = struct.pack(
+        "<BBHHBBIHH",
+        0xFF,
+        0,
+        0,
+        fid,
+        LOCKING_ANDX_LARGE_FILES,
+        0,
+        0,
+        1 if unlock else 0,
+        0 if unlock else 1,
+    )
+    data = struct.pack(
+        "<HHIIII", pid, 0, offset >> 32, offset & 0xFFFFFFFF, length >> 32, length & 0xFFFFFFFF
+    )
     return params, data
 
 
 def _smb1_lock(session, fid: int, offset: int, length: int, unlock: bool) -> None:
     command = smb.SMBCommand(smb.SMB.SMB_COM_LOCKING_ANDX)
     command["Parameters"], command["Data"] = smb1_locking_andx(
-        fid, os.getpid() & 0xFFFF, offset, length, unlock)  # the Pid impacket's header carries
+        fid, os.getpid() & 0xFFFF, offset, length, unlock
+    )  # the Pid impacket's header carries
     _smb1_call(session, command, smb.SMB.SMB_COM_LOCKING_ANDX)
 
 

@@ -3,8 +3,9 @@ more it writes just before the drop, so that the post-recovery read-back
 (harness.clients.readback, judged by harness.checkers.writes) can check that the server kept
 what it acknowledged to a client that then vanished.
 
-On the wire, on the victim's own session, in its own file ``nbth-victim_data-<pid>-<run marker>.dat``
-(opened at set-up, never closed: the drop orphans the open): at the end of the warm-up,
+On the wire, on the victim's own session, in its own file
+``nbth-victim_data-<pid>-<run marker>.dat`` (opened at set-up, never closed: the drop
+orphans the open): at the end of the warm-up,
 ``FLUSHED_BLOCKS`` WRITEs of ``BLOCK_BYTES`` (SMB2 WRITE / SMB1 WRITE_ANDX) and one FLUSH
 (SMB2 FLUSH / SMB1 SMB_COM_FLUSH); ``UNFLUSHED_LEAD_S`` before the drop acts,
 ``UNFLUSHED_BLOCKS`` more WRITEs that no FLUSH covers. The first part is out of the judged
@@ -55,20 +56,29 @@ class VictimData:
     def flushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations of the warm-up's end, in order: (probe name, operation returning its
         detail)."""
-        return [*((WRITE_PROBE, functools.partial(self.write, i)) for i in range(FLUSHED_BLOCKS)),
-                (FLUSH_PROBE, self.flush)]
+        return [
+            *((WRITE_PROBE, functools.partial(self.write, i)) for i in range(FLUSHED_BLOCKS)),
+            (FLUSH_PROBE, self.flush),
+        ]
 
     def unflushed_part(self) -> list[tuple[str, Callable[[], dict]]]:
         """The operations just before the drop."""
-        return [(WRITE_PROBE, functools.partial(self.write, i))
-                for i in range(FLUSHED_BLOCKS, FLUSHED_BLOCKS + UNFLUSHED_BLOCKS)]
+        return [
+            (WRITE_PROBE, functools.partial(self.write, i))
+            for i in range(FLUSHED_BLOCKS, FLUSHED_BLOCKS + UNFLUSHED_BLOCKS)
+        ]
 
     def write(self, index: int) -> dict:
         block = (index + 1).to_bytes(4, "little") + self._tail
         offset = index * BLOCK_BYTES
         self.session.conn.writeFile(self.session.tree_id, self.file_id, block, offset)
-        return {"file": self.file_name, "offset": offset, "length": len(block),
-                "crc32": zlib.crc32(block), "acked": True}
+        return {
+            "file": self.file_name,
+            "offset": offset,
+            "length": len(block),
+            "crc32": zlib.crc32(block),
+            "acked": True,
+        }
 
     def flush(self) -> dict:
         smbops.flush(self.session, self.file_id)

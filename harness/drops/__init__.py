@@ -17,8 +17,23 @@ from harness.drops.pause import Pause
 from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
-DROPS: dict[str, type[Drop]] = {d.mode: d for d in (Rst, Fin, Kill, HalfFrame, Stall, Blackhole, Netem, Partition,
-                                                  Pause, Hang, IgnoreBreaks, LateAck)}
+DROPS: dict[str, type[Drop]] = {
+    d.mode: d
+    for d in (
+        Rst,
+        Fin,
+        Kill,
+        HalfFrame,
+        Stall,
+        Blackhole,
+        Netem,
+        Partition,
+        Pause,
+        Hang,
+        IgnoreBreaks,
+        LateAck,
+    )
+}
 
 
 def drop_for(mode: str, params: dict | None = None, owner_pid: int = 0) -> Drop:

@@ -33,11 +33,15 @@ class Drop:
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""
         if self.needs_root and os.geteuid() != 0:
-            return (f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid "
-                    f"{os.geteuid()}")
+            return (
+                f"drop {self.mode} needs root (iptables/tc) and the harness runs as uid "
+                f"{os.geteuid()}"
+            )
         if self.needs_own_host and victim_netns is None:
-            return (f"drop {self.mode} changes the victim's whole host, and this target runs "
-                    "clients in the harness's own network namespace")
+            return (
+                f"drop {self.mode} changes the victim's whole host, and this target runs "
+                "clients in the harness's own network namespace"
+            )
         return None
 
     def prepare(self, session: Session) -> None:
@@ -59,14 +63,20 @@ class Drop:
         """From the runner, on every exit path, whether or not the victim got to release():
         remove what act() put on the victim's host (rules, qdiscs). Idempotent."""
 
-    def evidence(self, before: ServerSocket | None, rows: list[ServerSocket], detail: dict,
-                 victim_exitcode: int | None) -> dict | None:
+    def evidence(
+        self,
+        before: ServerSocket | None,
+        rows: list[ServerSocket],
+        detail: dict,
+        victim_exitcode: int | None,
+    ) -> dict | None:
         """Server-side proof that the drop happened, from the server's TCP rows for the
         victim's peer address; None while there is none yet. Pure."""
         raise NotImplementedError
 
-    def client_evidence(self, captured: list, since_monotonic: float, detail: dict,
-                        victim_exitcode: int | None) -> dict | None:
+    def client_evidence(
+        self, captured: list, since_monotonic: float, detail: dict, victim_exitcode: int | None
+    ) -> dict | None:
         """Proof from the harness's own side (a capture of the victim's flow), for servers
         it cannot look inside; None where this drop has no such proof. Pure."""
         return None
@@ -142,14 +152,17 @@ class WithBigFile(Drop):
     def note_retransmits(self, rows: list[ServerSocket]) -> int:
         """The most retransmissions (tcp_info retrans/backoff) seen so far on the server's rows."""
         for r in rows:
-            self.retransmits_seen = max(self.retransmits_seen, int(r.info.get("retrans", 0)),
-                                        int(r.info.get("backoff", 0)))
+            self.retransmits_seen = max(
+                self.retransmits_seen, int(r.info.get("retrans", 0)), int(r.info.get("backoff", 0))
+            )
         return self.retransmits_seen
 
 
 def after(captured: list, since_monotonic: float, direction: str) -> list:
     """Segments of one direction ("out" victim->server, "in") captured since a time."""
-    return [c.segment for c in captured if c.t_monotonic >= since_monotonic and c.direction == direction]
+    return [
+        c.segment for c in captured if c.t_monotonic >= since_monotonic and c.direction == direction
+    ]
 
 
 def left_with(captured: list, since_monotonic: float, flag: int) -> bool:
@@ -172,6 +185,8 @@ def vanished(before: ServerSocket | None, rows: list[ServerSocket]) -> dict | No
     live = [r for r in rows if r.state not in GONE_OR_CLOSING]
     if live:
         return None
-    return {"server_socket_before": before.state,
-            "server_socket_after": rows[0].state if rows else "gone",
-            "peer": before.peer}
+    return {
+        "server_socket_before": before.state,
+        "server_socket_after": rows[0].state if rows else "gone",
+        "peer": before.peer,
+    }

@@ -30,8 +30,7 @@ class Blackhole(WithBigFile):
         rules = firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("INPUT",))
         reads = self.send_reads(session, session.max_read_bytes())
         rules += firewall.cut_flow(local, f"{host}:{port}", self.owner_pid, chains=("OUTPUT",))
-        return {"outstanding_reads": reads, "cut": f"{local} <-> {host}:{port}",
-                "rules": rules}
+        return {"outstanding_reads": reads, "cut": f"{local} <-> {host}:{port}", "rules": rules}
 
     def release(self, session):
         abort(session.sock)  # the RST is dropped too: the server learns nothing from it
@@ -47,8 +46,12 @@ class Blackhole(WithBigFile):
             return None
         if any(r.state == "ESTAB" for r in rows):
             return None
-        return {"server_tcp": "retransmitted, then gave up", "retransmits_seen": self.retransmits_seen,
-                "server_socket_after": rows[0].state if rows else "gone", "peer": before.peer}
+        return {
+            "server_tcp": "retransmitted, then gave up",
+            "retransmits_seen": self.retransmits_seen,
+            "server_socket_after": rows[0].state if rows else "gone",
+            "peer": before.peer,
+        }
 
     def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
         """The server's data kept arriving at the cut again and again (retransmissions of
@@ -61,5 +64,8 @@ class Blackhole(WithBigFile):
                 retransmitted += 1
             seen.add(s.seq)
         if retransmitted >= 2:
-            return {"capture": "the server retransmitted into the blackhole", "retransmissions": retransmitted}
+            return {
+                "capture": "the server retransmitted into the blackhole",
+                "retransmissions": retransmitted,
+            }
         return None

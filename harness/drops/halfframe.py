@@ -40,8 +40,12 @@ class HalfFrame(Drop):
             if row.state == "ESTAB" and row.recv_q == 0 and got >= expected:
                 # The server's TCP took every byte and its reader drained them: it now
                 # waits, mid-frame, for bytes that will never come.
-                return {"server_socket": "ESTAB", "bytes_received_since_ready": got,
-                        "recv_q": row.recv_q, "peer": row.peer}
+                return {
+                    "server_socket": "ESTAB",
+                    "bytes_received_since_ready": got,
+                    "recv_q": row.recv_q,
+                    "peer": row.peer,
+                }
         return None
 
     def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
@@ -53,5 +57,8 @@ class HalfFrame(Drop):
         end = max((s.seq + s.payload_len) & 0xFFFFFFFF for s in sent)
         acks = [s.ack for s in after(captured, since_monotonic, "in") if s.has(0x10)]
         if any(((a - end) & 0xFFFFFFFF) < 0x80000000 for a in acks):
-            return {"capture": "the server acknowledged the partial frame", "bytes": sum(s.payload_len for s in sent)}
+            return {
+                "capture": "the server acknowledged the partial frame",
+                "bytes": sum(s.payload_len for s in sent),
+            }
         return None

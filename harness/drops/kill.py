@@ -23,7 +23,11 @@ class Kill(WithOutstandingNotify):
 
     def act(self, session):
         message_id = self.send_notify(session)
-        return {"sent": "SMB2 CHANGE_NOTIFY", "outstanding_message_id": message_id, "then": "SIGKILL"}
+        return {
+            "sent": "SMB2 CHANGE_NOTIFY",
+            "outstanding_message_id": message_id,
+            "then": "SIGKILL",
+        }
 
     def during(self, session, until_monotonic, record):
         """Runs in the victim once act() is recorded (every history line is flushed as it
@@ -41,5 +45,8 @@ class Kill(WithOutstandingNotify):
             return None
         for flag, name in ((RST, "RST"), (FIN, "FIN")):
             if left_with(captured, since_monotonic, flag):
-                return {"capture": f"{name} left the dead victim's socket", "victim_exitcode": victim_exitcode}
+                return {
+                    "capture": f"{name} left the dead victim's socket",
+                    "victim_exitcode": victim_exitcode,
+                }
         return None

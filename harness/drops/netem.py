@@ -34,8 +34,15 @@ class Netem(Drop):
     needs_root = True
     needs_own_host = True
 
-    def __init__(self, loss_pct: float = 10.0, delay_ms: float = 100.0, jitter_ms: float = 20.0,
-                 echo_interval_s: float = 0.1, backend: str = "auto", read_bytes: int = 65536) -> None:
+    def __init__(
+        self,
+        loss_pct: float = 10.0,
+        delay_ms: float = 100.0,
+        jitter_ms: float = 20.0,
+        echo_interval_s: float = 0.1,
+        backend: str = "auto",
+        read_bytes: int = 65536,
+    ) -> None:
         number(loss_pct, "loss_pct", 0, 99.99)
         number(delay_ms, "delay_ms", 0, 10_000)
         number(jitter_ms, "jitter_ms", 0, 10_000)
@@ -44,7 +51,11 @@ class Netem(Drop):
         number(echo_interval_s, "echo_interval_s", 0.01, 10)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
-        self.loss_pct, self.delay_ms, self.jitter_ms = float(loss_pct), float(delay_ms), float(jitter_ms)
+        self.loss_pct, self.delay_ms, self.jitter_ms = (
+            float(loss_pct),
+            float(delay_ms),
+            float(jitter_ms),
+        )
         self.echo_interval_s = float(echo_interval_s)
         self.backend = backend
         self.read_bytes = int(read_bytes)
@@ -57,21 +68,51 @@ class Netem(Drop):
     def act(self, session):
         if self.backend in ("auto", "netem"):
             try:
-                sh("tc", "qdisc", "replace", "dev", DEV, "root", "netem",
-                   "delay", f"{self.delay_ms:g}ms", f"{self.jitter_ms:g}ms",
-                   "loss", f"{self.loss_pct:g}%")
-                return {"backend": "netem", "dev": DEV, "loss_pct": self.loss_pct,
-                        "delay_ms": self.delay_ms, "jitter_ms": self.jitter_ms}
+                sh(
+                    "tc",
+                    "qdisc",
+                    "replace",
+                    "dev",
+                    DEV,
+                    "root",
+                    "netem",
+                    "delay",
+                    f"{self.delay_ms:g}ms",
+                    f"{self.jitter_ms:g}ms",
+                    "loss",
+                    f"{self.loss_pct:g}%",
+                )
+                return {
+                    "backend": "netem",
+                    "dev": DEV,
+                    "loss_pct": self.loss_pct,
+                    "delay_ms": self.delay_ms,
+                    "jitter_ms": self.jitter_ms,
+                }
             except InfraError as exc:
                 if self.backend == "netem" or "unknown" not in str(exc):
                     raise
         if not self.loss_pct:
-            raise InfraError("netem: the kernel has no sch_netem and loss_pct is 0: nothing to apply")
-        random_loss = ["-m", "statistic", "--mode", "random", "--probability", f"{self.loss_pct / 100:.4f}"]
+            raise InfraError(
+                "netem: the kernel has no sch_netem and loss_pct is 0: nothing to apply"
+            )
+        random_loss = [
+            "-m",
+            "statistic",
+            "--mode",
+            "random",
+            "--probability",
+            f"{self.loss_pct / 100:.4f}",
+        ]
         for chain in ("INPUT", "OUTPUT"):
             firewall.insert_drop(chain, random_loss, self.owner_pid)
-        return {"backend": "iptables statistic", "loss_pct": self.loss_pct, "delay_ms": 0,
-                "jitter_ms": 0, "not_applied": "delay and jitter: this kernel has no sch_netem"}
+        return {
+            "backend": "iptables statistic",
+            "loss_pct": self.loss_pct,
+            "delay_ms": 0,
+            "jitter_ms": 0,
+            "not_applied": "delay and jitter: this kernel has no sch_netem",
+        }
 
     def during(self, session, until_monotonic, record):
         ok = failed = reads_ok = reads_failed = 0
@@ -88,8 +129,13 @@ class Netem(Drop):
                 except Exception:  # noqa: BLE001 any failure of the victim's traffic is counted
                     reads_failed += 1
             time.sleep(self.echo_interval_s)
-        record("victim_traffic", echoes_ok=ok, echoes_failed=failed, reads_ok=reads_ok,
-               reads_failed=reads_failed)
+        record(
+            "victim_traffic",
+            echoes_ok=ok,
+            echoes_failed=failed,
+            reads_ok=reads_ok,
+            reads_failed=reads_failed,
+        )
 
     def release(self, session):
         sh("tc", "qdisc", "del", "dev", DEV, "root", check=False)

@@ -18,8 +18,10 @@ class Partition(WithBigFile):
     the server retransmitted into the partition."""
 
     mode = "partition"
-    wire = ("READs outstanding, then all of the victim host's traffic dropped for partition_s, "
-            "then restored")
+    wire = (
+        "READs outstanding, then all of the victim host's traffic dropped for partition_s, "
+        "then restored"
+    )
     needs_root = True
     needs_own_host = True
 
@@ -61,5 +63,9 @@ class Partition(WithBigFile):
         if before is None or not self.note_retransmits(rows):
             return None
         state = rows[0].state if rows else "gone"
-        return {"server_tcp": "retransmitted into the partition", "retransmits_seen": self.retransmits_seen,
-                "server_socket": state, "peer": before.peer}
+        return {
+            "server_tcp": "retransmitted into the partition",
+            "retransmits_seen": self.retransmits_seen,
+            "server_socket": state,
+            "peer": before.peer,
+        }

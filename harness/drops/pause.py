@@ -50,8 +50,13 @@ def paused_evidence(rows, detail: dict, state: str | None) -> dict | None:
         return None
     for row in rows:
         if row.state == "ESTAB" and row.send_q >= STUCK_SEND_Q_BYTES:
-            return {"server_socket": "ESTAB", "send_q_bytes": row.send_q, "peer": row.peer,
-                    "victim_pid": detail.get("pid"), "victim_state": "stopped"}
+            return {
+                "server_socket": "ESTAB",
+                "send_q_bytes": row.send_q,
+                "peer": row.peer,
+                "victim_pid": detail.get("pid"),
+                "victim_state": "stopped",
+            }
     return None
 
 
@@ -62,11 +67,14 @@ class Pause(WithBigFile):
     stopped victim's zero window in the capture."""
 
     mode = "pause"
-    wire = ("SO_RCVBUF shrunk, SMB2 READs outstanding, then the victim process is SIGSTOPped "
-            "(connection open)")
+    wire = (
+        "SO_RCVBUF shrunk, SMB2 READs outstanding, then the victim process is SIGSTOPped "
+        "(connection open)"
+    )
 
-    def __init__(self, after: str = "resume", read_total_bytes: int = 1 << 20,
-                 rcvbuf_bytes: int = 4096) -> None:
+    def __init__(
+        self, after: str = "resume", read_total_bytes: int = 1 << 20, rcvbuf_bytes: int = 4096
+    ) -> None:
         if after not in AFTERS:
             raise ValueError(f"after must be one of {', '.join(AFTERS)}, got {after!r}")
         super().__init__(read_total_bytes)
@@ -76,9 +84,14 @@ class Pause(WithBigFile):
     def act(self, session):
         session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)
         size = min(CHUNK_BYTES, session.max_read_bytes())
-        return {"outstanding_reads": self.send_reads(session, size), "read_bytes": size,
-                "rcvbuf_bytes": self.rcvbuf_bytes, "pid": os.getpid(), "then": "SIGSTOP",
-                "after": self.after}
+        return {
+            "outstanding_reads": self.send_reads(session, size),
+            "read_bytes": size,
+            "rcvbuf_bytes": self.rcvbuf_bytes,
+            "pid": os.getpid(),
+            "then": "SIGSTOP",
+            "after": self.after,
+        }
 
     def during(self, session, until_monotonic, record):
         release_at = self.fault_end_monotonic or until_monotonic
@@ -91,8 +104,13 @@ class Pause(WithBigFile):
                 os.kill(victim, signal.SIGCONT if self.after == "resume" else signal.SIGKILL)
             finally:
                 os._exit(0)
-        record("stop", pid=victim, waker_pid=waker, after=self.after,
-               release_in_s=round(release_at - time.monotonic(), 3))
+        record(
+            "stop",
+            pid=victim,
+            waker_pid=waker,
+            after=self.after,
+            release_in_s=round(release_at - time.monotonic(), 3),
+        )
         os.kill(victim, signal.SIGSTOP)
         # Here only after SIGCONT (a kill ends the process while it is stopped).
         record("resumed", late_s=round(time.monotonic() - release_at, 3))
@@ -111,6 +129,9 @@ class Pause(WithBigFile):
             return None
         zero = [s for s in after(captured, since_monotonic, "out") if s.window == 0]
         if zero and after(captured, since_monotonic, "in"):
-            return {"capture": "the stopped victim advertised a zero window",
-                    "zero_window_segments": len(zero), "victim_state": "stopped"}
+            return {
+                "capture": "the stopped victim advertised a zero window",
+                "zero_window_segments": len(zero),
+                "victim_state": "stopped",
+            }
         return None

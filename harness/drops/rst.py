@@ -18,4 +18,8 @@ class Rst(Drop):
         return vanished(before, rows)
 
     def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
-        return {"capture": "RST left the victim"} if left_with(captured, since_monotonic, RST) else None
+        return (
+            {"capture": "RST left the victim"}
+            if left_with(captured, since_monotonic, RST)
+            else None
+        )

@@ -25,8 +25,11 @@ class Stall(WithBigFile):
         # Reads of the largest size the server allows (64 KiB without large MTU): one
         # credit each, well within what the server has granted by now.
         size = min(CHUNK_BYTES, session.max_read_bytes())
-        return {"outstanding_reads": self.send_reads(session, size), "read_bytes": size,
-                "rcvbuf_bytes": self.rcvbuf_bytes}
+        return {
+            "outstanding_reads": self.send_reads(session, size),
+            "read_bytes": size,
+            "rcvbuf_bytes": self.rcvbuf_bytes,
+        }
 
     def evidence(self, before, rows, detail, victim_exitcode):
         for row in rows:
@@ -38,5 +41,8 @@ class Stall(WithBigFile):
         """The victim's TCP advertised a zero window while the server had more to send."""
         zero = [s for s in after(captured, since_monotonic, "out") if s.window == 0]
         if zero and after(captured, since_monotonic, "in"):
-            return {"capture": "the victim advertised a zero window", "zero_window_segments": len(zero)}
+            return {
+                "capture": "the victim advertised a zero window",
+                "zero_window_segments": len(zero),
+            }
         return None

@@ -143,8 +143,9 @@ def packet_socket_in(netns: str | None, ifname: str | None = None) -> socket.soc
     start_without_signals(maker)
     maker.join(CAPTURE_SOCKET_TIMEOUT_S)
     if "sock" not in out:
-        raise OSError(f"no packet socket in {netns or 'this namespace'}: "
-                      f"{out.get('error', 'timed out')}")
+        raise OSError(
+            f"no packet socket in {netns or 'this namespace'}: {out.get('error', 'timed out')}"
+        )
     return out["sock"]
 
 
@@ -154,8 +155,9 @@ class PacketCapture:
     The same packet seen twice (a bridge port and the bridge, loopback out and in) is kept
     once."""
 
-    def __init__(self, netns: str | None, server_addr: str, cap_bytes: int,
-                 ifname: str | None = None) -> None:
+    def __init__(
+        self, netns: str | None, server_addr: str, cap_bytes: int, ifname: str | None = None
+    ) -> None:
         self.ring = FrameRing(cap_bytes)
         self.kernel_drops = 0  # packets the kernel dropped because the queue was full
         self._lock = threading.Lock()

@@ -39,12 +39,16 @@ def insert_drop(chain: str, match: list[str], owner_pid: int, netns: str | None 
     return " ".join(rule)
 
 
-def cut_flow(local: str, peer: str, owner_pid: int,
-             chains: tuple[str, ...] = ("OUTPUT", "INPUT")) -> list[str]:
+def cut_flow(
+    local: str, peer: str, owner_pid: int, chains: tuple[str, ...] = ("OUTPUT", "INPUT")
+) -> list[str]:
     """Silently drop every packet of the flow in the given directions (OUTPUT: what we send,
     INPUT: what we receive); no RST, no ICMP. Returns the rules."""
-    return [insert_drop(chain, spec, owner_pid)
-            for chain, *spec in flow_rules(local, peer) if chain in chains]
+    return [
+        insert_drop(chain, spec, owner_pid)
+        for chain, *spec in flow_rules(local, peer)
+        if chain in chains
+    ]
 
 
 def _tagged_rules(netns: str | None) -> list[tuple[int, list[str]]]:
@@ -56,8 +60,12 @@ def _tagged_rules(netns: str | None) -> list[tuple[int, list[str]]]:
     return out
 
 
-def remove_cuts(owner_pid: int | None = None, netns: str | None = None,
-                stale_only: bool = False, left: list[str] | None = None) -> int:
+def remove_cuts(
+    owner_pid: int | None = None,
+    netns: str | None = None,
+    stale_only: bool = False,
+    left: list[str] | None = None,
+) -> int:
     """Delete tagged rules (of one owner, or all the owner records prove the harness's; with
     stale_only, of owners that have ended only: harness.lab.owner). Returns how many were
     deleted. A rule that could not be deleted and is still there: InfraError, or, given

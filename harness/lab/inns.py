@@ -90,7 +90,9 @@ def call_in_netns(netns: str | None, fn: Callable, *args: Any, timeout_s: float)
     child.close()
     try:
         if not parent.poll(timeout_s):
-            raise InfraError(f"{getattr(fn, '__name__', fn)} did not finish within {timeout_s:.1f}s")
+            raise InfraError(
+                f"{getattr(fn, '__name__', fn)} did not finish within {timeout_s:.1f}s"
+            )
         status, value = parent.recv()
     except EOFError as exc:
         raise InfraError(f"{getattr(fn, '__name__', fn)} died in namespace {netns}") from exc

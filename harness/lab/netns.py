@@ -2,7 +2,8 @@
 
 Everything created here is named ``nbth-<owner pid>-...`` so that ``nbt-harness cleanup`` (and
 the next run) can find what a killed run left behind: a namespace whose owner record
-(harness.lab.owner) says its run has ended is stale. Deleting a namespace removes its links, bridge, qdiscs and iptables rules with it.
+(harness.lab.owner) says its run has ended is stale. Deleting a namespace removes its links,
+bridge, qdiscs and iptables rules with it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ LAB_SUBNET_PREFIX = "10.213.0"  # the lab is 10.213.0.0/16: it exists only insid
 LAB_PREFIX_LEN = 16
 HOSTS_PER_OCTET = 200  # hosts 0..199 are 10.213.0.10-209, then 10.213.1.10-209, ...
 SERVER_ADDR = f"{LAB_SUBNET_PREFIX}.1"
-SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"  # second server-side address (the replica listens here)
+# second server-side address (the replica listens here)
+SERVER_ALIAS_ADDR = f"{LAB_SUBNET_PREFIX}.2"
 # br0's MAC, set explicitly: a bridge left to itself takes the lowest MAC of its ports, so
 # plugging in a new host could change the server's MAC under the other hosts' ARP caches
 # (their packets then went to the old MAC and were dropped: connects timed out).
@@ -35,7 +37,9 @@ FIRST_HOST_OCTET = 10  # hosts get .10, .11, ... in the order they are added
 _OWNED = re.compile(rf"^{re.escape(PREFIX)}(\d+)-")
 
 
-def sh(*argv: str, netns: str | None = None, check: bool = True, timeout_s: float = CMD_TIMEOUT_S) -> str:
+def sh(
+    *argv: str, netns: str | None = None, check: bool = True, timeout_s: float = CMD_TIMEOUT_S
+) -> str:
     """Run a command (inside netns if given) and return its stdout; one-line error on failure."""
     cmd = (["ip", "netns", "exec", netns] if netns else []) + list(argv)
     try:
@@ -132,16 +136,22 @@ def stale_netns() -> list[str]:
     harness.lab.owner; never by the pid in the name alone)."""
     from harness.lab import owner
 
-    return [n for n in list_netns()
-            if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] == owner.DEAD]
+    return [
+        n
+        for n in list_netns()
+        if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] == owner.DEAD
+    ]
 
 
 def all_owned_netns() -> list[str]:
     """Namespaces an owner record proves the harness's, live or dead."""
     from harness.lab import owner
 
-    return [n for n in list_netns()
-            if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] != owner.UNKNOWN]
+    return [
+        n
+        for n in list_netns()
+        if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] != owner.UNKNOWN
+    ]
 
 
 def host_addr(index: int) -> str:
@@ -203,8 +213,21 @@ class Lab:
         delete_netns(ns)
         sh("ip", "netns", "add", ns)
         bridge_port = f"vh{index}"
-        sh("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", bridge_port,
-           "netns", self.server_netns)
+        sh(
+            "ip",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            bridge_port,
+            "netns",
+            self.server_netns,
+        )
         sh("ip", "-n", self.server_netns, "link", "set", bridge_port, "master", "br0", "up")
         sh("ip", "-n", ns, "link", "set", "lo", "up")
         sh("ip", "-n", ns, "addr", "add", f"{addr}/{LAB_PREFIX_LEN}", "dev", "eth0")

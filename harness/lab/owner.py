@@ -43,7 +43,12 @@ def boot_id() -> str:
 
 def this_process() -> dict:
     pid = os.getpid()
-    return {"pid": pid, "start_ticks": start_ticks(pid), "pidns": pid_namespace(), "boot_id": boot_id()}
+    return {
+        "pid": pid,
+        "start_ticks": start_ticks(pid),
+        "pidns": pid_namespace(),
+        "boot_id": boot_id(),
+    }
 
 
 def register() -> None:

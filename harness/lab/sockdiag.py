@@ -109,7 +109,9 @@ class TcpTable:
                 part, done = parse_messages(self._answer(seq, deadline))
                 rows += part
         except (OSError, DiagError) as exc:
-            raise InfraError(f"sock_diag query in {self.netns_path or 'this namespace'}: {exc}") from None
+            raise InfraError(
+                f"sock_diag query in {self.netns_path or 'this namespace'}: {exc}"
+            ) from None
         return [ServerSocket(**r) for r in rows]
 
     def lookup(self, local: str, peer: str) -> ServerSocket | None:
@@ -123,11 +125,17 @@ class TcpTable:
             except DiagError as exc:
                 if exc.errno == ENOENT:
                     return None
-                raise InfraError(f"sock_diag lookup in {self.netns_path or 'this namespace'}: {exc}") from None
+                raise InfraError(
+                    f"sock_diag lookup in {self.netns_path or 'this namespace'}: {exc}"
+                ) from None
             except OSError as exc:
-                raise InfraError(f"sock_diag lookup in {self.netns_path or 'this namespace'}: {exc}") from None
+                raise InfraError(
+                    f"sock_diag lookup in {self.netns_path or 'this namespace'}: {exc}"
+                ) from None
         # with no connection of that 4-tuple the kernel may answer with the port's listener
-        row = next((ServerSocket(**r) for r in rows if r["peer"] == peer and r["local"] == local), None)
+        row = next(
+            (ServerSocket(**r) for r in rows if r["peer"] == peer and r["local"] == local), None
+        )
         return row
 
     def close(self) -> None:

@@ -25,8 +25,14 @@ def parse_ss(text: str) -> list[ServerSocket]:
                 if m:
                     info["retrans_total"] = int(m.group(2))
                 last = rows[-1]
-                rows[-1] = ServerSocket(last.state, last.recv_q, last.send_q, last.local,
-                                        last.peer, {**last.info, **info})
+                rows[-1] = ServerSocket(
+                    last.state,
+                    last.recv_q,
+                    last.send_q,
+                    last.local,
+                    last.peer,
+                    {**last.info, **info},
+                )
             continue
         parts = line.split()
         if len(parts) < 5:

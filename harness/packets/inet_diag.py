@@ -29,9 +29,20 @@ SOCKID_BYTES = 48
 MSG_BYTES = _MSG.size + SOCKID_BYTES + _MSG_TAIL.size  # 72
 
 # ss's names for the kernel's TCP states (include/net/tcp_states.h)
-STATES = {1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",
-          6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN",
-          11: "CLOSING", 12: "SYN-RECV"}
+STATES = {
+    1: "ESTAB",
+    2: "SYN-SENT",
+    3: "SYN-RECV",
+    4: "FIN-WAIT-1",
+    5: "FIN-WAIT-2",
+    6: "TIME-WAIT",
+    7: "UNCONN",
+    8: "CLOSE-WAIT",
+    9: "LAST-ACK",
+    10: "LISTEN",
+    11: "CLOSING",
+    12: "SYN-RECV",
+}
 
 
 class DiagError(ValueError):
@@ -46,8 +57,12 @@ def dump_request(family: int, seq: int) -> bytes:
     """A dump request for every TCP socket of ``family`` (AF_INET or AF_INET6), tcp_info on."""
     body = _REQ_V2.pack(family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), ALL_STATES)
     body += bytes(SOCKID_BYTES)
-    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY,
-                          NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
+    return (
+        _NLMSGHDR.pack(
+            _NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, seq, 0
+        )
+        + body
+    )
 
 
 def lookup_request(local: tuple[str, int], peer: tuple[str, int], seq: int) -> bytes:
@@ -64,7 +79,10 @@ def lookup_request(local: tuple[str, int], peer: tuple[str, int], seq: int) -> b
     body = _REQ_V2.pack(family, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), ALL_STATES)
     body += _SOCKID.pack(local[1], peer[1], raw(local[0]), raw(peer[0]))
     body += struct.pack("=III", 0, NO_COOKIE, NO_COOKIE)
-    return _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, seq, 0) + body
+    return (
+        _NLMSGHDR.pack(_NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, seq, 0)
+        + body
+    )
 
 
 def split_addr(text: str) -> tuple[str, int]:
@@ -109,7 +127,7 @@ def own_messages(data: bytes, seq: int, portid: int | None = None) -> bytes:
         if length < _NLMSGHDR.size or offset + length > len(data):
             raise DiagError(f"netlink message length {length} at offset {offset} is impossible")
         if mseq == seq and (portid is None or mpid == portid):
-            out.append(data[offset: offset + length].ljust((length + 3) & ~3, b"\0"))
+            out.append(data[offset : offset + length].ljust((length + 3) & ~3, b"\0"))
         offset += (length + 3) & ~3
     return b"".join(out)
 
@@ -125,7 +143,7 @@ def parse_messages(data: bytes) -> tuple[list[dict], bool]:
         length, mtype, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, offset)
         if length < _NLMSGHDR.size or offset + length > len(data):
             raise DiagError(f"netlink message length {length} at offset {offset} is impossible")
-        body = data[offset + _NLMSGHDR.size: offset + length]
+        body = data[offset + _NLMSGHDR.size : offset + length]
         offset += (length + 3) & ~3
         if mtype == NLMSG_DONE:
             return rows, True
@@ -146,9 +164,16 @@ def parse_messages(data: bytes) -> tuple[list[dict], bool]:
             if alen < 4 or pos + alen > len(body):
                 raise DiagError(f"attribute length {alen} at {pos} is impossible")
             if atype == INET_DIAG_INFO:
-                info = parse_tcp_info(body[pos + 4: pos + alen])
+                info = parse_tcp_info(body[pos + 4 : pos + alen])
             pos += (alen + 3) & ~3
-        rows.append({"state": STATES.get(state, str(state)), "recv_q": rqueue, "send_q": wqueue,
-                     "local": _addr(family, src, sport), "peer": _addr(family, dst, dport),
-                     "info": info})
+        rows.append(
+            {
+                "state": STATES.get(state, str(state)),
+                "recv_q": rqueue,
+                "send_q": wqueue,
+                "local": _addr(family, src, sport),
+                "peer": _addr(family, dst, dport),
+                "info": info,
+            }
+        )
     return rows, False

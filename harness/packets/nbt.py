@@ -214,9 +214,15 @@ QTYPE_NB = 0x0020  # RFC 1002 4.2.1.3: general name service resource record
 NAME_QUERY_FLAGS_RD = 0x0100  # RFC 1002 4.2.1.1 NM_FLAGS: recursion desired (a unicast query)
 NAME_SERVICE_OPCODE_MASK = 0x7800
 NAME_SERVICE_RCODE_MASK = 0x000F
-NAME_QUERY_RCODES = {1: "format error", 2: "server failure", 3: "name not found",
-                     4: "unsupported request", 5: "refused", 6: "active error",
-                     7: "name in conflict"}
+NAME_QUERY_RCODES = {
+    1: "format error",
+    2: "server failure",
+    3: "name not found",
+    4: "unsupported request",
+    5: "refused",
+    6: "active error",
+    7: "name in conflict",
+}
 
 
 def name_query_request(transaction_id: int, name: str, suffix: int = 0x20) -> bytes:

@@ -39,8 +39,9 @@ def record(frame: Frame, snaplen: int = SNAPLEN) -> bytes:
     return _RECORD.pack(sec, usec, len(kept), len(frame.data)) + kept
 
 
-def pcap_bytes(frames: Iterable[Frame], linktype: int = LINKTYPE_RAW,
-               snaplen: int = SNAPLEN) -> bytes:
+def pcap_bytes(
+    frames: Iterable[Frame], linktype: int = LINKTYPE_RAW, snaplen: int = SNAPLEN
+) -> bytes:
     """A whole pcap file holding ``frames`` in the order given."""
     return file_header(linktype, snaplen) + b"".join(record(f, snaplen) for f in frames)
 

@@ -40,21 +40,41 @@ def command(message: bytes) -> int | None:
 def is_write_andx_request(head: bytes) -> bool:
     """A lone WRITE_ANDX request (no chained AndX command) from the client: needs the header
     and the first parameter word of the message (34 bytes)."""
-    return (command(head) == SMB_COM_WRITE_ANDX and len(head) >= HEADER_BYTES + 2
-            and not head[9] & SMB_FLAGS_REPLY and head[HEADER_BYTES] in (12, 14)
-            and head[HEADER_BYTES + 1] == NO_ANDX_COMMAND)
+    return (
+        command(head) == SMB_COM_WRITE_ANDX
+        and len(head) >= HEADER_BYTES + 2
+        and not head[9] & SMB_FLAGS_REPLY
+        and head[HEADER_BYTES] in (12, 14)
+        and head[HEADER_BYTES + 1] == NO_ANDX_COMMAND
+    )
 
 
 def write_andx_request(request: bytes) -> tuple[int, int, int]:
     """(fid, offset, length) of a WRITE_ANDX request (64-bit offset and 32-bit length where
     the request carries their high parts)."""
-    if not is_write_andx_request(request) or len(request) < HEADER_BYTES + 1 + 2 * request[HEADER_BYTES]:
+    if (
+        not is_write_andx_request(request)
+        or len(request) < HEADER_BYTES + 1 + 2 * request[HEADER_BYTES]
+    ):
         raise SMB1Error("not an SMB1 WRITE_ANDX request")
     word_count = request[HEADER_BYTES]
-    (_cmd, _res, _andx, fid, offset, _timeout, _mode, _remaining, length_high, length,
-     _data_offset) = _WRITE_ANDX_WORDS.unpack_from(request, HEADER_BYTES + 1)
+    (
+        _cmd,
+        _res,
+        _andx,
+        fid,
+        offset,
+        _timeout,
+        _mode,
+        _remaining,
+        length_high,
+        length,
+        _data_offset,
+    ) = _WRITE_ANDX_WORDS.unpack_from(request, HEADER_BYTES + 1)
     if word_count == 14:
-        offset |= struct.unpack_from("<I", request, HEADER_BYTES + 1 + _WRITE_ANDX_WORDS.size)[0] << 32
+        offset |= (
+            struct.unpack_from("<I", request, HEADER_BYTES + 1 + _WRITE_ANDX_WORDS.size)[0] << 32
+        )
     return fid, offset, (length_high << 16) | length
 
 
@@ -64,13 +84,26 @@ def fake_write_andx_response(request: bytes) -> bytes:
     CountHigh) = the request's data length. (For the replica's lost-write control: impacket
     neither matches SMB1 answers by MID nor checks their signatures.)"""
     _fid, _offset, length = write_andx_request(request)
-    (_proto, _cmd, _status, flags, flags2, pid_high, _sig, _reserved, tid, pid_low, uid,
-     mid) = _HEADER.unpack_from(request)
-    header = _HEADER.pack(PROTOCOL_ID, SMB_COM_WRITE_ANDX, 0, flags | SMB_FLAGS_REPLY,
-                          flags2 & ~SMB_FLAGS2_SMB_SECURITY_SIGNATURE, pid_high, bytes(8), 0,
-                          tid, pid_low, uid, mid)
-    return header + _WRITE_ANDX_RESPONSE.pack(6, NO_ANDX_COMMAND, 0, 0, length & 0xFFFF, 0xFFFF,
-                                              length >> 16, 0, 0)
+    (_proto, _cmd, _status, flags, flags2, pid_high, _sig, _reserved, tid, pid_low, uid, mid) = (
+        _HEADER.unpack_from(request)
+    )
+    header = _HEADER.pack(
+        PROTOCOL_ID,
+        SMB_COM_WRITE_ANDX,
+        0,
+        flags | SMB_FLAGS_REPLY,
+        flags2 & ~SMB_FLAGS2_SMB_SECURITY_SIGNATURE,
+        pid_high,
+        bytes(8),
+        0,
+        tid,
+        pid_low,
+        uid,
+        mid,
+    )
+    return header + _WRITE_ANDX_RESPONSE.pack(
+        6, NO_ANDX_COMMAND, 0, 0, length & 0xFFFF, 0xFFFF, length >> 16, 0, 0
+    )
 
 
 def flush_parameters(fid: int) -> bytes:

@@ -27,15 +27,21 @@ class SMB2Error(ValueError):
 
 def echo_request(message_id: int) -> bytes:
     """An SMB2 ECHO request (68 bytes, no transport framing): 1 credit charged, 1 asked."""
-    return _HEADER.pack(PROTOCOL_ID, HEADER_BYTES, 1, 0, SMB2_ECHO, 1, 0, 0, message_id, 0, 0, 0,
-                        bytes(16)) + _ECHO_BODY
+    return (
+        _HEADER.pack(
+            PROTOCOL_ID, HEADER_BYTES, 1, 0, SMB2_ECHO, 1, 0, 0, message_id, 0, 0, 0, bytes(16)
+        )
+        + _ECHO_BODY
+    )
 
 
 def parse_header(data: bytes) -> tuple[int, int, int, int]:
     """(command, status, message_id, flags) of an SMB2 sync header."""
     if len(data) < HEADER_BYTES:
         raise SMB2Error(f"{len(data)} bytes: shorter than an SMB2 header")
-    proto, size, _charge, status, command, _credits, flags, _next, mid, *_ = _HEADER.unpack_from(data)
+    proto, size, _charge, status, command, _credits, flags, _next, mid, *_ = _HEADER.unpack_from(
+        data
+    )
     if proto != PROTOCOL_ID or size != HEADER_BYTES:
         raise SMB2Error("not an SMB2 header")
     return command, status, mid, flags
@@ -59,9 +65,34 @@ def fake_write_response(request: bytes) -> bytes:
     granted, unsigned, Count = the request's Length. (For the replica's lost-write control:
     impacket does not verify the signatures of responses.)"""
     length = write_request_length(request)
-    (_proto, _size, charge, _status, _command, _credits, _flags, _next, mid, reserved, tree_id,
-     session_id, _sig) = _HEADER.unpack_from(request)
-    header = _HEADER.pack(PROTOCOL_ID, HEADER_BYTES, charge, STATUS_SUCCESS, SMB2_WRITE,
-                          max(1, charge), SMB2_FLAGS_SERVER_TO_REDIR, 0, mid, reserved, tree_id,
-                          session_id, bytes(16))
+    (
+        _proto,
+        _size,
+        charge,
+        _status,
+        _command,
+        _credits,
+        _flags,
+        _next,
+        mid,
+        reserved,
+        tree_id,
+        session_id,
+        _sig,
+    ) = _HEADER.unpack_from(request)
+    header = _HEADER.pack(
+        PROTOCOL_ID,
+        HEADER_BYTES,
+        charge,
+        STATUS_SUCCESS,
+        SMB2_WRITE,
+        max(1, charge),
+        SMB2_FLAGS_SERVER_TO_REDIR,
+        0,
+        mid,
+        reserved,
+        tree_id,
+        session_id,
+        bytes(16),
+    )
     return header + _WRITE_RESPONSE.pack(17, 0, length, 0, 0, 0) + b"\x00"

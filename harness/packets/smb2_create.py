@@ -22,7 +22,9 @@ LOCK_EXCLUSIVE = 0x02
 LOCK_UNLOCK = 0x04
 LOCK_FAIL_IMMEDIATELY = 0x10
 
-_CONTEXT = struct.Struct("<IHHHHI")  # Next, NameOffset, NameLength, Reserved, DataOffset, DataLength
+_CONTEXT = struct.Struct(
+    "<IHHHHI"
+)  # Next, NameOffset, NameLength, Reserved, DataOffset, DataLength
 # StructureSize, OplockLevel, Flags, CreateAction, 4 times, AllocationSize, EndOfFile,
 # FileAttributes, Reserved2, FileId (persistent, volatile), CreateContextsOffset, Length
 _CREATE_RESPONSE = struct.Struct("<HBBIQQQQQQII16sII")
@@ -58,12 +60,15 @@ def lease_v1(key: bytes, state: int = LEASE_RWH) -> bytes:
     return create_context(b"RqLs", key + struct.pack("<IIQ", state, 0, 0))
 
 
-def lease_v2(key: bytes, state: int = LEASE_RWH, parent_key: bytes = bytes(16), epoch: int = 0) -> bytes:
+def lease_v2(
+    key: bytes, state: int = LEASE_RWH, parent_key: bytes = bytes(16), epoch: int = 0
+) -> bytes:
     """SMB2_CREATE_REQUEST_LEASE_V2 ("RqLs", 52 bytes of data: SMB 3.x)."""
     if len(key) != 16 or len(parent_key) != 16:
         raise ValueError("a lease key is 16 bytes")
-    return create_context(b"RqLs", key + struct.pack("<IIQ", state, 0, 0) + parent_key
-                          + struct.pack("<HH", epoch, 0))
+    return create_context(
+        b"RqLs", key + struct.pack("<IIQ", state, 0, 0) + parent_key + struct.pack("<HH", epoch, 0)
+    )
 
 
 def durable_v1() -> bytes:
@@ -90,8 +95,8 @@ def parse_contexts(buf: bytes) -> dict[str, bytes]:
         if pos + _CONTEXT.size > len(buf):
             raise SMB2Error(f"create context at {pos} runs past {len(buf)} bytes")
         nxt, name_off, name_len, _r, data_off, data_len = _CONTEXT.unpack_from(buf, pos)
-        name = buf[pos + name_off:pos + name_off + name_len]
-        data = buf[pos + data_off:pos + data_off + data_len] if data_len else b""
+        name = buf[pos + name_off : pos + name_off + name_len]
+        data = buf[pos + data_off : pos + data_off + data_len] if data_len else b""
         if len(name) != name_len or len(data) != data_len:
             raise SMB2Error(f"create context at {pos}: name or data runs past the buffer")
         out[name.decode("latin-1")] = data
@@ -108,8 +113,9 @@ def parse_create_response(body: bytes) -> dict:
     header)."""
     if len(body) < _CREATE_RESPONSE.size:
         raise SMB2Error(f"{len(body)} bytes: shorter than a CREATE response")
-    (size, oplock, _flags, action, *_times, _attrs, _r2, file_id, ctx_off,
-     ctx_len) = _CREATE_RESPONSE.unpack_from(body)
+    (size, oplock, _flags, action, *_times, _attrs, _r2, file_id, ctx_off, ctx_len) = (
+        _CREATE_RESPONSE.unpack_from(body)
+    )
     if size != 89:
         raise SMB2Error(f"CREATE response StructureSize {size}, not 89")
     contexts = {}
@@ -117,9 +123,13 @@ def parse_create_response(body: bytes) -> dict:
         start = ctx_off - HEADER_BYTES
         if start < _CREATE_RESPONSE.size or start + ctx_len > len(body):
             raise SMB2Error("CREATE response contexts outside the body")
-        contexts = parse_contexts(body[start:start + ctx_len])
-    return {"oplock_level": oplock, "create_action": action,
-            "file_id": struct.unpack("<QQ", file_id), "contexts": contexts}
+        contexts = parse_contexts(body[start : start + ctx_len])
+    return {
+        "oplock_level": oplock,
+        "create_action": action,
+        "file_id": struct.unpack("<QQ", file_id),
+        "contexts": contexts,
+    }
 
 
 def lease_state(data: bytes) -> int:
@@ -134,4 +144,6 @@ def lock_request(file_id: bytes, locks: list[tuple[int, int, int]], sequence: in
     if len(file_id) != 16 or not locks:
         raise ValueError("a LOCK needs a 16-byte file id and at least one lock")
     body = struct.pack("<HHI", 48, len(locks), sequence) + file_id
-    return body + b"".join(struct.pack("<QQII", off, length, flags, 0) for off, length, flags in locks)
+    return body + b"".join(
+        struct.pack("<QQII", off, length, flags, 0) for off, length, flags in locks
+    )

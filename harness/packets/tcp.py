@@ -40,10 +40,32 @@ def parse_ipv4_tcp(packet: bytes) -> Segment | None:
     return Segment(src, dst, sport, dport, seq, ack, off_flags & 0x3F, window, payload_len)
 
 
-def tcp_packet(src: str, dst: str, sport: int, dport: int, seq: int, ack: int, flags: int,
-               window: int = 65535, payload: bytes = b"") -> bytes:
+def tcp_packet(
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    seq: int,
+    ack: int,
+    flags: int,
+    window: int = 65535,
+    payload: bytes = b"",
+) -> bytes:
     """An IPv4/TCP packet (checksums zero): for tests of the parser."""
-    tcp = struct.pack(">HHIIHHHH", sport, dport, seq, ack, (5 << 12) | flags, window, 0, 0) + payload
-    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-                     bytes(int(x) for x in src.split(".")), bytes(int(x) for x in dst.split(".")))
+    tcp = (
+        struct.pack(">HHIIHHHH", sport, dport, seq, ack, (5 << 12) | flags, window, 0, 0) + payload
+    )
+    ip = struct.pack(
+        ">BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(tcp),
+        0,
+        0,
+        64,
+        6,
+        0,
+        bytes(int(x) for x in src.split(".")),
+        bytes(int(x) for x in dst.split(".")),
+    )
     return ip + tcp

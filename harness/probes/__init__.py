@@ -32,7 +32,8 @@ class ProbeKind:
     # A default that a crowd (more healthy clients than processes allowed) goes without while
     # it is at its default rate; any other rate still needs a process per client.
     off_in_crowds: bool = False
-    from_drop: bool = False  # runs only from the fault phase on (it would disturb the victim's set-up)
+    # runs only from the fault phase on (it would disturb the victim's set-up)
+    from_drop: bool = False
     judged_by_access: bool = False  # judged by time-to-access (checkers.access), not latency bounds
     # Runs in each healthy client's one shared prober process (``c<N>_shared``), in a thread
     # and (if it needs one) on a session of its own: a stalled request class stalls only its
@@ -66,45 +67,140 @@ class ProbeContext:
     held_file: str | None = None  # the file it holds it on (harness.clients.holdings)
 
 
-PROBES: dict[str, ProbeKind] = {k.name: k for k in (
-    ProbeKind("nbstat", 20.0, False, "nbstat", "harness.probes.nbstat:NodeStatusProbe",
-              "Adapter Status (NODE STATUS) on UDP 137"),
-    ProbeKind("nbt_session", 10.0, False, "nbt", "harness.probes.nbt_session:SessionRequestProbe",
-              "new TCP connection + NBT SESSION REQUEST"),
-    ProbeKind("smb_echo", 10.0, True, None, "harness.probes.smb_echo:EchoProbe",
-              "SMB ECHO on an established session", poolable=True),
-    ProbeKind("smb_rw", 4.0, True, None, "harness.probes.smb_rw:ReadWriteProbe",
-              "512-byte write + read-back of the client's own file"),
-    ProbeKind("smb_open", 4.0, True, None, "harness.probes.smb_open:OpenProbe",
-              "open (create if needed) + close of the client's own file", off_in_crowds=True),
-    ProbeKind("smb_lock", 2.0, True, None, "harness.probes.smb_lock:LockProbe",
-              "exclusive byte-range lock + unlock on the client's own open file",
-              off_in_crowds=True, shared=True),
-    ProbeKind("smb_contend", 0.0, True, None, "harness.probes.smb_contend:ContendedOpenProbe",
-              "open (and close) of the file the victim holds, conflicting with its holding",
-              from_drop=True, judged_by_access=True,
-              off_by_default_reason="it needs a holding ([victim] holds): the holdings "
-                                    "scenarios turn it on"),
-    ProbeKind("smb_logon", 1.0, False, None, "harness.probes.smb_logon:LogonProbe",
-              "new connection: NBT session request (or direct TCP), NEGOTIATE, SESSION_SETUP, "
-              "TREE_CONNECT, LOGOFF", off_in_crowds=True, shared=True, floor_scale=3.0),
-    ProbeKind("smb_list", 2.0, True, None, "harness.probes.smb_list:ListProbe",
-              "QUERY_DIRECTORY of the client's own directory of a few files",
-              off_in_crowds=True, shared=True),
-    ProbeKind("smb_stat", 2.0, True, None, "harness.probes.smb_stat:StatProbe",
-              "QUERY_INFO (standard information) of the client's own open file",
-              off_in_crowds=True, shared=True),
-    ProbeKind("smb_meta", 1.0, True, None, "harness.probes.smb_meta:MetadataProbe",
-              "truncate, flush, rename, delete + undelete (SET_INFO, FLUSH) of the client's "
-              "own open file",
-              off_in_crowds=True, shared=True, floor_scale=2.0),
-    ProbeKind("rpc_shares", 1.0, True, None, "harness.probes.rpc_shares:ShareEnumProbe",
-              "srvsvc NetrShareEnum over IPC$ (DCE/RPC on a named pipe)",
-              off_in_crowds=True, shared=True, floor_scale=2.0),
-    ProbeKind("nb_query", 2.0, False, "nbstat", "harness.probes.nb_query:NameQueryProbe",
-              "NetBIOS NAME QUERY for the server's name <20> on UDP 137",
-              off_in_crowds=True, shared=True),
-)}
+PROBES: dict[str, ProbeKind] = {
+    k.name: k
+    for k in (
+        ProbeKind(
+            "nbstat",
+            20.0,
+            False,
+            "nbstat",
+            "harness.probes.nbstat:NodeStatusProbe",
+            "Adapter Status (NODE STATUS) on UDP 137",
+        ),
+        ProbeKind(
+            "nbt_session",
+            10.0,
+            False,
+            "nbt",
+            "harness.probes.nbt_session:SessionRequestProbe",
+            "new TCP connection + NBT SESSION REQUEST",
+        ),
+        ProbeKind(
+            "smb_echo",
+            10.0,
+            True,
+            None,
+            "harness.probes.smb_echo:EchoProbe",
+            "SMB ECHO on an established session",
+            poolable=True,
+        ),
+        ProbeKind(
+            "smb_rw",
+            4.0,
+            True,
+            None,
+            "harness.probes.smb_rw:ReadWriteProbe",
+            "512-byte write + read-back of the client's own file",
+        ),
+        ProbeKind(
+            "smb_open",
+            4.0,
+            True,
+            None,
+            "harness.probes.smb_open:OpenProbe",
+            "open (create if needed) + close of the client's own file",
+            off_in_crowds=True,
+        ),
+        ProbeKind(
+            "smb_lock",
+            2.0,
+            True,
+            None,
+            "harness.probes.smb_lock:LockProbe",
+            "exclusive byte-range lock + unlock on the client's own open file",
+            off_in_crowds=True,
+            shared=True,
+        ),
+        ProbeKind(
+            "smb_contend",
+            0.0,
+            True,
+            None,
+            "harness.probes.smb_contend:ContendedOpenProbe",
+            "open (and close) of the file the victim holds, conflicting with its holding",
+            from_drop=True,
+            judged_by_access=True,
+            off_by_default_reason="it needs a holding ([victim] holds): the holdings "
+            "scenarios turn it on",
+        ),
+        ProbeKind(
+            "smb_logon",
+            1.0,
+            False,
+            None,
+            "harness.probes.smb_logon:LogonProbe",
+            "new connection: NBT session request (or direct TCP), NEGOTIATE, SESSION_SETUP, "
+            "TREE_CONNECT, LOGOFF",
+            off_in_crowds=True,
+            shared=True,
+            floor_scale=3.0,
+        ),
+        ProbeKind(
+            "smb_list",
+            2.0,
+            True,
+            None,
+            "harness.probes.smb_list:ListProbe",
+            "QUERY_DIRECTORY of the client's own directory of a few files",
+            off_in_crowds=True,
+            shared=True,
+        ),
+        ProbeKind(
+            "smb_stat",
+            2.0,
+            True,
+            None,
+            "harness.probes.smb_stat:StatProbe",
+            "QUERY_INFO (standard information) of the client's own open file",
+            off_in_crowds=True,
+            shared=True,
+        ),
+        ProbeKind(
+            "smb_meta",
+            1.0,
+            True,
+            None,
+            "harness.probes.smb_meta:MetadataProbe",
+            "truncate, flush, rename, delete + undelete (SET_INFO, FLUSH) of the client's "
+            "own open file",
+            off_in_crowds=True,
+            shared=True,
+            floor_scale=2.0,
+        ),
+        ProbeKind(
+            "rpc_shares",
+            1.0,
+            True,
+            None,
+            "harness.probes.rpc_shares:ShareEnumProbe",
+            "srvsvc NetrShareEnum over IPC$ (DCE/RPC on a named pipe)",
+            off_in_crowds=True,
+            shared=True,
+            floor_scale=2.0,
+        ),
+        ProbeKind(
+            "nb_query",
+            2.0,
+            False,
+            "nbstat",
+            "harness.probes.nb_query:NameQueryProbe",
+            "NetBIOS NAME QUERY for the server's name <20> on UDP 137",
+            off_in_crowds=True,
+            shared=True,
+        ),
+    )
+}
 
 
 def off_without_reason(kinds) -> list[str]:

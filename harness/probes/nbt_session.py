@@ -74,14 +74,16 @@ class SessionRequestProbe:
     @classmethod
     def from_context(cls, ctx) -> SessionRequestProbe:
         ep = ctx.endpoint
-        return cls(ep.host, ep.nbt_port, ep.netbios_name, f"NBTH{ctx.client}".upper()[:15],
-                   ctx.timeout_s)
+        return cls(
+            ep.host, ep.nbt_port, ep.netbios_name, f"NBTH{ctx.client}".upper()[:15], ctx.timeout_s
+        )
 
     def open(self) -> None:
         # Look the name up once, outside the timed path: a probe must time the server, not
         # the resolver (create_connection would resolve on every invocation).
-        self.addr = str(socket.getaddrinfo(self.host, self.port, socket.AF_INET,
-                                           socket.SOCK_STREAM)[0][4][0])
+        self.addr = str(
+            socket.getaddrinfo(self.host, self.port, socket.AF_INET, socket.SOCK_STREAM)[0][4][0]
+        )
 
     def invoke(self) -> None:
         send_session_request(self.addr, self.port, self._request, self.timeout_s)

@@ -13,7 +13,9 @@ def server_ready(endpoint: Endpoint, timeout_s: float = 1.0) -> tuple[bool, str]
     except Exception as exc:  # noqa: BLE001 not ready, whatever the cause; the cause is shown
         return False, f"NBSTAT: {exc}"
     try:
-        request_session(endpoint.host, endpoint.nbt_port, endpoint.netbios_name, "NBTHREADY", timeout_s)
+        request_session(
+            endpoint.host, endpoint.nbt_port, endpoint.netbios_name, "NBTHREADY", timeout_s
+        )
     except Exception as exc:  # noqa: BLE001 not ready, whatever the cause; the cause is shown
         return False, f"NBT session request: {exc}"
     return True, "ready"

@@ -42,8 +42,13 @@ class ContendedOpenProbe:
         )
 
         conn, tid = self.session.conn, self.session.tree_id
-        fid = conn.createFile(tid, self.held_file, desiredAccess=GENERIC_READ | GENERIC_WRITE,
-                              shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE, creationDisposition=FILE_OPEN)
+        fid = conn.createFile(
+            tid,
+            self.held_file,
+            desiredAccess=GENERIC_READ | GENERIC_WRITE,
+            shareMode=FILE_SHARE_READ | FILE_SHARE_WRITE,
+            creationDisposition=FILE_OPEN,
+        )
         try:
             if self.holds == "byte_range_lock":
                 conn.writeFile(tid, fid, b"\x01", 0)

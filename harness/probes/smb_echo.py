@@ -38,7 +38,9 @@ class EchoProbe:
         smb = self.session.smb
         state = getattr(smb, "_Connection", None)
         session_state = getattr(smb, "_Session", None) or {}
-        encrypted = bool(session_state.get("SessionFlags", 0) & 0x0004)  # SMB2_SESSION_FLAG_ENCRYPT_DATA
+        encrypted = bool(
+            session_state.get("SessionFlags", 0) & 0x0004
+        )  # SMB2_SESSION_FLAG_ENCRYPT_DATA
         if isinstance(state, dict) and "SequenceWindow" in state and not encrypted:
             self._window = state
             self._sock = self.session.sock
@@ -89,8 +91,9 @@ class EchoProbe:
         if answered_id == UNSOLICITED_ID:
             return False  # a notification the server sent of its own (an oplock break)
         if answered_id > message_id:  # no late answer: that id was never sent
-            raise ConnectionError(f"echo {message_id} answered with message id {answered_id}, "
-                                  "which was never sent")
+            raise ConnectionError(
+                f"echo {message_id} answered with message id {answered_id}, which was never sent"
+            )
         if answered_id != message_id:
             return False  # a late answer to an earlier echo that timed out
         if command != SMB2_ECHO:

@@ -52,8 +52,13 @@ class ReadWriteProbe:
         block = self._n.to_bytes(4, "little") + self._tail
         conn, tid = self.session.conn, self.session.tree_id
         conn.writeFile(tid, self.file_id, block, offset)
-        detail = {"file": self.file_name, "offset": offset, "length": len(block),
-                  "crc32": zlib.crc32(block), "acked": True}
+        detail = {
+            "file": self.file_name,
+            "offset": offset,
+            "length": len(block),
+            "crc32": zlib.crc32(block),
+            "acked": True,
+        }
         try:
             back = conn.readFile(tid, self.file_id, offset, self.size_bytes)
         except Exception as exc:  # acknowledged all the same: recorded, so it is re-read
@@ -62,7 +67,9 @@ class ReadWriteProbe:
         if back != block:
             raise ReadBackMismatch(
                 f"read back {len(back)} bytes at offset {offset} that differ from the "
-                f"{len(block)} written", {**detail, "read_back": "mismatch"})
+                f"{len(block)} written",
+                {**detail, "read_back": "mismatch"},
+            )
         return detail
 
     def close(self) -> None:

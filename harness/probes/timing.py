@@ -33,8 +33,9 @@ def send_at(deadline_monotonic: float, spin_s: float = SPIN_S) -> float:
     return now
 
 
-def recv_polling(sock: socket.socket, bufsize: int, deadline_monotonic: float,
-                 spin_s: float = RECV_SPIN_S) -> bytes:
+def recv_polling(
+    sock: socket.socket, bufsize: int, deadline_monotonic: float, spin_s: float = RECV_SPIN_S
+) -> bytes:
     """sock.recv(bufsize), polled actively for up to ``spin_s``, then blocking until the
     deadline (socket.timeout after it). The socket's timeout is as it was before, whatever
     the outcome (an answer during the poll once left it non-blocking)."""

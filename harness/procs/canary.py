@@ -35,6 +35,7 @@ RECORD_LATE_US = 5000.0  # only wake-ups later than this are written to the hist
 class CanarySpec:
     """One canary process: its name in the history, its priority, where it writes, how long
     it runs."""
+
     role: ClassVar[str] = "canary"
     name: str
     realtime: bool  # the probers' real-time priority, or normal (the server's)

@@ -60,8 +60,14 @@ def _pss_kb() -> int | None:
     return None
 
 
-def pool_schedule(rate_hz: float, sessions: int, total_s: float, stagger: float,
-                  first_index: int, all_sessions: int) -> list[tuple[float, int]]:
+def pool_schedule(
+    rate_hz: float,
+    sessions: int,
+    total_s: float,
+    stagger: float,
+    first_index: int,
+    all_sessions: int,
+) -> list[tuple[float, int]]:
     """(intended_s, session) for every operation, in time order. Session k (of the pool)
     is shifted by (first_index + k) / all_sessions of a period: spread over every pool."""
     events = []
@@ -86,16 +92,26 @@ def pool_main(spec, conn) -> None:
         writer = HistoryWriter(spec.events_path, spec.name)
         shared_file = client_file_name(spec.name)
         for k in range(spec.sessions):
-            s = open_session(spec.endpoint, f"NBTH{spec.name}{k}"[:15], spec.timeout_s, spec.dialect,
-                             spec.transport)
+            s = open_session(
+                spec.endpoint,
+                f"NBTH{spec.name}{k}"[:15],
+                spec.timeout_s,
+                spec.dialect,
+                spec.transport,
+            )
             sessions.append(s)
             if spec.idle:  # one file of the pool, held open by every idle session
                 s.open_file(shared_file, overwrite=(k == 0))  # open until its logoff
         probes = [] if spec.idle else _echo_probes(spec, sessions)
         first = sessions[0]
-        info = {"pid": os.getpid(), "sessions": len(sessions), "local": first.local_addr(),
-                "peer": "{}:{}".format(*first.sock.getpeername()[:2]), "dialect": first.dialect,
-                "sched": raise_priority()}  # its sends are timed: see harness.clients.priority
+        info = {
+            "pid": os.getpid(),
+            "sessions": len(sessions),
+            "local": first.local_addr(),
+            "peer": "{}:{}".format(*first.sock.getpeername()[:2]),
+            "dialect": first.dialect,
+            "sched": raise_priority(),
+        }  # its sends are timed: see harness.clients.priority
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec.name, spec.endpoint, exc)
     t0 = ready_then_start(conn, info)
@@ -133,8 +149,9 @@ def _echo_probes(spec, sessions) -> list:
 def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
     """Every session's echoes on their schedules, multiplexed on one selector."""
     rate_hz = spec.rates_hz["smb_echo"]
-    plan = pool_schedule(rate_hz, len(probes), spec.phases.total_s, spec.stagger,
-                         spec.first_index, spec.all_sessions)
+    plan = pool_schedule(
+        rate_hz, len(probes), spec.phases.total_s, spec.stagger, spec.first_index, spec.all_sessions
+    )
     sel = selectors.DefaultSelector()
     for k, p in enumerate(probes):
         sel.register(p.session.sock, selectors.EVENT_READ, k)
@@ -153,10 +170,17 @@ def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
     def complete(k: int, op: tuple, outcome: str, error: str | None) -> None:
         seq, intended_s, sent, _deadline, _mid = op
         end = time.monotonic()
-        writer.write(outcome, t_s=end - t0, seq=seq, session=k,
-                     latency_us=round((end - t0 - intended_s) * 1e6, 1),
-                     sent_s=round(sent - t0, 6), service_us=round((end - sent) * 1e6, 1),
-                     error=error, **common)
+        writer.write(
+            outcome,
+            t_s=end - t0,
+            seq=seq,
+            session=k,
+            latency_us=round((end - t0 - intended_s) * 1e6, 1),
+            sent_s=round(sent - t0, 6),
+            service_us=round((end - sent) * 1e6, 1),
+            error=error,
+            **common,
+        )
         outstanding.pop(k, None)
         if waiting[k]:  # the next echo of this session was due meanwhile: send it now, late
             nseq, nintended = waiting[k].popleft()
@@ -169,16 +193,24 @@ def _run_active(spec, probes: list, writer: HistoryWriter, t0: float) -> None:
             intended_s, k = plan[i]
             seq = i
             i += 1
-            writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6),
-                         seq=seq, session=k, **common)
+            writer.write(
+                INVOKE,
+                phase=spec.phases.phase_at(intended_s),
+                intended_s=round(intended_s, 6),
+                seq=seq,
+                session=k,
+                **common,
+            )
             if k in outstanding:
                 waiting[k].append((seq, intended_s))
                 continue
             send(k, seq, intended_s, send_at(t0 + intended_s, spec.spin_s))
             continue
         deadlines = [op[3] for op in outstanding.values()]
-        wake = min(deadlines + ([t0 + plan[i][0] - spec.spin_s] if i < len(plan) else []),
-                   default=now + 0.1)
+        wake = min(
+            deadlines + ([t0 + plan[i][0] - spec.spin_s] if i < len(plan) else []),
+            default=now + 0.1,
+        )
         for key, _ in sel.select(max(0.0, wake - now)):
             k = key.data
             op = outstanding.get(k)
@@ -221,9 +253,13 @@ def _run_idle(spec, sessions: list, writer: HistoryWriter, t0: float) -> None:
             if not data:
                 sel.unregister(key.fileobj)
                 lost.append(key.data)
-                writer.write("idle_lost", session=key.data, role=spec.role,
-                             phase=spec.phases.phase_at(now - t0),
-                             error="the server closed an idle session")
+                writer.write(
+                    "idle_lost",
+                    session=key.data,
+                    role=spec.role,
+                    phase=spec.phases.phase_at(now - t0),
+                    error="the server closed an idle session",
+                )
     writer.write("idle", held=len(sessions) - len(lost), lost=lost[:20], sessions=len(sessions))
     for s in sessions:
         s.sock.setblocking(True)

@@ -80,9 +80,16 @@ class WorkerSpec:
 
 def _build_probes(spec: WorkerSpec, session):
     holds = spec.victim_spec.holds if spec.victim_spec else None
-    ctx = ProbeContext(spec.endpoint, spec.name, spec.timeout_s, session, holds=holds,
-                       held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None,
-                       dialect=spec.dialect, transport=spec.transport)
+    ctx = ProbeContext(
+        spec.endpoint,
+        spec.name,
+        spec.timeout_s,
+        session,
+        holds=holds,
+        held_file=held_file_name(spec.owner_pid, _run_tag(spec)) if holds else None,
+        dialect=spec.dialect,
+        transport=spec.transport,
+    )
     probes = {name: PROBES[name].load().from_context(ctx) for name in spec.rates_hz}
     for p in probes.values():
         p.open()
@@ -94,14 +101,22 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     ``<process>_<probe>``, as its scratch files), set up in threads at once (a logon is
     mostly waiting for the server); its sessions. ``info`` gets a session's addresses and
     dialect (for the history's ``client`` event). The first error is raised."""
+
     def build(name: str):
         client = f"{spec.name}_{name}"
         session = None
         if PROBES[name].needs_session:
-            session = open_session(spec.endpoint, f"NBTH-{client}", spec.timeout_s, spec.dialect,
-                                   spec.transport)
-        ctx = ProbeContext(spec.endpoint, client, spec.timeout_s, session, dialect=spec.dialect,
-                           transport=spec.transport)
+            session = open_session(
+                spec.endpoint, f"NBTH-{client}", spec.timeout_s, spec.dialect, spec.transport
+            )
+        ctx = ProbeContext(
+            spec.endpoint,
+            client,
+            spec.timeout_s,
+            session,
+            dialect=spec.dialect,
+            transport=spec.transport,
+        )
         probe = PROBES[name].load().from_context(ctx)
         probe.open()
         return probe, session
@@ -111,8 +126,12 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     sessions = [session for _, session in built.values() if session is not None]
     if sessions:
         first = sessions[0]
-        info.update(local=first.local_addr(), dialect=first.dialect, encrypted=first.encrypted,
-                    peer="{}:{}".format(*first.sock.getpeername()[:2]))
+        info.update(
+            local=first.local_addr(),
+            dialect=first.dialect,
+            encrypted=first.encrypted,
+            peer="{}:{}".format(*first.sock.getpeername()[:2]),
+        )
     return {name: probe for name, (probe, _) in built.items()}, sessions
 
 
@@ -125,15 +144,20 @@ def _run_shared(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
     errors: list[str] = []
 
     def run(name: str) -> None:
-        one = replace(spec, rates_hz={name: spec.rates_hz[name]}, spin_s=SHARED_SPIN_S,
-                      stagger=spec.staggers.get(name, spec.stagger))
+        one = replace(
+            spec,
+            rates_hz={name: spec.rates_hz[name]},
+            spin_s=SHARED_SPIN_S,
+            stagger=spec.staggers.get(name, spec.stagger),
+        )
         try:
             _run_probes(one, {name: probes[name]}, writer, t0)
         except Exception as exc:  # noqa: BLE001 recorded in the history, as worker_main does
             errors.append(f"{spec.name} {name}: {describe_error(exc, spec.endpoint)}")
 
-    threads = [threading.Thread(target=run, args=(name,), name=name, daemon=True)
-               for name in probes]
+    threads = [
+        threading.Thread(target=run, args=(name,), name=name, daemon=True) for name in probes
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -167,13 +191,25 @@ def _run_probes(spec: WorkerSpec, probes: dict, writer: HistoryWriter, t0: float
         operation = probes[probe].invoke
         sent = send_at(t0 + intended_s, spec.spin_s)
         if sent - t0 - intended_s > spec.timeout_s:
-            writer.write(INFO, latency_us=None, error="not sent: blocked by an earlier operation past the timeout", **common)
+            writer.write(
+                INFO,
+                latency_us=None,
+                error="not sent: blocked by an earlier operation past the timeout",
+                **common,
+            )
             continue
         _complete(spec, writer, t0, intended_s, sent, operation, common)
 
 
-def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: float, sent: float,
-              operation, common: dict) -> str:
+def _complete(
+    spec: WorkerSpec,
+    writer: HistoryWriter,
+    t0: float,
+    intended_s: float,
+    sent: float,
+    operation,
+    common: dict,
+) -> str:
     """Run one operation (sent at monotonic ``sent``) and write its completion with the
     intended, sent and completed times; return its outcome (ok, fail, info)."""
     outcome, error = OK, None
@@ -185,42 +221,63 @@ def _complete(spec: WorkerSpec, writer: HistoryWriter, t0: float, intended_s: fl
         outcome, error, detail = INFO, f"timeout: {exc}"[:200], getattr(exc, "detail", None)
     except Exception as exc:  # noqa: BLE001 any failure of the operation is a failed probe
         end = time.monotonic()  # describing the error is not part of the operation
-        outcome, error, detail = FAIL, describe_error(exc, spec.endpoint), getattr(exc, "detail", None)
+        outcome, error, detail = (
+            FAIL,
+            describe_error(exc, spec.endpoint),
+            getattr(exc, "detail", None),
+        )
     sent_s, end_s = sent - t0, end - t0
-    writer.write(outcome, t_s=end_s, latency_us=round((end_s - intended_s) * 1e6, 1),
-                 sent_s=round(sent_s, 6), service_us=round((end - sent) * 1e6, 1),
-                 error=error, **common, **({"detail": detail} if isinstance(detail, dict) else {}))
+    writer.write(
+        outcome,
+        t_s=end_s,
+        latency_us=round((end_s - intended_s) * 1e6, 1),
+        sent_s=round(sent_s, 6),
+        service_us=round((end - sent) * 1e6, 1),
+        error=error,
+        **common,
+        **({"detail": detail} if isinstance(detail, dict) else {}),
+    )
     return outcome
 
 
 def _bytes_acked(sock) -> int | None:
     """What the peer's TCP has acknowledged of what this socket sent (tcp_info)."""
     try:
-        return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)).get("bytes_acked")
+        return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)).get(
+            "bytes_acked"
+        )
     except OSError:
         return None
 
 
-def _write_victim_data(spec: WorkerSpec, operations, writer: HistoryWriter, t0: float,
-                       first_seq: int) -> int:
+def _write_victim_data(
+    spec: WorkerSpec, operations, writer: HistoryWriter, t0: float, first_seq: int
+) -> int:
     """Part of the victim's own data (harness.clients.victim_data), each operation an
     invocation and a completion in the history, role ``victim``, in turn as fast as answered
     (no schedule); stops at the first that does not succeed. Returns the next seq."""
     for seq, (probe, operation) in enumerate(operations, first_seq):
         intended_s = time.monotonic() - t0
         common: dict[str, Any] = {"probe": probe, "seq": seq, "role": spec.role}
-        writer.write(INVOKE, phase=spec.phases.phase_at(intended_s), intended_s=round(intended_s, 6),
-                     **common)
+        writer.write(
+            INVOKE,
+            phase=spec.phases.phase_at(intended_s),
+            intended_s=round(intended_s, 6),
+            **common,
+        )
         if _complete(spec, writer, t0, intended_s, time.monotonic(), operation, common) != OK:
             return -1
     return first_seq + len(operations)
 
 
-def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn,
-                data=None) -> None:
+def _run_victim(
+    spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: float, conn, data=None
+) -> None:
     drop.fault_end_monotonic = t0 + spec.phases.fault_start_s + spec.phases.fault_s
     sent_bytes = None
-    if data is not None:  # its own data: flushed at the warm-up's end, one write just before the drop
+    if (
+        data is not None
+    ):  # its own data: flushed at the warm-up's end, one write just before the drop
         acked_before = _bytes_acked(session.sock)
         _sleep_until(t0, max(0.0, spec.phases.warmup_s - LEAD_S))
         seq = _write_victim_data(spec, data.flushed_part(), writer, t0, 0)
@@ -239,6 +296,7 @@ def _run_victim(spec: WorkerSpec, session, drop, writer: HistoryWriter, t0: floa
             detail = {**detail, "sent_before_drop_bytes": sent_bytes}
         writer.write("drop", event="end", mode=drop.mode, detail=detail)
         dropped(conn, detail)
+
         def record(event, **kw):
             writer.write("drop", event=event, mode=drop.mode, **kw)
 
@@ -269,15 +327,17 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         if spec.netns:
             enter_netns(spec.netns)
         writer = HistoryWriter(spec.events_path, spec.name)
-        needs_session = spec.role == "victim" or (not spec.shared and any(
-            PROBES[p].needs_session for p in spec.rates_hz))
+        needs_session = spec.role == "victim" or (
+            not spec.shared and any(PROBES[p].needs_session for p in spec.rates_hz)
+        )
         info: dict[str, Any] = {"pid": os.getpid()}
         if spec.role == "healthy":  # their wake-ups are timed: see harness.clients.priority
             info["sched"] = raise_priority()
         drop = spec.drop
         if needs_session:
-            session = open_session(spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect,
-                                   spec.transport)
+            session = open_session(
+                spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect, spec.transport
+            )
             info["local"] = session.local_addr()
             info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
             info["encrypted"] = session.encrypted
@@ -287,9 +347,12 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 raise RuntimeError("a victim without its drop or its session")
             drop.prepare(session)
             if spec.victim_spec:  # what it holds when it drops (harness.clients.holdings)
-                info["holding"] = take(session, spec.victim_spec.holds,
-                                       held_file_name(spec.owner_pid, _run_tag(spec)),
-                                       spec.victim_spec.durable_timeout_ms)
+                info["holding"] = take(
+                    session,
+                    spec.victim_spec.holds,
+                    held_file_name(spec.owner_pid, _run_tag(spec)),
+                    spec.victim_spec.durable_timeout_ms,
+                )
             victim_data = VictimData(session)  # its own file, written before the drop
             victim_data.open()
         elif spec.shared:

@@ -34,20 +34,42 @@ def build_parser() -> argparse.ArgumentParser:
         description="Known-bad NBT relay (KB Q186873): freezes every "
         "session for --hold-s after one client's session is lost.",
     )
-    p.add_argument("--listen", required=True, metavar="ADDR",
-                   help=f"address to listen on: loopback or the lab subnet {LAB_NETWORK} unless "
-                   "--allow-any-address (the replica relays whoever reaches it)")
-    p.add_argument("--allow-any-address", action="store_true",
-                   help="listen on any address, the wildcard (0.0.0.0, ::) included")
-    p.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
-                   help=f"client connections at once; more are reset (default: {MAX_CONNECTIONS})")
-    p.add_argument("--max-held-bytes", type=int, default=MAX_HELD_BYTES, metavar="B",
-                   help="bytes held per connection and direction; beyond it that side is not "
-                   f"read (TCP flow control) (default: {MAX_HELD_BYTES}; with the connection "
-                   f"cap at most {MAX_CONNECTIONS * 2 * MAX_HELD_BYTES // 2**20} MiB in all)")
-    p.add_argument("--max-held-datagrams", type=int, default=MAX_HELD_DATAGRAMS, metavar="N",
-                   help="name-service datagrams held during a freeze; more are dropped "
-                   f"(default: {MAX_HELD_DATAGRAMS})")
+    p.add_argument(
+        "--listen",
+        required=True,
+        metavar="ADDR",
+        help=f"address to listen on: loopback or the lab subnet {LAB_NETWORK} unless "
+        "--allow-any-address (the replica relays whoever reaches it)",
+    )
+    p.add_argument(
+        "--allow-any-address",
+        action="store_true",
+        help="listen on any address, the wildcard (0.0.0.0, ::) included",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=MAX_CONNECTIONS,
+        metavar="N",
+        help=f"client connections at once; more are reset (default: {MAX_CONNECTIONS})",
+    )
+    p.add_argument(
+        "--max-held-bytes",
+        type=int,
+        default=MAX_HELD_BYTES,
+        metavar="B",
+        help="bytes held per connection and direction; beyond it that side is not "
+        f"read (TCP flow control) (default: {MAX_HELD_BYTES}; with the connection "
+        f"cap at most {MAX_CONNECTIONS * 2 * MAX_HELD_BYTES // 2**20} MiB in all)",
+    )
+    p.add_argument(
+        "--max-held-datagrams",
+        type=int,
+        default=MAX_HELD_DATAGRAMS,
+        metavar="N",
+        help="name-service datagrams held during a freeze; more are dropped "
+        f"(default: {MAX_HELD_DATAGRAMS})",
+    )
     p.add_argument("--upstream", required=True, metavar="ADDR", help="the real server's address")
     p.add_argument(
         "--trigger",
@@ -125,9 +147,11 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
     except ValueError:
         refused = False  # not an address: ReplicaConfig says so
     if refused:
-        raise BadInput(f"listen address {args.listen} is neither loopback nor in the lab subnet "
-                       f"{LAB_NETWORK}: the replica relays whoever reaches it; pass "
-                       "--allow-any-address to listen there")
+        raise BadInput(
+            f"listen address {args.listen} is neither loopback nor in the lab subnet "
+            f"{LAB_NETWORK}: the replica relays whoever reaches it; pass "
+            "--allow-any-address to listen there"
+        )
     return ReplicaConfig(
         listen_host=args.listen,
         upstream_host=args.upstream,

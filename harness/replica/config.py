@@ -99,10 +99,14 @@ class ReplicaConfig:
         if self.holds not in HOLDS:
             raise BadInput(f"unknown hold {self.holds!r} (expected one of {', '.join(HOLDS)})")
         if self.holds != "all" and self.degrade_ms:
-            raise BadInput(f"a {self.holds} hold holds requests; it cannot also degrade "
-                           "(degrade_ms > 0)")
-        if isinstance(self.lose_write, bool) or not isinstance(self.lose_write, int) \
-                or self.lose_write < 0:
+            raise BadInput(
+                f"a {self.holds} hold holds requests; it cannot also degrade (degrade_ms > 0)"
+            )
+        if (
+            isinstance(self.lose_write, bool)
+            or not isinstance(self.lose_write, int)
+            or self.lose_write < 0
+        ):
             raise BadInput(f"lose_write must be an integer >= 0, got {self.lose_write!r}")
         if self.lose_write_from is not None:
             _check_addr("lose_write_from", self.lose_write_from)

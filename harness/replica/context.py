@@ -21,8 +21,9 @@ class RelayContext(Protocol):
     write_loss: WriteLoss  # which WRITE to lose (lose_write), per connection or once
     refused_connections: int  # connections reset at once: over max_connections
 
-    def note_lost_write(self, session: Any, request: bytes, offset: int, length: int,
-                        nth: int) -> None:
+    def note_lost_write(
+        self, session: Any, request: bytes, offset: int, length: int, nth: int
+    ) -> None:
         """The relay acknowledged a WRITE itself and dropped it (the ``nth`` it counted)."""
 
     def note_held(self, pipe: Any, item: Any) -> None:

@@ -89,8 +89,12 @@ class Hold:
 
     def end(self, now_s: float) -> dict:
         """Back to relaying; {action, held_s, held_bytes, held_datagrams} of the hold."""
-        summary = {"action": self.action, "held_s": round(now_s - self.started_s, 6),
-                   "held_bytes": self.held_bytes, "held_datagrams": self.held_datagrams}
+        summary = {
+            "action": self.action,
+            "held_s": round(now_s - self.started_s, 6),
+            "held_bytes": self.held_bytes,
+            "held_datagrams": self.held_datagrams,
+        }
         self.fast = True
         self.frozen = self.degrading = self.holding_creates = False
         self.until_s = None

@@ -25,6 +25,7 @@ class PipeOwner(Protocol):
     def pipe_finished(self) -> None:
         """A FIN went out one way."""
 
+
 # Held bytes per direction of one connection before the relay stops reading that socket. Far
 # above what a probe or an SMB client sends during a hold of a few seconds.
 

@@ -187,11 +187,20 @@ class Relay:
         )
         return decision.action
 
-    def note_lost_write(self, session: ClientSession, request: bytes, offset: int,
-                        length: int, nth: int) -> None:
-        self.emit({"t_monotonic": time.monotonic(), "event": "lost_write", "peer": session.peer,
-                   "nth_write": nth, "offset": offset, "length": length,
-                   "smb": 1 if request[:4] == b"\xffSMB" else 2})
+    def note_lost_write(
+        self, session: ClientSession, request: bytes, offset: int, length: int, nth: int
+    ) -> None:
+        self.emit(
+            {
+                "t_monotonic": time.monotonic(),
+                "event": "lost_write",
+                "peer": session.peer,
+                "nth_write": nth,
+                "offset": offset,
+                "length": length,
+                "smb": 1 if request[:4] == b"\xffSMB" else 2,
+            }
+        )
 
     def _end_hold(self) -> None:
         """Recover: flush everything held, in arrival order, and relay normally again."""

@@ -203,7 +203,7 @@ class ClientSession(asyncio.Protocol):
         complete = (self.client_frames.ends[-1] + base) if frames else sent
         if complete > sent:
             self.up.push(buf[sent:complete])
-        self.unsent = buf[max(complete, sent):]
+        self.unsent = buf[max(complete, sent) :]
         if self.unsent and not self._losing():
             self.up.push(self.unsent)
             self.unsent = b""

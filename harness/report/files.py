@@ -29,14 +29,21 @@ def load_report(path: Path) -> tuple[Report, Path]:
     path = Path(path)
     file = path / "report.json" if path.is_dir() else path
     if not file.is_file():
-        raise BadInput(f"no report at {path}" + (" (no report.json in it)" if path.is_dir() else ""))
+        raise BadInput(
+            f"no report at {path}" + (" (no report.json in it)" if path.is_dir() else "")
+        )
     try:
         doc = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInput(f"{file} is not a report: {type(exc).__name__}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("scenarios"), list) or not all(
-            isinstance(s, dict) and "name" in s and "verdict" in s for s in doc["scenarios"]):
-        raise BadInput(f"{file} is not an nbt-harness report (no scenarios[] with name and verdict)")
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("scenarios"), list)
+        or not all(isinstance(s, dict) and "name" in s and "verdict" in s for s in doc["scenarios"])
+    ):
+        raise BadInput(
+            f"{file} is not an nbt-harness report (no scenarios[] with name and verdict)"
+        )
     try:
         return Report.from_json(doc), file.parent
     except (ValueError, TypeError) as exc:
@@ -55,8 +62,14 @@ def histories_of(doc: Report, run_dir: Path) -> dict[str, list[dict]]:
         if entry.history:  # as written, or the same scenario directory in a moved run dir
             named = Path(entry.history)
             candidates[:0] = [named, run_dir / slug(named.parent.name) / "history.jsonl"]
-        path = next((p for p in candidates if p.name == "history.jsonl"
-                     and p.resolve().is_relative_to(root) and p.is_file()), None)
+        path = next(
+            (
+                p
+                for p in candidates
+                if p.name == "history.jsonl" and p.resolve().is_relative_to(root) and p.is_file()
+            ),
+            None,
+        )
         if path is not None:
             out[entry.name] = list(read_events(path))
     return out
@@ -81,7 +94,9 @@ def write_html(run_dir: Path, out: Path | None = None) -> Path:
     return _write(out or run_dir / "report.html", page)
 
 
-def write_compare_html(result: dict, base: tuple[str, Report], new: tuple[str, Report], out: Path) -> Path:
+def write_compare_html(
+    result: dict, base: tuple[str, Report], new: tuple[str, Report], out: Path
+) -> Path:
     try:
         page = render_compare_page(result, base[0], new[0], base[1], new[1], harness_version())
     except ValueError as exc:

@@ -63,16 +63,25 @@ def timeline_of(entry: ScenarioResult, events: list[dict]) -> Timeline:
         if e.get("type") == "server" and e.get("t_s") is not None:
             what = str(e.get("event", "event"))
             marks.append((e["t_s"], f"{e.get('source', 'server')} {what}", what))
-    return Timeline(series=series, end_s=end_s, phases=spans, fault=fault, marks=marks,
-                    fault_phase=fault_phase,
-                    stalls=host_stalls(events, HOST_STALL_US))
+    return Timeline(
+        series=series,
+        end_s=end_s,
+        phases=spans,
+        fault=fault,
+        marks=marks,
+        fault_phase=fault_phase,
+        stalls=host_stalls(events, HOST_STALL_US),
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
-        f'<tr class="{classes[i] if classes else ""}">' + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
-        for i, row in enumerate(rows))
+        f'<tr class="{classes[i] if classes else ""}">'
+        + "".join(f"<td>{c}</td>" for c in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -82,8 +91,10 @@ def _worst_cell(w: dict | None) -> str:
     if w["stat"] == "errors":
         return escape(f"{w['probe']} {w['phase']} errors: {w['observed']} > limit {w['limit']}")
     stat = f"{w['stat']} ({w['basis']})" if w["basis"] else w["stat"]
-    return escape(f"{w['probe']} {w['phase']} {stat}: {_ms(w['observed_us'])} ms of limit "
-                  f"{_ms(w['limit_us'])} ms ({w['ratio'] * 100:.0f}%)")
+    return escape(
+        f"{w['probe']} {w['phase']} {stat}: {_ms(w['observed_us'])} ms of limit "
+        f"{_ms(w['limit_us'])} ms ({w['ratio'] * 100:.0f}%)"
+    )
 
 
 def _probe_table(entry: ScenarioResult) -> str:
@@ -92,16 +103,33 @@ def _probe_table(entry: ScenarioResult) -> str:
         for phase in PHASES:
             row = phases.get(phase)
             if row:
-                rows.append([escape(probe), escape(phase), str(row.count), str(row.errors),
-                             _ms(row.p50_us), _p99(row), _ms(row.max_us),
-                             str(row.host_stall_corrected)])
+                rows.append(
+                    [
+                        escape(probe),
+                        escape(phase),
+                        str(row.count),
+                        str(row.errors),
+                        _ms(row.p50_us),
+                        _p99(row),
+                        _ms(row.max_us),
+                        str(row.host_stall_corrected),
+                    ]
+                )
     if not rows:
         return ""
-    note = ('<p class="note">max*: fewer than 100 successful samples, so the row has no p99 '
-            "(its p99_us is its maximum, and the p99 bound is applied to that maximum).</p>"
-            if any(r[5] == "max*" for r in rows) else "")
-    return _table(["probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
-                   "stall-corrected"], rows) + note
+    note = (
+        '<p class="note">max*: fewer than 100 successful samples, so the row has no p99 '
+        "(its p99_us is its maximum, and the p99 bound is applied to that maximum).</p>"
+        if any(r[5] == "max*" for r in rows)
+        else ""
+    )
+    return (
+        _table(
+            ["probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms", "stall-corrected"],
+            rows,
+        )
+        + note
+    )
 
 
 def _violations(entry: ScenarioResult) -> str:
@@ -109,18 +137,33 @@ def _violations(entry: ScenarioResult) -> str:
     for v in entry.violations:
         detail = v.extra.get("detail")
         if detail:  # not a figure against a limit (e.g. a lost write)
-            rows.append([escape(v.probe), escape(v.phase), escape(v.stat), escape(str(detail)),
-                         escape(str(v.limit if v.limit is not None else ""))])
+            rows.append(
+                [
+                    escape(v.probe),
+                    escape(v.phase),
+                    escape(v.stat),
+                    escape(str(detail)),
+                    escape(str(v.limit if v.limit is not None else "")),
+                ]
+            )
         elif v.stat == "errors":
             rows.append([escape(v.probe), escape(v.phase), "errors", str(v.observed), str(v.limit)])
         else:
             stat = "p99 (max, n<100)" if v.basis == "max" else v.stat
-            rows.append([escape(v.probe), escape(v.phase), escape(stat),
-                         _ms(v.observed_us) + " ms", _ms(v.limit_us) + " ms"])
+            rows.append(
+                [
+                    escape(v.probe),
+                    escape(v.phase),
+                    escape(stat),
+                    _ms(v.observed_us) + " ms",
+                    _ms(v.limit_us) + " ms",
+                ]
+            )
     if not rows:
         return "<p>No violations.</p>"
-    return "<h3>Violations</h3>" + _table(["probe", "phase", "statistic", "observed", "limit"], rows,
-                                          ["fail"] * len(rows))
+    return "<h3>Violations</h3>" + _table(
+        ["probe", "phase", "statistic", "observed", "limit"], rows, ["fail"] * len(rows)
+    )
 
 
 def _drop(entry: ScenarioResult) -> str:
@@ -132,9 +175,15 @@ def _drop(entry: ScenarioResult) -> str:
     lines = [f"<h3>Drop: {escape(str(drop.mode))} at {at}{ev_at}</h3>"]
     ev = drop.evidence
     if ev:
-        lines.append(_table(["evidence", "value"],
-                            [[escape(str(k)), f'<span class="l">{escape(str(v))}</span>']
-                             for k, v in ev.items()]))
+        lines.append(
+            _table(
+                ["evidence", "value"],
+                [
+                    [escape(str(k)), f'<span class="l">{escape(str(v))}</span>']
+                    for k, v in ev.items()
+                ],
+            )
+        )
     else:
         lines.append(f"<p>No evidence: {escape(str(drop.no_evidence or 'none recorded'))}</p>")
     return "".join(lines)
@@ -143,18 +192,27 @@ def _drop(entry: ScenarioResult) -> str:
 def _spectra(entry: ScenarioResult) -> str:
     out = []
     for probe, phases in entry.probes.items():
-        series = {ph: buckets_of(phases[ph].hdr) for ph in SPECTRUM_PHASES
-                  if phases.get(ph) and phases[ph].hdr}
+        series = {
+            ph: buckets_of(phases[ph].hdr)
+            for ph in SPECTRUM_PHASES
+            if phases.get(ph) and phases[ph].hdr
+        }
         if not series:
             continue
         limits = limits_of(entry, probe)
         lim = {"p99 limit": limits["p99_us"], "max limit": limits["max_us"]} if limits else None
-        out.append(f'<div data-spectrum="{escape(probe)}">'
-                   + spectrum_svg(series, f"{probe}: baseline, fault, recovery", lim) + "</div>")
+        out.append(
+            f'<div data-spectrum="{escape(probe)}">'
+            + spectrum_svg(series, f"{probe}: baseline, fault, recovery", lim)
+            + "</div>"
+        )
     if not out:
         return ""
-    return ('<h3>Distributions (percentile spectrum)</h3><div class="spectra">' + "".join(out)
-            + "</div>")
+    return (
+        '<h3>Distributions (percentile spectrum)</h3><div class="spectra">'
+        + "".join(out)
+        + "</div>"
+    )
 
 
 def _pcap(entry: ScenarioResult) -> str:
@@ -163,17 +221,23 @@ def _pcap(entry: ScenarioResult) -> str:
     pcap, note = entry.extra.get("pcap"), entry.extra.get("pcap_note")
     if isinstance(pcap, str) and pcap:
         frames = entry.extra.get("pcap_frames")
-        return (f'<p class="pcap">packets: <a href="{escape(pcap)}">{escape(pcap)}</a>'
-                + (f" ({int(frames)} packets)" if isinstance(frames, int) else "")
-                + " (open in Wireshark; it holds the NTLM exchanges)</p>")
+        return (
+            f'<p class="pcap">packets: <a href="{escape(pcap)}">{escape(pcap)}</a>'
+            + (f" ({int(frames)} packets)" if isinstance(frames, int) else "")
+            + " (open in Wireshark; it holds the NTLM exchanges)</p>"
+        )
     return f'<p class="note">{escape(note)}</p>' if isinstance(note, str) else ""
 
 
 def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
     name = entry.name
-    parts = [(f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
-              f'<span class="{escape(entry.verdict)}">{escape(entry.verdict.upper())}</span></h2>'),
-             f"<p>{escape(entry.reason)}</p>"]
+    parts = [
+        (
+            f'<section data-scenario="{escape(name)}"><h2 id="sc-{escape(name)}">{escape(name)}: '
+            f'<span class="{escape(entry.verdict)}">{escape(entry.verdict.upper())}</span></h2>'
+        ),
+        f"<p>{escape(entry.reason)}</p>",
+    ]
     parts.append(_pcap(entry))
     if entry.description:
         parts.append(f'<p class="note">{escape(entry.description)}</p>')
@@ -181,18 +245,28 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
         transport = entry.extra.get("transport")
         asked = str(entry.dialect) + (f" over {transport}" if transport else "")
         got = entry.extra.get("negotiated")
-        got_text = (f'; negotiated: {got.get("dialect")} over {got.get("transport")} '
-                    f'(port {got.get("port")})' if isinstance(got, dict) else "")
+        got_text = (
+            f"; negotiated: {got.get('dialect')} over {got.get('transport')} "
+            f"(port {got.get('port')})"
+            if isinstance(got, dict)
+            else ""
+        )
         parts.append(f'<p class="note">dialect asked: {escape(asked)}{escape(got_text)}</p>')
     if events:
-        parts.append('<div class="timeline-box" data-timeline="' + escape(name) + '">'
-                     + timeline_svg(timeline_of(entry, events), f"{name}: latency of every operation")
-                     + "</div>")
-        parts.append('<p class="note">Each dot is one healthy client\'s operation at its intended '
-                     "send time, latency as measured (before the machine-stall correction). Shaded red: "
-                     "the drop, from its start to its end (an instant for rst, fin, kill); pale: "
-                     "the fault phase. Grey bands at the bottom: machine stalls "
-                     "(canary late by more than 20 ms).</p>")
+        parts.append(
+            '<div class="timeline-box" data-timeline="'
+            + escape(name)
+            + '">'
+            + timeline_svg(timeline_of(entry, events), f"{name}: latency of every operation")
+            + "</div>"
+        )
+        parts.append(
+            '<p class="note">Each dot is one healthy client\'s operation at its intended '
+            "send time, latency as measured (before the machine-stall correction). Shaded red: "
+            "the drop, from its start to its end (an instant for rst, fin, kill); pale: "
+            "the fault phase. Grey bands at the bottom: machine stalls "
+            "(canary late by more than 20 ms).</p>"
+        )
     elif entry.verdict != "skip":
         parts.append('<p class="note">No history found for this scenario: no timeline.</p>')
     parts.append(_drop(entry))
@@ -201,17 +275,20 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
     parts.append(_spectra(entry))
     stalls = entry.host_stalls
     if stalls:
-        parts.append(f'<p class="note">machine stalls: {stalls.count}, worst '
-                     f'{_ms(stalls.worst_us)} ms</p>')
+        parts.append(
+            f'<p class="note">machine stalls: {stalls.count}, worst {_ms(stalls.worst_us)} ms</p>'
+        )
     parts.append("</section>")
     return "".join(parts)
 
 
 def page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-            f'style-src \'unsafe-inline\'; img-src data:">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        f"style-src 'unsafe-inline'; img-src data:\">"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>"
+    )
 
 
 def render_report(doc: Report, histories: dict[str, list[dict]], harness_version: str) -> str:
@@ -221,21 +298,30 @@ def render_report(doc: Report, histories: dict[str, list[dict]], harness_version
     summary = doc.summary
     rows, classes = [], []
     for e in doc.scenarios:
-        rows.append([f'<a href="#sc-{escape(e.name)}">{escape(e.name)}</a>',
-                     escape(e.verdict), f'<span class="l">{escape(e.reason)}</span>',
-                     _worst_cell(worst_probe(e))])
+        rows.append(
+            [
+                f'<a href="#sc-{escape(e.name)}">{escape(e.name)}</a>',
+                escape(e.verdict),
+                f'<span class="l">{escape(e.reason)}</span>',
+                _worst_cell(worst_probe(e)),
+            ]
+        )
         classes.append(escape(e.verdict))
-    head = (f"<h1>nbt-harness report</h1>"
-            f'<p>target: <code>{escape(str(doc.target))}</code><br>'
-            f"harness: nbt-harness {escape(harness_version)}, report version "
-            f'{escape(str(doc.version))}<br>'
-            + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "error", "skip"))
-            + "</p>")
+    head = (
+        f"<h1>nbt-harness report</h1>"
+        f"<p>target: <code>{escape(str(doc.target))}</code><br>"
+        f"harness: nbt-harness {escape(harness_version)}, report version "
+        f"{escape(str(doc.version))}<br>"
+        + ", ".join(f"{summary.get(v, 0)} {v}" for v in ("pass", "fail", "error", "skip"))
+        + "</p>"
+    )
     untested = nothing_tested_line(list(doc.scenarios))
     if untested:  # every scenario skipped: not a pass
         head += f'<p class="skip"><strong>{escape(untested)}</strong></p>'
 
-    table = _table(["scenario", "verdict", "reason", "worst probe against its limit"], rows, classes)
+    table = _table(
+        ["scenario", "verdict", "reason", "worst probe against its limit"], rows, classes
+    )
     sections = "".join(_scenario_section(e, histories.get(e.name)) for e in doc.scenarios)
     return page("nbt-harness report", head + table + sections)
 
@@ -246,33 +332,71 @@ def _compare_lead(result: dict) -> str:
     out = []
     moved = result.get("moved") or []
     if moved:
-        rows = [[escape(m["scenario"]), escape(m["probe"]), escape(m["phase"]),
-                 f"{(m['ratio'] if m['direction'] == 'slower' else 1 / m['ratio']):.2f}x "
-                 + m["direction"],
-                 f"p{m['quantile'] * 100:.0f}", f"{m['p_value']:.1e}",
-                 ("significant, under the thresholds" if m["significant_only"]
-                  else escape(m["verdict"]))]
-                for m in moved]
-        out.append('<h2 id="moved">What moved</h2>' + _table(
-            ["scenario", "probe", "phase", "shift", "at", "p", "verdict"], rows,
-            [m["verdict"] for m in moved]))
+        rows = [
+            [
+                escape(m["scenario"]),
+                escape(m["probe"]),
+                escape(m["phase"]),
+                f"{(m['ratio'] if m['direction'] == 'slower' else 1 / m['ratio']):.2f}x "
+                + m["direction"],
+                f"p{m['quantile'] * 100:.0f}",
+                f"{m['p_value']:.1e}",
+                (
+                    "significant, under the thresholds"
+                    if m["significant_only"]
+                    else escape(m["verdict"])
+                ),
+            ]
+            for m in moved
+        ]
+        out.append(
+            '<h2 id="moved">What moved</h2>'
+            + _table(
+                ["scenario", "probe", "phase", "shift", "at", "p", "verdict"],
+                rows,
+                [m["verdict"] for m in moved],
+            )
+        )
     verdicts = result.get("verdicts") or []
     if verdicts:
-        out.append('<h2 id="verdicts">Verdicts</h2>' + _table(
-            ["scenario", "base", "new"],
-            [[escape(v["scenario"]), escape(v["base"] or "-"), escape(v["new"] or "-")]
-             for v in verdicts],
-            [("fail" if v["new"] in ("fail", "error") else "") if v["base"] != v["new"] else ""
-             for v in verdicts]))
+        out.append(
+            '<h2 id="verdicts">Verdicts</h2>'
+            + _table(
+                ["scenario", "base", "new"],
+                [
+                    [escape(v["scenario"]), escape(v["base"] or "-"), escape(v["new"] or "-")]
+                    for v in verdicts
+                ],
+                [
+                    ("fail" if v["new"] in ("fail", "error") else "")
+                    if v["base"] != v["new"]
+                    else ""
+                    for v in verdicts
+                ],
+            )
+        )
     access = result.get("access") or []
     if access:
+
         def when(never: bool, s) -> str:
             return "never" if never else "-" if s is None else f"{s:.3f}"
-        out.append('<h2 id="access">Time to access (s after the drop)</h2>' + _table(
-            ["scenario", "holds", "base", "new", "max_wait_s"],
-            [[escape(a["scenario"]), escape(str(a["holds"])), when(a["base_never"], a["base_s"]),
-              when(a["new_never"], a["new_s"]),
-              "-" if a.get("max_wait_s") is None else f"{a['max_wait_s']:g}"] for a in access]))
+
+        out.append(
+            '<h2 id="access">Time to access (s after the drop)</h2>'
+            + _table(
+                ["scenario", "holds", "base", "new", "max_wait_s"],
+                [
+                    [
+                        escape(a["scenario"]),
+                        escape(str(a["holds"])),
+                        when(a["base_never"], a["base_s"]),
+                        when(a["new_never"], a["new_s"]),
+                        "-" if a.get("max_wait_s") is None else f"{a['max_wait_s']:g}",
+                    ]
+                    for a in access
+                ],
+            )
+        )
     return "".join(out) + ('<h2 id="rows">Every row</h2>' if out else "")
 
 
@@ -286,39 +410,73 @@ def _compared_row(doc: Report, row: dict) -> PhaseStats:
     return stats
 
 
-def render_compare_page(result: dict, base_label: str, new_label: str,
-                        base_doc: Report, new_doc: Report, harness_version: str) -> str:
+def render_compare_page(
+    result: dict,
+    base_label: str,
+    new_label: str,
+    base_doc: Report,
+    new_doc: Report,
+    harness_version: str,
+) -> str:
     """The comparison's page: the table of verdicts, then per row the two distributions
     overlaid as percentile spectra."""
     th = result["thresholds"]
-    head = (f"<h1>nbt-harness compare</h1><p>base: <code>{escape(base_label)}</code> "
-            f'(target <code>{escape(str(base_doc.target))}</code>)<br>'
-            f"new: <code>{escape(new_label)}</code> "
-            f'(target <code>{escape(str(new_doc.target))}</code>)<br>'
-            f"nbt-harness {escape(harness_version)}. A row is regressed when a one-sided "
-            f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g}, its "
-            f"distance taken only over latencies where, at the quantile midway between the two "
-            f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
-            f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
-            f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
-             "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>")
+    head = (
+        f"<h1>nbt-harness compare</h1><p>base: <code>{escape(base_label)}</code> "
+        f"(target <code>{escape(str(base_doc.target))}</code>)<br>"
+        f"new: <code>{escape(new_label)}</code> "
+        f"(target <code>{escape(str(new_doc.target))}</code>)<br>"
+        f"nbt-harness {escape(harness_version)}. A row is regressed when a one-sided "
+        f"Kolmogorov-Smirnov test over the two histograms gives p &lt; {th['alpha']:g}, its "
+        f"distance taken only over latencies where, at the quantile midway between the two "
+        f"CDFs, the new latency is at least {th['min_ratio']:g}x and "
+        f"{th['min_delta_us'] / 1000:g} ms above the old one (improved: the same the other "
+        f"way). Failed operations count as the slowest. Warm-up rows are not compared.</p>"
+        "<p>" + ", ".join(f"{v} {k}" for k, v in result["summary"].items()) + "</p>"
+    )
     rows, classes = [], []
     for r in result["rows"]:
         b, n = r["base"], r["new"]
-        rows.append([escape(r["scenario"]), escape(r["probe"]), escape(r["phase"]),
-                     f"{b['count']} / {n['count']}", f"{b['errors']} / {n['errors']}",
-                     f"{_ms(b['p50_us'])} / {_ms(n['p50_us'])}", f"{_p99(b)} / {_p99(n)}",
-                     f"{_ms(b['max_us'])} / {_ms(n['max_us'])}",
-                     "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
-                     "-" if r["quantile"] is None else f"p{r['quantile'] * 100:.0f}",
-                     "-" if r["p_value"] is None else f"{r['p_value']:.1e}", escape(r["verdict"])])
+        rows.append(
+            [
+                escape(r["scenario"]),
+                escape(r["probe"]),
+                escape(r["phase"]),
+                f"{b['count']} / {n['count']}",
+                f"{b['errors']} / {n['errors']}",
+                f"{_ms(b['p50_us'])} / {_ms(n['p50_us'])}",
+                f"{_p99(b)} / {_p99(n)}",
+                f"{_ms(b['max_us'])} / {_ms(n['max_us'])}",
+                "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+                "-" if r["quantile"] is None else f"p{r['quantile'] * 100:.0f}",
+                "-" if r["p_value"] is None else f"{r['p_value']:.1e}",
+                escape(r["verdict"]),
+            ]
+        )
         classes.append(r["verdict"])
     table = _compare_lead(result) + _table(
-        ["scenario", "probe", "phase", "count", "errors", "p50 ms", "p99 ms", "max ms",
-         "ratio", "at", "p", "verdict"], rows, classes)
-    note = ('<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
-            "new/base latency at the quantile (at) where the test found its distance (for an "
-            "unchanged row: where the two distributions part most).</p>")
+        [
+            "scenario",
+            "probe",
+            "phase",
+            "count",
+            "errors",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "ratio",
+            "at",
+            "p",
+            "verdict",
+        ],
+        rows,
+        classes,
+    )
+    note = (
+        '<p class="note">Cells are base / new. max*: fewer than 100 samples, so no p99. ratio: '
+        "new/base latency at the quantile (at) where the test found its distance (for an "
+        "unchanged row: where the two distributions part most).</p>"
+    )
     plots = []
     for r in result["rows"]:
         if r["phase"] not in SPECTRUM_PHASES:
@@ -327,9 +485,18 @@ def render_compare_page(result: dict, base_label: str, new_label: str,
         n = _compared_row(new_doc, r)
         series = {"base": buckets_of(b.hdr), "new": buckets_of(n.hdr)}
         title = f"{r['scenario']} {r['probe']} {r['phase']}: {r['verdict']}"
-        plots.append(f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'
-                     f'{escape(r["phase"])}" class="{escape(r["verdict"])}">'
-                     + spectrum_svg(series, title, colors={"base": "#1f77b4", "new": "#d62728"})
-                     + "</div>")
-    body = head + table + note + '<h2>Distributions</h2><div class="spectra">' + "".join(plots) + "</div>"
+        plots.append(
+            f'<div data-spectrum="{escape(r["scenario"])}/{escape(r["probe"])}/'
+            f'{escape(r["phase"])}" class="{escape(r["verdict"])}">'
+            + spectrum_svg(series, title, colors={"base": "#1f77b4", "new": "#d62728"})
+            + "</div>"
+        )
+    body = (
+        head
+        + table
+        + note
+        + '<h2>Distributions</h2><div class="spectra">'
+        + "".join(plots)
+        + "</div>"
+    )
     return page("nbt-harness compare", body)

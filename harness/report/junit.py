@@ -30,8 +30,12 @@ def xml_text(text: object) -> str:
 
 
 def _testcase(entry: ScenarioResult, report_html: str | None) -> ET.Element:
-    case = ET.Element("testcase", classname=SUITE_NAME, name=xml_text(entry.name),
-                      time=f"{entry.duration_s or 0:.3f}")
+    case = ET.Element(
+        "testcase",
+        classname=SUITE_NAME,
+        name=xml_text(entry.name),
+        time=f"{entry.duration_s or 0:.3f}",
+    )
     props = list(junit_properties(entry))
     if report_html:
         props.append(("nbt_report_html", report_html))
@@ -48,17 +52,26 @@ def _testcase(entry: ScenarioResult, report_html: str | None) -> ET.Element:
     return case
 
 
-def junit_xml(entries: list[ScenarioResult], *, report_html: str | None = None,
-              properties: Sequence[tuple[str, str]] = (),
-              timestamp: str | None = None) -> bytes:
+def junit_xml(
+    entries: list[ScenarioResult],
+    *,
+    report_html: str | None = None,
+    properties: Sequence[tuple[str, str]] = (),
+    timestamp: str | None = None,
+) -> bytes:
     """The JUnit XML document (UTF-8, with its declaration) of a run's scenario results.
     ``report_html``: the run's report.html (each testcase's ``nbt_report_html``);
     ``properties``: the suite's own (e.g. the target)."""
     verdicts = [e.verdict for e in entries]
-    suite = ET.Element("testsuite", name=SUITE_NAME, tests=str(len(entries)),
-                       failures=str(verdicts.count("fail")), errors=str(verdicts.count("error")),
-                       skipped=str(verdicts.count("skip")),
-                       time=f"{sum(e.duration_s or 0 for e in entries):.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name=SUITE_NAME,
+        tests=str(len(entries)),
+        failures=str(verdicts.count("fail")),
+        errors=str(verdicts.count("error")),
+        skipped=str(verdicts.count("skip")),
+        time=f"{sum(e.duration_s or 0 for e in entries):.3f}",
+    )
     if timestamp:
         suite.set("timestamp", timestamp)
     if properties:

@@ -45,8 +45,10 @@ class RunSummary:
 
     def line(self) -> str:
         counts = ", ".join(f"{self.verdicts.get(k, 0)} {k}" for k in VERDICT_ORDER)
-        return (f"{self.started:%Y-%m-%d %H:%M:%SZ}  {self.name}  {self.target_kind}  "
-                f"{self.server or 'server ?'}  dialect {'/'.join(self.dialects) or '?'}  {counts}")
+        return (
+            f"{self.started:%Y-%m-%d %H:%M:%SZ}  {self.name}  {self.target_kind}  "
+            f"{self.server or 'server ?'}  dialect {'/'.join(self.dialects) or '?'}  {counts}"
+        )
 
 
 def started_at(name: str, mtime_s: float) -> datetime:
@@ -64,10 +66,22 @@ def summarize(name: str, mtime_s: float, doc: Report) -> RunSummary:
         d = got.get("dialect") if isinstance(got, dict) else None
         if d and d not in dialects:
             dialects.append(str(d))
-    p99 = {s.name: {probe: (row.p99_us if (row := phases.get(TREND_PHASE)) else None)
-                    for probe, phases in s.probes.items()} for s in doc.scenarios}
-    return RunSummary(name=name, started=started_at(name, mtime_s), target=doc.target,
-                      server=doc.server, dialects=tuple(dialects), verdicts=doc.summary, p99_us=p99)
+    p99 = {
+        s.name: {
+            probe: (row.p99_us if (row := phases.get(TREND_PHASE)) else None)
+            for probe, phases in s.probes.items()
+        }
+        for s in doc.scenarios
+    }
+    return RunSummary(
+        name=name,
+        started=started_at(name, mtime_s),
+        target=doc.target,
+        server=doc.server,
+        dialects=tuple(dialects),
+        verdicts=doc.summary,
+        p99_us=p99,
+    )
 
 
 def in_order(runs: list[RunSummary]) -> list[RunSummary]:
@@ -77,8 +91,14 @@ def in_order(runs: list[RunSummary]) -> list[RunSummary]:
 
 def latest_pass(runs: list[RunSummary], of: RunSummary) -> RunSummary | None:
     """The newest passing run of ``of``'s target that started before it (never itself)."""
-    older = [r for r in runs if r.passed and r.target_kind == of.target_kind and r.name != of.name
-             and (r.started, r.name) < (of.started, of.name)]
+    older = [
+        r
+        for r in runs
+        if r.passed
+        and r.target_kind == of.target_kind
+        and r.name != of.name
+        and (r.started, r.name) < (of.started, of.name)
+    ]
     return in_order(older)[-1] if older else None
 
 
@@ -102,24 +122,56 @@ def render_index(runs: list[RunSummary], harness_version: str) -> str:
     rows, classes = [], []
     for r in runs:
         counts = ", ".join(f"{r.verdicts[k]} {k}" for k in VERDICT_ORDER if r.verdicts.get(k))
-        rows.append([f"{r.started:%Y-%m-%d %H:%M:%SZ}",
-                     f'<a href="{escape(r.name)}/report.html">{escape(r.name)}</a>',
-                     f"<code>{escape(r.target)}</code>", escape(r.server or "?"),
-                     escape("/".join(r.dialects) or "?"), escape(counts or "none")])
-        classes.append("pass" if r.passed else "fail" if r.verdicts.get("fail") else
-                       "error" if r.verdicts.get("error") else "skip")
-    table = _table(["started (UTC)", "run", "target", "server", "dialect", "verdicts"], rows,
-                   classes)
+        rows.append(
+            [
+                f"{r.started:%Y-%m-%d %H:%M:%SZ}",
+                f'<a href="{escape(r.name)}/report.html">{escape(r.name)}</a>',
+                f"<code>{escape(r.target)}</code>",
+                escape(r.server or "?"),
+                escape("/".join(r.dialects) or "?"),
+                escape(counts or "none"),
+            ]
+        )
+        classes.append(
+            "pass"
+            if r.passed
+            else "fail"
+            if r.verdicts.get("fail")
+            else "error"
+            if r.verdicts.get("error")
+            else "skip"
+        )
+    table = _table(
+        ["started (UTC)", "run", "target", "server", "dialect", "verdicts"], rows, classes
+    )
     labels = [f"{r.started:%m-%d %H:%M}" for r in runs]
     charts = []
     for scenario, probes in sorted(trends(runs).items()):
-        charts.append(f'<div class="trend-box" data-trend="{escape(scenario)}">'
-                      + trend_svg(labels, {p: list(v) for p, v in probes.items()},
-                                  f"{scenario}: {TREND_PHASE} p99 per run") + "</div>")
-    head = (f"<h1>nbt-harness runs</h1><p>{len(runs)} kept run(s), oldest first; "
-            f"nbt-harness {escape(harness_version)}.</p>")
-    note = (f'<p class="note">Each chart: one scenario, the {TREND_PHASE} phase\'s p99 latency '
-            "of each probe in every run that ran it (the maximum when a run had fewer than 100 "
-            "samples), on a log scale.</p>")
-    return page("nbt-harness runs", head + table + "<h2>p99 trends</h2>" + note
-                + '<div class="spectra">' + "".join(charts) + "</div>")
+        charts.append(
+            f'<div class="trend-box" data-trend="{escape(scenario)}">'
+            + trend_svg(
+                labels,
+                {p: list(v) for p, v in probes.items()},
+                f"{scenario}: {TREND_PHASE} p99 per run",
+            )
+            + "</div>"
+        )
+    head = (
+        f"<h1>nbt-harness runs</h1><p>{len(runs)} kept run(s), oldest first; "
+        f"nbt-harness {escape(harness_version)}.</p>"
+    )
+    note = (
+        f'<p class="note">Each chart: one scenario, the {TREND_PHASE} phase\'s p99 latency '
+        "of each probe in every run that ran it (the maximum when a run had fewer than 100 "
+        "samples), on a log scale.</p>"
+    )
+    return page(
+        "nbt-harness runs",
+        head
+        + table
+        + "<h2>p99 trends</h2>"
+        + note
+        + '<div class="spectra">'
+        + "".join(charts)
+        + "</div>",
+    )

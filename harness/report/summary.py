@@ -27,8 +27,15 @@ def worst_probe(entry: ScenarioResult) -> dict | None:
     errors = [v for v in entry.violations if v.stat == "errors"]
     if errors:
         v = max(errors, key=lambda v: v.observed or 0)
-        return {"probe": v.probe, "phase": v.phase, "stat": "errors", "basis": None,
-                "observed": v.observed, "limit": v.limit, "ratio": float("inf")}
+        return {
+            "probe": v.probe,
+            "phase": v.phase,
+            "stat": "errors",
+            "basis": None,
+            "observed": v.observed,
+            "limit": v.limit,
+            "ratio": float("inf"),
+        }
     worst = None
     for probe, phases in entry.probes.items():
         limits = limits_of(entry, probe)
@@ -42,10 +49,20 @@ def worst_probe(entry: ScenarioResult) -> dict | None:
                     continue
                 ratio = observed / limits[stat]
                 if worst is None or ratio > worst["ratio"]:
-                    basis = "max, n<100" if stat == "p99_us" and row and row.p99_basis == "max" else None
-                    worst = {"probe": probe, "phase": phase, "stat": stat[:-3], "basis": basis,
-                             "observed_us": observed, "limit_us": int(limits[stat]),
-                             "ratio": round(ratio, 4)}
+                    basis = (
+                        "max, n<100"
+                        if stat == "p99_us" and row and row.p99_basis == "max"
+                        else None
+                    )
+                    worst = {
+                        "probe": probe,
+                        "phase": phase,
+                        "stat": stat[:-3],
+                        "basis": basis,
+                        "observed_us": observed,
+                        "limit_us": int(limits[stat]),
+                        "ratio": round(ratio, 4),
+                    }
     return worst
 
 
@@ -56,9 +73,13 @@ def junit_properties(entry: ScenarioResult) -> list[tuple[str, str]]:
     if worst:
         props.append(("nbt_worst_probe", f"{worst['probe']}/{worst['phase']}/{worst['stat']}"))
         if worst["stat"] == "errors":
-            props += [("nbt_worst_observed", str(worst["observed"])),
-                      ("nbt_worst_limit", str(worst["limit"]))]
+            props += [
+                ("nbt_worst_observed", str(worst["observed"])),
+                ("nbt_worst_limit", str(worst["limit"])),
+            ]
         else:
-            props += [("nbt_worst_observed_ms", f"{worst['observed_us'] / 1000:.3f}"),
-                      ("nbt_worst_limit_ms", f"{worst['limit_us'] / 1000:.3f}")]
+            props += [
+                ("nbt_worst_observed_ms", f"{worst['observed_us'] / 1000:.3f}"),
+                ("nbt_worst_limit_ms", f"{worst['limit_us'] / 1000:.3f}"),
+            ]
     return props

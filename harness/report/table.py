@@ -9,21 +9,32 @@ from harness.results import Report, ScenarioResult, nothing_tested
 from harness.schedule import PHASES
 
 
-def scenario_entry(result: ScenarioResult, scenario=None, extra: dict | None = None, *,
-                   target: str | None = None, duration_s: float | None = None,
-                   server_logs: str | None = None) -> ScenarioResult:
+def scenario_entry(
+    result: ScenarioResult,
+    scenario=None,
+    extra: dict | None = None,
+    *,
+    target: str | None = None,
+    duration_s: float | None = None,
+    server_logs: str | None = None,
+) -> ScenarioResult:
     """The result as report.json keeps it: with what the scenario asked for (description,
     dialect, bounds, phases) and where it ran (target, duration_s, server_logs). ``extra``:
     more entry keys (a known one sets its field, any other is kept in ``result.extra``)."""
     if scenario is not None:
         result = result.with_(
-            description=scenario.description, dialect=scenario.dialect,
+            description=scenario.description,
+            dialect=scenario.dialect,
             bounds=scenario.bounds.to_json(),
             phases={name: [round(a, 3), round(b, 3)] for name, a, b in scenario.phases.spans()},
             # the dialect as asked (an alias or an exact name) is `dialect`; the exact one and
             # the transport too (what the sessions got is `negotiated`, from the runner)
-            extra={**result.extra, "dialect_exact": scenario.dialect_exact,
-                   "transport": scenario.transport})
+            extra={
+                **result.extra,
+                "dialect_exact": scenario.dialect_exact,
+                "transport": scenario.transport,
+            },
+        )
     named = {"target": target, "duration_s": duration_s, "server_logs": server_logs}
     run = {**(extra or {}), **{k: v for k, v in named.items() if v is not None}}
     typed = {k: v for k, v in run.items() if k in ScenarioResult.KEYS}
@@ -61,26 +72,33 @@ def render_table(entry: ScenarioResult) -> str:
     if drop:
         ev = drop.evidence
         at = "-" if drop.at_s is None else f"{drop.at_s:.3f}s"
-        lines.append(f"   drop {drop.mode} at {at}; evidence: "
-                     + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else
-                        drop.no_evidence or "none"))
+        lines.append(
+            f"   drop {drop.mode} at {at}; evidence: "
+            + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else drop.no_evidence or "none")
+        )
     access = entry.extra.get("access")
     if access:  # a contended probe's time-to-access and status sequence
         lines.append("   " + access_line(access))
     few = False
     if entry.probes:
-        lines.append(f"   {'probe':<12} {'phase':<9} {'count':>6} {'errors':>6} "
-                     f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        lines.append(
+            f"   {'probe':<12} {'phase':<9} {'count':>6} {'errors':>6} "
+            f"{'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+        )
         for probe, phases in entry.probes.items():
             for phase in PHASES:
                 row = phases.get(phase)
                 if not row:
                     continue
                 few = few or row.p99_basis == "max"
-                lines.append(f"   {probe:<12} {phase:<9} {row.count:>6} {row.errors:>6} "
-                             f"{_ms(row.p50_us):>8} {_p99_cell(row):>8} {_ms(row.max_us):>8}")
+                lines.append(
+                    f"   {probe:<12} {phase:<9} {row.count:>6} {row.errors:>6} "
+                    f"{_ms(row.p50_us):>8} {_p99_cell(row):>8} {_ms(row.max_us):>8}"
+                )
     if few:
-        lines.append("   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max")
+        lines.append(
+            "   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max"
+        )
     for v in entry.violations:
         detail = v.extra.get("detail")
         if v.stat in ("time_to_access", "first_answer"):
@@ -93,15 +111,19 @@ def render_table(entry: ScenarioResult) -> str:
             lines.append(f"   VIOLATION {v.probe} {v.phase} errors: {v.observed} > {v.limit}")
         else:
             stat = "p99 (max, n<100)" if v.basis == "max" else v.stat
-            lines.append(f"   VIOLATION {v.probe} {v.phase} {stat}: "
-                         f"{_ms(v.observed_us)} ms > limit {_ms(v.limit_us)} ms")
+            lines.append(
+                f"   VIOLATION {v.probe} {v.phase} {stat}: "
+                f"{_ms(v.observed_us)} ms > limit {_ms(v.limit_us)} ms"
+            )
     return "\n".join(lines)
 
 
 def negotiated_line(got: dict, asked: str | None) -> str:
     """``negotiated SMB 2.0.2 over nbt (port 139) by 7 clients; asked: any``."""
-    line = (f"negotiated SMB {got.get('dialect')} over {got.get('transport')} "
-            f"(port {got.get('port')}) by {got.get('clients')} clients")
+    line = (
+        f"negotiated SMB {got.get('dialect')} over {got.get('transport')} "
+        f"(port {got.get('port')}) by {got.get('clients')} clients"
+    )
     if got.get("mixed"):
         line += f" (they disagree: {', '.join(map(str, got['mixed']))})"
     return line + (f"; asked: {asked}" if asked else "")
@@ -114,8 +136,10 @@ def nothing_tested_line(entries: list[ScenarioResult]) -> str | None:
     if why is None:
         return None
     n = len(entries)
-    return (f"nothing was tested: {'the' if n == 1 else 'all'} {n} scenario{'s' * (n != 1)} "
-            f"{'was' if n == 1 else 'were'} skipped: " + "; ".join(why))
+    return (
+        f"nothing was tested: {'the' if n == 1 else 'all'} {n} scenario{'s' * (n != 1)} "
+        f"{'was' if n == 1 else 'were'} skipped: " + "; ".join(why)
+    )
 
 
 def exit_code(entries: list[ScenarioResult]) -> int:

@@ -40,7 +40,11 @@ def cleanup_stale(include_live: bool = False) -> Cleanup:
     for name in netns.list_netns():
         if _mine(name, include_live, out, "netns"):
             why = netns.delete_netns(name)
-            (out.left.append(f"netns {name}: {why}") if why else out.removed.append(f"netns {name}"))
+            (
+                out.left.append(f"netns {name}: {why}")
+                if why
+                else out.removed.append(f"netns {name}")
+            )
     try:
         n = firewall.remove_cuts(stale_only=not include_live, left=out.left)
     except Exception as exc:  # noqa: BLE001 no iptables on this machine: no rule of ours can exist
@@ -56,10 +60,15 @@ def cleanup_stale(include_live: bool = False) -> Cleanup:
             continue
         if ours and _mine(d.name, include_live, out, "dir"):
             shutil.rmtree(d, ignore_errors=True)
-            (out.left.append(f"dir {d}: could not remove all of it") if d.exists()
-             else out.removed.append(f"dir {d}"))
+            (
+                out.left.append(f"dir {d}: could not remove all of it")
+                if d.exists()
+                else out.removed.append(f"dir {d}")
+            )
     try:
-        out.removed += [f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])]
+        out.removed += [
+            f"container {c}" for c in (docker_target.cleanup_stale(include_live=include_live) or [])
+        ]
     except Exception as exc:  # noqa: BLE001 an engine that fails (none at all is no container: [])
         out.left.append(f"containers: {exc}")
     if not out.left:

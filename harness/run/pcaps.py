@@ -33,8 +33,9 @@ def wanted(mode: str, verdict: str) -> bool:
     return mode == "always" or (mode == "fail" and verdict == "fail")
 
 
-def start_capture(target, mode: str,
-                  ring_bytes: int = RING_BYTES) -> tuple[PacketCapture | None, str | None]:
+def start_capture(
+    target, mode: str, ring_bytes: int = RING_BYTES
+) -> tuple[PacketCapture | None, str | None]:
     """(a running capture, None), or (None, why there is none) when mode is never or the
     capture cannot be made (no root, an endpoint that is not an IPv4 address)."""
     if mode == "never":
@@ -47,8 +48,10 @@ def start_capture(target, mode: str,
     lab = getattr(target, "lab", None)
     netns = getattr(lab, "server_netns", None) or None
     try:
-        return (PacketCapture(netns, str(host), ring_bytes, LAB_BRIDGE if netns else None).start(),
-                None)
+        return (
+            PacketCapture(netns, str(host), ring_bytes, LAB_BRIDGE if netns else None).start(),
+            None,
+        )
     except OSError as exc:
         return None, f"no pcap: {exc}"
 
@@ -60,8 +63,14 @@ def write_pcap(path: Path, frames) -> Path:
     return atomic_write(path, pcap_bytes(frames), mode=0o600)
 
 
-def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdict: str,
-           scenario_dir: Path, run_dir: Path) -> dict:
+def finish(
+    capture: PacketCapture | None,
+    why_none: str | None,
+    mode: str,
+    verdict: str,
+    scenario_dir: Path,
+    run_dir: Path,
+) -> dict:
     """Stop the capture; write the pcap if the verdict wants one. The report.json fields:
     ``pcap`` (the file, relative to the run directory), ``pcap_frames``,
     ``pcap_dropped_frames`` (older frames the ring let go), ``pcap_kernel_drops`` (packets
@@ -77,6 +86,9 @@ def finish(capture: PacketCapture | None, why_none: str | None, mode: str, verdi
     except OSError as exc:
         return {"pcap_note": f"pcap not written: {exc.strerror or exc}"}
     rel = os.path.relpath(path, run_dir)
-    return {"pcap": rel, "pcap_frames": len(capture.ring),
-            "pcap_dropped_frames": capture.ring.dropped,
-            "pcap_kernel_drops": capture.kernel_drops}
+    return {
+        "pcap": rel,
+        "pcap_frames": len(capture.ring),
+        "pcap_dropped_frames": capture.ring.dropped,
+        "pcap_kernel_drops": capture.kernel_drops,
+    }

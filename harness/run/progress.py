@@ -23,8 +23,11 @@ from harness.procs.canary import CANARIES
 TTY_INTERVAL_S = 0.25  # redraws per second on a terminal: at most 4
 PLAIN_INTERVAL_S = 1.0  # how often to look for a phase change otherwise
 # Files whose events are not the healthy clients' operations.
-SKIPPED_FILES = ("events-runner.jsonl", "events-victim.jsonl",
-                 *(f"events-{name}.jsonl" for name, _ in CANARIES))
+SKIPPED_FILES = (
+    "events-runner.jsonl",
+    "events-victim.jsonl",
+    *(f"events-{name}.jsonl" for name, _ in CANARIES),
+)
 _ERROR_MARKS = (b'"type":"fail"', b'"type":"info"')
 
 
@@ -67,8 +70,10 @@ def progress_line(state: State) -> str:
     total_s = spans_total_s(state.spans)
     phase = phase_of(state.spans, state.elapsed_s)
     elapsed = 0.0 if state.elapsed_s is None else min(max(state.elapsed_s, 0.0), total_s)
-    return (f"[{state.index}/{state.total}] {state.scenario}: {phase} {elapsed:.1f}/{total_s:.1f} s, "
-            f"{state.ops} ops, {state.errors} errors")
+    return (
+        f"[{state.index}/{state.total}] {state.scenario}: {phase} {elapsed:.1f}/{total_s:.1f} s, "
+        f"{state.ops} ops, {state.errors} errors"
+    )
 
 
 def spans_total_s(spans: list) -> float:
@@ -79,8 +84,15 @@ class Progress:
     """Shows one run's progress; ``live`` redraws a line on ``tty``, else plain lines on
     ``out`` at each phase change. ``enabled=False`` shows nothing (``--quiet``)."""
 
-    def __init__(self, total: int, *, enabled: bool = True, live: bool | None = None,
-                 tty: TextIO | None = None, out: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool = True,
+        live: bool | None = None,
+        tty: TextIO | None = None,
+        out: TextIO | None = None,
+    ) -> None:
         self.tty = tty or sys.stderr
         self.out = out or sys.stdout
         self.enabled = enabled

@@ -29,9 +29,14 @@ class CatalogEntry:
 def group_dirs(directory: Path, scripts: bool = False) -> list[Path]:
     """The sub-folders that ``run GROUP`` accepts (a real directory, not a symlink, not
     hidden) and that hold at least one scenario file."""
-    return sorted(d for d in Path(directory).iterdir()
-                  if d.is_dir() and not d.is_symlink() and not d.name.startswith(("_", "."))
-                  and scenario_files(d, scripts))
+    return sorted(
+        d
+        for d in Path(directory).iterdir()
+        if d.is_dir()
+        and not d.is_symlink()
+        and not d.name.startswith(("_", "."))
+        and scenario_files(d, scripts)
+    )
 
 
 def load_catalog(directory: Path, scripts: bool = False) -> list[CatalogEntry]:
@@ -39,12 +44,16 @@ def load_catalog(directory: Path, scripts: bool = False) -> list[CatalogEntry]:
     order. Loads each file (bad input in one is BadInput, as for ``run``); ``scripts``: also
     .py scenarios (only from a directory the user named)."""
     directory = Path(directory)
-    out = [CatalogEntry(p.stem, None, p.name, load_file(p))
-           for p in scenario_files(directory, scripts)]
+    out = [
+        CatalogEntry(p.stem, None, p.name, load_file(p)) for p in scenario_files(directory, scripts)
+    ]
     for group in group_dirs(directory, scripts):
-        out += [CatalogEntry(f"{group.name}/{p.stem}", group.name, f"{group.name}/{p.name}",
-                             load_file(p))
-                for p in scenario_files(group, scripts)]
+        out += [
+            CatalogEntry(
+                f"{group.name}/{p.stem}", group.name, f"{group.name}/{p.name}", load_file(p)
+            )
+            for p in scenario_files(group, scripts)
+        ]
     return out
 
 
@@ -82,8 +91,9 @@ def _line(entry: CatalogEntry, width: int, holds_width: int) -> str:
 
 
 def _lines(entries: list[CatalogEntry], width: int) -> list[str]:
-    holds_width = max((len(e.scenario.victim.holds) for e in entries if e.scenario.victim),
-                      default=0) + 1
+    holds_width = (
+        max((len(e.scenario.victim.holds) for e in entries if e.scenario.victim), default=0) + 1
+    )
     return [_line(e, width, holds_width) for e in entries]
 
 
@@ -98,8 +108,10 @@ def render_catalog(entries: list[CatalogEntry]) -> str:
         if e.folder is not None:
             groups.setdefault(e.folder, []).append(e)
     for folder, members in groups.items():
-        lines.append(f"{folder:<{TOP_NAME_WIDTH}} group of {len(members)} scenarios, not in the "
-                     f"default run: 'nbt-harness run {folder}' runs them all, "
-                     f"'nbt-harness run {members[0].name}' one")
+        lines.append(
+            f"{folder:<{TOP_NAME_WIDTH}} group of {len(members)} scenarios, not in the "
+            f"default run: 'nbt-harness run {folder}' runs them all, "
+            f"'nbt-harness run {members[0].name}' one"
+        )
         lines += _lines(members, max(len(e.name) for e in members))
     return "\n".join(lines)

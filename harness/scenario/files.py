@@ -32,12 +32,16 @@ def load_file(path: Path) -> Scenario:
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # noqa: BLE001 a scenario script may raise anything
-            raise BadInput(f"{path}: the script failed to load: {type(exc).__name__}: {exc}") from None
+            raise BadInput(
+                f"{path}: the script failed to load: {type(exc).__name__}: {exc}"
+            ) from None
         scenario = getattr(module, "SCENARIO", None)
         if isinstance(scenario, dict):
             return from_dict(scenario, str(path))
         if not isinstance(scenario, Scenario):
-            raise BadInput(f"{path}: a scenario script must define SCENARIO (a harness.scenario.Scenario)")
+            raise BadInput(
+                f"{path}: a scenario script must define SCENARIO (a harness.scenario.Scenario)"
+            )
         return from_dict(scenario.to_dict(), str(path))
     raise BadInput(f"{path}: a scenario is a .toml file or a .py script")
 
@@ -52,8 +56,11 @@ def scenario_files(directory: Path, scripts: bool = False) -> list[Path]:
     """The scenario files of a directory: .toml always, .py scripts (which are executed to
     load them) only with ``scripts``, i.e. a directory the user named explicitly."""
     suffixes = (".toml", ".py") if scripts else (".toml",)
-    return sorted(p for p in Path(directory).iterdir()
-                  if p.suffix in suffixes and not p.name.startswith(("_", ".")))
+    return sorted(
+        p
+        for p in Path(directory).iterdir()
+        if p.suffix in suffixes and not p.name.startswith(("_", "."))
+    )
 
 
 def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
@@ -71,14 +78,22 @@ def resolve(names: list[str], directory: Path | None = None) -> list[Scenario]:
             out.append(load_file(path))
             continue
         group = directory / name  # an opt-in group of scenarios (e.g. holdings): all of it
-        if "/" not in name and name not in (".", "..") and group.is_dir() and not group.is_symlink():
+        if (
+            "/" not in name
+            and name not in (".", "..")
+            and group.is_dir()
+            and not group.is_symlink()
+        ):
             out.extend(load_file(p) for p in scenario_files(group, scripts))
             continue
         candidates = [directory / f"{name}.toml"] + ([directory / f"{name}.py"] if scripts else [])
         matches = [p for p in candidates if p.is_file()]
         if not matches:
-            known = (", ".join(p.stem for p in scenario_files(directory, scripts))
-                     if directory.is_dir() else "")
+            known = (
+                ", ".join(p.stem for p in scenario_files(directory, scripts))
+                if directory.is_dir()
+                else ""
+            )
             raise BadInput(f"unknown scenario {name!r} (known: {known})")
         out.append(load_file(matches[0]))
     return out

@@ -33,9 +33,24 @@ TRANSPORTS = dialects_mod.TRANSPORTS
 MAX_CLIENTS_PER_PROCESS = 32  # clients whose probes each need a process of their own
 MAX_HEALTHY_CLIENTS = 256
 MAX_IDLE_SESSIONS = 1000
-TOP_KEYS = {"name", "description", "healthy_clients", "healthy_hosts", "probe_timeout_s", "dialect", "transport",
-            "idle_sessions", "sessions_per_process",
-            "evidence_timeout_s", "drop", "phases", "probes", "bounds", "host_stall_ms", "victim"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "healthy_clients",
+    "healthy_hosts",
+    "probe_timeout_s",
+    "dialect",
+    "transport",
+    "idle_sessions",
+    "sessions_per_process",
+    "evidence_timeout_s",
+    "drop",
+    "phases",
+    "probes",
+    "bounds",
+    "host_stall_ms",
+    "victim",
+}
 VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms", "max_answer_s"}
 
 
@@ -62,8 +77,11 @@ class VictimSpec:
         return by.get(target, by.get(kind, self.max_wait_s))
 
     def to_dict(self) -> dict:
-        d = {"holds": self.holds, "durable_timeout_ms": self.durable_timeout_ms,
-             "max_wait_s_by_target": dict(self.max_wait_s_by_target)}
+        d = {
+            "holds": self.holds,
+            "durable_timeout_ms": self.durable_timeout_ms,
+            "max_wait_s_by_target": dict(self.max_wait_s_by_target),
+        }
         if self.max_wait_s is not None:
             d["max_wait_s"] = self.max_wait_s
         if self.max_answer_s is not None:
@@ -111,16 +129,25 @@ class Scenario:
         return [p for p in PROBES if self.rates_hz.get(p, 0) > 0]
 
     def to_dict(self) -> dict:
-        d = {"name": self.name, "description": self.description,
-             "healthy_clients": self.healthy_clients, "healthy_hosts": self.healthy_hosts,
-             "idle_sessions": self.idle_sessions, "sessions_per_process": self.sessions_per_process,
-             "probe_timeout_s": self.probe_timeout_s,
-             "dialect": self.dialect, "transport": self.transport,
-             "evidence_timeout_s": self.evidence_timeout_s,
-             "host_stall_ms": self.host_stall_ms,
-             "phases": asdict(self.phases), "probes": dict(self.rates_hz),
-             "bounds": {**asdict(self.bounds.default),
-                        "per_probe": {k: asdict(v) for k, v in self.bounds.per_probe.items()}}}
+        d = {
+            "name": self.name,
+            "description": self.description,
+            "healthy_clients": self.healthy_clients,
+            "healthy_hosts": self.healthy_hosts,
+            "idle_sessions": self.idle_sessions,
+            "sessions_per_process": self.sessions_per_process,
+            "probe_timeout_s": self.probe_timeout_s,
+            "dialect": self.dialect,
+            "transport": self.transport,
+            "evidence_timeout_s": self.evidence_timeout_s,
+            "host_stall_ms": self.host_stall_ms,
+            "phases": asdict(self.phases),
+            "probes": dict(self.rates_hz),
+            "bounds": {
+                **asdict(self.bounds.default),
+                "per_probe": {k: asdict(v) for k, v in self.bounds.per_probe.items()},
+            },
+        }
         if self.drop:
             d["drop"] = {"mode": self.drop.mode, "params": dict(self.drop.params)}
         if self.victim:
@@ -136,8 +163,9 @@ class Scenario:
             apply_override(d, key, raw)
         if self.from_matrix:  # a matrix cell keeps its combination (and its name says it)
             d["dialect"], d["transport"] = self.dialect, self.transport
-        return from_dict(d, f"{self.source or self.name} (with overrides)",
-                         from_matrix=self.from_matrix)
+        return from_dict(
+            d, f"{self.source or self.name} (with overrides)", from_matrix=self.from_matrix
+        )
 
     def with_combination(self, dialect: str, transport: str) -> Scenario:
         """This scenario for one cell of a dialect x transport matrix, named
@@ -163,6 +191,7 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 
     ``from_matrix``: the dialect and transport come from a matrix, so a combination the
     scenario cannot express is left to the run (a skip) instead of refused here."""
+
     def bad(msg: str) -> BadInput:
         return BadInput(one_line(f"{source}: {msg}"))
 
@@ -198,8 +227,10 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         raise bad(str(exc)) from None
     transport = d.get("transport", dialects_mod.DEFAULT_TRANSPORT)
     if not isinstance(transport, str) or transport not in TRANSPORTS:
-        raise bad(f"transport must be one of {', '.join(TRANSPORTS)} (nbt: TCP 139 with an NBT "
-                  f"session request; tcp: direct TCP 445), got {transport!r}"[:300])
+        raise bad(
+            f"transport must be one of {', '.join(TRANSPORTS)} (nbt: TCP 139 with an NBT "
+            f"session request; tcp: direct TCP 445), got {transport!r}"[:300]
+        )
 
     phases_d = d.get("phases", {})
     if not isinstance(phases_d, dict):
@@ -207,7 +238,9 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
     try:
         phases = Phases(**phases_d)
     except TypeError:
-        raise bad(f"[phases] takes warmup_s, baseline_s, fault_s, recovery_s; got {sorted(phases_d)}") from None
+        raise bad(
+            f"[phases] takes warmup_s, baseline_s, fault_s, recovery_s; got {sorted(phases_d)}"
+        ) from None
     except ValueError as exc:
         raise bad(str(exc)) from None
 
@@ -236,13 +269,18 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             rates[p] = round(1.0 / shortest_s, 6)
     if not any(rates.values()):
         raise bad("at least one probe needs a rate > 0")
-    own_process = [p for p in SESSION_PROBES if rates[p] > 0
-                   and not (PROBE_KINDS[p].poolable and per_process > 1)]
+    own_process = [
+        p
+        for p in SESSION_PROBES
+        if rates[p] > 0 and not (PROBE_KINDS[p].poolable and per_process > 1)
+    ]
     if own_process and healthy > MAX_CLIENTS_PER_PROCESS:
-        raise bad(f"{healthy} healthy clients: {', '.join(own_process)} runs a process per client "
-                  f"(at most {MAX_CLIENTS_PER_PROCESS}); set sessions_per_process > 1 for "
-                  f"{', '.join(p for p, k in PROBE_KINDS.items() if k.poolable)} and "
-                  f"probes.<other>=0")
+        raise bad(
+            f"{healthy} healthy clients: {', '.join(own_process)} runs a process per client "
+            f"(at most {MAX_CLIENTS_PER_PROCESS}); set sessions_per_process > 1 for "
+            f"{', '.join(p for p, k in PROBE_KINDS.items() if k.poolable)} and "
+            f"probes.<other>=0"
+        )
     bounds_d = d.get("bounds", {})
     if not isinstance(bounds_d, dict):
         raise bad("[bounds] must be a table")
@@ -257,7 +295,9 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             raise bad(f"[bounds.per_probe]: unknown probe {probe!r}")
         if not isinstance(bd, dict):
             raise bad(f"[bounds.per_probe.{probe}] must be a table of bounds, got {bd!r}"[:300])
-        per_probe[probe] = _bound({**asdict(default), **bd}, f"{source}: [bounds.per_probe.{probe}]")
+        per_probe[probe] = _bound(
+            {**asdict(default), **bd}, f"{source}: [bounds.per_probe.{probe}]"
+        )
 
     drop = None
     if "drop" in d and d["drop"] is not None:
@@ -282,14 +322,26 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 
     victim = _victim(d.get("victim"), rates, bad)
 
-    scenario = Scenario(name=name.strip(), victim=victim, description=str(d.get("description", "")),
-                        healthy_clients=healthy, healthy_hosts=hosts, drop=drop, phases=phases,
-                        rates_hz=rates, idle_sessions=idle, sessions_per_process=per_process,
-                        probe_timeout_s=float(timeout_s), dialect=dialect, transport=transport,
-                        bounds=Bounds(default, per_probe, FLOOR_SCALE),
-                        evidence_timeout_s=float(evidence_s),
-                        host_stall_ms=float(host_stall_ms),
-                        source=source, from_matrix=from_matrix)
+    scenario = Scenario(
+        name=name.strip(),
+        victim=victim,
+        description=str(d.get("description", "")),
+        healthy_clients=healthy,
+        healthy_hosts=hosts,
+        drop=drop,
+        phases=phases,
+        rates_hz=rates,
+        idle_sessions=idle,
+        sessions_per_process=per_process,
+        probe_timeout_s=float(timeout_s),
+        dialect=dialect,
+        transport=transport,
+        bounds=Bounds(default, per_probe, FLOOR_SCALE),
+        evidence_timeout_s=float(evidence_s),
+        host_stall_ms=float(host_stall_ms),
+        source=source,
+        from_matrix=from_matrix,
+    )
     if not from_matrix:
         why = unsupported(scenario)
         if why:
@@ -300,7 +352,9 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
 def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
     """The [victim] table: a known holding (whether the dialect can express it is an
     unsupported_check); smb_contend only with one."""
-    contended = [p for p, kind in PROBE_KINDS.items() if kind.judged_by_access and rates.get(p, 0) > 0]
+    contended = [
+        p for p, kind in PROBE_KINDS.items() if kind.judged_by_access and rates.get(p, 0) > 0
+    ]
     if victim_d is None or victim_d == {}:
         if contended:
             raise bad(f"probe {contended[0]} needs a holding: set [victim] holds")
@@ -309,8 +363,10 @@ def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
         raise bad("[victim] must be a table")
     unknown = set(victim_d) - VICTIM_KEYS
     if unknown:
-        raise bad(f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
-                  f"(known: {', '.join(sorted(VICTIM_KEYS))})")
+        raise bad(
+            f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(VICTIM_KEYS))})"
+        )
     holds = victim_d.get("holds")
     if not isinstance(holds, str):
         raise bad("[victim] needs 'holds' (a string)")
@@ -323,10 +379,19 @@ def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
         by_target = victim_d.get("max_wait_s_by_target", {})
         if not isinstance(by_target, dict):
             raise ValueError("[victim] max_wait_s_by_target must be a table of target = seconds")
-        by_target = {str(k): float(number(v, f"[victim] max_wait_s_by_target.{k}", 0, 3600, lo_open=True))
-                     for k, v in by_target.items()}
-        durable_ms = int(number(victim_d.get("durable_timeout_ms", 0), "[victim] durable_timeout_ms",
-                                0, 300_000, integer=True))
+        by_target = {
+            str(k): float(number(v, f"[victim] max_wait_s_by_target.{k}", 0, 3600, lo_open=True))
+            for k, v in by_target.items()
+        }
+        durable_ms = int(
+            number(
+                victim_d.get("durable_timeout_ms", 0),
+                "[victim] durable_timeout_ms",
+                0,
+                300_000,
+                integer=True,
+            )
+        )
         max_answer = victim_d.get("max_answer_s")
         if max_answer is not None:
             max_answer = float(number(max_answer, "[victim] max_answer_s", 0, 3600, lo_open=True))

@@ -42,8 +42,13 @@ def apply_override(d: dict, key: str, raw) -> None:
     node[parts[-1]] = parse_value(raw) if isinstance(raw, str) else raw
 
 
-def expand_matrix(scenarios: list, dialects_text: str | None, transports_text: str | None,
-                  everything: bool, where: str = "--dialect/--transport") -> list:
+def expand_matrix(
+    scenarios: list,
+    dialects_text: str | None,
+    transports_text: str | None,
+    everything: bool,
+    where: str = "--dialect/--transport",
+) -> list:
     """Each scenario (a harness.scenario.model.Scenario) once per dialect x transport asked
     for (none asked: as they are)."""
     parse = dialects_mod.parse_list

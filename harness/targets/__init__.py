@@ -15,9 +15,12 @@ from harness.replica.triggers import TRIGGERS as REPLICA_TRIGGERS
 # local:CONFIG -> what the embedded Samba's server is started with (harness.targets.local);
 # "tcp-retries-default": the namespace keeps Linux's net.ipv4.tcp_retries2 = 15, so a
 # blackholed client is noticed only after about 15 minutes (a server that makes others wait)
-LOCAL_CONFIGS: dict[str, dict[str, Any]] = {"default": {}, "tcp-retries-default": {"server_tcp_retries2": 15},
-                 # smbd and nmbd at SCHED_RR 2 (docs/pages/replica.md: "What held healthy Samba")
-                 "server-rt": {"raise_server_priority": True}}
+LOCAL_CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "tcp-retries-default": {"server_tcp_retries2": 15},
+    # smbd and nmbd at SCHED_RR 2 (docs/pages/replica.md: "What held healthy Samba")
+    "server-rt": {"raise_server_priority": True},
+}
 DOCKER_SUITES = {"bookworm": "Samba 4.17", "trixie": "Samba 4.22"}
 # docker:SUITE,tcp_retries2=N: the container's net.ipv4.tcp_retries2 (default 3, as the embedded
 # target's; 15, Linux's default, makes a server that notices a blackholed client only after
@@ -40,16 +43,37 @@ class TargetKind:
         return getattr(importlib.import_module(module), cls)
 
 
-TARGETS: dict[str, TargetKind] = {k.name: k for k in (
-    TargetKind("local", "harness.targets.local:LocalSamba", tuple(LOCAL_CONFIGS), "default",
-               spelling="local[:CONFIG]", variant_name="config"),
-    TargetKind("replica", "harness.targets.replica:ReplicaTarget", tuple(REPLICA_TRIGGERS), "any",
-               variant_in_label=True,
-               spelling="replica[:TRIGGER][,hold=create|logon|lock][,lose_write=N[,lose_write_from=victim]]",
-               variant_name="trigger", options=("hold", "lose_write", "lose_write_from")),
-    TargetKind("docker", "harness.targets.docker:DockerSamba", tuple(DOCKER_SUITES), "bookworm",
-               spelling="docker[:SUITE][,tcp_retries2=N]", variant_name="suite",
-               options=("tcp_retries2",)),
-)}
+TARGETS: dict[str, TargetKind] = {
+    k.name: k
+    for k in (
+        TargetKind(
+            "local",
+            "harness.targets.local:LocalSamba",
+            tuple(LOCAL_CONFIGS),
+            "default",
+            spelling="local[:CONFIG]",
+            variant_name="config",
+        ),
+        TargetKind(
+            "replica",
+            "harness.targets.replica:ReplicaTarget",
+            tuple(REPLICA_TRIGGERS),
+            "any",
+            variant_in_label=True,
+            spelling="replica[:TRIGGER][,hold=create|logon|lock][,lose_write=N[,lose_write_from=victim]]",
+            variant_name="trigger",
+            options=("hold", "lose_write", "lose_write_from"),
+        ),
+        TargetKind(
+            "docker",
+            "harness.targets.docker:DockerSamba",
+            tuple(DOCKER_SUITES),
+            "bookworm",
+            spelling="docker[:SUITE][,tcp_retries2=N]",
+            variant_name="suite",
+            options=("tcp_retries2",),
+        ),
+    )
+}
 # A server the harness does not start: an smb:// URL or a name from the targets file.
 REMOTE = TargetKind("remote", "harness.targets.remote:RemoteTarget")

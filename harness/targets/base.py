@@ -27,7 +27,9 @@ class Target(abc.ABC):
     configured_by_harness: bool = True
 
     @classmethod
-    def from_spec(cls, spec, hold_s: float | None = None, degrade_ms: float | None = None) -> Target:
+    def from_spec(
+        cls, spec, hold_s: float | None = None, degrade_ms: float | None = None
+    ) -> Target:
         """The target a parsed target string names (harness.targets.spec); the replica's
         options are ignored by the others."""
         return cls()
@@ -78,13 +80,21 @@ class Target(abc.ABC):
         key = (exact(dialect), transport)
         if key not in cache:
             try:
-                why = call_in_netns(self.client_netns("healthy"), offers, self.endpoint,
-                                    dialect, transport, OFFERS_TIMEOUT_S,
-                                    timeout_s=2 * OFFERS_TIMEOUT_S)
+                why = call_in_netns(
+                    self.client_netns("healthy"),
+                    offers,
+                    self.endpoint,
+                    dialect,
+                    transport,
+                    OFFERS_TIMEOUT_S,
+                    timeout_s=2 * OFFERS_TIMEOUT_S,
+                )
             except InfraError as exc:  # no answer: an error, not remembered
                 why = str(exc).removeprefix("InfraError: ")
-                raise InfraError(f"target {self.name}: no answer to a NEGOTIATE for "
-                                 f"{label(dialect)} over {transport}: {why}") from None
+                raise InfraError(
+                    f"target {self.name}: no answer to a NEGOTIATE for "
+                    f"{label(dialect)} over {transport}: {why}"
+                ) from None
             if why:
                 why = f"target {self.name} does not offer {label(dialect)} over {transport}: {why}"
             cache[key] = why

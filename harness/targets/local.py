@@ -76,8 +76,9 @@ SMB_CONF = """\
 def samba_version(smbd: str) -> str | None:
     """'Samba 4.17.12-Debian' from ``smbd --version``, or None."""
     try:
-        done = subprocess.run([smbd, "--version"], capture_output=True, text=True, timeout=10,
-                              check=False)
+        done = subprocess.run(
+            [smbd, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = done.stdout.strip()
@@ -89,7 +90,9 @@ def samba_version(smbd: str) -> str | None:
 def require_samba() -> tuple[str, str]:
     smbd, nmbd = shutil.which("smbd"), shutil.which("nmbd")
     if not smbd or not nmbd:
-        raise InfraError("smbd/nmbd not found: install Debian's samba package (apt-get install samba)")
+        raise InfraError(
+            "smbd/nmbd not found: install Debian's samba package (apt-get install samba)"
+        )
     return smbd, nmbd
 
 
@@ -115,8 +118,13 @@ class LocalSamba(Target):
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> LocalSamba:
         return cls(**LOCAL_CONFIGS[spec.variant or "default"])
 
-    def __init__(self, extra_conf: str = "", lab: Lab | None = None,
-                 server_tcp_retries2: int = 3, raise_server_priority: bool = False) -> None:
+    def __init__(
+        self,
+        extra_conf: str = "",
+        lab: Lab | None = None,
+        server_tcp_retries2: int = 3,
+        raise_server_priority: bool = False,
+    ) -> None:
         self.lab = lab or Lab()
         self.server_tcp_retries2 = server_tcp_retries2
         if raise_server_priority:  # local:server-rt
@@ -129,8 +137,12 @@ class LocalSamba(Target):
         self._server_version: str | None = None
         self._password = secrets.token_urlsafe(12)
         self._endpoint = Endpoint(
-            host=netns_mod.SERVER_ADDR, netbios_name=NETBIOS_NAME, share=SHARE, username=USER,
-            password=self._password)
+            host=netns_mod.SERVER_ADDR,
+            netbios_name=NETBIOS_NAME,
+            share=SHARE,
+            username=USER,
+            password=self._password,
+        )
 
     def describe(self) -> str:
         version = self.server_version()
@@ -158,27 +170,60 @@ class LocalSamba(Target):
             (self.dir / sub).mkdir()
         os.chmod(self.dir / "share", 0o777)
         conf = self.dir / "smb.conf"
-        conf.write_text(SMB_CONF.format(
-            netbios_name=NETBIOS_NAME, workgroup=WORKGROUP, addr=netns_mod.SERVER_ADDR,
-            dir=self.dir, share=SHARE, extra=self.extra_conf))
-        done = subprocess.run(["smbpasswd", "-c", str(conf), "-s", "-a", USER],
-                              input=f"{self._password}\n{self._password}\n", text=True,
-                              capture_output=True, timeout=20, check=False)
+        conf.write_text(
+            SMB_CONF.format(
+                netbios_name=NETBIOS_NAME,
+                workgroup=WORKGROUP,
+                addr=netns_mod.SERVER_ADDR,
+                dir=self.dir,
+                share=SHARE,
+                extra=self.extra_conf,
+            )
+        )
+        done = subprocess.run(
+            ["smbpasswd", "-c", str(conf), "-s", "-a", USER],
+            input=f"{self._password}\n{self._password}\n",
+            text=True,
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
         if done.returncode != 0:
             raise InfraError(f"smbpasswd failed: {done.stderr.strip() or done.stdout.strip()}")
         self.lab.create()
         # Make the server's TCP give up on an unanswering peer in about 3 s (200 ms RTO
         # doubled 3 times) instead of Linux's default 15 retries (about 15 min), so a
         # blackholed victim's session dies inside the scenario window.
-        netns_mod.sh("sysctl", "-q", "-w", f"net.ipv4.tcp_retries2={self.server_tcp_retries2}",
-                     netns=self.lab.server_netns)
+        netns_mod.sh(
+            "sysctl",
+            "-q",
+            "-w",
+            f"net.ipv4.tcp_retries2={self.server_tcp_retries2}",
+            netns=self.lab.server_netns,
+        )
         for daemon, binary in (("nmbd", nmbd), ("smbd", smbd)):
             with open(self.dir / f"{daemon}.stdout", "wb") as log:  # the daemon holds its copy
-                self.procs.append(subprocess.Popen(
-                    ["ip", "netns", "exec", self.lab.server_netns, binary, "-F",
-                     "--no-process-group", "-s", str(conf), "--debug-stdout", "-d1"],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True))
+                self.procs.append(
+                    subprocess.Popen(
+                        [
+                            "ip",
+                            "netns",
+                            "exec",
+                            self.lab.server_netns,
+                            binary,
+                            "-F",
+                            "--no-process-group",
+                            "-s",
+                            str(conf),
+                            "--debug-stdout",
+                            "-d1",
+                        ],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
+                    )
+                )
         self._wait_ready(self._endpoint)
         if self.raise_server_priority:
             # every process and thread both daemons have by now (their helpers, the readiness
@@ -193,8 +238,9 @@ class LocalSamba(Target):
         while time.monotonic() < deadline:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise InfraError(f"{_daemon(p)} exited with {p.returncode} at start: "
-                                     f"{self.logs()[-300:]!r}")
+                    raise InfraError(
+                        f"{_daemon(p)} exited with {p.returncode} at start: {self.logs()[-300:]!r}"
+                    )
             ok, last = call_in_netns(host.netns, server_ready, endpoint, timeout_s=5.0)
             if ok:
                 return

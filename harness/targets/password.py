@@ -23,6 +23,8 @@ class PasswordHolder(Protocol):
     def password_file(self) -> str | None: ...
 
     def masked(self) -> str: ...
+
+
 _env_password: str | None = None
 _seen: set[str] = set()
 
@@ -64,12 +66,15 @@ def read_password(spec: PasswordHolder) -> str:
     """The target's password: its password file's first line, else the environment's."""
     if spec.password_file:
         try:
-            password = read_trusted_text(Path(spec.password_file), "the password file",
-                                         secret=True).rstrip("\r\n")
+            password = read_trusted_text(
+                Path(spec.password_file), "the password file", secret=True
+            ).rstrip("\r\n")
             _seen.add(password)
             return password
         except OSError as exc:
-            raise BadInput(f"cannot read the password file {spec.password_file}: {exc.strerror}") from None
+            raise BadInput(
+                f"cannot read the password file {spec.password_file}: {exc.strerror}"
+            ) from None
         except UnicodeDecodeError:
             raise BadInput(f"the password file {spec.password_file} is not UTF-8 text") from None
     env_password = take_password_env()

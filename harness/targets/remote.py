@@ -82,13 +82,15 @@ def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
         parts = urlsplit(text)
         parts.hostname, parts.username, parts.password  # noqa: B018 (they parse lazily)
     except ValueError:  # e.g. an unclosed [IPv6 bracket
-        raise BadInput("the target URL does not parse: "
-                       "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE") from None
+        raise BadInput(
+            "the target URL does not parse: smb://[DOMAIN;]USER@HOST[:PORT]/SHARE"
+        ) from None
     if parts.scheme != "smb":
         raise BadInput("a remote target is smb://[DOMAIN;]USER@HOST[:PORT]/SHARE")
     if parts.password is not None:
-        raise BadInput(f"do not put the password in the target URL; set {PASSWORD_ENV} "
-                       "or password_file")
+        raise BadInput(
+            f"do not put the password in the target URL; set {PASSWORD_ENV} or password_file"
+        )
     if not parts.username or not parts.hostname:
         raise BadInput("a remote target needs USER@HOST: smb://[DOMAIN;]USER@HOST[:PORT]/SHARE")
     domain, _, user = unquote(parts.username).rpartition(";")
@@ -102,15 +104,22 @@ def parse_smb_url(text: str, label: str = "") -> RemoteSpec:
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     unknown = set(query) - URL_OPTIONS
     if unknown:
-        raise BadInput(f"unknown target option(s): {', '.join(sorted(unknown))} "
-                       f"(known: {', '.join(sorted(URL_OPTIONS))})")
-    return RemoteSpec(host=parts.hostname, share=share, username=user, domain=domain,
-                      nbt_port=_port(nbt_port, "port"),
-                      smb_port=_port(query.get("smb_port", 445), "smb_port"),
-                      ns_port=_port(query.get("ns_port", 137), "ns_port"),
-                      netbios_name=(_netbios_name(query["netbios_name"])
-                                    if "netbios_name" in query else None),
-                      password_file=query.get("password_file"), label=label)
+        raise BadInput(
+            f"unknown target option(s): {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(URL_OPTIONS))})"
+        )
+    return RemoteSpec(
+        host=parts.hostname,
+        share=share,
+        username=user,
+        domain=domain,
+        nbt_port=_port(nbt_port, "port"),
+        smb_port=_port(query.get("smb_port", 445), "smb_port"),
+        ns_port=_port(query.get("ns_port", 137), "ns_port"),
+        netbios_name=(_netbios_name(query["netbios_name"]) if "netbios_name" in query else None),
+        password_file=query.get("password_file"),
+        label=label,
+    )
 
 
 def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
@@ -130,7 +139,7 @@ def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
         raise BadInput(f"{path}: 'targets' must be tables: [targets.NAME] with url = \"smb://...\"")
     for name, table in targets.items():
         if not isinstance(table, dict) or not isinstance(table.get("url"), str):
-            raise BadInput(f"{path}: [targets.{name}] needs url = \"smb://...\"")
+            raise BadInput(f'{path}: [targets.{name}] needs url = "smb://..."')
         unknown = set(table) - URL_OPTIONS - {"url", "description"}
         if unknown:
             raise BadInput(f"{path}: [targets.{name}]: unknown key(s) {', '.join(sorted(unknown))}")
@@ -143,11 +152,15 @@ def load_named_targets(path: Path) -> dict[str, RemoteSpec]:
         pw_file = table.get("password_file", spec.password_file)
         if pw_file and not os.path.isabs(pw_file):
             pw_file = str(Path(path).resolve().parent / pw_file)
-        out[name] = RemoteSpec(**{**spec.__dict__,
-                                  "netbios_name": table.get("netbios_name", spec.netbios_name),
-                                  "ns_port": _port(table.get("ns_port", spec.ns_port), "ns_port"),
-                                  "smb_port": _port(table.get("smb_port", spec.smb_port), "smb_port"),
-                                  "password_file": pw_file})
+        out[name] = RemoteSpec(
+            **{
+                **spec.__dict__,
+                "netbios_name": table.get("netbios_name", spec.netbios_name),
+                "ns_port": _port(table.get("ns_port", spec.ns_port), "ns_port"),
+                "smb_port": _port(table.get("smb_port", spec.smb_port), "smb_port"),
+                "password_file": pw_file,
+            }
+        )
     return out
 
 
@@ -196,12 +209,23 @@ class RemoteTarget(Target):
     def endpoint(self) -> Endpoint:
         if self._endpoint is None:
             s = self.spec
-            return Endpoint(s.host, s.netbios_name or "?", s.share, s.username, "", s.domain,
-                            s.nbt_port, s.smb_port, s.ns_port)
+            return Endpoint(
+                s.host,
+                s.netbios_name or "?",
+                s.share,
+                s.username,
+                "",
+                s.domain,
+                s.nbt_port,
+                s.smb_port,
+                s.ns_port,
+            )
         return self._endpoint
 
     def describe(self) -> str:
-        caps = ", ".join(k for k in ("nbstat", "nbt", "direct_445", "smb1") if getattr(self.caps, k))
+        caps = ", ".join(
+            k for k in ("nbstat", "nbt", "direct_445", "smb1") if getattr(self.caps, k)
+        )
         return f"{self.spec.masked()} ({self.endpoint.netbios_name}; offers {caps or 'nothing'})"
 
     def start(self) -> None:
@@ -218,16 +242,20 @@ class RemoteTarget(Target):
         except Exception as exc:  # noqa: BLE001 no answer, whatever the cause, is a note
             self.caps.notes.append(f"no NBSTAT answer on udp/{s.ns_port}: {type(exc).__name__}")
         if not name:
-            raise InfraError(f"{s.host} does not answer NBSTAT with a server name; give it with "
-                             "?netbios_name=NAME")
+            raise InfraError(
+                f"{s.host} does not answer NBSTAT with a server name; give it with "
+                "?netbios_name=NAME"
+            )
         try:
             request_session(addr, s.nbt_port, name, "NBTHPROBE", DISCOVERY_TIMEOUT_S)
             self.caps.nbt = True
         except ConnectionRefusedError:
             raise InfraError(f"{s.host}:{s.nbt_port} refused the connection (NBT closed)") from None
         except OSError as exc:
-            raise InfraError(f"{s.host}:{s.nbt_port} is not a usable NBT session service: "
-                             f"{type(exc).__name__}: {exc}"[:300]) from None
+            raise InfraError(
+                f"{s.host}:{s.nbt_port} is not a usable NBT session service: "
+                f"{type(exc).__name__}: {exc}"[:300]
+            ) from None
         except Exception as exc:  # noqa: BLE001 a service that speaks something else than NBT
             raise InfraError(f"{s.host}:{s.nbt_port} does not speak NBT: {exc}"[:300]) from None
         try:
@@ -238,8 +266,9 @@ class RemoteTarget(Target):
         except OSError as exc:  # not an answer: a tcp scenario tries again (and errors)
             self.caps.direct_445 = None
             self.caps.notes.append(f"direct TCP on {s.smb_port} unknown: {type(exc).__name__}")
-        self._endpoint = Endpoint(addr, name, s.share, s.username, password, s.domain,
-                                  s.nbt_port, s.smb_port, s.ns_port)
+        self._endpoint = Endpoint(
+            addr, name, s.share, s.username, password, s.domain, s.nbt_port, s.smb_port, s.ns_port
+        )
         self._check_login()
 
     def _login(self, dialect: str | None) -> None:
@@ -253,8 +282,10 @@ class RemoteTarget(Target):
         except InfraError as exc:
             text = str(exc).removeprefix("InfraError: ")
             if "did not finish within" in text:
-                text = (f"login to {self.spec.host}:{self.spec.nbt_port} did not complete "
-                        f"within {LOGIN_DEADLINE_S:.0f}s")
+                text = (
+                    f"login to {self.spec.host}:{self.spec.nbt_port} did not complete "
+                    f"within {LOGIN_DEADLINE_S:.0f}s"
+                )
             if endpoint.password:
                 text = text.replace(endpoint.password, "****")
             raise InfraError(text) from None
@@ -269,8 +300,16 @@ class RemoteTarget(Target):
             if text.startswith("NotOffered: "):
                 self.caps.notes.append(f"no SMB 2/3: {text.removeprefix('NotOffered: ')}")
                 return
-            if any(code in text for code in ("LOGON_FAILURE", "ACCESS_DENIED", "BAD_NETWORK_NAME",
-                                              "ACCOUNT", "PASSWORD")):
+            if any(
+                code in text
+                for code in (
+                    "LOGON_FAILURE",
+                    "ACCESS_DENIED",
+                    "BAD_NETWORK_NAME",
+                    "ACCOUNT",
+                    "PASSWORD",
+                )
+            ):
                 raise BadInput(f"{self.spec.masked()}: {text}") from None
             raise
 
@@ -284,15 +323,21 @@ class RemoteTarget(Target):
         for probe in scenario.probes:
             needs = PROBES[probe].capability
             if needs and not getattr(self.caps, needs, False):
-                return (f"{self.spec.host} does not offer {needs} (the {probe} probe); "
-                        f"set probes.{probe}=0")
+                return (
+                    f"{self.spec.host} does not offer {needs} (the {probe} probe); "
+                    f"set probes.{probe}=0"
+                )
         if scenario.transport == "tcp" and self.caps.direct_445 is False:
-            return (f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} "
-                    "(transport tcp)")
+            return (
+                f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} "
+                "(transport tcp)"
+            )
         if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
-            return (f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
-                    f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "
-                    f"{os.geteuid()}")
+            return (
+                f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "
+                f"victim's flow (AF_PACKET), which needs root; the harness runs as uid "
+                f"{os.geteuid()}"
+            )
         return None
 
 

@@ -38,12 +38,19 @@ class ReplicaTarget(LocalSamba):
 
     @classmethod
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> ReplicaTarget:
-        return cls(trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms,
-                   **spec.options)
+        return cls(
+            trigger=spec.variant or "any", hold_s=hold_s, degrade_ms=degrade_ms, **spec.options
+        )
 
-    def __init__(self, trigger: str = "any", hold_s: float | None = None,
-                 degrade_ms: float | None = None, hold: str = "all", lose_write: int | str = 0,
-                 lose_write_from: str | None = None) -> None:
+    def __init__(
+        self,
+        trigger: str = "any",
+        hold_s: float | None = None,
+        degrade_ms: float | None = None,
+        hold: str = "all",
+        lose_write: int | str = 0,
+        lose_write_from: str | None = None,
+    ) -> None:
         super().__init__()
         self.trigger = trigger
         self.hold_s = DEFAULT_HOLD_S if hold_s is None else hold_s
@@ -55,22 +62,29 @@ class ReplicaTarget(LocalSamba):
         except ValueError:
             self.lose_write = -1
         if not 0 <= self.lose_write <= 1_000_000:
-            raise BadInput(f"replica lose_write={lose_write!r}: expected an integer from 0 to 1000000")
+            raise BadInput(
+                f"replica lose_write={lose_write!r}: expected an integer from 0 to 1000000"
+            )
         if lose_write_from is not None and lose_write_from not in LOSE_WRITE_FROM:
-            raise BadInput(f"replica lose_write_from={lose_write_from!r}: expected one of "
-                           f"{', '.join(LOSE_WRITE_FROM)} (a lab host role)")
+            raise BadInput(
+                f"replica lose_write_from={lose_write_from!r}: expected one of "
+                f"{', '.join(LOSE_WRITE_FROM)} (a lab host role)"
+            )
         if lose_write_from and not self.lose_write:
             raise BadInput("replica: lose_write_from needs lose_write=N (which write to lose)")
         self.lose_write_from = lose_write_from
         if self.lose_write and hold != "all":
             raise BadInput(f"replica: lose_write and hold={hold} cannot be combined")
         if hold != "all" and self.degrade_ms:
-            raise BadInput(f"replica: hold={hold} holds requests; it cannot also degrade "
-                           "(--degrade-ms)")
+            raise BadInput(
+                f"replica: hold={hold} holds requests; it cannot also degrade (--degrade-ms)"
+            )
         self.hold = hold
-        opts = (f",hold={hold}" if hold != "all" else "") + \
-            (f",lose_write={self.lose_write}" if self.lose_write else "") + \
-            (f",lose_write_from={lose_write_from}" if lose_write_from else "")
+        opts = (
+            (f",hold={hold}" if hold != "all" else "")
+            + (f",lose_write={self.lose_write}" if self.lose_write else "")
+            + (f",lose_write_from={lose_write_from}" if lose_write_from else "")
+        )
         self.name = f"replica:{trigger}{opts}"
         self.relay: subprocess.Popen | None = None
         self._log_offset = 0
@@ -81,25 +95,43 @@ class ReplicaTarget(LocalSamba):
         return replace(self._upstream, host=netns_mod.SERVER_ALIAS_ADDR)
 
     def describe(self) -> str:
-        how = (f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else
-               HELD[self.hold])
+        how = f"degrade {self.degrade_ms:g} ms" if self.degrade_ms else HELD[self.hold]
         if self.lose_write:
-            how += (f"; lose WRITE #{self.lose_write} of each {self.lose_write_from} connection"
-                    if self.lose_write_from else f"; lose WRITE #{self.lose_write}")
-        return (f"{self.name} ({how} for {self.hold_s:g}s) in front of "
-                f"{self._upstream.describe()}: {self.endpoint.describe()}"
-                + (f" [{self.server_version()}]" if self.server_version() else ""))
+            how += (
+                f"; lose WRITE #{self.lose_write} of each {self.lose_write_from} connection"
+                if self.lose_write_from
+                else f"; lose WRITE #{self.lose_write}"
+            )
+        return (
+            f"{self.name} ({how} for {self.hold_s:g}s) in front of "
+            f"{self._upstream.describe()}: {self.endpoint.describe()}"
+            + (f" [{self.server_version()}]" if self.server_version() else "")
+        )
 
     def start(self) -> None:
         super().start()  # smbd + nmbd, ready on the upstream address
         assert self.dir is not None
         self.log_path = self.dir / "replica.log"
-        argv = [sys.executable, "-m", "harness.replica",
-                "--listen", netns_mod.SERVER_ALIAS_ADDR, "--upstream", self._upstream.host,
-                "--trigger", self.trigger, "--hold-s", str(self.hold_s),
-                "--log", str(self.log_path),
-                # the scenarios' largest crowds (1,256 sessions), as much held as before
-                "--max-connections", "4096", "--max-held-bytes", str(16 * 1024 * 1024)]
+        argv = [
+            sys.executable,
+            "-m",
+            "harness.replica",
+            "--listen",
+            netns_mod.SERVER_ALIAS_ADDR,
+            "--upstream",
+            self._upstream.host,
+            "--trigger",
+            self.trigger,
+            "--hold-s",
+            str(self.hold_s),
+            "--log",
+            str(self.log_path),
+            # the scenarios' largest crowds (1,256 sessions), as much held as before
+            "--max-connections",
+            "4096",
+            "--max-held-bytes",
+            str(16 * 1024 * 1024),
+        ]
         if self.degrade_ms:
             argv += ["--degrade-ms", str(self.degrade_ms)]
         if self.hold != "all":
@@ -109,9 +141,13 @@ class ReplicaTarget(LocalSamba):
         if self.lose_write_from:  # the role's lab host (the victim's sessions come from it alone)
             argv += ["--lose-write-from", self.lab.add_host(self.lose_write_from).addr]
         with open(self.dir / "replica.stdout", "wb") as stdout:  # the relay holds its copy
-            self.relay = subprocess.Popen(["ip", "netns", "exec", self.lab.server_netns, *argv],
-                                          stdout=stdout, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True)
+            self.relay = subprocess.Popen(
+                ["ip", "netns", "exec", self.lab.server_netns, *argv],
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         # Above the probers' real-time priority: otherwise the relay waits for spinning
         # probers and other work to give it a CPU, and that wait counts as the server's.
         self.relay_sched = raise_priority_of(self.relay.pid)
@@ -149,8 +185,11 @@ class ReplicaTarget(LocalSamba):
         return out
 
     def server_events(self) -> list[dict]:
-        return [{"source": "replica", **e} for e in self._read_log(advance=True)
-                if e.get("event") in ("trigger", "recover", "lost_write")]
+        return [
+            {"source": "replica", **e}
+            for e in self._read_log(advance=True)
+            if e.get("event") in ("trigger", "recover", "lost_write")
+        ]
 
     def logs(self) -> str:
         text = super().logs()

@@ -41,7 +41,7 @@ def mask_userinfo(text: str) -> str:
     m = _USERINFO.match(text)
     if m and ":" in m["user"]:
         user = m["user"].split(":", 1)[0]
-        return f"{m['scheme'] or ''}{user}:****@{text[m.end():]}"
+        return f"{m['scheme'] or ''}{user}:****@{text[m.end() :]}"
     return text
 
 
@@ -62,12 +62,17 @@ def parse_target(text: str) -> TargetSpec:
         for pair in pairs:
             key, eq, value = pair.partition("=")
             if not eq or key not in known.options or not value:
-                raise BadInput(f"invalid target {mask_userinfo(text)!r}: {pair!r} is not one of "
-                               f"{', '.join(o + '=VALUE' for o in known.options)}")
+                raise BadInput(
+                    f"invalid target {mask_userinfo(text)!r}: {pair!r} is not one of "
+                    f"{', '.join(o + '=VALUE' for o in known.options)}"
+                )
             options[key] = value
         if rest and rest not in known.variants:
-            what = (f"{kind} takes no ':' suffix" if not known.variants else
-                    f"{kind} {known.variant_name} must be one of {', '.join(known.variants)}")
+            what = (
+                f"{kind} takes no ':' suffix"
+                if not known.variants
+                else f"{kind} {known.variant_name} must be one of {', '.join(known.variants)}"
+            )
             raise BadInput(f"invalid target {mask_userinfo(text)!r}: {what}")
         return TargetSpec(kind, rest or known.default_variant, options)
     from harness.targets.remote import config_path, load_named_targets  # lazy: see above
@@ -76,8 +81,10 @@ def parse_target(text: str) -> TargetSpec:
     if text in named:
         return TargetSpec("remote", options={"spec": named[text]})
     spellings = ", ".join(k.spelling for k in TARGETS.values())
-    raise BadInput(f"invalid target {mask_userinfo(text)!r}: expected {spellings}, "
-                   "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file")
+    raise BadInput(
+        f"invalid target {mask_userinfo(text)!r}: expected {spellings}, "
+        "smb://[DOMAIN;]USER@HOST[:PORT]/SHARE or a name from the targets file"
+    )
 
 
 def make_target(spec: TargetSpec, hold_s: float | None = None, degrade_ms: float | None = None):

@@ -62,12 +62,18 @@ def secret_tar(path: str, secret: str) -> bytes:
 
 def find_compose_container(client, project: str, suite: str):
     """A running container of the compose service ``samba`` built for ``suite``, or None."""
-    labels = [f"com.docker.compose.service={COMPOSE_SERVICE}",
-              f"com.docker.compose.project={project}"]
+    labels = [
+        f"com.docker.compose.service={COMPOSE_SERVICE}",
+        f"com.docker.compose.project={project}",
+    ]
     running = client.containers.list(filters={"label": labels, "status": "running"})
     # Images built before the suite label existed are bookworm's.
-    running = [c for c in running if c.labels.get("com.docker.compose.oneoff") != "True"
-               and c.labels.get(SUITE_LABEL, DEFAULT_SUITE) == suite]
+    running = [
+        c
+        for c in running
+        if c.labels.get("com.docker.compose.oneoff") != "True"
+        and c.labels.get(SUITE_LABEL, DEFAULT_SUITE) == suite
+    ]
     return min(running, key=lambda c: c.name) if running else None
 
 
@@ -75,13 +81,18 @@ def read_credentials(container) -> tuple[Account, str]:
     """The account and password a found container was started with (its environment and its
     password file; the entrypoint's defaults for what it does not set)."""
     env = dict(e.split("=", 1) for e in container.attrs["Config"].get("Env") or [] if "=" in e)
-    account = Account(user=env.get("SAMBA_USER") or DEFAULT_USER,
-                      share=env.get("SAMBA_SHARE") or DEFAULT_SHARE,
-                      netbios_name=env.get("SAMBA_NETBIOS_NAME") or DEFAULT_NETBIOS_NAME)
+    account = Account(
+        user=env.get("SAMBA_USER") or DEFAULT_USER,
+        share=env.get("SAMBA_SHARE") or DEFAULT_SHARE,
+        netbios_name=env.get("SAMBA_NETBIOS_NAME") or DEFAULT_NETBIOS_NAME,
+    )
     password = read_container_file(container, env.get("SAMBA_PASSWORD_FILE") or PASSWORD_FILE)
     # An old-style container may still carry SAMBA_PASSWORD in its environment.
-    return account, ((password.rstrip("\r\n") if password is not None else None)
-                     or env.get("SAMBA_PASSWORD") or DEFAULT_PASSWORD)
+    return account, (
+        (password.rstrip("\r\n") if password is not None else None)
+        or env.get("SAMBA_PASSWORD")
+        or DEFAULT_PASSWORD
+    )
 
 
 def read_container_file(container, path: str) -> str | None:
@@ -97,9 +108,15 @@ def read_container_file(container, path: str) -> str | None:
         return handle.read().decode(errors="replace") if handle else None
 
 
-def create_container(client, image_tag: str, account: Account,
-                     host_ports: dict[str, int], health_interval_s: float, health_timeout_s: float,
-                     tcp_retries2: int = SERVER_TCP_RETRIES2):
+def create_container(
+    client,
+    image_tag: str,
+    account: Account,
+    host_ports: dict[str, int],
+    health_interval_s: float,
+    health_timeout_s: float,
+    tcp_retries2: int = SERVER_TCP_RETRIES2,
+):
     """Create ``nbth-<pid>-samba-<hex>`` (labelled with its owner), give it its password file;
     return it not yet started: whoever gets it removes it (``remove``), started or not."""
     from harness.lab import owner
@@ -112,20 +129,31 @@ def create_container(client, image_tag: str, account: Account,
         # Created, given its password file, then started: the password never enters the
         # container's environment (docker inspect, every docker exec).
         container = client.containers.create(
-            image_tag, detach=True, name=name,
+            image_tag,
+            detach=True,
+            name=name,
             labels={OWNER_LABEL: str(pid), HOST_LABEL: socket.gethostname()},
-            environment={"SAMBA_USER": account.user, "SAMBA_PASSWORD_FILE": PASSWORD_FILE,
-                         "SAMBA_SHARE": account.share,
-                         "SAMBA_NETBIOS_NAME": account.netbios_name,
-                         "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S)},
-            ports=ports, cap_add=["NET_ADMIN"],
+            environment={
+                "SAMBA_USER": account.user,
+                "SAMBA_PASSWORD_FILE": PASSWORD_FILE,
+                "SAMBA_SHARE": account.share,
+                "SAMBA_NETBIOS_NAME": account.netbios_name,
+                "SAMBA_HEALTH_RECHECK_S": str(HEALTH_RECHECK_S),
+            },
+            ports=ports,
+            cap_add=["NET_ADMIN"],
             # As on the embedded target: the server's TCP gives up on a silent peer in
             # about 3 s, so a blackholed victim's session dies inside the scenario (unless a
             # target asks for another value: docker:SUITE,tcp_retries2=15 is Linux's default).
             sysctls={"net.ipv4.tcp_retries2": str(tcp_retries2)},
-            healthcheck={"test": ["CMD", "/usr/local/bin/healthcheck.sh"],
-                         "interval": int(health_interval_s * 1e9), "timeout": int(10e9),
-                         "retries": 3, "start_period": int(health_timeout_s * 1e9)})
+            healthcheck={
+                "test": ["CMD", "/usr/local/bin/healthcheck.sh"],
+                "interval": int(health_interval_s * 1e9),
+                "timeout": int(10e9),
+                "retries": 3,
+                "start_period": int(health_timeout_s * 1e9),
+            },
+        )
     except docker_errors() as exc:
         raise InfraError(f"cannot create container from {image_tag}: {one_line(exc)}") from exc
     return container
@@ -160,8 +188,10 @@ def wait_healthy(container, timeout_s: float, redact, logs) -> None:
         container.reload()
         state = container.attrs["State"]
         if state.get("Status") != "running":
-            raise InfraError(f"container {container.name} is {state.get('Status')} "
-                             f"(exit {state.get('ExitCode')}): {logs(20)[-400:]!r}")
+            raise InfraError(
+                f"container {container.name} is {state.get('Status')} "
+                f"(exit {state.get('ExitCode')}): {logs(20)[-400:]!r}"
+            )
         health = state.get("Health")
         if health is None:
             break  # no healthcheck configured (a user's own image): our checks decide
@@ -172,8 +202,9 @@ def wait_healthy(container, timeout_s: float, redact, logs) -> None:
         if health.get("Status") == "unhealthy":
             raise InfraError(f"container {container.name} is unhealthy: {last}")
         if time.monotonic() >= deadline:
-            raise InfraError(f"container {container.name} not healthy after "
-                             f"{timeout_s:.0f}s: {last}")
+            raise InfraError(
+                f"container {container.name} not healthy after {timeout_s:.0f}s: {last}"
+            )
         time.sleep(0.1)
 
 

@@ -17,7 +17,9 @@ def connect(timeout_s: float = ENGINE_TIMEOUT_S):
     try:
         import docker
     except ImportError as exc:
-        raise TargetUnavailable("no docker engine reachable: the docker Python SDK is not installed") from exc
+        raise TargetUnavailable(
+            "no docker engine reachable: the docker Python SDK is not installed"
+        ) from exc
     try:
         client = docker.from_env(timeout=max(1, round(timeout_s)))
         client.ping()
@@ -87,5 +89,7 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
             removed.append(container.name)
         except docker_errors() as exc:
             if not gone(exc):
-                raise InfraError(f"cannot remove stale container {container.name}: {one_line(exc)}") from exc
+                raise InfraError(
+                    f"cannot remove stale container {container.name}: {one_line(exc)}"
+                ) from exc
     return removed

@@ -24,14 +24,23 @@ def build_image(client, suite: str, image_tag: str, context_dir: Path) -> float 
             client.images.get(image_tag)
             return None  # cannot rebuild without the base, but the image is there: use it
         except ImageNotFound:
-            raise InfraError(f"base image {base} missing and no registry to pull from: "
-                             f"run .ci/docker-setup {suite}") from None
+            raise InfraError(
+                f"base image {base} missing and no registry to pull from: "
+                f"run .ci/docker-setup {suite}"
+            ) from None
     if not (context_dir / "Dockerfile").is_file():
         raise InfraError(f"no Dockerfile in {context_dir} (build context of the samba image)")
     t0 = time.monotonic()
     try:
-        client.images.build(path=str(context_dir), tag=image_tag, rm=True, forcerm=True,
-                            pull=False, timeout=BUILD_TIMEOUT_S, buildargs={"SUITE": suite})
+        client.images.build(
+            path=str(context_dir),
+            tag=image_tag,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            timeout=BUILD_TIMEOUT_S,
+            buildargs={"SUITE": suite},
+        )
     except BuildError as exc:
         lines = [str(x.get("stream") or x.get("error") or "").strip() for x in exc.build_log]
         last = [line for line in lines if line][-1:] or [exc.msg]

@@ -24,30 +24,51 @@ from harness.targets.docker.container import Account
 from harness.targets.docker.engine import one_line
 
 
-def endpoints(container, account: Account, password: str, address: str) -> tuple[Endpoint, Endpoint]:
+def endpoints(
+    container, account: Account, password: str, address: str
+) -> tuple[Endpoint, Endpoint]:
     """(the clients' endpoint, the published one) of a running container. ``address``
     "bridge": the container's IP on its bridge, standard ports; "published": 127.0.0.1."""
     container.reload()
     settings = container.attrs["NetworkSettings"]
     bridge_ip = settings.get("IPAddress") or next(
-        (n.get("IPAddress") for n in (settings.get("Networks") or {}).values()
-         if n.get("IPAddress")), "")
+        (
+            n.get("IPAddress")
+            for n in (settings.get("Networks") or {}).values()
+            if n.get("IPAddress")
+        ),
+        "",
+    )
     published = {}
     for key, container_port in CONTAINER_PORTS.items():
         bindings = (settings.get("Ports") or {}).get(container_port) or []
-        ports = [int(b["HostPort"]) for b in bindings
-                 if b.get("HostPort") and b.get("HostIp") in ("127.0.0.1", "0.0.0.0", "")]
+        ports = [
+            int(b["HostPort"])
+            for b in bindings
+            if b.get("HostPort") and b.get("HostIp") in ("127.0.0.1", "0.0.0.0", "")
+        ]
         published[key] = ports[0] if ports else 0
-    common = {"netbios_name": account.netbios_name, "share": account.share,
-              "username": account.user, "password": password}
-    pub = Endpoint(host="127.0.0.1", nbt_port=published["nbt"], smb_port=published["smb"],
-                   ns_port=published["ns"], **common)
+    common = {
+        "netbios_name": account.netbios_name,
+        "share": account.share,
+        "username": account.user,
+        "password": password,
+    }
+    pub = Endpoint(
+        host="127.0.0.1",
+        nbt_port=published["nbt"],
+        smb_port=published["smb"],
+        ns_port=published["ns"],
+        **common,
+    )
     if address == "bridge":
         if not bridge_ip:
-            raise InfraError(f"container {container.name} has no bridge IP address "
-                             "(use address='published')")
-        return Endpoint(host=bridge_ip, nbt_port=NBT_PORT, smb_port=SMB_PORT, ns_port=NS_PORT,
-                        **common), pub
+            raise InfraError(
+                f"container {container.name} has no bridge IP address (use address='published')"
+            )
+        return Endpoint(
+            host=bridge_ip, nbt_port=NBT_PORT, smb_port=SMB_PORT, ns_port=NS_PORT, **common
+        ), pub
     if not published["nbt"]:
         raise InfraError(f"container {container.name} publishes no 139/tcp port")
     return pub, pub
@@ -78,6 +99,8 @@ def check_ready(ep: Endpoint, pub: Endpoint, container_name: str | None) -> None
             except (OSError, nbt.MalformedPacket) as exc:
                 last = f"{kind} to {host}:{port}: {one_line(exc)}"
             if time.monotonic() >= deadline:
-                raise InfraError(f"container {container_name} healthy but not ready "
-                                 f"after {READY_TIMEOUT_S:.0f}s: {last}")
+                raise InfraError(
+                    f"container {container_name} healthy but not ready "
+                    f"after {READY_TIMEOUT_S:.0f}s: {last}"
+                )
             time.sleep(0.1)

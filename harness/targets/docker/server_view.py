@@ -52,20 +52,25 @@ class NamespaceView:
         if nsenter:
             cmd = ["nsenter", "-t", str(self.pid()), "-n", "--", *argv]
             try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                                      check=False)
+                done = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=timeout_s, check=False
+                )
             except subprocess.TimeoutExpired as exc:
                 raise InfraError(f"timed out after {timeout_s:.0f}s: {' '.join(cmd)}") from exc
             if done.returncode != 0:
                 msg = (done.stderr or done.stdout).strip().splitlines()
-                raise InfraError(f"{' '.join(cmd)}: {msg[-1] if msg else f'exit {done.returncode}'}")
+                raise InfraError(
+                    f"{' '.join(cmd)}: {msg[-1] if msg else f'exit {done.returncode}'}"
+                )
             return done.stdout
         result = self.container.exec_run(list(argv), stdout=True, stderr=True, demux=True)
         out, err = result.output if isinstance(result.output, tuple) else (result.output, b"")
         if result.exit_code != 0:
             msg = (err or out or b"").decode(errors="replace").strip().splitlines()
-            raise InfraError(f"docker exec {self.container.name} {' '.join(argv)}: "
-                             f"{msg[-1] if msg else f'exit {result.exit_code}'}")
+            raise InfraError(
+                f"docker exec {self.container.name} {' '.join(argv)}: "
+                f"{msg[-1] if msg else f'exit {result.exit_code}'}"
+            )
         return (out or b"").decode(errors="replace")
 
     def close(self) -> None:

@@ -48,8 +48,10 @@ class DockerSamba(Target):
     def from_spec(cls, spec, hold_s=None, degrade_ms=None) -> DockerSamba:
         retries = spec.options.get("tcp_retries2", str(SERVER_TCP_RETRIES2))
         if not retries.isdigit() or not 1 <= int(retries) <= MAX_TCP_RETRIES2:
-            raise BadInput(f"docker tcp_retries2={retries[:20]!r}: expected an integer from 1 "
-                           f"to {MAX_TCP_RETRIES2}")
+            raise BadInput(
+                f"docker tcp_retries2={retries[:20]!r}: expected an integer from 1 "
+                f"to {MAX_TCP_RETRIES2}"
+            )
         return cls(suite=spec.variant or DEFAULT_SUITE, server_tcp_retries2=int(retries))
 
     def __init__(
@@ -96,14 +98,21 @@ class DockerSamba(Target):
         if address not in ("bridge", "published"):
             raise ValueError(f"address must be 'bridge' or 'published', not {address!r}")
         if server_view not in SERVER_VIEWS:
-            raise ValueError(f"server_view must be one of {', '.join(SERVER_VIEWS)}, not {server_view!r}")
+            raise ValueError(
+                f"server_view must be one of {', '.join(SERVER_VIEWS)}, not {server_view!r}"
+            )
         unknown = set(host_ports or {}) - set(CONTAINER_PORTS)
         if unknown:
-            raise ValueError(f"host_ports keys must be among {sorted(CONTAINER_PORTS)}: {sorted(unknown)}")
+            raise ValueError(
+                f"host_ports keys must be among {sorted(CONTAINER_PORTS)}: {sorted(unknown)}"
+            )
         self.server_tcp_retries2 = server_tcp_retries2
         self.use_existing = use_existing and server_tcp_retries2 == SERVER_TCP_RETRIES2
-        self.compose_project = (compose_project or os.environ.get("COMPOSE_PROJECT_NAME")
-                                or compose_project_name(REPO_DIR))
+        self.compose_project = (
+            compose_project
+            or os.environ.get("COMPOSE_PROJECT_NAME")
+            or compose_project_name(REPO_DIR)
+        )
         self.address = address
         self.server_view = server_view
         self.host_ports = dict(host_ports or {})
@@ -167,16 +176,21 @@ class DockerSamba(Target):
 
     def __repr__(self) -> str:
         host = self._endpoint.host if self._endpoint else None
-        return (f"DockerSamba(container={self.container_name!r}, owned={self._owned}, "
-                f"address={self.address!r}, host={host!r})")
+        return (
+            f"DockerSamba(container={self.container_name!r}, owned={self._owned}, "
+            f"address={self.address!r}, host={host!r})"
+        )
 
     # --- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         self._client = connect()
         cleanup_stale(self._client)
-        found = (lifecycle.find_compose_container(self._client, self.compose_project, self.suite)
-                 if self.use_existing else None)
+        found = (
+            lifecycle.find_compose_container(self._client, self.compose_project, self.suite)
+            if self.use_existing
+            else None
+        )
         t0 = time.monotonic()
         if found is not None:
             self._use(found, owned=False)
@@ -187,15 +201,24 @@ class DockerSamba(Target):
                 self.timings["build_s"] = build_s
             t0 = time.monotonic()
             self._password = secrets.token_urlsafe(18)
-            self._use(lifecycle.create_container(
-                self._client, self.image_tag, self._account, self.host_ports,
-                self.health_interval_s, self.health_timeout_s, self.server_tcp_retries2),
-                owned=True)  # stop() removes it
+            self._use(
+                lifecycle.create_container(
+                    self._client,
+                    self.image_tag,
+                    self._account,
+                    self.host_ports,
+                    self.health_interval_s,
+                    self.health_timeout_s,
+                    self.server_tcp_retries2,
+                ),
+                owned=True,
+            )  # stop() removes it
             lifecycle.start_container(self._container, self.image_tag, self._password)
         lifecycle.wait_healthy(self._container, self.health_timeout_s, self._redact, self.logs)
         self.timings["start_to_healthy_s"] = time.monotonic() - t0
-        self._endpoint, self._published = endpoints(self._container, self._account,
-                                                    self._password, self.address)
+        self._endpoint, self._published = endpoints(
+            self._container, self._account, self._password, self.address
+        )
         t1 = time.monotonic()
         check_ready(self._endpoint, self._published, self.container_name)
         self.timings["ready_s"] = time.monotonic() - t1
