@@ -113,40 +113,25 @@ def access_summary(
     if max_answer_s is not None:
         summary["max_answer_s"] = max_answer_s
     violations = []
-    if (
-        max_wait_s is not None
-        and drop_at_s is not None
-        and (time_to_access_s is None or time_to_access_s > max_wait_s)
-    ):
-        violations.append(
-            {
-                "probe": probe,
-                "phase": "fault",
-                "stat": "time_to_access",
-                "observed_us": None if time_to_access_s is None else round(time_to_access_s * 1e6),
-                "limit_us": round(max_wait_s * 1e6),
-                "note": "never got access within the run"
-                if time_to_access_s is None
-                else f"access after {time_to_access_s:.2f} s",
-            }
-        )
-    if (
-        max_answer_s is not None
-        and drop_at_s is not None
-        and (first_answer_s is None or first_answer_s > max_answer_s)
-    ):
-        violations.append(
-            {
-                "probe": probe,
-                "phase": "fault",
-                "stat": "first_answer",
-                "observed_us": None if first_answer_s is None else round(first_answer_s * 1e6),
-                "limit_us": round(max_answer_s * 1e6),
-                "note": "never answered within the run"
-                if first_answer_s is None
-                else f"first answer after {first_answer_s:.2f} s",
-            }
-        )
+    if drop_at_s is not None:
+        for stat, observed_s, limit_s, never, after_what in (
+            ("time_to_access", time_to_access_s, max_wait_s, "never got access", "access"),
+            ("first_answer", first_answer_s, max_answer_s, "never answered", "first answer"),
+        ):
+            if limit_s is None or (observed_s is not None and observed_s <= limit_s):
+                continue
+            violations.append(
+                {
+                    "probe": probe,
+                    "phase": "fault",
+                    "stat": stat,
+                    "observed_us": None if observed_s is None else round(observed_s * 1e6),
+                    "limit_us": round(limit_s * 1e6),
+                    "note": f"{never} within the run"
+                    if observed_s is None
+                    else f"{after_what} after {observed_s:.2f} s",
+                }
+            )
     return summary, violations
 
 

@@ -149,6 +149,18 @@ class WithBigFile(Drop):
             session.send_read_nowait(self.file_id, offset, size_bytes)
         return len(offsets)
 
+    def read_into_small_window(self, session, rcvbuf_bytes: float) -> dict:
+        """Shrink the victim's receive buffer to rcvbuf_bytes, then send the READs (of the
+        largest size the server allows, 64 KiB without large MTU: one credit each, well within
+        what the server has granted by now); the detail both stall and pause report."""
+        session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(rcvbuf_bytes))
+        size = min(CHUNK_BYTES, session.max_read_bytes())
+        return {
+            "outstanding_reads": self.send_reads(session, size),
+            "read_bytes": size,
+            "rcvbuf_bytes": rcvbuf_bytes,
+        }
+
     def note_retransmits(self, rows: list[ServerSocket]) -> int:
         """The most retransmissions (tcp_info retrans/backoff) seen so far on the server's rows."""
         for r in rows:

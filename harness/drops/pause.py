@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
-from harness.drops.base import CHUNK_BYTES, WithBigFile, after
+from harness.drops.base import WithBigFile, after
 from harness.drops.stall import STUCK_SEND_Q_BYTES
 from harness.lab.inns import die_with_parent
 from harness.validate import number
@@ -82,16 +81,8 @@ class Pause(WithBigFile):
         self.rcvbuf_bytes = number(rcvbuf_bytes, "rcvbuf_bytes", 1, 1 << 24, integer=True)
 
     def act(self, session):
-        session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)
-        size = min(CHUNK_BYTES, session.max_read_bytes())
-        return {
-            "outstanding_reads": self.send_reads(session, size),
-            "read_bytes": size,
-            "rcvbuf_bytes": self.rcvbuf_bytes,
-            "pid": os.getpid(),
-            "then": "SIGSTOP",
-            "after": self.after,
-        }
+        detail = self.read_into_small_window(session, self.rcvbuf_bytes)
+        return {**detail, "pid": os.getpid(), "then": "SIGSTOP", "after": self.after}
 
     def during(self, session, until_monotonic, record):
         release_at = self.fault_end_monotonic or until_monotonic

@@ -2,9 +2,7 @@
 buffer, so its window closes and the server's send buffer fills (the KB's "all the send
 buffers have been consumed"). The socket stays open, silent, until the run ends."""
 
-import socket
-
-from harness.drops.base import CHUNK_BYTES, WithBigFile, after
+from harness.drops.base import WithBigFile, after
 from harness.validate import number
 
 STUCK_SEND_Q_BYTES = 16384
@@ -21,15 +19,7 @@ class Stall(WithBigFile):
         self.rcvbuf_bytes = number(rcvbuf_bytes, "rcvbuf_bytes", 1, 1 << 24, integer=True)
 
     def act(self, session):
-        session.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf_bytes)
-        # Reads of the largest size the server allows (64 KiB without large MTU): one
-        # credit each, well within what the server has granted by now.
-        size = min(CHUNK_BYTES, session.max_read_bytes())
-        return {
-            "outstanding_reads": self.send_reads(session, size),
-            "read_bytes": size,
-            "rcvbuf_bytes": self.rcvbuf_bytes,
-        }
+        return self.read_into_small_window(session, self.rcvbuf_bytes)
 
     def evidence(self, before, rows, detail, victim_exitcode):
         for row in rows:
