@@ -23,9 +23,7 @@ it (``rst[3.1.1-tcp]``); a combination the scenario cannot express is a skip wit
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,11 +31,9 @@ import pytest
 
 from harness.dialects import matrix, parse_list
 from harness.errors import BadInput, HarnessError, TargetUnavailable
-from harness.files import atomic_write, check_dir
 from harness.report.summary import junit_properties
 from harness.report.table import render_table
-from harness.run import suite
-from harness.run.rundirs import slug
+from harness.run.pytest_runs import Settings, run_dir_for, run_entry
 from harness.scenario.files import load_file, resolve
 from harness.scenario.model import Scenario
 from harness.scenario.overrides import parse_overrides
@@ -53,18 +49,6 @@ if TYPE_CHECKING:
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 TARGETS_KEY = pytest.StashKey["TargetPool"]()
 ENTRIES_KEY = pytest.StashKey[dict]()  # run dir -> (target label, [report entries])
-
-
-@dataclass(frozen=True)
-class Settings:
-    target: str
-    report_dir: Path
-    overrides: dict
-    hold_s: float | None
-    degrade_ms: float | None
-    dialects: list | None = None  # the matrix: None (not asked) or the names given
-    transports: list | None = None
-    matrix: bool = False
 
 
 def pytest_addoption(parser):
@@ -277,46 +261,9 @@ class ScenarioFile(pytest.File):
         return super().repr_failure(excinfo)
 
 
-def run_dir_for(config, target_spec: str) -> Path:
-    """The session's directory for one target: ``<report dir>/<slug of the target>``."""
-    return config.stash[SETTINGS_KEY].report_dir / slug(parse_target(target_spec).label(), "target")
-
-
-def run_entry(
-    config,
-    scenario,
-    target_spec: str | None = None,
-    overrides: dict | None = None,
-    hold_s=None,
-    degrade_ms=None,
-) -> ScenarioResult:
-    """Run one scenario under the session's settings; return its result (its report entry).
-
-    Files: ``<report dir>/<target slug>/<scenario slug>/`` (history, entry.json) and the
-    session's ``report.json`` beside them (every entry of this session for that target). Slugs
-    cannot leave the report directory, whatever the scenario or target is called."""
-    s = config.stash[SETTINGS_KEY]
-    spec = target_spec or s.target
-    scenario = scenario.with_overrides({**s.overrides, **(overrides or {})})
-    target = config.stash[TARGETS_KEY].get(
-        spec,
-        hold_s if hold_s is not None else s.hold_s,
-        degrade_ms if degrade_ms is not None else s.degrade_ms,
-    )
-    run_dir = run_dir_for(config, spec)
-    for d in (s.report_dir, run_dir):  # what another user could swap or plant into: refused
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BadInput(f"cannot create {d}: {exc.strerror}") from None
-        check_dir(d, "the report directory")
-    scenario_dir = run_dir / slug(scenario.name)
-    entry = suite.run_entry(scenario, target, scenario_dir, run_dir, target_name=spec)
-    atomic_write(scenario_dir / "entry.json", json.dumps(entry.to_json(), indent=2))
-    label, entries = config.stash[ENTRIES_KEY].setdefault(run_dir, (spec, []))
-    entries.append(entry)
-    suite.write_report(run_dir, entries, f"{label} {target.describe()}", target.server_version())
-    return entry
+def _runs(config) -> tuple[Settings, TargetPool, dict]:
+    """The session's settings, target pool and report entries (see harness.run.pytest_runs)."""
+    return config.stash[SETTINGS_KEY], config.stash[TARGETS_KEY], config.stash[ENTRIES_KEY]
 
 
 class ScenarioItem(pytest.Item):
@@ -327,12 +274,13 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self):
         try:
-            entry = run_entry(self.config, self.scenario)
+            entry = run_entry(*_runs(self.config), self.scenario)
         except TargetUnavailable as exc:
             pytest.skip(str(exc))
         # Key figures as JUnit <property> elements (pytest --junitxml).
         self.user_properties.extend(junit_properties(entry))
-        html = run_dir_for(self.config, self.config.stash[SETTINGS_KEY].target) / "report.html"
+        settings = self.config.stash[SETTINGS_KEY]
+        html = run_dir_for(settings, settings.target) / "report.html"
         self.user_properties.append(("nbt_report_html", str(html)))
         table = render_table(entry) + f"\n   report: {html}"
         if entry.verdict == "skip":
@@ -369,6 +317,6 @@ def nbt_run(request):
     ) -> ScenarioResult:
         if not isinstance(scenario, Scenario):
             scenario = resolve([scenario])[0]
-        return run_entry(request.config, scenario, target, overrides, **kw)
+        return run_entry(*_runs(request.config), scenario, target, overrides, **kw)
 
     return run

@@ -30,7 +30,8 @@ from harness.checkers.bounds import Bound
 from harness.clients.holdings import HOLDINGS
 from harness.drops import DROPS
 from harness.probes import PROBES
-from harness.scenario.model import TOP_KEYS, VICTIM_KEYS, DropSpec, Scenario, VictimSpec
+from harness.scenario.model import TOP_KEYS, DropSpec, Scenario
+from harness.scenario.victim import VICTIM_KEYS, VictimSpec
 from harness.schedule import Phases
 from harness.targets import REMOTE, TARGETS
 

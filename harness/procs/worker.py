@@ -39,7 +39,7 @@ from harness.schedule import Phases, merged_schedule
 from harness.server import Endpoint
 
 if TYPE_CHECKING:
-    from harness.scenario.model import VictimSpec
+    from harness.scenario.victim import VictimSpec
 
 # A shared prober's threads wait actively 0.5 ms, not 2 ms, before a send: their operations
 # take milliseconds (a logon 20-40 ms), and 33 sends a second of the default run's shared

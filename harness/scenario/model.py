@@ -1,7 +1,7 @@
 """The scenario model: a dict in (a TOML file's tables, a script's SCENARIO, ``--set``
 overrides), a validated ``Scenario`` out. Pure: harness.scenario.files finds and reads files;
 harness.scenario.overrides applies ``--set``; harness.scenario.unsupported says what a dialect
-x transport cannot express.
+x transport cannot express; harness.scenario.victim reads the [victim] table.
 
 A scenario names the healthy clients, the probes and their rates, the phases, the drop, and
 the bounds. Validation checks every key and value and reports the first problem in one line
@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 
 from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
-from harness.clients.holdings import HOLDINGS
 from harness.drops import DROPS
 from harness.errors import BadInput, one_line
 from harness.probes import PROBES as PROBE_KINDS
 from harness.scenario.overrides import apply_override
 from harness.scenario.unsupported import unsupported
+from harness.scenario.victim import VictimSpec, victim_from_dict
 from harness.schedule import Phases
 from harness.validate import non_finite_path, number
 
@@ -51,42 +51,12 @@ TOP_KEYS = {
     "host_stall_ms",
     "victim",
 }
-VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms", "max_answer_s"}
 
 
 @dataclass(frozen=True)
 class DropSpec:
     mode: str  # how the victim loses its session: a drop mode (harness.drops)
     params: dict = field(default_factory=dict)  # the drop's parameters (its defaults else)
-
-
-@dataclass(frozen=True)
-class VictimSpec:
-    """What the victim holds when it drops, and how long a contended opener may wait."""
-
-    holds: str  # what the victim holds on the shared file: a holding (clients.holdings)
-    max_wait_s: float | None = None  # drop start -> the first successful contended open
-    max_wait_s_by_target: dict = field(default_factory=dict)  # target kind -> max_wait_s
-    durable_timeout_ms: int = 0  # durable_v2: the Timeout asked for (0: the server's default)
-    max_answer_s: float | None = None  # drop start -> the first answer (granted or refused)
-
-    def max_wait_for(self, target: str | None, kind: str | None = None) -> float | None:
-        """The bound for a target: by its name (``docker:trixie``, a named URL target), else
-        by its kind (``local``, ``replica``, ``docker``, ``remote``), else ``max_wait_s``."""
-        by = self.max_wait_s_by_target
-        return by.get(target, by.get(kind, self.max_wait_s))
-
-    def to_dict(self) -> dict:
-        d = {
-            "holds": self.holds,
-            "durable_timeout_ms": self.durable_timeout_ms,
-            "max_wait_s_by_target": dict(self.max_wait_s_by_target),
-        }
-        if self.max_wait_s is not None:
-            d["max_wait_s"] = self.max_wait_s
-        if self.max_answer_s is not None:
-            d["max_answer_s"] = self.max_answer_s
-        return d
 
 
 @dataclass(frozen=True)
@@ -320,7 +290,10 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             raise bad("a scenario with a drop needs phases.fault_s > 0")
         drop = DropSpec(mode, dict(params))
 
-    victim = _victim(d.get("victim"), rates, bad)
+    try:
+        victim = victim_from_dict(d.get("victim"), rates)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
 
     scenario = Scenario(
         name=name.strip(),
@@ -347,54 +320,3 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         if why:
             raise bad(why)
     return scenario
-
-
-def _victim(victim_d, rates: dict, bad) -> VictimSpec | None:
-    """The [victim] table: a known holding (whether the dialect can express it is an
-    unsupported_check); smb_contend only with one."""
-    contended = [
-        p for p, kind in PROBE_KINDS.items() if kind.judged_by_access and rates.get(p, 0) > 0
-    ]
-    if victim_d is None or victim_d == {}:
-        if contended:
-            raise bad(f"probe {contended[0]} needs a holding: set [victim] holds")
-        return None
-    if not isinstance(victim_d, dict):
-        raise bad("[victim] must be a table")
-    unknown = set(victim_d) - VICTIM_KEYS
-    if unknown:
-        raise bad(
-            f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(VICTIM_KEYS))})"
-        )
-    holds = victim_d.get("holds")
-    if not isinstance(holds, str):
-        raise bad("[victim] needs 'holds' (a string)")
-    if holds not in HOLDINGS:
-        raise bad(f"[victim] unknown holding {holds!r} (known: {', '.join(HOLDINGS)})")
-    try:
-        max_wait = victim_d.get("max_wait_s")
-        if max_wait is not None:
-            max_wait = float(number(max_wait, "[victim] max_wait_s", 0, 3600, lo_open=True))
-        by_target = victim_d.get("max_wait_s_by_target", {})
-        if not isinstance(by_target, dict):
-            raise ValueError("[victim] max_wait_s_by_target must be a table of target = seconds")
-        by_target = {
-            str(k): float(number(v, f"[victim] max_wait_s_by_target.{k}", 0, 3600, lo_open=True))
-            for k, v in by_target.items()
-        }
-        durable_ms = int(
-            number(
-                victim_d.get("durable_timeout_ms", 0),
-                "[victim] durable_timeout_ms",
-                0,
-                300_000,
-                integer=True,
-            )
-        )
-        max_answer = victim_d.get("max_answer_s")
-        if max_answer is not None:
-            max_answer = float(number(max_answer, "[victim] max_answer_s", 0, 3600, lo_open=True))
-    except ValueError as exc:
-        raise bad(str(exc)) from None
-    return VictimSpec(holds, max_wait, by_target, durable_ms, max_answer)

@@ -17,7 +17,8 @@ from harness.scenario.catalog import (
     render_catalog,
 )
 from harness.scenario.files import default_dir, resolve, scenario_files
-from harness.scenario.model import DropSpec, Scenario, VictimSpec
+from harness.scenario.model import DropSpec, Scenario
+from harness.scenario.victim import VictimSpec
 
 SHIPPED = default_dir()
 
