@@ -15,7 +15,7 @@ from harness.errors import EXIT_BAD_INPUT
 from harness.run import pcaps
 from harness.targets import LOCAL_CONFIGS, TARGETS
 from harness.targets.password import PASSWORD_ENV
-from harness.targets.remote import CONFIG_ENV, DEFAULT_CONFIG, URL_OPTIONS
+from harness.targets.remote_spec import CONFIG_ENV, DEFAULT_CONFIG, URL_OPTIONS
 
 
 class _Parser(argparse.ArgumentParser):

@@ -35,7 +35,6 @@ from harness.lab.netns import enter_netns
 from harness.probes.smb_echo import EchoProbe
 from harness.probes.timing import send_at
 from harness.procs.protocol import done, ready_then_start, setup_failed
-from harness.procs.worker import _run_tag
 from harness.schedule import fixed_rate_times
 
 MAX_SESSIONS_PER_PROCESS = 256
@@ -83,7 +82,7 @@ def pool_main(spec, conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(spec.owner_pid)  # a runner killed by SIGKILL takes its pools along
     release_held_signals()
-    set_run_marker(_run_tag(spec))
+    set_run_marker(spec.run_tag)
     sessions = []
     try:
         if spec.netns:

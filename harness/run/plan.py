@@ -11,7 +11,7 @@ from typing import Any
 from harness.drops.base import Drop
 from harness.probes import PROBES as PROBE_KINDS
 from harness.procs.canary import CANARIES, CanarySpec
-from harness.procs.worker import WorkerSpec
+from harness.procs.worker_spec import WorkerSpec
 from harness.scenario.model import SESSION_PROBES, Scenario
 from harness.schedule import spread_staggers
 from harness.targets.base import Target

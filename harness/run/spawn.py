@@ -18,7 +18,8 @@ from harness.lab.inns import FORK, start_holding_signals
 from harness.procs import protocol
 from harness.procs.canary import CanarySpec, canary_main
 from harness.procs.pool import pool_main
-from harness.procs.worker import WorkerSpec, worker_main
+from harness.procs.worker import worker_main
+from harness.procs.worker_spec import WorkerSpec
 from harness.scenario.model import Scenario
 from harness.targets.base import Target
 

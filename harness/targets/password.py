@@ -17,7 +17,7 @@ PASSWORD_ENV = "NBT_HARNESS_PASSWORD"
 
 
 class PasswordHolder(Protocol):
-    """What a target's spec says of its password (harness.targets.remote.RemoteSpec)."""
+    """What a target's spec says of its password (harness.targets.remote_spec.RemoteSpec)."""
 
     @property
     def password_file(self) -> str | None: ...

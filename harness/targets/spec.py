@@ -51,7 +51,7 @@ def parse_target(text: str) -> TargetSpec:
     text = (text or "local").strip()
     if text[:6].lower() == "smb://":  # URL schemes are case-insensitive (RFC 3986 3.1)
         # lazy: a target string of a registered kind is parsed without loading a target module
-        from harness.targets.remote import parse_smb_url
+        from harness.targets.remote_spec import parse_smb_url
 
         return TargetSpec("remote", options={"spec": parse_smb_url(text)})
     kind, _, rest = text.partition(":")
@@ -75,7 +75,7 @@ def parse_target(text: str) -> TargetSpec:
             )
             raise BadInput(f"invalid target {mask_userinfo(text)!r}: {what}")
         return TargetSpec(kind, rest or known.default_variant, options)
-    from harness.targets.remote import config_path, load_named_targets  # lazy: see above
+    from harness.targets.remote_spec import config_path, load_named_targets  # lazy: see above
 
     named = load_named_targets(config_path())
     if text in named:

@@ -239,7 +239,8 @@ def test_a_server_that_resets_the_negotiate_is_an_error_not_a_skip(tmp_path, imp
 def test_a_transient_failure_is_not_remembered(impacket_server, monkeypatch):
     """The first direct-TCP NEGOTIATE is reset, the next is relayed to a working server:
     the first check is an error, the second finds the dialect offered."""
-    from harness.targets.remote import RemoteTarget, parse_smb_url
+    from harness.targets.remote import RemoteTarget
+    from harness.targets.remote_spec import parse_smb_url
 
     monkeypatch.setenv("NBT_HARNESS_PASSWORD", SECRET)
     flaky = ResettingServer(

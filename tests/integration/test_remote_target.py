@@ -15,7 +15,8 @@ import pytest
 from harness.errors import BadInput
 from harness.lab.netns import sh
 from harness.targets.local import LocalSamba
-from harness.targets.remote import RemoteTarget, parse_smb_url
+from harness.targets.remote import RemoteTarget
+from harness.targets.remote_spec import parse_smb_url
 from tests.support.standalone_replica import standalone_replica
 from tests.conftest import DROP_MODES, FAST
 

@@ -76,7 +76,7 @@ def test_password_env_is_not_inherited_by_children(tmp_path):
     code = ("import subprocess, sys\n"
             "from harness import cli\n"
             "cli.main(['list'])\n"
-            "from harness.targets.password import read_password\nfrom harness.targets.remote import parse_smb_url\n"
+            "from harness.targets.password import read_password\nfrom harness.targets.remote_spec import parse_smb_url\n"
             "print('read', read_password(parse_smb_url('smb://u@h/s')) == 'hunter2-secret')\n"
             "sys.stdout.flush()\n"
             "subprocess.run(['cat', '/proc/self/environ'], check=True)\n")

@@ -18,7 +18,7 @@ from harness.checkers.compare import compare_reports
 from harness.report.files import load_report
 from harness.stats import summarize_us
 from harness.targets import TARGETS
-from harness.targets.remote import URL_OPTIONS
+from harness.targets.remote_spec import URL_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from harness import cli
 from harness.errors import BadInput
 from harness.packets.nbt import MalformedPacket, parse_node_status_response
 from harness.scenario.files import load_file, resolve
-from harness.targets.remote import load_named_targets
+from harness.targets.remote_spec import load_named_targets, parse_smb_url
 from harness.targets.spec import parse_target
 from tests.conftest import CHILD_PYTEST
 
@@ -259,7 +259,8 @@ def test_sighup_and_sigterm_unwind_like_sigint():
 
 
 def test_victim_releases_when_its_drop_breaks_midway():
-    from harness.procs.worker import WorkerSpec, _run_victim
+    from harness.procs.victim import run_victim
+    from harness.procs.worker_spec import WorkerSpec
     from harness.schedule import Phases
     from harness.targets.base import Endpoint
 
@@ -299,7 +300,7 @@ def test_victim_releases_when_its_drop_breaks_midway():
     import time
 
     with pytest.raises(ValueError):
-        _run_victim(spec, None, Broken(), Log(), time.monotonic(), Conn())
+        run_victim(spec, None, Broken(), Log(), time.monotonic(), Conn())
     assert calls == ["act", "release"]
 
 
@@ -384,7 +385,7 @@ def test_discovery_login_has_an_overall_deadline(monkeypatch):
 
     monkeypatch.setattr(remote, "LOGIN_DEADLINE_S", 0.5)
     monkeypatch.setattr(remote, "_login_once", lambda endpoint, dialect: time.sleep(30))
-    target = remote.RemoteTarget(remote.parse_smb_url("smb://u@127.0.0.1/s"))
+    target = remote.RemoteTarget(parse_smb_url("smb://u@127.0.0.1/s"))
     target._endpoint = Endpoint("127.0.0.1", "SRV", "s", "u", "pw")
     started = time.monotonic()
     with pytest.raises(InfraError, match="did not complete within"):
@@ -404,7 +405,7 @@ def test_a_crash_report_never_holds_the_password(tmp_path, source):
     query = f"?password_file={pw_file}" if source == "password_file" else ""
     code = ("import sys\n"
             "from harness import cli\n"
-            "from harness.targets.password import read_password\nfrom harness.targets.remote import parse_smb_url\n"
+            "from harness.targets.password import read_password\nfrom harness.targets.remote_spec import parse_smb_url\n"
             "def buggy(args):\n"
             f"    password = read_password(parse_smb_url('smb://u@h/s{query}'))\n"
             "    raise RuntimeError(f'a bug holding {password!r}')\n"

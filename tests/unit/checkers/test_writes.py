@@ -166,7 +166,7 @@ def test_a_write_acknowledged_whose_read_back_timed_out_is_recorded_and_re_read(
 
     from harness.history import HistoryWriter, read_events
     from harness.probes.smb_rw import ReadWriteProbe
-    from harness.procs.worker import _complete
+    from harness.procs.openloop import complete
 
     class Conn:  # the two calls the probe makes on its session's connection
         def writeFile(self, tree_id, file_id, data, offset):
@@ -181,7 +181,7 @@ def test_a_write_acknowledged_whose_read_back_timed_out_is_recorded_and_re_read(
     common = {"probe": "smb_rw", "seq": 1, "role": "healthy"}
     writer.write("invoke", phase="fault", intended_s=0.0, **common)
     t0 = time.monotonic()
-    assert _complete(SimpleNamespace(endpoint=None), writer, t0, 0.0, t0, probe.invoke, common) == "info"
+    assert complete(SimpleNamespace(endpoint=None), writer, t0, 0.0, t0, probe.invoke, common) == "info"
     writer.close()
     writes = acknowledged_writes(list(read_events(tmp_path / "events.jsonl")))
     assert [(w.file, w.offset, w.phase) for w in writes] == [(probe.file_name, 0, "fault")]

@@ -8,7 +8,7 @@ from harness.errors import BadInput
 from harness.lab.capture import Captured
 from harness.packets.tcp import ACK, FIN, PSH, RST, parse_ipv4_tcp, tcp_packet
 from harness.targets.password import read_password
-from harness.targets.remote import load_named_targets, parse_smb_url
+from harness.targets.remote_spec import load_named_targets, parse_smb_url
 from harness.targets.spec import parse_target
 
 
