@@ -1,5 +1,5 @@
-"""Reading run directories and writing the HTML pages: the thin I/O around harness.report.html
-and harness.checkers.compare."""
+"""Reading run directories and writing the HTML pages: the thin I/O around harness.report.html,
+harness.report.compare_page and harness.checkers.compare."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import harness
 from harness.errors import BadInput
 from harness.files import atomic_write, slug
 from harness.history import read_events
-from harness.report.html import render_compare_page, render_report
+from harness.report.compare_page import render_compare_page
+from harness.report.html import render_report
 from harness.report.runs_index import in_order, render_index, summarize
 from harness.results import Report
 

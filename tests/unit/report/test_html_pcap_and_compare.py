@@ -2,7 +2,8 @@
 with what moved, the verdicts and the times to access (hand-written entries)."""
 
 from harness.checkers.compare import compare_reports
-from harness.report.html import render_compare_page, render_report
+from harness.report.compare_page import render_compare_page
+from harness.report.html import render_report
 from harness.results import Report
 from tests.unit.checkers.test_compare import _docs_for_lead
 
