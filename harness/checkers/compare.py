@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.checkers import histograms
-from harness.results import PhaseStats, Report
+from harness.findings import PhaseStats
+from harness.results import Report
 from harness.schedule import PHASES
 
 Buckets = list[tuple[int, int]]  # (value_us, count), ascending values

@@ -17,7 +17,8 @@ from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
 from harness.checkers.writes import write_violations
-from harness.results import DropResult, HostStalls, PhaseStats, ScenarioResult, Scratch, Violation
+from harness.findings import DropResult, HostStalls, PhaseStats, Scratch, Violation
+from harness.results import ScenarioResult
 
 HOST_STALL_US = 20_000.0  # a canary wake-up this late means the machine, not the server, stalled
 # A drop that began this much after its scheduled instant was not judged by the phases named

@@ -10,11 +10,12 @@ from html import escape
 from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
+from harness.findings import PhaseStats
 from harness.report.plots import spectrum_svg
 from harness.report.summary import limits_of, worst_probe
 from harness.report.table import nothing_tested_line
 from harness.report.timeline_plot import Point, Timeline, timeline_svg
-from harness.results import PhaseStats, Report, ScenarioResult
+from harness.results import Report, ScenarioResult
 from harness.schedule import PHASES
 
 SPECTRUM_PHASES = ("baseline", "fault", "recovery")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import PhaseStats, Report, ScenarioResult, Violation
+from harness.findings import PhaseStats, Violation
+from harness.results import Report, ScenarioResult
 
 GOLDEN = json.loads((Path(__file__).parent / "data" / "golden_report.json").read_text())
 
