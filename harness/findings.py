@@ -45,6 +45,11 @@ def unknown_keys(doc: dict, known: tuple[str, ...]) -> dict:
     return {k: v for k, v in doc.items() if k not in known}
 
 
+def picked(doc: dict, names: tuple[str, ...]) -> dict:
+    """The values of ``names`` in ``doc``, None where missing (fields read as they are)."""
+    return {k: doc.get(k) for k in names}
+
+
 def present_keys(**fields: Any) -> dict:
     """The optional keys of a JSON form, in order: each whose value is not None."""
     return {k: v for k, v in fields.items() if v is not None}
@@ -230,12 +235,7 @@ class DropResult(JsonView):
     def from_json(cls, doc: Any) -> DropResult:
         d = json_object(doc, "a drop")
         return cls(
-            mode=d.get("mode"),
-            at_s=d.get("at_s"),
-            evidence=d.get("evidence"),
-            evidence_at_s=d.get("evidence_at_s"),
-            no_evidence=d.get("no_evidence"),
-            detail=d.get("detail"),
+            **picked(d, ("mode", "at_s", "evidence", "evidence_at_s", "no_evidence", "detail")),
             after=tuple(d.get("after") or ()),
             scheduled_s=d.get("scheduled_s"),
             extra=unknown_keys(d, cls.KEYS),

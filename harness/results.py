@@ -29,6 +29,7 @@ from harness.findings import (
     Scratch,
     Violation,
     json_object,
+    picked,
     present_keys,
     probes_from_json,
     probes_to_json,
@@ -37,6 +38,13 @@ from harness.findings import (
 
 VERDICTS = ("pass", "fail", "error", "skip")
 REPORT_VERSION = 1
+
+
+# Optional fields of a scenario entry that from_json takes as they are.
+ENTRY_FIELDS_AS_READ = (
+    *("description", "dialect", "bounds", "phases", "history"),
+    *("target", "duration_s", "server_logs"),
+)
 
 
 @dataclass(frozen=True)
@@ -153,14 +161,7 @@ class ScenarioResult(JsonView):
             violations=tuple(Violation.from_json(v) for v in violations),
             host_stalls=None if stalls is None else HostStalls.from_json(stalls),
             scratch=None if not scratch else Scratch.from_json(scratch),
-            description=d.get("description"),
-            dialect=d.get("dialect"),
-            bounds=d.get("bounds"),
-            phases=d.get("phases"),
-            history=d.get("history"),
-            target=d.get("target"),
-            duration_s=d.get("duration_s"),
-            server_logs=d.get("server_logs"),
+            **picked(d, ENTRY_FIELDS_AS_READ),
             problems=tuple(d.get("problems") or ()),
             extra=unknown_keys(d, cls.KEYS),
         )

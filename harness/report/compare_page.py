@@ -9,9 +9,10 @@ from __future__ import annotations
 from html import escape
 
 from harness.checkers.compare import buckets_of
+from harness.findings import PhaseStats
 from harness.report.html import SPECTRUM_PHASES, _ms, _p99, _table, page
 from harness.report.plots import spectrum_svg
-from harness.results import PhaseStats, Report
+from harness.results import Report
 
 
 def _compare_lead(result: dict) -> str:
