@@ -7,6 +7,7 @@ recorded open-loop: harness.procs.openloop; the victim's run: harness.procs.vict
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import sys
@@ -53,11 +54,32 @@ def _build_probes(spec: WorkerSpec, session):
     return probes
 
 
+def _serialize_ast_parse() -> None:
+    """One ast.parse at a time in this process: CPython 3.11 keeps ast.parse's recursion
+    depth in state shared by every thread, and two threads parsing at once (traceback
+    formatting parses source lines for its carets) raised SystemError "AST constructor
+    recursion depth mismatch" in a shared prober's set-up."""
+    if getattr(ast.parse, "serialized", False):
+        return
+    lock, parse = threading.Lock(), ast.parse
+
+    def serialized_parse(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return parse(*args, **kwargs)
+
+    serialized_parse.serialized = True  # type: ignore[attr-defined]
+    ast.parse = serialized_parse
+
+
 def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     """A shared prober's probes, each with a session of its own where it needs one (named
     ``<process>_<probe>``, as its scratch files), set up in threads at once (a logon is
     mostly waiting for the server); its sessions. ``info`` gets a session's addresses and
     dialect (for the history's ``client`` event). The first error is raised."""
+
+    # Loaded one after the other, before the threads: imports and parses are not run from
+    # several threads at once (see _serialize_ast_parse).
+    impls = {name: PROBES[name].load() for name in spec.rates_hz}
 
     def build(name: str):
         client = f"{spec.name}_{name}"
@@ -74,10 +96,11 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
             dialect=spec.dialect,
             transport=spec.transport,
         )
-        probe = PROBES[name].load().from_context(ctx)
+        probe = impls[name].from_context(ctx)
         probe.open()
         return probe, session
 
+    _serialize_ast_parse()
     with ThreadPoolExecutor(max_workers=len(spec.rates_hz)) as pool:
         built = dict(zip(spec.rates_hz, pool.map(build, spec.rates_hz), strict=True))
     sessions = [session for _, session in built.values() if session is not None]
