@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 from harness import files
-from harness.run import rundirs
 from harness.errors import BadInput
-from harness.run.rundirs import point_latest, prepare_report_dir, run_dir_name, scenario_dir_names, slug
+from harness.run import rundirs
+from harness.run.rundirs import (
+    point_latest,
+    prepare_report_dir,
+    run_dir_name,
+    scenario_dir_names,
+    slug,
+)
+from tests.support.declining_target import DecliningTarget
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -89,21 +96,6 @@ def test_report_dir_that_is_a_file_is_bad_input(tmp_path):
     assert prepare_report_dir(tmp_path / "new" / "dir").is_dir()
 
 
-class _SkippingTarget:
-    """Not a server: a target that declines every scenario, so run_scenario returns right
-    after preparing its directory (what this test is about)."""
-
-    name = "skipper"
-
-    def server_events(self):
-        return []
-
-    def unsupported(self, scenario):
-        return "declined by the test"
-
-    def client_netns(self, role):
-        return None
-
 
 def test_runner_removes_only_its_own_files(tmp_path):
     from harness.run.runner import run_scenario
@@ -115,7 +107,7 @@ def test_runner_removes_only_its_own_files(tmp_path):
     (run_dir / "sub").mkdir()
     (run_dir / "events-c1.jsonl").write_text('{"t_s":0,"type":"ok"}\n')  # an earlier run's
     (run_dir / "history.jsonl").write_text("old\n")
-    result = run_scenario(Scenario(name="baseline"), _SkippingTarget(), run_dir)
+    result = run_scenario(Scenario(name="baseline"), DecliningTarget(), run_dir)
     assert result.verdict == "skip"
     assert (run_dir / "keep.txt").read_text() == "the user's" and (run_dir / "sub").is_dir()
     assert not (run_dir / "events-c1.jsonl").exists() and not (run_dir / "history.jsonl").exists()
@@ -132,7 +124,7 @@ def test_runner_refuses_a_link_or_a_file(tmp_path):
     (tmp_path / "file").write_text("x")
     for path in (tmp_path / "link", tmp_path / "file"):
         with pytest.raises(BadInput, match="not a directory"):
-            run_scenario(Scenario(name="baseline"), _SkippingTarget(), path)
+            run_scenario(Scenario(name="baseline"), DecliningTarget(), path)
     assert (elsewhere / "history.jsonl").read_text() == "not the harness's\n"
 
 
@@ -149,22 +141,7 @@ def test_cli_files_stay_inside_the_run_dir_whatever_the_names(tmp_path, monkeypa
     sentinel = tmp_path / "sentinel"
     sentinel.write_text("x")
 
-    class Stub(_SkippingTarget):
-        endpoint = None
-
-        def start(self):
-            pass
-
-        def stop(self):
-            pass
-
-        def describe(self):
-            return "skipper"
-
-        def server_version(self):
-            return None
-
-    monkeypatch.setattr(cli, "make_target", lambda *a, **k: Stub())
+    monkeypatch.setattr(cli, "make_target", lambda *a, **k: DecliningTarget())
     report = tmp_path / "rep"
     code = cli.main(["run", "--scenario-dir", str(scen), "--report-dir", str(report), "--quiet"])
     assert code == 0 and sentinel.read_text() == "x"
@@ -177,20 +154,7 @@ def test_cli_files_stay_inside_the_run_dir_whatever_the_names(tmp_path, monkeypa
 def test_runs_dir_default_gets_a_run_of_its_own_and_latest(tmp_path, monkeypatch):
     from harness import cli
 
-    class Stub(_SkippingTarget):
-        def start(self):
-            pass
-
-        def stop(self):
-            pass
-
-        def describe(self):
-            return "skipper"
-
-        def server_version(self):
-            return None
-
-    monkeypatch.setattr(cli, "make_target", lambda *a, **k: Stub())
+    monkeypatch.setattr(cli, "make_target", lambda *a, **k: DecliningTarget())
     monkeypatch.chdir(tmp_path)
     scenarios = str(Path(__file__).resolve().parents[3] / "scenarios")
     assert cli.main(["run", "baseline", "--scenario-dir", scenarios, "--quiet"]) == 0

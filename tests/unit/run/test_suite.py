@@ -6,19 +6,11 @@ import json
 from harness.results import ScenarioResult
 from harness.run import suite
 from harness.scenario.model import Scenario
+from tests.support.declining_target import DecliningTarget
 
 
-class _Declining:
+class _Declining(DecliningTarget):
     name = "decliner"
-
-    def server_events(self):
-        return []
-
-    def unsupported(self, scenario):
-        return "declined by the test"
-
-    def client_netns(self, role):
-        return None
 
     def logs(self):
         raise AssertionError("a skipped scenario's entry carries no server log")
