@@ -121,14 +121,6 @@ class Servers:
             s.close()
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     """Files and servers the cases refer to, as {name: value} for str.format."""
@@ -168,7 +160,7 @@ def env(tmp_path_factory):
         closes=servers.tcp(servers.closes),
         keepalives=servers.tcp(servers.keepalives),
         nbstat_loop=servers.nbstat_loop(),
-        closed=closed_port(),
+        closed=hostile_smb.closed_port(),
         nodns=f"nbth-{os.getpid()}-nodns",
     )
     smb_server = hostile_smb.ImpacketSmbServer("root", SECRET)

@@ -6,7 +6,6 @@ server (2.0.2), one that resets every NEGOTIATE, and one that resets only the fi
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,20 +20,13 @@ from tests.support.hostile_smb import (
     NtlmFallbackSmb1Server,
     ResettingServer,
     WeakSmb1Server,
+    closed_port,
 )
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "creds-Secret-42"
 RUN_LIMIT_S = 60
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def url(nbt_port: int, smb_port: int | None = None) -> str:

@@ -29,6 +29,15 @@ STATUS_NOT_SUPPORTED = 0xC00000BB
 STATUS_LOGON_FAILURE = 0xC000006D
 
 
+def closed_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def recv_exact(sock: socket.socket, n: int) -> bytes:
     data = b""
     while len(data) < n:
