@@ -10,14 +10,10 @@ import pytest
 
 from harness.lab import netns
 from tests.conftest import FAST, iptables_rules, wait_for, wait_for_victim_host
+from tests.support.cli import harness_cli as cli
 
 pytestmark = pytest.mark.integration
 SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
-
-
-def cli(*args, timeout=120, **kw):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, timeout=timeout, **kw)
 
 
 def test_run_writes_the_report_contract(tmp_path):

@@ -3,8 +3,6 @@
 the embedded Samba, `compare --json` of that run."""
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,17 +11,13 @@ import harness
 from harness.report.summary import junit_properties
 from harness.results import Report
 from tests.conftest import FAST
+from tests.support.cli import harness_cli as cli
 
 pytestmark = pytest.mark.integration
 SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
 # bounds no server can meet: every scenario fails (exit 1)
 IMPOSSIBLE = ["--set", "bounds.p99_floor_ms=0.001", "--set", "bounds.p99_factor=0.01",
               "--set", "bounds.max_floor_ms=0.001", "--set", "bounds.max_factor=0.01"]
-
-
-def cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_list_names_every_folder_and_run_accepts_every_name():

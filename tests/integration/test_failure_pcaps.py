@@ -8,13 +8,13 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 
 import pytest
 
 from harness.history import read_events
 from tests.conftest import FAST
 from tests.integration.test_remote_target import lab_samba, lab_server  # noqa: F401 (fixtures)
+from tests.support.cli import harness_cli as cli
 from tests.support.standalone_replica import standalone_replica
 
 pytestmark = pytest.mark.integration
@@ -22,11 +22,6 @@ pytestmark = pytest.mark.integration
 # test_replica_controls does for rst)
 PHASES = {**FAST, "phases.fault_s": 2.0}
 SETS = [a for k, v in PHASES.items() for a in ("--set", f"{k}={v}")]
-
-
-def cli(*args, timeout=120, env=None):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
 
 
 def tshark(pcap, *args) -> list[str]:

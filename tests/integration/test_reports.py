@@ -8,27 +8,23 @@ only when chromium or playwright is missing (.ci/setup installs both).
 
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
+from functools import partial
 
 import pytest
 
 from harness.checkers.ops import operations
 from harness.history import read_events
 from tests.conftest import FAST
+from tests.support.cli import CHROMIUM_ARGS, harness_cli
 
 pytestmark = pytest.mark.integration
 SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 STALLED_PROBES = ("nbstat", "nbt_session", "smb_echo", "smb_rw")  # the replica freezes them all
 
 
-def cli(*args, timeout=180):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, timeout=timeout)
+cli = partial(harness_cli, timeout=180)
 
 
 @pytest.fixture(scope="module")

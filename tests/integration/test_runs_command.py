@@ -4,24 +4,17 @@ Playwright) with nothing fetched; compare --against latest-pass finds the newest
 of the same target, and says so in one line when there is none."""
 
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
 
 from tests.conftest import FAST
+from tests.support.cli import CHROMIUM_ARGS
+from tests.support.cli import harness_cli as cli
 
 pytestmark = pytest.mark.integration
 SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-def cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
