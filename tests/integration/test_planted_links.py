@@ -20,6 +20,7 @@ pytest_plugins = ["pytester"]
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SHORT = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
 VICTIM_TEXT = "root's file, not to be touched\n"
+OLD_TEMP_NAMES = ("report.html.tmp", "report.json.tmp", "entry.json")
 
 
 @pytest.fixture
@@ -54,7 +55,9 @@ def test_cli_run_writes_nothing_through_links_planted_by_another_user(open_tmp):
     tmp_path = open_tmp
     victim = victim_file(tmp_path)
     report = sticky_dir(tmp_path / "rep")
-    for name in ("report.html.tmp", "report.json.tmp", "entry.json"):
+    # the names the old code wrote through (fixed temp names), and the final names, which a
+    # write that opened its file in place would follow (random temp names are the unit test's)
+    for name in (*OLD_TEMP_NAMES, "report.json", "report.html"):
         as_nobody("ln", "-s", str(victim), str(report / name))
     done = subprocess.run([sys.executable, "-m", "harness", "run", "baseline", "--report-dir",
                            str(report), *SHORT], capture_output=True, text=True, timeout=120,
@@ -63,7 +66,7 @@ def test_cli_run_writes_nothing_through_links_planted_by_another_user(open_tmp):
     assert victim.read_text() == VICTIM_TEXT
     assert json.loads((report / "report.json").read_text())["scenarios"][0]["verdict"] == "pass"
     assert not (report / "report.json").is_symlink() and not (report / "report.html").is_symlink()
-    for name in ("report.html.tmp", "report.json.tmp", "entry.json"):
+    for name in OLD_TEMP_NAMES:
         assert (report / name).is_symlink()  # left as they were, never followed
     assert not [p for p in report.iterdir() if p.name.endswith(".tmp") and not p.is_symlink()]
 

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from harness import files
 from harness.errors import BadInput
 from harness.files import atomic_write, check_dir, unsafe_dir_reason
 from harness.report.files import _write
@@ -72,3 +73,23 @@ def test_check_dir_refuses_a_world_writable_directory_in_one_line(tmp_path):
     assert str(exc.value).count("\n") == 0 and "mode 777" in str(exc.value)
     tmp_path.chmod(0o1777)
     check_dir(tmp_path, "--report-dir")
+
+
+def test_atomic_write_never_writes_through_a_link_at_its_temp_name(tmp_path, monkeypatch):
+    """Were the temp name guessed and a link planted there (dangling or not), the write
+    fails and nothing is written through it: O_CREAT|O_EXCL|O_NOFOLLOW."""
+    victim = tmp_path / "victim"
+    victim.write_text("untouched")
+    report = tmp_path / "rep"
+    report.mkdir()
+    monkeypatch.setattr(files, "temp_name", lambda name: f".{name}.guessed.tmp")
+    for target in (victim, tmp_path / "created-through-the-link"):
+        link = report / ".report.json.guessed.tmp"
+        link.symlink_to(target)
+        with pytest.raises(OSError):
+            files.atomic_write(report / "report.json", "{}")
+        assert link.is_symlink()
+        link.unlink()
+    assert victim.read_text() == "untouched"
+    assert not (tmp_path / "created-through-the-link").exists()
+    assert not (report / "report.json").exists()
