@@ -176,19 +176,24 @@ def connect(
     ):
         drop_socket(conn)
         raise NotOffered(f"connect to {how}: {WEAK_SMB1}")
-    state = getattr(server, "_Connection", None)
-    if isinstance(state, dict) and not encrypt:
-        # impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in
-        # Python, slow); like a Windows client, ours encrypt only
-        # what the server requires, so 3.x sessions are signed, not encrypted, and the
-        # prebuilt echo and the session pools work on them. Read before the login.
-        state["SupportsEncryption"] = False
+    if not encrypt:
+        signed_only(server)
     if dialect and got != dialects.exact(dialect):
         drop_socket(conn)
         raise NotOffered(
             f"connect to {how}: the server negotiated {got}, not the dialect asked for"
         )
     return conn, got
+
+
+def signed_only(server) -> None:
+    """impacket encrypts every SMB 3.x session the server could encrypt (AES-CCM in Python,
+    slow); like a Windows client, ours encrypt only what the server requires, so 3.x sessions
+    are signed, not encrypted, and the prebuilt echo and the session pools work on them.
+    Before the login."""
+    state = getattr(server, "_Connection", None)
+    if isinstance(state, dict):
+        state["SupportsEncryption"] = False
 
 
 def login(conn: SMBConnection, endpoint: Endpoint) -> None:

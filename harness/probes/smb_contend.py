@@ -14,6 +14,14 @@ there.
 
 from __future__ import annotations
 
+from impacket.smb3structs import (
+    FILE_OPEN,
+    FILE_SHARE_READ,
+    FILE_SHARE_WRITE,
+    GENERIC_READ,
+    GENERIC_WRITE,
+)
+
 
 class ContendedOpenProbe:
     name = "smb_contend"
@@ -33,14 +41,6 @@ class ContendedOpenProbe:
         pass
 
     def invoke(self) -> None:
-        from impacket.smb3structs import (
-            FILE_OPEN,
-            FILE_SHARE_READ,
-            FILE_SHARE_WRITE,
-            GENERIC_READ,
-            GENERIC_WRITE,
-        )
-
         conn, tid = self.session.conn, self.session.tree_id
         fid = conn.createFile(
             tid,

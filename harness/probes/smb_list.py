@@ -62,6 +62,8 @@ class ListProbe:
         self.dir_name = scratch_name(client)  # the sweep removes it if the probe could not
         self.file_names = [f"{self.dir_name}\\f{k}.dat" for k in range(FILES)]
         self.dir_id = None
+        self._query: SMB2QueryDirectory | None = None  # SMB 2/3: the request, built once
+        self._find_params = b""  # SMB1: FIND_FIRST2's parameters, built once
 
     @classmethod
     def from_context(cls, ctx) -> ListProbe:
@@ -82,6 +84,17 @@ class ListProbe:
                 creationDisposition=FILE_OPEN,
                 fileAttributes=0,
             )
+            query = SMB2QueryDirectory()
+            query["FileInformationClass"] = FILEID_BOTH_DIRECTORY_INFORMATION
+            query["Flags"] = SMB2_RESTART_SCANS
+            query["FileIndex"] = 0
+            query["FileID"] = self.dir_id
+            query["OutputBufferLength"] = LIST_BYTES
+            query["Buffer"] = "*".encode("utf-16le")
+            query["FileNameLength"] = len(query["Buffer"])
+            self._query = query
+        else:
+            self._find_params = find_first2_parameters(s.smb.get_flags()[1], f"{self.dir_name}\\*")
 
     def invoke(self) -> None:
         if self.session.is_smb1:
@@ -89,15 +102,7 @@ class ListProbe:
             return
         s = self.session
         packet = s.smb2_packet(SMB2_QUERY_DIRECTORY)
-        query = SMB2QueryDirectory()
-        query["FileInformationClass"] = FILEID_BOTH_DIRECTORY_INFORMATION
-        query["Flags"] = SMB2_RESTART_SCANS
-        query["FileIndex"] = 0
-        query["FileID"] = self.dir_id
-        query["OutputBufferLength"] = LIST_BYTES
-        query["Buffer"] = "*".encode("utf-16le")
-        query["FileNameLength"] = len(query["Buffer"])
-        packet["Data"] = query
+        packet["Data"] = self._query
         answer = s.smb.recvSMB(s.smb.sendSMB(packet))
         answer.isValidAnswer(STATUS_SUCCESS)  # raises SessionError on any other status
         if not SMB2QueryDirectory_Response(answer["Data"])["Buffer"]:
@@ -105,8 +110,9 @@ class ListProbe:
 
     def _find_first2(self) -> None:
         server = self.session.smb
-        params = find_first2_parameters(server.get_flags()[1], f"{self.dir_name}\\*")
-        server.send_trans2(self.session.tree_id, smb.SMB.TRANS2_FIND_FIRST2, "\x00", params, "")
+        server.send_trans2(
+            self.session.tree_id, smb.SMB.TRANS2_FIND_FIRST2, "\x00", self._find_params, ""
+        )
         while True:
             answer = server.recvSMB()
             if answer.isValidAnswer(smb.SMB.SMB_COM_TRANSACTION2):  # raises on an error status

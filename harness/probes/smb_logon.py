@@ -19,9 +19,13 @@ import socket
 from harness.clients.connect import (
     _negotiate,
     _session_request,
+    login,
     server_demands_encryption,
+    signed_only,
     transport_port,
 )
+
+ENCRYPTED_REFUSED = "the server asked for encryption on an encrypted session"
 
 
 class LogonProbe:
@@ -35,6 +39,7 @@ class LogonProbe:
         self.timeout_s = timeout_s
         self.dialect = dialect
         self.transport = transport
+        self.port = transport_port(endpoint, transport)
         self.encrypt = False  # the server demands encryption (learnt at the first logon)
 
     @classmethod
@@ -48,29 +53,28 @@ class LogonProbe:
         if self._logon():
             return
         if self.encrypt:
-            raise ConnectionError("the server asked for encryption on an encrypted session")
+            raise ConnectionError(ENCRYPTED_REFUSED)
         # the server demands encryption (as open_session learns at its first login): from now
         # on every logon offers it; this operation logs on again, encrypted
         self.encrypt = True
         if not self._logon():
-            raise ConnectionError("the server asked for encryption on an encrypted session")
+            raise ConnectionError(ENCRYPTED_REFUSED)
 
     def _logon(self) -> bool:
         """One logon and logoff; False if the server asked for encryption that this logon did
         not offer (it is then dropped after SESSION_SETUP)."""
         ep = self.endpoint
-        port = transport_port(ep, self.transport)
         # impacket's own errors pass through: a socket timeout is an unknown outcome (info),
         # anything else a failure (the worker tells them apart)
-        with _session_request(self.transport == "nbt", port):
+        with _session_request(self.transport == "nbt", self.port):
             # the scenario's dialect alone; ``any`` (or None): every SMB 2/3 dialect, never SMB1
-            conn = _negotiate(ep, self.client_name, self.timeout_s, self.dialect, port)
-        sock = conn.getSMBServer().get_socket()
-        state = getattr(conn.getSMBServer(), "_Connection", None)
-        if isinstance(state, dict) and not self.encrypt:  # signed only, as the clients' sessions
-            state["SupportsEncryption"] = False
+            conn = _negotiate(ep, self.client_name, self.timeout_s, self.dialect, self.port)
+        server = conn.getSMBServer()
+        sock = server.get_socket()
+        if not self.encrypt:  # signed only, as the clients' sessions
+            signed_only(server)
         try:
-            conn.login(ep.username, ep.password, ep.domain, ntlmFallback=False)
+            login(conn, ep)
             if server_demands_encryption(conn):
                 return False
             conn.connectTree(ep.share)  # the logoff ends the tree connect with the session

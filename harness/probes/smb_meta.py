@@ -40,6 +40,10 @@ from harness.clients.session import describe_error
 
 SIZES_BYTES = (4096, 0)
 SMB1_INFO_PASSTHROUGH = 1000  # [MS-SMB] 2.2.2.3.5: information level = 1000 + FSCC class
+# (SMB2 FileInformationClass, SMB1 information level) of each SET_INFO the probe sends
+EOF_LEVELS = (SMB2_FILE_END_OF_FILE_INFO, smb.SMB_SET_FILE_END_OF_FILE_INFO)
+RENAME_LEVELS = (SMB2_FILE_RENAME_INFO, SMB1_INFO_PASSTHROUGH + SMB2_FILE_RENAME_INFO)
+DISPOSITION_LEVELS = (SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO)
 
 
 def rename_information(new_name: str, smb1: bool, unicode: bool = True) -> bytes:
@@ -55,6 +59,14 @@ def rename_information(new_name: str, smb1: bool, unicode: bool = True) -> bytes
 
 # What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
 SMB_ERRORS = (SessionError, smb.SessionError, smb3.SessionError, NetBIOSError, OSError)
+
+
+def _step(step: str, call, *args) -> None:
+    """One step of the operation; an error status names the step."""
+    try:
+        call(*args)
+    except (SessionError, smb.SessionError, smb3.SessionError) as exc:  # an error status
+        raise ConnectionError(f"{step}: {describe_error(exc)}") from None
 
 
 class _Raw:
@@ -76,6 +88,8 @@ class MetadataProbe:
         self.current = 0  # which of the two names the file has now
         self.file_id = None
         self._n = 0
+        self._eof_bodies: list[bytes] = []
+        self._rename_bodies: list[bytes] = []
 
     @classmethod
     def from_context(cls, ctx) -> MetadataProbe:
@@ -85,6 +99,13 @@ class MetadataProbe:
         self.file_id = smbops.open_file(
             self.session, self.names[0], FILE_OPEN_IF, access=GENERIC_READ | GENERIC_WRITE | DELETE
         )
+        # what the operations send, built once (off the timed path): the end-of-file sizes
+        # and the rename to each of the two names
+        self._eof_bodies = [struct.pack("<q", size) for size in SIZES_BYTES]
+        unicode = self._unicode()
+        self._rename_bodies = [
+            rename_information(name, self.session.is_smb1, unicode) for name in self.names
+        ]
 
     def _set(self, smb2_class: int, smb1_level: int, data: bytes) -> None:
         s = self.session
@@ -105,54 +126,21 @@ class MetadataProbe:
         return bool(self.session.smb.get_flags()[1] & smb.SMB.FLAGS2_UNICODE)
 
     def invoke(self) -> None:
-        s = self.session
-        size = SIZES_BYTES[self._n % 2]
+        eof = self._eof_bodies[self._n % 2]
         self._n += 1
         other = 1 - self.current
-        steps = (
-            (
-                "truncate",
-                lambda: self._set(
-                    SMB2_FILE_END_OF_FILE_INFO,
-                    smb.SMB_SET_FILE_END_OF_FILE_INFO,
-                    struct.pack("<q", size),
-                ),
-            ),
-            ("flush", lambda: smbops.flush(s, self.file_id)),
-            (
-                "rename",
-                lambda: self._set(
-                    SMB2_FILE_RENAME_INFO,
-                    SMB1_INFO_PASSTHROUGH + SMB2_FILE_RENAME_INFO,
-                    rename_information(self.names[other], s.is_smb1, self._unicode()),
-                ),
-            ),
-            (
-                "delete",
-                lambda: self._set(
-                    SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x01"
-                ),
-            ),
-            (
-                "undelete",
-                lambda: self._set(
-                    SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x00"
-                ),
-            ),
-        )
-        for step, call in steps:
-            try:
-                call()
-            except (SessionError, smb.SessionError, smb3.SessionError) as exc:  # an error status
-                raise ConnectionError(f"{step}: {describe_error(exc)}") from None
-            if step == "rename":
-                self.current = other
+        _step("truncate", self._set, *EOF_LEVELS, eof)
+        _step("flush", smbops.flush, self.session, self.file_id)
+        _step("rename", self._set, *RENAME_LEVELS, self._rename_bodies[other])
+        self.current = other
+        _step("delete", self._set, *DISPOSITION_LEVELS, b"\x01")
+        _step("undelete", self._set, *DISPOSITION_LEVELS, b"\x00")
 
     def close(self) -> None:
         if self.file_id is None:
             return
         try:  # delete on close: the name it has now goes with the handle
-            self._set(SMB2_FILE_DISPOSITION_INFO, smb.SMB_SET_FILE_DISPOSITION_INFO, b"\x01")
+            self._set(*DISPOSITION_LEVELS, b"\x01")
         except SMB_ERRORS:
             pass
         try:
