@@ -83,10 +83,6 @@ class PhaseStats(JsonView):
         "hdr",
     )
 
-    @property
-    def successes(self) -> int:
-        return self.count - self.errors
-
     def to_json(self) -> dict:
         return {
             "count": self.count,

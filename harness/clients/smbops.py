@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import struct
 
-from impacket import smb
+from impacket import smb, smb3
+from impacket.nmb import NetBIOSError
 from impacket.nt_errors import STATUS_SUCCESS
 from impacket.smb3structs import (
     FILE_OPEN_IF,
@@ -21,6 +22,7 @@ from impacket.smb3structs import (
     GENERIC_WRITE,
     SMB2_LOCK,
 )
+from impacket.smbconnection import SessionError
 
 from harness.packets.smb1 import SMB_COM_FLUSH, flush_parameters
 from harness.packets.smb2_create import (
@@ -29,6 +31,12 @@ from harness.packets.smb2_create import (
     LOCK_UNLOCK,
     lock_request,
 )
+
+# An error status in an answer, whichever of impacket's layers raised it.
+SMB_STATUS_ERRORS = (SessionError, smb.SessionError, smb3.SessionError)
+# What an SMB exchange raises: a status, or the connection failing. A clean-up that meets one
+# leaves the rest to the scratch sweep.
+SMB_ERRORS = (*SMB_STATUS_ERRORS, NetBIOSError, OSError)
 
 SHARE_ALL = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE
 LOCKING_ANDX_LARGE_FILES = 0x10  # [MS-CIFS] 2.2.4.32.1 TypeOfLock: 64-bit ranges

@@ -75,16 +75,6 @@ def list_netns() -> list[str]:
         return []
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _kill_in_netns(pid: int, netns_ino: int) -> None:
     """SIGKILL ``pid`` only if it is (still) a process of the namespace with inode
     ``netns_ino``: a pidfd pins the process, then its namespace is checked, so a pid reused
@@ -140,17 +130,6 @@ def stale_netns() -> list[str]:
         n
         for n in list_netns()
         if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] == owner.DEAD
-    ]
-
-
-def all_owned_netns() -> list[str]:
-    """Namespaces an owner record proves the harness's, live or dead."""
-    from harness.lab import owner
-
-    return [
-        n
-        for n in list_netns()
-        if (pid := owner_pid_of(n)) is not None and owner.judge(pid)[0] != owner.UNKNOWN
     ]
 
 

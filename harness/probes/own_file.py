@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from typing import Self
 
-from impacket.nmb import NetBIOSError
-from impacket.smbconnection import SessionError
-
 from harness.clients import smbops
 from harness.clients.scratch import client_file_name
 
 # What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
-SMB_ERRORS = (SessionError, NetBIOSError, OSError)
 
 
 class OwnFileProbe:
@@ -37,6 +33,6 @@ class OwnFileProbe:
         try:
             smbops.close_file(self.session, self.file_id)
             self.session.conn.deleteFile(self.session.endpoint.share, self.file_name)
-        except SMB_ERRORS:
+        except smbops.SMB_ERRORS:
             pass  # the run's scratch sweep removes what is left
         self.file_id = None

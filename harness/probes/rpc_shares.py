@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from impacket.dcerpc.v5 import srvs, transport
 from impacket.dcerpc.v5.rpcrt import DCERPCException
-from impacket.nmb import NetBIOSError
-from impacket.smbconnection import SessionError
+
+from harness.clients import smbops
 
 # The set-up's wait for each answer: Samba starts its RPC service on demand at the first bind
 # (samba-dcerpcd, then rpcd_srvsvc): 2-4 s on a fresh server here, later binds 0.1-0.4 s.
@@ -22,7 +22,7 @@ BIND_TIMEOUT_S = 20.0
 
 
 # What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
-SMB_ERRORS = (SessionError, NetBIOSError, DCERPCException, OSError)
+SMB_ERRORS = (*smbops.SMB_ERRORS, DCERPCException)
 
 
 class ShareEnumProbe:

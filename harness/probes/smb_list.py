@@ -10,7 +10,6 @@ and removes them at the end. No open per operation on SMB 2/3 (SMB1's search is 
 from __future__ import annotations
 
 from impacket import smb
-from impacket.nmb import NetBIOSError
 from impacket.nt_errors import STATUS_SUCCESS
 from impacket.smb3structs import (
     FILE_DIRECTORY_FILE,
@@ -22,7 +21,6 @@ from impacket.smb3structs import (
     SMB2QueryDirectory,
     SMB2QueryDirectory_Response,
 )
-from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
 from harness.clients.scratch import scratch_name
@@ -51,7 +49,6 @@ def find_first2_parameters(flags2: int, pattern: str):
 
 
 # What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
-SMB_ERRORS = (smb.SessionError, SessionError, NetBIOSError, OSError)
 
 
 class ListProbe:
@@ -126,6 +123,6 @@ class ListProbe:
             for name in self.file_names:
                 s.conn.deleteFile(s.endpoint.share, name)
             s.conn.deleteDirectory(s.endpoint.share, self.dir_name)
-        except SMB_ERRORS:
+        except smbops.SMB_ERRORS:
             pass  # the run's scratch sweep reports what is left
         self.dir_id = None

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import struct
 
-from impacket import smb, smb3
-from impacket.nmb import NetBIOSError
+from impacket import smb
 from impacket.smb3structs import (
     DELETE,
     FILE_OPEN_IF,
@@ -32,7 +31,6 @@ from impacket.smb3structs import (
     SMB2_FILE_END_OF_FILE_INFO,
     SMB2_FILE_RENAME_INFO,
 )
-from impacket.smbconnection import SessionError
 
 from harness.clients import smbops
 from harness.clients.scratch import client_file_name
@@ -57,15 +55,11 @@ def rename_information(new_name: str, smb1: bool, unicode: bool = True) -> bytes
     return struct.pack("<B7xQI", 0, 0, len(name)) + name
 
 
-# What an SMB exchange raises: a clean-up that meets one leaves the rest to the scratch sweep.
-SMB_ERRORS = (SessionError, smb.SessionError, smb3.SessionError, NetBIOSError, OSError)
-
-
 def _step(step: str, call, *args) -> None:
     """One step of the operation; an error status names the step."""
     try:
         call(*args)
-    except (SessionError, smb.SessionError, smb3.SessionError) as exc:  # an error status
+    except smbops.SMB_STATUS_ERRORS as exc:  # an error status
         raise ConnectionError(f"{step}: {describe_error(exc)}") from None
 
 
@@ -141,10 +135,10 @@ class MetadataProbe:
             return
         try:  # delete on close: the name it has now goes with the handle
             self._set(*DISPOSITION_LEVELS, b"\x01")
-        except SMB_ERRORS:
+        except smbops.SMB_ERRORS:
             pass
         try:
             smbops.close_file(self.session, self.file_id)
-        except SMB_ERRORS:
+        except smbops.SMB_ERRORS:
             pass  # the run's scratch sweep removes what is left
         self.file_id = None
