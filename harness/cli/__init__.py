@@ -46,8 +46,16 @@ from harness.errors import (
 )
 from harness.replica.cli import main as replica_main
 from harness.report.compare import render_compare
-from harness.report.files import kept_runs, load_report, write_compare_html, write_html, write_index
-from harness.report.runs_index import latest_pass, summarize
+from harness.report.files import (
+    kept_runs,
+    load_report,
+    summary_of,
+    write_compare_html,
+    write_html,
+    write_index,
+)
+from harness.report.runs_index import latest_pass
+from harness.results import Report
 from harness.run import rundirs
 from harness.run.cleanup import cleanup_stale
 from harness.run.suite import check_junit_path, run_suite
@@ -72,13 +80,14 @@ def cmd_runs(args) -> int:
     return 0
 
 
-def _compare_paths(args) -> tuple[Path, Path]:
-    """(BASE, NEW) as given, or with --against latest-pass: NEW (default: the runs
-    directory's latest run) and the newest passing run of its target before it."""
+def _compare_paths(args) -> tuple[Path, Path, Report | None]:
+    """(BASE, NEW, NEW's report when it was read here) as given, or with --against
+    latest-pass: NEW (default: the runs directory's latest run) and the newest passing run of
+    its target before it."""
     if args.against is None:
         if args.base is None or args.new is None:
             raise BadInput("compare needs BASE and NEW (or NEW with --against latest-pass)")
-        return args.base, args.new
+        return args.base, args.new, None
     if args.new is not None:
         raise BadInput("--against latest-pass takes one run (NEW), not two")
     runs_dir = rundirs.runs_dir(args.runs_dir)
@@ -87,7 +96,7 @@ def _compare_paths(args) -> tuple[Path, Path]:
     runs, _ = kept_runs(runs_dir)
     real = run_dir.resolve()
     new = next((r for r in runs if (runs_dir / r.name).resolve() == real), None)
-    new = new or summarize(run_dir.name, (run_dir / "report.json").stat().st_mtime, doc)
+    new = new or summary_of(run_dir, doc)
     base = latest_pass(runs, new)
     if base is None:
         raise BadInput(
@@ -98,7 +107,7 @@ def _compare_paths(args) -> tuple[Path, Path]:
         f"nbt-harness: latest passing run of {new.target_kind}: {runs_dir / base.name}",
         file=sys.stderr,
     )
-    return runs_dir / base.name, new_path
+    return runs_dir / base.name, new_path, doc
 
 
 def cmd_report(args) -> int:
@@ -113,9 +122,10 @@ def cmd_compare(args) -> int:
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    args.base, args.new = _compare_paths(args)
+    args.base, args.new, new = _compare_paths(args)
     base, _ = load_report(args.base)
-    new, _ = load_report(args.new)
+    if new is None:
+        new, _ = load_report(args.new)
     try:
         result = compare_reports(base, new, th)
     except ValueError as exc:

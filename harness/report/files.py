@@ -121,8 +121,13 @@ def kept_runs(runs_dir: Path) -> tuple[list, list[str]]:
         except BadInput as exc:
             skipped.append(str(exc))
             continue
-        runs.append(summarize(child.name, (child / "report.json").stat().st_mtime, doc))
+        runs.append(summary_of(child, doc))
     return in_order(runs), skipped
+
+
+def summary_of(run_dir: Path, doc: Report):
+    """The RunSummary of the run in ``run_dir`` whose report is ``doc`` (already loaded)."""
+    return summarize(run_dir.name, (run_dir / "report.json").stat().st_mtime, doc)
 
 
 def write_index(runs_dir: Path, runs: list) -> Path:
