@@ -11,6 +11,7 @@ excursions). Pure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from harness.checkers.excursions import check_excursions
@@ -95,9 +96,13 @@ class Bounds:
 
 
 def check_bounds(
-    table: dict[str, dict[str, dict]], bounds: Bounds, probes: list[str]
+    table: dict[str, dict[str, dict]],
+    bounds: Bounds,
+    probes: list[str],
+    why_no_baseline: Callable[[str], str | None] | None = None,
 ) -> tuple[list[dict], list[str]]:
-    """Violations of the bounds, and problems that make the table unjudgeable."""
+    """Violations of the bounds, and problems that make the table unjudgeable (a probe with
+    no successful baseline sample says why, when ``why_no_baseline`` knows)."""
     violations: list[dict] = []
     problems: list[str] = []
     for probe in probes:
@@ -105,7 +110,10 @@ def check_bounds(
         bound = bounds.for_probe(probe)
         base = phases.get("baseline")
         if not base or base["p99_us"] is None:
-            problems.append(f"{probe}: no successful baseline samples")
+            why = why_no_baseline(probe) if why_no_baseline else None
+            problems.append(
+                f"{probe}: no successful baseline samples" + (f" ({why})" if why else "")
+            )
             continue
         limits = bound.limits_us(base["p99_us"])
         for phase in JUDGED_PHASES:

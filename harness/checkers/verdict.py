@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.checkers.access import access_summary
+from harness.checkers.access import access_summary, attempt_status
 from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
@@ -132,7 +132,9 @@ def verdict(
     drop = drop_summary(events)
     table = probe_table(ops, roles=("healthy",), host_stall_windows=windows)
     judged = [p for p in probes if not (access and p == access.get("probe"))]
-    violations, problems = check_bounds(table, bounds, judged)
+    violations, problems = check_bounds(
+        table, bounds, judged, lambda probe: _most_common_error(probe, ops)
+    )
     late = (
         host_stalls(events, 0.0) if host_stall_us is not None else []
     )  # every recorded late wake-up
@@ -184,7 +186,6 @@ def verdict(
         ),
         extra={} if access_result is None else {"access": access_result},
     )
-    problems = [_with_common_error(p, ops) for p in problems]
     if integrity:  # the server lost or changed acknowledged data: a fail, whatever else failed
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in integrity[:4])
         return result.with_(
@@ -218,23 +219,18 @@ def verdict(
     )
 
 
-def _with_common_error(problem: str, ops: list) -> str:
-    """'PROBE: no successful baseline samples' with that probe's most frequent error."""
-    probe, sep, rest = problem.partition(": ")
-    if not sep or not rest.startswith("no successful"):
-        return problem
+def _most_common_error(probe: str, ops: list) -> str | None:
+    """``N x ERROR``: the healthy clients' most frequent error of ``probe`` (operations never
+    sent left out: the cause, not its echoes), or None."""
     errors = Counter(
         o.error
         for o in ops
-        if o.role == "healthy"
-        and o.probe == probe
-        and o.error
-        and not str(o.error).startswith("not sent")
-    )  # the cause, not its echoes
+        if o.role == "healthy" and o.probe == probe and o.error and attempt_status(o) != "not_sent"
+    )
     if not errors:
-        return problem
+        return None
     error, n = errors.most_common(1)[0]
-    return f"{problem} ({n} x {' '.join(str(error).split())[:160]})"
+    return f"{n} x {' '.join(str(error).split())[:160]}"
 
 
 def _error(result: ScenarioResult, problems: list[str]) -> ScenarioResult:
