@@ -84,16 +84,13 @@ def access_summary(
     mine = sorted((o for o in ops if o.probe == probe), key=lambda o: o.intended_s)
     if not mine:
         return None, []
-    first_ok = next(
-        (o for o in mine if o.outcome == "ok" and (drop_at_s is None or o.intended_s >= drop_at_s)),
-        None,
-    )
     time_to_access_s = first_answer_s = longest_wait_s = None
-    if first_ok is not None and drop_at_s is not None:
-        completed_s = first_ok.intended_s + waited_s(first_ok)
-        time_to_access_s = round(max(0.0, completed_s - drop_at_s), 3)
     if drop_at_s is not None:
         since = [o for o in mine if o.intended_s >= drop_at_s]
+        first_ok = next((o for o in since if o.outcome == "ok"), None)
+        if first_ok is not None:
+            completed_s = first_ok.intended_s + waited_s(first_ok)
+            time_to_access_s = round(max(0.0, completed_s - drop_at_s), 3)
         answer = next((o for o in since if answered(o)), None)
         if answer is not None:
             first_answer_s = round(max(0.0, answer.intended_s + waited_s(answer) - drop_at_s), 3)

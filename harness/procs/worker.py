@@ -71,6 +71,17 @@ def _serialize_ast_parse() -> None:
     ast.parse = serialized_parse
 
 
+def _session_info(session) -> dict:
+    """What the history's ``client`` event says of a session: its addresses, the dialect
+    negotiated (checked against the one asked for) and whether it is encrypted."""
+    return {
+        "local": session.local_addr(),
+        "dialect": session.dialect,
+        "encrypted": session.encrypted,
+        "peer": "{}:{}".format(*session.sock.getpeername()[:2]),
+    }
+
+
 def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
     """A shared prober's probes, each with a session of its own where it needs one (named
     ``<process>_<probe>``, as its scratch files), set up in threads at once (a logon is
@@ -105,13 +116,7 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
         built = dict(zip(spec.rates_hz, pool.map(build, spec.rates_hz), strict=True))
     sessions = [session for _, session in built.values() if session is not None]
     if sessions:
-        first = sessions[0]
-        info.update(
-            local=first.local_addr(),
-            dialect=first.dialect,
-            encrypted=first.encrypted,
-            peer="{}:{}".format(*first.sock.getpeername()[:2]),
-        )
+        info.update(_session_info(sessions[0]))
     return {name: probe for name, (probe, _) in built.items()}, sessions
 
 
@@ -172,10 +177,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             session = open_session(
                 spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect, spec.transport
             )
-            info["local"] = session.local_addr()
-            info["dialect"] = session.dialect  # negotiated (checked against the one asked for)
-            info["encrypted"] = session.encrypted
-            info["peer"] = "{}:{}".format(*session.sock.getpeername()[:2])
+            info.update(_session_info(session))
         if spec.role == "victim":
             if drop is None or session is None:  # the runner gives the victim both
                 raise RuntimeError("a victim without its drop or its session")
