@@ -173,3 +173,22 @@ def test_a_firewall_rule_that_cannot_be_deleted_is_an_error_not_silence(made, mo
     monkeypatch.setattr(firewall, "sh", real_sh)
     assert firewall.remove_cuts(os.getpid(), netns=name) == 1
     assert f"nbth-{os.getpid()}-cut" not in iptables_rules(name)
+
+
+def test_delete_netns_kills_the_processes_in_the_namespace(made):
+    """The other side of the pid check above: a process really in the namespace is killed
+    (``ip netns del`` alone would leave it running)."""
+    name = f"nbth-{os.getpid()}-78-inside"
+    add_netns(name, made)
+    inside = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "30"])
+    try:
+        deadline = time.monotonic() + 5
+        while not netns.sh("ip", "netns", "pids", name).split() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert netns.delete_netns(name) is None
+        assert inside.wait(5) is not None, "the process in the namespace outlived it"
+        assert name not in netns.list_netns()
+    finally:
+        if inside.poll() is None:
+            inside.kill()
+            inside.wait(10)

@@ -65,6 +65,10 @@ def test_run_junitxml_and_compare_json(tmp_path):
         assert case.find("failure").get("message") == entry.reason
         assert [(p.get("name"), p.get("value")) for p in case.find("properties")] == \
             junit_properties(entry) + [("nbt_report_html", html)]
+        props = {p.get("name"): p.get("value") for p in case.find("properties")}
+        # literal names too, so the check does not rest on the function under test alone
+        assert props["nbt_verdict"] == "fail" and props["nbt_reason"] == entry.reason
+        assert "nbt_worst_probe" in props and props["nbt_report_html"] == html
     assert [p.name for p in junit.parent.iterdir()] == ["junit.xml"]
 
     report_json = tmp_path / "run" / "report.json"

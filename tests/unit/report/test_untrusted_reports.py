@@ -35,7 +35,7 @@ def test_a_histogram_zip_bomb_is_refused_without_inflating_it():
     bomb = zip_bomb()
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match="not an encoded HdrHistogram|decompresses past"):
+        with pytest.raises(ValueError, match="decompresses past"):
             histograms.decode(bomb)
         _, peak = tracemalloc.get_traced_memory()
     finally:
