@@ -14,6 +14,7 @@ process with ``os._exit``: a fork leaves without the interpreter's teardown.
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import NoReturn
 
@@ -55,7 +56,15 @@ def setup_failed(conn, name: str, endpoint: Endpoint, exc: Exception) -> NoRetur
 
 def ready_then_start(conn, info: dict) -> float:
     """Say ready with ``info``, then wait for the shared t0 and return it (leave quietly if
-    the runner never sends it)."""
+    the runner never sends it).
+
+    What set-up built (and what the fork inherited from the runner) is frozen out of the
+    garbage collector first: a full collection then walks only what the timed phases
+    allocate. Unfrozen, a prober's full collection (tens of ms, the process stopped) fell
+    inside its timed operations, and clients that run the same schedule collected together.
+    """
+    gc.collect()
+    gc.freeze()
     conn.send((READY, info))
     if not conn.poll(START_TIMEOUT_S):
         os._exit(0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 import socket
 import time
@@ -230,6 +231,8 @@ async def serve(
     """Run a relay until ``stop`` is set. ``ready`` gets the bound ports once listening."""
     relay = Relay(config, emit)
     ports = await relay.start()
+    gc.collect()  # what start-up built is frozen out of the collector: see procs.protocol
+    gc.freeze()
     try:
         if ready is not None:
             ready(ports)

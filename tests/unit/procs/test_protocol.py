@@ -49,3 +49,18 @@ def test_every_message_has_one_distinct_name():
     names = [protocol.READY, protocol.ERROR, protocol.NOT_GRANTED, protocol.START,
              protocol.DROPPED, protocol.DONE]
     assert len(set(names)) == len(names)
+
+
+def test_what_set_up_built_is_frozen_out_of_the_collector_before_the_start():
+    # a full collection during the timed phases walks only what they allocate
+    import gc
+
+    runner, client = Pipe()
+    runner.send((protocol.START, 12.5))
+    gc.unfreeze()
+    try:
+        assert protocol.ready_then_start(client, {"pid": 7}) == 12.5
+        assert gc.get_freeze_count() > 0
+        assert runner.recv() == (protocol.READY, {"pid": 7})
+    finally:
+        gc.unfreeze()
