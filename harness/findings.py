@@ -55,6 +55,13 @@ def present_keys(**fields: Any) -> dict:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def fields_json(part: Any, optional: tuple[str, ...] = ()) -> dict:
+    """The JSON form of a part whose fields are its keys: each field named in its ``KEYS``, in
+    order, as it is (one in ``optional`` only where it is not None); then its ``extra``."""
+    known = {k: getattr(part, k) for k in part.KEYS}
+    return {**{k: v for k, v in known.items() if k not in optional or v is not None}, **part.extra}
+
+
 @dataclass(frozen=True)
 class PhaseStats(JsonView):
     """One probe in one phase: counts and latencies (µs) of the healthy clients' operations.
@@ -84,17 +91,7 @@ class PhaseStats(JsonView):
     )
 
     def to_json(self) -> dict:
-        return {
-            "count": self.count,
-            "errors": self.errors,
-            "p50_us": self.p50_us,
-            "p99_us": self.p99_us,
-            "max_us": self.max_us,
-            "p99_basis": self.p99_basis,
-            "host_stall_corrected": self.host_stall_corrected,
-            **present_keys(hdr=self.hdr),
-            **self.extra,
-        }
+        return fields_json(self, optional=("hdr",))
 
     @classmethod
     def from_json(cls, doc: Any) -> PhaseStats:
@@ -105,12 +102,9 @@ class PhaseStats(JsonView):
         return cls(
             count=count,
             errors=errors,
-            p50_us=d.get("p50_us"),
-            p99_us=d.get("p99_us"),
-            max_us=d.get("max_us"),
+            **picked(d, ("p50_us", "p99_us", "max_us", "hdr")),
             p99_basis=basis,
             host_stall_corrected=int(d.get("host_stall_corrected", 0)),
-            hdr=d.get("hdr"),
             extra=unknown_keys(d, cls.KEYS),
         )
 
@@ -152,18 +146,11 @@ class Violation(JsonView):
     basis: str | None = None
     extra: dict = field(default_factory=dict)
 
-    KEYS = ("probe", "phase", "stat", "observed_us", "limit_us", "observed", "limit", "basis")
+    FIGURES = ("observed_us", "limit_us", "observed", "limit", "basis")  # read as they are
+    KEYS = ("probe", "phase", "stat", *FIGURES)
 
     def to_json(self) -> dict:
-        return {
-            "probe": self.probe,
-            "phase": self.phase,
-            "stat": self.stat,
-            "observed_us": self.observed_us,
-            "limit_us": self.limit_us,
-            **present_keys(observed=self.observed, limit=self.limit, basis=self.basis),
-            **self.extra,
-        }
+        return fields_json(self, optional=("observed", "limit", "basis"))
 
     @classmethod
     def from_json(cls, doc: Any) -> Violation:
@@ -172,11 +159,7 @@ class Violation(JsonView):
             probe=str(d.get("probe")),
             phase=str(d.get("phase")),
             stat=str(d.get("stat")),
-            observed_us=d.get("observed_us"),
-            limit_us=d.get("limit_us"),
-            observed=d.get("observed"),
-            limit=d.get("limit"),
-            basis=d.get("basis"),
+            **picked(d, cls.FIGURES),
             extra=unknown_keys(d, cls.KEYS),
         )
 
@@ -246,16 +229,16 @@ class HostStalls(JsonView):
     worst_us: int = 0
     extra: dict = field(default_factory=dict)
 
+    KEYS = ("count", "worst_us")
+
     def to_json(self) -> dict:
-        return {"count": self.count, "worst_us": self.worst_us, **self.extra}
+        return fields_json(self)
 
     @classmethod
     def from_json(cls, doc: Any) -> HostStalls:
         d = json_object(doc, "host_stalls")
         return cls(
-            count=d.get("count", 0),
-            worst_us=d.get("worst_us", 0),
-            extra=unknown_keys(d, ("count", "worst_us")),
+            count=d.get("count", 0), worst_us=d.get("worst_us", 0), extra=unknown_keys(d, cls.KEYS)
         )
 
 
