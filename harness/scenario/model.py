@@ -11,7 +11,8 @@ with the file it came from (BadInput, exit 2).
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from harness import dialects as dialects_mod
 from harness.checkers.bounds import Bound, Bounds
@@ -147,6 +148,9 @@ class Scenario:
         return from_dict(d, self.source or self.name, from_matrix=True)
 
 
+FIELD_DEFAULTS = {f.name: f.default for f in fields(Scenario)}  # a key left out of a file
+
+
 def _bound(d: dict, where: str) -> Bound:
     try:
         return Bound(**d)
@@ -177,19 +181,27 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
     if not isinstance(name, str) or not name.strip():
         raise bad("'name' (a non-empty string) is required")
 
-    def num(key: str, default, lo: float, hi: float, **kw):
+    numbers: dict[str, Any] = {}  # the numeric keys, checked, as the Scenario fields they set
+
+    def num(key: str, lo: float, hi: float, integer: bool = False, lo_open: bool = False):
+        """Check the number at ``key`` (Scenario's default where absent), keep it in
+        ``numbers`` (an int, or a float) and return it."""
         try:
-            return number(d.get(key, default), key, lo, hi, **kw)
+            value = number(
+                d.get(key, FIELD_DEFAULTS[key]), key, lo, hi, integer=integer, lo_open=lo_open
+            )
         except ValueError as exc:
             raise bad(str(exc)) from None
+        numbers[key] = value if integer else float(value)
+        return numbers[key]
 
-    healthy = num("healthy_clients", 3, 1, MAX_HEALTHY_CLIENTS, integer=True)
-    idle = num("idle_sessions", 0, 0, MAX_IDLE_SESSIONS, integer=True)
-    per_process = num("sessions_per_process", 1, 1, MAX_HEALTHY_CLIENTS, integer=True)
-    hosts = num("healthy_hosts", 1, 1, healthy, integer=True)  # at most one per healthy client
-    timeout_s = num("probe_timeout_s", 2.0, 0.05, 60)
-    evidence_s = num("evidence_timeout_s", 5.0, 0, 600, lo_open=True)
-    host_stall_ms = num("host_stall_ms", 20.0, 0, 10_000)  # 0 turns the canary's excuse off
+    healthy = num("healthy_clients", 1, MAX_HEALTHY_CLIENTS, integer=True)
+    num("idle_sessions", 0, MAX_IDLE_SESSIONS, integer=True)
+    per_process = num("sessions_per_process", 1, MAX_HEALTHY_CLIENTS, integer=True)
+    num("healthy_hosts", 1, healthy, integer=True)  # at most one per healthy client
+    num("probe_timeout_s", 0.05, 60)
+    num("evidence_timeout_s", 0, 600, lo_open=True)
+    num("host_stall_ms", 0, 10_000)  # 0 turns the canary's excuse off
     try:
         dialect = dialects_mod.dialect_name(d.get("dialect", dialects_mod.DEFAULT_DIALECT))
         dialects_mod.exact(dialect)
@@ -299,21 +311,15 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         name=name.strip(),
         victim=victim,
         description=str(d.get("description", "")),
-        healthy_clients=healthy,
-        healthy_hosts=hosts,
         drop=drop,
         phases=phases,
         rates_hz=rates,
-        idle_sessions=idle,
-        sessions_per_process=per_process,
-        probe_timeout_s=float(timeout_s),
         dialect=dialect,
         transport=transport,
         bounds=Bounds(default, per_probe, FLOOR_SCALE),
-        evidence_timeout_s=float(evidence_s),
-        host_stall_ms=float(host_stall_ms),
         source=source,
         from_matrix=from_matrix,
+        **numbers,
     )
     if not from_matrix:
         why = unsupported(scenario)
