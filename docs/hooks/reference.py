@@ -30,6 +30,7 @@ from harness.checkers.bounds import Bound
 from harness.clients.holdings import HOLDINGS
 from harness.drops import DROPS
 from harness.probes import PROBES
+from harness.scenario.fault_schedule import FaultSchedule
 from harness.scenario.model import TOP_KEYS, DropSpec, Scenario
 from harness.scenario.victim import VICTIM_KEYS, VictimSpec
 from harness.schedule import Phases
@@ -215,6 +216,7 @@ def scenario_keys() -> dict[str, list[Entry]]:
         ],
         "[bounds] and [bounds.per_probe.PROBE]": section(Bound),
         "[victim]": section(VictimSpec, VICTIM_KEYS),
+        "[schedule]": section(FaultSchedule),
     }
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from harness.checkers.access import access_summary, attempt_status
 from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
+from harness.checkers.drops import drop_problems, drops_summary
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
 from harness.checkers.writes import write_violations
 from harness.findings import DropResult, HostStalls, PhaseStats, Scratch, Violation
@@ -31,7 +32,7 @@ def drop_summary(events: list[dict]) -> dict | None:
     """{mode, at_s, evidence, ...} from the drop events, or None if no drop was scheduled."""
     drop: dict | None = None
     for e in events:
-        if e.get("type") != "drop":
+        if e.get("type") != "drop" or e.get("index", 0) != 0:  # several: the first (drops.py)
             continue
         drop = drop or {"mode": e.get("mode"), "at_s": None, "evidence": None, "end_s": None}
         kind = e.get("event")
@@ -186,6 +187,9 @@ def verdict(
         ),
         extra={} if access_result is None else {"access": access_result},
     )
+    each_drop = drops_summary(events)  # a run of several drops: each its own evidence
+    if each_drop:
+        result = result.with_(extra={**result.extra, "drops": each_drop})
     if integrity:  # the server lost or changed acknowledged data: a fail, whatever else failed
         worst = ", ".join(f"{v['probe']}/{v['phase']} {v['stat']}" for v in integrity[:4])
         return result.with_(
@@ -205,6 +209,13 @@ def verdict(
             reason=f"{len(violations)} bound(s) violated: {worst}{more}"
             + (f"; {late_note}" if late_note else ""),
         )
+    if expect_drop and each_drop:
+        unproven = drop_problems(each_drop, DROP_LATE_LIMIT_S)
+        if unproven:
+            return _error(result, unproven)
+        modes = ", ".join(sorted({str(d["mode"]) for d in each_drop}))
+        reason = f"all bounds held; {len(each_drop)} drops ({modes}) proven"
+        return result.with_(verdict="pass", reason=reason)
     if expect_drop:
         if drop is None or drop.get("at_s") is None:
             return _error(result, [f"drop {expect_drop} never started"])

@@ -27,6 +27,9 @@ class Drop:
     # Why this drop cannot run on an SMB1 (nt1) session, or "" where it can (see
     # harness.scenario.unsupported: bad input in a file, a skip in a matrix).
     smb1_unsupported = ""
+    # The victim process lives on after act() and release() and can log on again: the drop
+    # can repeat on a fault schedule (harness.scenario.fault_schedule).
+    repeatable = False
     fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
     victim_events_path: str | None = None  # set by the runner before evidence: the victim's history
 

@@ -12,6 +12,7 @@ class Fin(WithOutstandingNotify):
     """Evidence: the server socket is gone or closing."""
 
     mode = "fin"
+    repeatable = True
     wire = "an outstanding SMB2 CHANGE_NOTIFY, then FIN (close without logoff)"
 
     def act(self, session):

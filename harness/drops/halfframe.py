@@ -14,6 +14,7 @@ class HalfFrame(Drop):
     server waits mid-frame."""
 
     mode = "halfframe"
+    repeatable = True
     wire = "NBT header announcing frame_bytes, then only sent_bytes of them, then silence"
 
     def __init__(self, frame_bytes: int = 4096, sent_bytes: int = 1024) -> None:

@@ -8,6 +8,7 @@ class Rst(Drop):
     """Evidence: the victim's server socket is gone from the server's TCP table."""
 
     mode = "rst"
+    repeatable = True
     wire = "RST from the victim (SO_LINGER 0 + close), no logoff"
 
     def act(self, session):

@@ -5,7 +5,10 @@ message is one tuple ``(name, payload)``; each name is defined here once:
   addresses and dialect, the victim's holding) or ``ERROR`` (one line: why set-up failed) or
   ``NOT_GRANTED`` (one line: the server refused the victim's holding);
 - runner -> client: ``START`` (the shared t0, monotonic seconds);
-- victim -> runner: ``DROPPED`` (the drop's detail, once it has acted);
+- victim -> runner: ``DROPPED`` (the drop's detail, once it has acted); with several drops
+  (harness.procs.victims), ``ARMED`` (a drop's index and the session it will act on) before
+  each, answered by the runner's ``WATCHING`` once it has the server's row of that session,
+  and ``DROPPED`` with the index in its detail;
 - client -> runner, at the end: ``DONE`` (an empty dict).
 
 The client side of the handshake (``setup_failed``, ``ready_then_start``, ``done``) ends the
@@ -29,6 +32,8 @@ ERROR = "error"
 NOT_GRANTED = "not_granted"
 START = "start"
 DROPPED = "dropped"
+ARMED = "armed"
+WATCHING = "watching"
 DONE = "done"
 
 START_TIMEOUT_S = 120.0  # a client told nothing this long after ready leaves quietly
@@ -79,6 +84,21 @@ def dropped(conn, detail: dict) -> None:
     conn.send((DROPPED, detail))
 
 
+def armed(conn, index: int, local: str | None) -> None:
+    """Drop ``index`` is next, on the session from ``local`` (None: the victim has none: it
+    could not log on again, the drop will not act)."""
+    conn.send((ARMED, {"index": index, "local": local}))
+
+
+def await_watching(conn, timeout_s: float) -> bool:
+    """After ``armed``: whether the runner said it watches (its server-side row taken) within
+    ``timeout_s``; a drop acted before that could not be told from a session never seen."""
+    if not conn.poll(timeout_s):
+        return False
+    msg, _ = conn.recv()
+    return msg == WATCHING
+
+
 def done(writer: HistoryWriter, conn) -> NoReturn:
     """Close the history, tell the runner, and leave."""
     try:
@@ -107,6 +127,19 @@ def read_setup(conn, name: str) -> dict:
 
 def send_start(conn, t0: float) -> None:
     conn.send((START, t0))
+
+
+def poll_victim(conn) -> tuple[str, dict] | None:
+    """A victim's next message (ARMED or DROPPED, with its payload) if one is waiting, else
+    None. EOFError when the victim is gone."""
+    if not conn.poll(0):
+        return None
+    msg, payload = conn.recv()
+    return msg, payload
+
+
+def send_watching(conn, index: int) -> None:
+    conn.send((WATCHING, index))
 
 
 def poll_dropped(conn, timeout_s: float) -> dict | None:

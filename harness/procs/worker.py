@@ -28,6 +28,7 @@ from harness.probes import PROBES, ProbeContext
 from harness.procs.openloop import run_probes, sleep_until
 from harness.procs.protocol import done, ready_then_start, setup_failed
 from harness.procs.victim import run_victim
+from harness.procs.victims import run_scheduled
 from harness.procs.worker_spec import WorkerSpec
 
 # A shared prober's threads wait actively 0.5 ms, not 2 ms, before a send: their operations
@@ -189,8 +190,9 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                     held_file_name(spec.owner_pid, spec.run_tag),
                     spec.victim_spec.durable_timeout_ms,
                 )
-            victim_data = VictimData(session)  # its own file, written before the drop
-            victim_data.open()
+            if not spec.scheduled:  # its own file, written before the drop
+                victim_data = VictimData(session)
+                victim_data.open()
         elif spec.shared:
             probes, shared_sessions = _build_shared(spec, info)
         else:
@@ -200,7 +202,9 @@ def worker_main(spec: WorkerSpec, conn) -> None:
     t0 = ready_then_start(conn, info)
     writer.set_t0(t0)
     try:
-        if spec.role == "victim":
+        if spec.scheduled:
+            run_scheduled(spec, session, writer, t0, conn)
+        elif spec.role == "victim":
             run_victim(spec, session, drop, writer, t0, conn, victim_data)
         else:
             if spec.shared:

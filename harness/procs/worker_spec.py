@@ -32,6 +32,9 @@ class WorkerSpec:
     dialect: str = "smb3"  # a name of harness.dialects
     transport: str = "nbt"  # nbt (139, session request) | tcp (445)
     drop: Drop | None = None  # the victim's: the runner's one drop object (a fork's copy)
+    # A victim of several drops (harness.procs.victims): (PlannedDrop, Drop) in time order,
+    # each Drop the runner's own object (a fork's copy); ``drop`` is then the first's.
+    scheduled: tuple = ()
     owner_pid: int = field(default_factory=os.getpid)  # the runner: its clients die with it
     pool: bool = False  # a session pool (harness.procs.pool): ``sessions`` sessions in this process
     sessions: int = 1

@@ -5,18 +5,21 @@ each lives in the module named beside it:
    files every process writes;
 2. ``preflight``: what the scenario, the target, the drop or the server cannot do here (a
    skip), or no answer from the server (an error), before any client starts;
-3. ``plan`` and ``spawn``: which client processes run on which hosts; fork them and the
-   canaries, and wait until each says ready;
+3. ``plan`` and ``spawn``: which client processes run on which hosts (``repeated``: the
+   victims of a run of several drops); fork them and the canaries, and wait until each says
+   ready;
 4. ``evidence``: the server's side of the victim's connection before its drop (or a capture
    of its flow);
 5. ``spawn``: fix the shared t0, record who runs where, send the start; the clients run
    their phases;
-6. ``evidence``: wait for the victim's drop, then poll the server side for proof;
+6. ``evidence``: wait for the victim's drop, then poll the server side for proof
+   (``repeated``: each of several drops, its own);
 7. ``spawn``: wait for the clients to finish, stop what is left (and the drop's cut);
 8. ``aftercare``: re-read the acknowledged writes, sweep the scratch files, take the server's
    own events;
 9. ``rundirs`` and ``harness.checkers.verdict``: merge the history into history.jsonl and
-   judge it.
+   judge it;
+10. ``reproducer``: a failing run of several drops leaves the scenario with their exact times.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from harness.history import HistoryWriter
 from harness.lab.inns import signals_held
 from harness.procs.protocol import HoldingNotGranted
 from harness.results import ScenarioResult
-from harness.run import aftercare, evidence, plan, preflight, rundirs, spawn
+from harness.run import aftercare, evidence, plan, preflight, repeated, reproducer, rundirs, spawn
 from harness.scenario.model import Scenario
 from harness.targets.base import Target
 
@@ -60,6 +63,8 @@ def run_scenario(
             if scenario.drop
             else None
         )
+        faults = repeated.plan(scenario, os.getpid())  # several drops; None: one (or none)
+        single = None if faults else drop
         try:
             why = preflight.skip_reason(scenario, target, drop)
         except HarnessError as exc:  # no answer (a network error), or a configured server lacks it
@@ -74,18 +79,21 @@ def run_scenario(
         try:
             spawn.fork(
                 clients,
-                plan.workers(scenario, target, events_dir, drop)
+                plan.workers(scenario, target, events_dir, single)
+                + repeated.victims(scenario, target, events_dir, faults)
                 + plan.canaries(scenario, events_dir),
             )
             spawn.await_ready(clients)
-            victim = spawn.victim_of(clients)
+            victim = spawn.victim_of(clients) if single else None
             watch = evidence.watch(target, victim, log)
             t0 = spawn.record_start(log, scenario, target, clients)
-            evidence.record_scheduled(log, scenario, drop, victim, watch)
+            evidence.record_scheduled(log, scenario, single, victim, watch)
+            repeated.record_scheduled(log, faults)
             spawn.start(clients, t0)
             if on_start:
                 on_start(t0, events_dir)
-            evidence.collect(scenario, target, drop, victim, watch, log, t0)
+            evidence.collect(scenario, target, single, victim, watch, log, t0)
+            repeated.collect(scenario, target, faults, clients, log, t0)
             spawn.join(clients, scenario, t0, log)
         except HoldingNotGranted as exc:
             if target.grants_every_holding:  # a server the harness configured to grant it: a fault
@@ -115,8 +123,10 @@ def run_scenario(
         host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
         access=plan.access_expectation(scenario, target),
     )
-    return result.with_(
+    result = result.with_(
         name=scenario.name,
         history=str(history),
         extra={**result.extra, "negotiated": negotiated(events)},
     )
+    reproducer.write(run_dir, scenario, result)
+    return result

@@ -19,6 +19,7 @@ from harness.checkers.bounds import Bound, Bounds
 from harness.drops import DROPS
 from harness.errors import BadInput, one_line
 from harness.probes import PROBES as PROBE_KINDS
+from harness.scenario.fault_schedule import FaultSchedule, faults_from_dict
 from harness.scenario.overrides import apply_override
 from harness.scenario.unsupported import unsupported
 from harness.scenario.victim import VictimSpec, victim_from_dict
@@ -51,6 +52,8 @@ TOP_KEYS = {
     "bounds",
     "host_stall_ms",
     "victim",
+    "victims",
+    "schedule",
 }
 
 
@@ -83,6 +86,8 @@ class Scenario:
     # The dialect and transport were chosen by a matrix (--nbt-matrix, --matrix): a
     # combination the scenario cannot express is then a skip, not bad input.
     from_matrix: bool = False
+    victims: int = 1  # victims (1-8), each with its own drop; more than 1: a repeatable drop
+    schedule: FaultSchedule | None = None  # [schedule]: drops that repeat (None: one each)
 
     @property
     def dialect_exact(self) -> str:
@@ -123,6 +128,10 @@ class Scenario:
             d["drop"] = {"mode": self.drop.mode, "params": dict(self.drop.params)}
         if self.victim:
             d["victim"] = self.victim.to_dict()
+        if self.victims > 1:
+            d["victims"] = self.victims
+        if self.schedule:
+            d["schedule"] = self.schedule.to_dict()
         return d
 
     def with_overrides(self, overrides: dict[str, str]) -> Scenario:
@@ -307,8 +316,23 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
     except ValueError as exc:
         raise bad(str(exc)) from None
 
+    try:
+        fault_end_s = phases.fault_start_s + phases.fault_s
+        victims, schedule = faults_from_dict(
+            d,
+            drop.mode if drop else None,
+            victim is not None,
+            phases.fault_start_s,
+            fault_end_s,
+            {m for m, kind in DROPS.items() if kind.repeatable},
+            DROPS,
+        )
+    except ValueError as exc:
+        raise bad(str(exc)) from None
     scenario = Scenario(
         name=name.strip(),
+        victims=victims,
+        schedule=schedule,
         victim=victim,
         description=str(d.get("description", "")),
         drop=drop,

@@ -28,9 +28,9 @@ def test_list_names_every_folder_and_run_accepts_every_name():
     entries = json.loads(done.stdout)
     names = [e["name"] for e in entries]
     assert len(names) >= 31 and "holdings/batch_oplock-pause" in names
-    assert {e["folder"] for e in entries} == {None, "holdings", "connected"}
+    assert {e["folder"] for e in entries} == {None, "holdings", "connected", "repeated"}
     firsts = [line.split()[0] for line in text.stdout.splitlines()]
-    assert set(firsts) == set(names) | {"holdings", "connected"}
+    assert set(firsts) == set(names) | {"holdings", "connected", "repeated"}
     # `run` resolves every scenario name before it parses the target: with a target that
     # does not parse, a name it did not accept would be reported first
     done = cli("run", *firsts, "--target", "moon", timeout=60)

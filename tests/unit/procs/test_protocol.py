@@ -64,3 +64,18 @@ def test_what_set_up_built_is_frozen_out_of_the_collector_before_the_start():
         assert runner.recv() == (protocol.READY, {"pid": 7})
     finally:
         gc.unfreeze()
+
+
+def test_a_victim_of_several_drops_arms_each_and_waits_to_be_watched():
+    runner, victim = Pipe()
+    assert protocol.poll_victim(runner) is None  # nothing said yet: no wait
+    protocol.armed(victim, 3, "10.0.0.11:40000")
+    assert protocol.poll_victim(runner) == (protocol.ARMED, {"index": 3, "local": "10.0.0.11:40000"})
+    assert protocol.await_watching(victim, 0.01) is False  # the runner has not answered
+    protocol.send_watching(runner, 3)
+    assert protocol.await_watching(victim, 1.0) is True
+    protocol.dropped(victim, {"sent": "RST", "index": 3})
+    assert protocol.poll_victim(runner) == (protocol.DROPPED, {"sent": "RST", "index": 3})
+    victim.close()
+    with pytest.raises(EOFError):
+        protocol.poll_victim(runner)

@@ -45,8 +45,8 @@ def test_every_name_listed_is_one_run_accepts():
         assert sc.source.endswith(entry.file) and sc.name == entry.scenario.name
     # the text's first word of every line too (a group's header names the whole group)
     firsts = [line.split()[0] for line in render_catalog(entries).splitlines()]
-    assert set(firsts) == {e.name for e in entries} | {"holdings", "connected"}
-    for folder in ("holdings", "connected"):
+    assert set(firsts) == {e.name for e in entries} | {"holdings", "connected", "repeated"}
+    for folder in ("holdings", "connected", "repeated"):
         assert len(resolve([folder])) == len([e for e in entries if e.folder == folder])
 
 
