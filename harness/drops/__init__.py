@@ -6,6 +6,7 @@ from __future__ import annotations
 from harness.drops.base import Drop
 from harness.drops.blackhole import Blackhole
 from harness.drops.fin import Fin
+from harness.drops.half_logon import HalfLogon
 from harness.drops.halfframe import HalfFrame
 from harness.drops.hang import Hang
 from harness.drops.ignore_breaks import IgnoreBreaks
@@ -32,6 +33,7 @@ DROPS: dict[str, type[Drop]] = {
         Hang,
         IgnoreBreaks,
         LateAck,
+        HalfLogon,
     )
 }
 

@@ -77,6 +77,12 @@ class Drop:
         victim's peer address; None while there is none yet. Pure."""
         raise NotImplementedError
 
+    def watched_peers(self, detail: dict) -> list[str] | None:
+        """The connections whose server-side rows ``evidence`` is given, where the drop acts
+        on connections of its own (their local addresses, from act()'s detail); None: the
+        victim's session."""
+        return None
+
     def client_evidence(
         self, captured: list, since_monotonic: float, detail: dict, victim_exitcode: int | None
     ) -> dict | None:

@@ -11,6 +11,7 @@ from typing import Any
 from harness.packets.nbt import SESSION_MESSAGE
 from harness.replica.context import RelayContext
 from harness.replica.framing import FrameTracker, smb_message_kind
+from harness.replica.logon import LogonWatch
 from harness.replica.lose import lost_write_answer, write_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
@@ -50,6 +51,7 @@ class ClientSession(asyncio.Protocol):
         self.connect_timer: asyncio.TimerHandle | None = None
         self.connect_task: asyncio.Task[Any] | None = None
         self.unsent = b""  # lose_write armed: the start of an incomplete frame, not sent yet
+        self.logon = LogonWatch(relay.loop, relay.config.frame_timeout_s, self._half_logon)
 
     # --- client side (asyncio.Protocol of the accepted socket) -----------------------------
 
@@ -211,6 +213,7 @@ class ClientSession(asyncio.Protocol):
     def _count_frames(self, frames) -> None:
         for frame in frames:
             if frame.packet_type == SESSION_MESSAGE:
+                self.logon.message(frame.head, True)
                 self.client_messages += 1
                 self.outstanding = outstanding_after(
                     self.outstanding, smb_message_kind(frame.head, True)
@@ -235,6 +238,7 @@ class ClientSession(asyncio.Protocol):
             return
         self.client_gone = True
         self.relay.write_loss.forget(self)
+        self.logon.close()
         if self.frame_timer is not None:
             self.frame_timer.cancel()
             self.frame_timer = None
@@ -271,6 +275,10 @@ class ClientSession(asyncio.Protocol):
         self.frame_timeout_fired = True
         self._session_lost("frame_timeout")
 
+    def _half_logon(self) -> None:
+        if not self.client_gone:
+            self._session_lost("half_logon")
+
     def _session_lost(self, ending: Ending) -> None:
         if self.triggered:
             return  # one loss per connection: its first counted trigger
@@ -300,11 +308,9 @@ class ClientSession(asyncio.Protocol):
     def from_upstream(self, data: bytes) -> None:
         responses = 0
         for frame in self.server_frames.feed(data):
-            if (
-                frame.packet_type == SESSION_MESSAGE
-                and smb_message_kind(frame.head, False) == "response"
-            ):
-                responses += 1
+            if frame.packet_type == SESSION_MESSAGE:
+                self.logon.message(frame.head, False)
+                responses += smb_message_kind(frame.head, False) == "response"
         self.down.push(data, responses)
 
     def upstream_lost(self, exc: Exception | None) -> None:
@@ -334,6 +340,7 @@ class ClientSession(asyncio.Protocol):
             self.connect_task.cancel()
         if self.frame_timer is not None:
             self.frame_timer.cancel()
+        self.logon.close()
         self.up.drop()
         self.down.drop()
         for transport in (self.client, self.upstream):

@@ -12,7 +12,9 @@ Two steps, both pure functions of facts the relay observed on one client connect
      reader"), or EHOSTUNREACH/ENETUNREACH/EHOSTDOWN that Linux reports instead when the
      last retransmissions drew ICMP errors -> ``timeout``;
    - ``eof``: a FIN while a request is outstanding or a frame incomplete
-     -> ``close_outstanding``.
+     -> ``close_outstanding``;
+   - ``half_logon``: a logon the client left half done for ``frame_timeout_s``
+     (harness.replica.logon) -> ``half_logon``, counted by the ``half_logon`` trigger only.
 
    A connection that never sent a SESSION MESSAGE (nothing at all, or only an NBT session
    request 0x81 answered by 0x82) and has no incomplete frame never loses a session, however
@@ -27,8 +29,8 @@ from __future__ import annotations
 import errno
 from typing import Literal
 
-Reason = Literal["reset", "timeout", "frame_timeout", "close_outstanding"]
-Ending = Literal["eof", "reset", "timeout", "frame_timeout", "error"]
+Reason = Literal["reset", "timeout", "frame_timeout", "close_outstanding", "half_logon"]
+Ending = Literal["eof", "reset", "timeout", "frame_timeout", "half_logon", "error"]
 Action = Literal["freeze", "degrade", "hold_create", "hold_logon", "hold_lock", "ignored"]
 # What a hold holds: everything (a freeze, the KB's NetBIOS layer), or one class of request
 # while everything else flows: ``create`` opens (a server that stalls the open path),
@@ -36,7 +38,7 @@ Action = Literal["freeze", "degrade", "hold_create", "hold_logon", "hold_lock", 
 # sessions work but which lets nobody new in), ``lock`` byte-range locks.
 HOLDS: tuple[str, ...] = ("all", "create", "logon", "lock")
 
-TRIGGERS: tuple[str, ...] = ("any", "timeout", "reset", "never")
+TRIGGERS: tuple[str, ...] = ("any", "timeout", "reset", "never", "half_logon")
 
 # Which reasons each trigger setting counts. A frame left incomplete is a NetBIOS-level
 # timeout, so it belongs to "timeout" as well as "any".
@@ -45,6 +47,9 @@ _COUNTED: dict[str, frozenset[str]] = {
     "timeout": frozenset({"timeout", "frame_timeout"}),
     "reset": frozenset({"reset"}),
     "never": frozenset(),
+    # A client that stops in the middle of its logon and stays connected (the half_logon
+    # drop): a server that serializes logons makes every other one wait on it.
+    "half_logon": frozenset({"half_logon"}),
 }
 
 _RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED})
@@ -78,6 +83,8 @@ def loss_reason(
     """
     if ending == "frame_timeout":
         return "frame_timeout" if incomplete_frame else None
+    if ending == "half_logon":
+        return "half_logon"
     if client_messages == 0 and not incomplete_frame:
         return None  # never carried SMB: a bare connection or a session-request-only probe
     if ending == "reset":

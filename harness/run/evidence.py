@@ -36,6 +36,11 @@ def _victim_rows(target: Target, peer: str) -> list[ServerSocket] | None:
     return None if rows is None else [r for r in rows if r.peer == peer]
 
 
+def _peer_rows(target: Target, peers: list[str]) -> list[ServerSocket] | None:
+    rows = target.server_sockets()
+    return None if rows is None else [r for r in rows if r.peer in peers]
+
+
 def watch(target: Target, victim: Client | None, log: HistoryWriter) -> Watch:
     """Before the start: the server's row of the victim's connection; where the server shows
     no table and the victim runs in the harness's own namespace, a capture of its flow."""
@@ -122,6 +127,8 @@ def _collect(
         exitcode = victim.proc.exitcode
         # one lookup of the known connection (no table walk, no process) while the phases run
         rows = target.server_flow(before.local, peer) if before else _victim_rows(target, peer)
+        if drop.watched_peers(detail):  # the drop's own connections (half_logon's)
+            rows = _peer_rows(target, drop.watched_peers(detail) or [])
         if rows is None:  # a server the harness cannot look inside: its own side's capture
             found = capture and drop.client_evidence(capture.snapshot(), drop_at, detail, exitcode)
         else:

@@ -160,3 +160,13 @@ def test_main_returns_2_for_a_bad_option(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["--listen", "10.213.0.2", "--upstream", "10.213.0.1", "--hold-s", "x"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--hold-s" in err
+
+
+def test_a_half_logon_is_counted_by_its_own_trigger_only():
+    from harness.replica.triggers import TRIGGERS, action_for, loss_reason
+
+    assert "half_logon" in TRIGGERS
+    assert loss_reason("half_logon", client_messages=2, outstanding=0, incomplete_frame=False) == "half_logon"
+    assert action_for("half_logon", "half_logon", 0.0) == "freeze"
+    assert [t for t in TRIGGERS if action_for(t, "half_logon", 0.0) != "ignored"] == ["half_logon"]
+    assert action_for("half_logon", "reset", 0.0) == "ignored"
