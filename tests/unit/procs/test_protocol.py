@@ -47,7 +47,7 @@ def test_the_victims_drop_detail_or_nothing():
 
 def test_every_message_has_one_distinct_name():
     names = [protocol.READY, protocol.ERROR, protocol.NOT_GRANTED, protocol.START,
-             protocol.DROPPED, protocol.DONE]
+             protocol.DROPPED, protocol.DONE, protocol.ARMED, protocol.WATCHING]
     assert len(set(names)) == len(names)
 
 
