@@ -104,14 +104,17 @@ def holding_problem(holds: str, dialect: str) -> str | None:
     return None
 
 
-def held_file_name(owner_pid: int, run_tag: str = "") -> str:
+def held_file_name(owner_pid: int, run_tag: str = "", victim: int = 1) -> str:
     """The run's shared held file: the runner's pid and a tag of this scenario run (the name
     of its event directory), which the victim and the healthy clients both know. One file
-    per run: a durable handle a victim left on the last run's file must not hold up the next."""
+    per run: a durable handle a victim left on the last run's file must not hold up the next.
+    With several victims, victim ``victim`` (from 2) holds a file of its own (``-v2``); the
+    healthy clients contend for the first's."""
     from harness.clients.scratch import run_marker
 
     tag = run_marker(run_tag)
-    return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}.dat"
+    own = f"-v{victim}" if victim > 1 else ""
+    return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}{own}.dat"
 
 
 def _raw_create(

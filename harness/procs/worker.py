@@ -187,7 +187,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
                 info["holding"] = take(
                     session,
                     spec.victim_spec.holds,
-                    held_file_name(spec.owner_pid, spec.run_tag),
+                    held_file_name(spec.owner_pid, spec.run_tag, spec.victim_number),
                     spec.victim_spec.durable_timeout_ms,
                 )
             if not spec.scheduled:  # its own file, written before the drop

@@ -35,6 +35,7 @@ class WorkerSpec:
     # A victim of several drops (harness.procs.victims): (PlannedDrop, Drop) in time order,
     # each Drop the runner's own object (a fork's copy); ``drop`` is then the first's.
     scheduled: tuple = ()
+    victim_number: int = 1  # which victim this is (from 1): its held file (clients.holdings)
     owner_pid: int = field(default_factory=os.getpid)  # the runner: its clients die with it
     pool: bool = False  # a session pool (harness.procs.pool): ``sessions`` sessions in this process
     sessions: int = 1

@@ -48,8 +48,9 @@ def sweep_scratch(
     scenario: Scenario, target: Target, clients: list[Client], events_dir: Path, log: HistoryWriter
 ) -> None:
     """Remove the scratch files and directories this run's clients left on the share, and
-    the run's held file (the victim creates it before taking its holding)."""
-    held_file = held_file_name(os.getpid(), events_dir.name) if scenario.victim else None
+    the run's held files (each victim creates its own before taking its holding)."""
+    victims = range(1, scenario.victims + 1) if scenario.victim else range(0)
+    held = tuple(held_file_name(os.getpid(), events_dir.name, v) for v in victims)
     # Only processes that had a session created any; one that never said ready (its set-up
     # failed: a victim whose holding was refused) may have, before it failed.
     pids = [
@@ -57,7 +58,6 @@ def sweep_scratch(
         for c in clients
         if c.spec.role != "canary" and c.proc.pid and (c.info is None or "peer" in c.info)
     ]
-    held = (held_file,) if held_file else ()
     if not clients or (not pids and not held):
         return
     try:

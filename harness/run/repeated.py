@@ -80,13 +80,16 @@ def victims(
                 transport=scenario.transport,
                 drop=mine[0][1],
                 scheduled=mine,
+                victim_spec=scenario.victim,
+                victim_number=v,
             )
         )
     return specs
 
 
-def record_scheduled(log: HistoryWriter, faults: list[Fault] | None) -> None:
-    """Every drop as planned: its index, time, victim and mode."""
+def record_scheduled(log: HistoryWriter, faults: list[Fault] | None, clients: list[Client]) -> None:
+    """Every drop as planned: its index, time, victim and mode; and what the server granted
+    each victim at set-up (the first's is what the healthy clients contend for)."""
     for f in faults or ():
         p = f.planned
         log.write(
@@ -97,6 +100,9 @@ def record_scheduled(log: HistoryWriter, faults: list[Fault] | None) -> None:
             at_s=p.at_s,
             victim=victim_name(p.victim),
         )
+    for c in clients if faults else ():
+        if c.spec.role == "victim" and c.info and c.info.get("holding"):
+            log.write("holding", victim=c.spec.name, **c.info["holding"])
 
 
 def _rows(target: Target, peer: str) -> list[ServerSocket] | None:

@@ -88,7 +88,7 @@ def run_scenario(
             watch = evidence.watch(target, victim, log)
             t0 = spawn.record_start(log, scenario, target, clients)
             evidence.record_scheduled(log, scenario, single, victim, watch)
-            repeated.record_scheduled(log, faults)
+            repeated.record_scheduled(log, faults, clients)
             spawn.start(clients, t0)
             if on_start:
                 on_start(t0, events_dir)

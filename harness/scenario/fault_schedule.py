@@ -176,14 +176,13 @@ def schedule_problem(
 def faults_from_dict(
     d: dict,
     drop_mode: str | None,
-    holds: bool,
     fault_start_s: float,
     fault_end_s: float,
     repeatable,
     known_modes,
 ) -> tuple[int, FaultSchedule | None]:
     """The scenario's ``victims`` and [schedule] (None: none), checked against its [drop]
-    mode (``drop_mode``), whether it has a [victim] holding (``holds``) and its fault phase.
+    mode (``drop_mode``) and its fault phase.
     ValueError names the first problem."""
     victims = int(number(d.get("victims", 1), "victims", 1, MAX_VICTIMS, integer=True))
     schedule_d = d.get("schedule")
@@ -194,8 +193,6 @@ def faults_from_dict(
         return 1, None
     if drop_mode is None:
         raise ValueError("victims and [schedule] need a [drop] (the victims' drop mode)")
-    if holds:
-        raise ValueError("a [victim] holding is for one victim: not with victims > 1 or [schedule]")
     if drop_mode not in repeatable and not (schedule and (schedule.modes or schedule.drops)):
         raise ValueError(
             f"drop {drop_mode} cannot repeat, so not with victims > 1 or [schedule]; "

@@ -321,7 +321,6 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         victims, schedule = faults_from_dict(
             d,
             drop.mode if drop else None,
-            victim is not None,
             phases.fault_start_s,
             fault_end_s,
             {m for m, kind in DROPS.items() if kind.repeatable},

@@ -125,6 +125,7 @@ def test_holdings_table_and_dialects():
     assert not holding_problem("lease_rwh", "smb2")  # smb2 is SMB 2.1
     assert held_file_name(42) == "nbth-held-42.dat"
     assert held_file_name(42, "nbth-42-events-ab_c9") == "nbth-held-42-abc9.dat"
+    assert held_file_name(42, "nbth-42-events-ab_c9", 2) == "nbth-held-42-abc9-v2.dat"  # victim 2
     kind = PROBES["smb_contend"]
     assert kind.default_rate_hz == 0 and kind.from_drop and kind.judged_by_access
 
