@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness.checkers.access import access_line
 from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
+from harness.report.drops import drops_lines
 from harness.results import Report, ScenarioResult, nothing_tested
 from harness.schedule import PHASES
 
@@ -76,6 +77,7 @@ def render_table(entry: ScenarioResult) -> str:
             f"   drop {drop.mode} at {at}; evidence: "
             + (", ".join(f"{k}={v}" for k, v in ev.items()) if ev else drop.no_evidence or "none")
         )
+    lines += drops_lines(entry.extra.get("drops"))  # a run of several drops: each its own
     access = entry.extra.get("access")
     if access:  # a contended probe's time-to-access and status sequence
         lines.append("   " + access_line(access))
