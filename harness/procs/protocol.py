@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from typing import NoReturn
 
 from harness.clients.holdings import NotGranted
@@ -90,13 +91,16 @@ def armed(conn, index: int, local: str | None) -> None:
     conn.send((ARMED, {"index": index, "local": local}))
 
 
-def await_watching(conn, timeout_s: float) -> bool:
-    """After ``armed``: whether the runner said it watches (its server-side row taken) within
-    ``timeout_s``; a drop acted before that could not be told from a session never seen."""
-    if not conn.poll(timeout_s):
-        return False
-    msg, _ = conn.recv()
-    return msg == WATCHING
+def await_watching(conn, index: int, timeout_s: float) -> bool:
+    """After ``armed``: whether the runner said it watches drop ``index`` (its server-side row
+    taken) within ``timeout_s``; a drop acted before that could not be told from a session
+    never seen. A late answer to an earlier drop is read past."""
+    deadline = time.monotonic() + timeout_s
+    while conn.poll(max(0.0, deadline - time.monotonic())):
+        msg, payload = conn.recv()
+        if msg == WATCHING and payload == index:
+            return True
+    return False
 
 
 def done(writer: HistoryWriter, conn) -> NoReturn:

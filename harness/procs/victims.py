@@ -62,7 +62,9 @@ def run_scheduled(spec: WorkerSpec, session, writer: HistoryWriter, t0: float, c
                 armed(conn, planned.index, None)
                 continue
         armed(conn, planned.index, session.local_addr())
-        await_watching(conn, WATCHING_WAIT_S)  # else its evidence has no row to start from
+        await_watching(
+            conn, planned.index, WATCHING_WAIT_S
+        )  # else its evidence has no row to start from
         sleep_until(t0, planned.at_s)
         writer.write("drop", event="start", **common, wire=drop.wire)
         last = k + 1 == len(spec.scheduled)

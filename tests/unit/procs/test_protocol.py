@@ -71,9 +71,10 @@ def test_a_victim_of_several_drops_arms_each_and_waits_to_be_watched():
     assert protocol.poll_victim(runner) is None  # nothing said yet: no wait
     protocol.armed(victim, 3, "10.0.0.11:40000")
     assert protocol.poll_victim(runner) == (protocol.ARMED, {"index": 3, "local": "10.0.0.11:40000"})
-    assert protocol.await_watching(victim, 0.01) is False  # the runner has not answered
+    assert protocol.await_watching(victim, 3, 0.01) is False  # the runner has not answered
+    protocol.send_watching(runner, 2)  # a late answer to the drop before
     protocol.send_watching(runner, 3)
-    assert protocol.await_watching(victim, 1.0) is True
+    assert protocol.await_watching(victim, 3, 1.0) is True
     protocol.dropped(victim, {"sent": "RST", "index": 3})
     assert protocol.poll_victim(runner) == (protocol.DROPPED, {"sent": "RST", "index": 3})
     victim.close()
