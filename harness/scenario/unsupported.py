@@ -47,9 +47,12 @@ def _pools_need_smb2(scenario: Any) -> str | None:
 @unsupported_check
 def _drop_needs_smb2(scenario: Any) -> str | None:
     if scenario.drop and dialects_mod.is_smb1(scenario.dialect):
-        why = DROPS[scenario.drop.mode].smb1_unsupported
-        if why:
-            return f"drop {scenario.drop.mode} needs SMB 2 or 3 ({why}); dialect is nt1"
+        schedule = getattr(scenario, "schedule", None)  # its modes too (fault_schedule)
+        more = [*schedule.modes, *(d.mode for d in schedule.drops)] if schedule else []
+        for mode in dict.fromkeys([scenario.drop.mode, *more]):
+            why = DROPS[mode].smb1_unsupported
+            if why:
+                return f"drop {mode} needs SMB 2 or 3 ({why}); dialect is nt1"
     return None
 
 

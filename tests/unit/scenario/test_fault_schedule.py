@@ -109,13 +109,14 @@ def test_the_scenario_reads_victims_and_schedule_and_writes_them_back():
     [
         ({"victims": 9}, "victims must be an integer from 1 to 8"),
         ({"victims": 2, "drop": None}, "victims and [schedule] need a [drop]"),
-        ({"victims": 2, "drop": {"mode": "hang"}}, "drop hang cannot repeat"),
+        ({"schedule": None, "drop": {"mode": "hang"}}, "drop hang cannot repeat"),
         ({"schedule": {**SEEDED, "count": 9}}, "outside the fault phase"),
         ({"schedule": {**SEEDED, "jitter": 1}}, "[schedule]: unknown key(s) jitter"),
+        ({"dialect": "nt1"}, "drop fin needs SMB 2 or 3"),  # a schedule's mode, not [drop]'s
     ],
 )
 def test_bad_scenarios_are_refused_in_one_line(extra, words):
     with pytest.raises(BadInput) as got:
-        from_dict({**BASE, "victims": 2, **extra}, "f.toml")
+        from_dict({**BASE, "victims": 2, "schedule": SEEDED, **extra}, "f.toml")
     msg = str(got.value)
     assert msg.startswith("f.toml: ") and words in msg and "\n" not in msg, msg
