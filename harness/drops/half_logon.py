@@ -14,8 +14,9 @@ every other logon wait on it (the replica plays one: ``replica:half_logon,hold=l
 
 Evidence, server side: every one of the victim's new connections has an ESTABLISHED server
 socket from the victim's lab host with nothing left unread (Recv-Q 0): the server took each
-leg and now waits for the next. No capture-based proof (a capture watches the victim's one
-session, not these connections).
+leg and now waits for the next. On a server the harness cannot look inside (a URL target),
+the victim's record alone: every connection's legs answered (the SESSION_SETUP leg with
+STATUS_MORE_PROCESSING_REQUIRED), as ``ignore_breaks`` proves itself there.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from harness.validate import number
 
 STOP_POINTS = ("negotiate", "session_setup")
 NTLMSSP = "NTLMSSP - Microsoft NTLM Security Support Provider"
+MORE = "0xc0000016"  # STATUS_MORE_PROCESSING_REQUIRED: the server waits for the next leg
 
 
 def first_session_setup_leg(server) -> int:
@@ -69,6 +71,19 @@ def half_logon_evidence(rows: list[ServerSocket], peers: list[str]) -> dict | No
         "half_logons": len(mine),
         "unread_bytes": 0,
         "peers": sorted(mine),
+    }
+
+
+def half_logon_record(detail: dict) -> dict | None:
+    """Pure: the victim's record proves its half logons: each connection negotiated, and
+    each first SESSION_SETUP leg (where sent) answered STATUS_MORE_PROCESSING_REQUIRED."""
+    peers = detail.get("peers") or []
+    answers = detail.get("session_setup_answers", [])
+    if not peers or (detail.get("after") == "session_setup" and answers.count(MORE) < len(peers)):
+        return None
+    return {
+        "victim_record": f"{len(peers)} logons stopped after {detail.get('after')}, each answered",
+        "half_logons": len(peers),
     }
 
 
@@ -130,3 +145,6 @@ class HalfLogon(Drop):
 
     def evidence(self, before, rows, detail, victim_exitcode):
         return half_logon_evidence(rows, list(detail.get("peers", [])))
+
+    def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
+        return half_logon_record(detail)

@@ -3,7 +3,7 @@
 import pytest
 
 from harness.drops import drop_for
-from harness.drops.half_logon import half_logon_evidence
+from harness.drops.half_logon import half_logon_evidence, half_logon_record
 from harness.server import ServerSocket
 
 PEERS = ["10.213.0.11:40001", "10.213.0.11:40002"]
@@ -39,3 +39,12 @@ def test_parameters_and_the_rows_it_watches():
         drop_for("half_logon", {"after": "tree_connect"})
     with pytest.raises(ValueError, match="connections must be an integer from 1 to 64"):
         drop_for("half_logon", {"connections": 0})
+
+
+def test_on_a_server_it_cannot_look_inside_the_victims_record_proves_it():
+    detail = {"peers": PEERS, "after": "session_setup", "session_setup_answers": ["0xc0000016"] * 2}
+    assert half_logon_record(detail) == {
+        "victim_record": "2 logons stopped after session_setup, each answered", "half_logons": 2}
+    assert half_logon_record({**detail, "session_setup_answers": ["0xc0000016", "0x00000000"]}) is None
+    assert half_logon_record({"peers": PEERS, "after": "negotiate"})["half_logons"] == 2
+    assert half_logon_record({"peers": [], "after": "negotiate"}) is None
