@@ -187,3 +187,10 @@ def collect(
     for f in faults:
         if not f.resolved:
             unproven(f, "the victim never reported this drop")
+
+
+def cleanup(target: Target, faults: list[Fault] | None) -> None:
+    """On every exit path, after the victims are gone: what any drop put on the victims'
+    host (a victim killed before its release() leaves it), each drop's own. Idempotent."""
+    for f in faults or ():
+        f.drop.cleanup(target.client_netns("victim"))

@@ -106,6 +106,7 @@ def run_scenario(
         finally:
             with signals_held():  # the clients and what the drop put on a host go, whatever comes
                 spawn.stop(clients, drop)
+                repeated.cleanup(target, faults)
             aftercare.verify_writes(scenario, target, events_dir, log)
             aftercare.sweep_scratch(scenario, target, clients, events_dir, log)
             aftercare.record_server_events(target, log)
