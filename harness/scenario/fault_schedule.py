@@ -21,6 +21,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
+from harness.schedule import Phases
 from harness.validate import number
 
 SCHEDULE_KEYS = ("every_s", "count", "jitter_s", "seed", "modes", "drops")
@@ -174,16 +175,15 @@ def schedule_problem(
 
 
 def faults_from_dict(
-    d: dict,
-    drop_mode: str | None,
-    fault_start_s: float,
-    fault_end_s: float,
-    repeatable,
-    known_modes,
+    d: dict, drop_mode: str | None, phases: Phases, drops: dict
 ) -> tuple[int, FaultSchedule | None]:
     """The scenario's ``victims`` and [schedule] (None: none), checked against its [drop]
-    mode (``drop_mode``) and its fault phase.
-    ValueError names the first problem."""
+    mode (``drop_mode``), its phases and the drop registry (``drops``: mode -> class, its
+    ``repeatable``). ValueError names the first problem."""
+    known_modes = set(drops)
+    repeatable = {mode for mode, kind in drops.items() if kind.repeatable}
+    fault_start_s = phases.fault_start_s
+    fault_end_s = fault_start_s + phases.fault_s
     victims = int(number(d.get("victims", 1), "victims", 1, MAX_VICTIMS, integer=True))
     schedule_d = d.get("schedule")
     schedule = None

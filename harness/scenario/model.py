@@ -317,15 +317,7 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         raise bad(str(exc)) from None
 
     try:
-        fault_end_s = phases.fault_start_s + phases.fault_s
-        victims, schedule = faults_from_dict(
-            d,
-            drop.mode if drop else None,
-            phases.fault_start_s,
-            fault_end_s,
-            {m for m, kind in DROPS.items() if kind.repeatable},
-            DROPS,
-        )
+        victims, schedule = faults_from_dict(d, drop.mode if drop else None, phases, DROPS)
     except ValueError as exc:
         raise bad(str(exc)) from None
     scenario = Scenario(
