@@ -53,8 +53,7 @@ def canary_main(spec: CanarySpec, conn) -> None:
     writer = HistoryWriter(spec.events_path, spec.name)
     # the probers' priority: it measures the stalls they can suffer; or normal, the server's
     sched = raise_priority() if spec.realtime else "normal"
-    t0 = ready_then_start(conn, {"pid": os.getpid(), "sched": sched})
-    writer.set_t0(t0)
+    t0 = ready_then_start(conn, {"pid": os.getpid(), "sched": sched}, writer)
     total_s = spec.total_s
     period_s = 1.0 / CANARY_RATE_HZ
     k = 0

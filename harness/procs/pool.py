@@ -113,8 +113,7 @@ def pool_main(spec, conn) -> None:
         }  # its sends are timed: see harness.clients.priority
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec.name, spec.endpoint, exc)
-    t0 = ready_then_start(conn, info)
-    writer.set_t0(t0)
+    t0 = ready_then_start(conn, info, writer)
     try:
         if spec.idle:
             _run_idle(spec, sessions, writer, t0)

@@ -60,9 +60,9 @@ def setup_failed(conn, name: str, endpoint: Endpoint, exc: Exception) -> NoRetur
     os._exit(0)
 
 
-def ready_then_start(conn, info: dict) -> float:
-    """Say ready with ``info``, then wait for the shared t0 and return it (leave quietly if
-    the runner never sends it).
+def ready_then_start(conn, info: dict, writer: HistoryWriter) -> float:
+    """Say ready with ``info``, then wait for the shared t0, set it as ``writer``'s clock and
+    return it (leave quietly if the runner never sends it).
 
     What set-up built (and what the fork inherited from the runner) is frozen out of the
     garbage collector first: a full collection then walks only what the timed phases
@@ -77,6 +77,7 @@ def ready_then_start(conn, info: dict) -> float:
     msg, t0 = conn.recv()
     if msg != START:
         os._exit(0)
+    writer.set_t0(t0)
     return t0
 
 

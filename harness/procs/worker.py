@@ -199,8 +199,7 @@ def worker_main(spec: WorkerSpec, conn) -> None:
             probes = _build_probes(spec, session)
     except Exception as exc:  # noqa: BLE001 any setup failure goes to the runner as one line
         setup_failed(conn, spec.name, spec.endpoint, exc)
-    t0 = ready_then_start(conn, info)
-    writer.set_t0(t0)
+    t0 = ready_then_start(conn, info, writer)
     try:
         if spec.scheduled:
             run_scheduled(spec, session, writer, t0, conn)

@@ -46,20 +46,32 @@ def test_the_victims_drop_detail_or_nothing():
 
 
 def test_every_message_has_one_distinct_name():
-    names = [protocol.READY, protocol.ERROR, protocol.NOT_GRANTED, protocol.START,
-             protocol.DROPPED, protocol.DONE, protocol.ARMED, protocol.WATCHING]
+    names = [
+        protocol.READY,
+        protocol.ERROR,
+        protocol.NOT_GRANTED,
+        protocol.START,
+        protocol.DROPPED,
+        protocol.DONE,
+        protocol.ARMED,
+        protocol.WATCHING,
+    ]
     assert len(set(names)) == len(names)
 
 
-def test_what_set_up_built_is_frozen_out_of_the_collector_before_the_start():
+def test_the_start_sets_the_clients_clock_once_set_up_is_frozen_out_of_the_collector(tmp_path):
     # a full collection during the timed phases walks only what they allocate
     import gc
 
+    from harness.history import HistoryWriter
+
     runner, client = Pipe()
     runner.send((protocol.START, 12.5))
+    writer = HistoryWriter(str(tmp_path / "events.jsonl"), "c1")
     gc.unfreeze()
     try:
-        assert protocol.ready_then_start(client, {"pid": 7}) == 12.5
+        assert protocol.ready_then_start(client, {"pid": 7}, writer) == 12.5
+        assert writer.t0 == 12.5
         assert gc.get_freeze_count() > 0
         assert runner.recv() == (protocol.READY, {"pid": 7})
     finally:
@@ -70,7 +82,10 @@ def test_a_victim_of_several_drops_arms_each_and_waits_to_be_watched():
     runner, victim = Pipe()
     assert protocol.poll_victim(runner) is None  # nothing said yet: no wait
     protocol.armed(victim, 3, "10.0.0.11:40000")
-    assert protocol.poll_victim(runner) == (protocol.ARMED, {"index": 3, "local": "10.0.0.11:40000"})
+    assert protocol.poll_victim(runner) == (
+        protocol.ARMED,
+        {"index": 3, "local": "10.0.0.11:40000"},
+    )
     assert protocol.await_watching(victim, 3, 0.01) is False  # the runner has not answered
     protocol.send_watching(runner, 2)  # a late answer to the drop before
     protocol.send_watching(runner, 3)
