@@ -17,6 +17,7 @@ from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
 from harness.checkers.drops import drop_problems, drops_summary
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
+from harness.checkers.waits import explain
 from harness.checkers.writes import write_violations
 from harness.findings import DropResult, HostStalls, PhaseStats, Scratch, Violation
 from harness.results import ScenarioResult
@@ -165,6 +166,7 @@ def verdict(
             access_result["granted"] = held and {
                 k: v for k, v in held.items() if k not in ("type", "process", "t_s")
             }
+    violations = explain(violations, events, ops, drop.get("at_s") if drop else None)
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
     result = ScenarioResult(

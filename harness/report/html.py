@@ -164,9 +164,12 @@ def _violations(entry: ScenarioResult) -> str:
             )
     if not rows:
         return "<p>No violations.</p>"
-    return "<h3>Violations</h3>" + _table(
-        ["probe", "phase", "statistic", "observed", "limit"], rows, ["fail"] * len(rows)
-    )
+    headers = ["probe", "phase", "statistic", "observed", "limit"]
+    if any(v.extra.get("waited_on") for v in entry.violations):  # harness.checkers.waits
+        headers.append("waited on")
+        for row, v in zip(rows, entry.violations, strict=True):
+            row.append(escape(str(v.extra.get("waited_on") or "")))
+    return "<h3>Violations</h3>" + _table(headers, rows, ["fail"] * len(rows))
 
 
 def _drop(entry: ScenarioResult) -> str:

@@ -117,6 +117,8 @@ def render_table(entry: ScenarioResult) -> str:
                 f"   VIOLATION {v.probe} {v.phase} {stat}: "
                 f"{_ms(v.observed_us)} ms > limit {_ms(v.limit_us)} ms"
             )
+        if v.extra.get("waited_on"):  # harness.checkers.waits
+            lines.append(f"     waited on: {v.extra['waited_on']}")
     return "\n".join(lines)
 
 

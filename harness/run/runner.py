@@ -15,7 +15,9 @@ each lives in the module named beside it:
 6. ``evidence``: wait for the victim's drop, then poll the server side for proof
    (``repeated``: each of several drops, its own);
 7. ``spawn``: wait for the clients to finish, stop what is left (and the drop's cut);
-8. ``aftercare``: re-read the acknowledged writes, sweep the scratch files, take the server's
+   ``waits`` samples the server's own tables of the victim's holdings meanwhile;
+8. ``waits``: the breaks the server sent the victim, from the capture; ``aftercare``:
+   re-read the acknowledged writes, sweep the scratch files, take the server's
    own events;
 9. ``rundirs`` and ``harness.checkers.verdict``: merge the history into history.jsonl and
    judge it;
@@ -33,10 +35,21 @@ from harness.checkers.verdict import verdict
 from harness.drops import drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter
+from harness.lab.capture import PacketCapture
 from harness.lab.inns import signals_held
 from harness.procs.protocol import HoldingNotGranted
 from harness.results import ScenarioResult
-from harness.run import aftercare, evidence, plan, preflight, repeated, reproducer, rundirs, spawn
+from harness.run import (
+    aftercare,
+    evidence,
+    plan,
+    preflight,
+    repeated,
+    reproducer,
+    rundirs,
+    spawn,
+    waits,
+)
 from harness.scenario.model import Scenario
 from harness.targets.base import Target
 
@@ -48,13 +61,15 @@ def run_scenario(
     target: Target,
     run_dir: Path,
     on_start: Callable[[float, Path], None] | None = None,
+    capture: PacketCapture | None = None,
 ) -> ScenarioResult:
     """Run the scenario; return its result (verdict, reason, drop, probes, violations, history).
 
     ``run_dir`` is the scenario's own directory: the caller names it (never from the
     scenario's name unfiltered: see harness.run.rundirs: slug, prepare_run_dir).
     ``on_start(t0_monotonic, events_dir)`` is called once the clients' shared t0 is fixed
-    (progress reads the clients' event files there)."""
+    (progress reads the clients' event files there). ``capture``: the run's packet capture,
+    still running (harness.run.pcaps), for the breaks the server sent the victim."""
     rundirs.prepare_run_dir(run_dir)
     with rundirs.events_dir() as events_dir:
         log = HistoryWriter(events_dir / RUNNER_EVENTS, "runner")
@@ -75,6 +90,7 @@ def run_scenario(
             log.close()
             return ScenarioResult.skipped(scenario.name, why).with_(extra={"negotiated": None})
         clients: list[spawn.Client] = []
+        sampler: waits.TableSampler | None = None
         not_granted = None  # why the server refused the victim's holding, where that is a skip
         try:
             spawn.fork(
@@ -89,6 +105,7 @@ def run_scenario(
             t0 = spawn.record_start(log, scenario, target, clients)
             evidence.record_scheduled(log, scenario, single, victim, watch)
             repeated.record_scheduled(log, faults, clients)
+            sampler = waits.sampler_for(scenario, target, victim, single, log)
             spawn.start(clients, t0)
             if on_start:
                 on_start(t0, events_dir)
@@ -104,9 +121,12 @@ def run_scenario(
         except HarnessError as exc:
             log.write("error", error=str(exc))
         finally:
+            if sampler:
+                sampler.stop()
             with signals_held():  # the clients and what the drop put on a host go, whatever comes
                 spawn.stop(clients, drop)
                 repeated.cleanup(target, faults)
+            waits.record_breaks(capture, waits.victim_address(clients) if single else None, log)
             aftercare.verify_writes(scenario, target, events_dir, log)
             aftercare.sweep_scratch(scenario, target, clients, events_dir, log)
             aftercare.record_server_events(target, log)

@@ -59,7 +59,9 @@ def run_entry(
     started = time.monotonic()
     capture, no_capture = pcaps.start_capture(target, pcap_mode)
     try:
-        result = runner.run_scenario(scenario, target, scenario_dir, on_start=on_start)
+        result = runner.run_scenario(
+            scenario, target, scenario_dir, on_start=on_start, capture=capture
+        )
     finally:
         if capture:
             capture.stop()

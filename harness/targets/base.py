@@ -60,6 +60,13 @@ class Target(abc.ABC):
         rows = self.server_sockets()
         return None if rows is None else [r for r in rows if r.local == local and r.peer == peer]
 
+    def server_tables(self) -> dict | None:
+        """The server's own open, lock, oplock and lease tables as ``smbstatus --json
+        --byterange`` gives them (harness.smbstatus), or None where the harness cannot ask
+        (a server it does not run, or one without the tool). Sampled a few times a scenario:
+        it may start a process."""
+        return None
+
     def logs(self) -> str:
         """Recent server logs, for a report of a failed or errored scenario."""
         return ""

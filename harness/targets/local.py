@@ -8,6 +8,7 @@ positive NBT session response, and on stop() kills them and removes the namespac
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -31,6 +32,7 @@ WORKGROUP = "NBTLAB"
 SHARE = "share"
 USER = "root"  # smbpasswd needs a Unix account; root exists on every machine we run on
 READY_TIMEOUT_S = 20.0
+SMBSTATUS_TIMEOUT_S = 5.0
 READY_POLL_S = 0.05  # smbd and nmbd answer about 0.2 s after their start: poll finely
 
 SMB_CONF = """\
@@ -100,6 +102,23 @@ def _daemon(proc: subprocess.Popen) -> str:
     """The daemon's binary in an ``ip netns exec NETNS BINARY ...`` command line."""
     args = proc.args
     return str(args[4]) if isinstance(args, list) else str(args)
+
+
+def smbstatus_json(argv: list[str], timeout_s: float = SMBSTATUS_TIMEOUT_S) -> dict | None:
+    """``argv --json --byterange`` parsed, or None when it fails (an older Samba without
+    --json, a timeout)."""
+    try:
+        done = subprocess.run(
+            [*argv, "--json", "--byterange"],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        doc = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 class LocalSamba(Target):
@@ -261,6 +280,11 @@ class LocalSamba(Target):
     def server_flow(self, local: str, peer: str) -> list[ServerSocket] | None:
         row = self._table().lookup(local, peer)
         return [row] if row else []
+
+    def server_tables(self) -> dict | None:
+        if not self.dir or not shutil.which("smbstatus"):
+            return None
+        return smbstatus_json(["smbstatus", "-s", str(self.dir / "smb.conf")])
 
     def logs(self) -> str:
         if not self.dir:

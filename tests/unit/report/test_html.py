@@ -158,3 +158,14 @@ def test_the_summary_row_names_an_error_count_violation_first():
                                       "observed_us": None, "limit_us": None, "observed": 3, "limit": 0}]}
     html = render_report(Report.from_json({**doc(), "scenarios": [bad]}), {}, "9.9.9")
     assert "nbstat fault errors: 3 &gt; limit 0" in html
+
+
+def test_a_violation_says_what_it_waited_on():
+    said = "smb_contend waited 10.0 s (timed out): the victim's open (share R, BATCH oplock) stood"
+    bad = {**entry(), "violations": [{"probe": "smb_contend", "phase": "fault",
+                                      "stat": "time_to_access", "observed_us": None,
+                                      "limit_us": 8_000_000, "waited_on": said}]}
+    html = render_report(Report.from_json({**doc(), "scenarios": [bad]}), {}, "9.9.9")
+    assert "<th>waited on</th>" in html
+    assert "the victim&#x27;s open (share R, BATCH oplock) stood" in html
+    assert "<th>waited on</th>" not in render_report(Report.from_json(doc()), {}, "9.9.9")

@@ -125,3 +125,15 @@ def test_entry_keys_given_as_a_dict_are_typed_or_kept():
     e = scenario_entry(RESULT, None, {"duration_s": 1.5, "transport": "nbt"}, target="local")
     assert (e.duration_s, e.target, e.extra) == (1.5, "local", {"transport": "nbt"})
     assert e.to_json()["transport"] == "nbt"
+
+
+def test_a_violation_says_what_it_waited_on_under_its_line_and_in_report_json():
+    said = "smb_contend waited 10.0 s (timed out): the server sent the victim no break"
+    v = {"probe": "smb_contend", "phase": "fault", "stat": "time_to_access", "observed_us": None,
+         "limit_us": 8_000_000, "note": "never got access within the run", "waited_on": said}
+    entry = scenario_entry(ScenarioResult.from_json({**RESULT_JSON, "violations": [v]}))
+    lines = render_table(entry).splitlines()
+    at = lines.index("   VIOLATION smb_contend time to access: never got access within the run (limit 8 s)")
+    assert lines[at + 1] == f"     waited on: {said}"
+    assert entry.to_json()["violations"][0]["waited_on"] == said
+    assert "waited on" not in render_table(RESULT)

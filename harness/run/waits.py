@@ -1,0 +1,145 @@
+"""What the server was doing to the victim while the healthy clients waited, gathered during
+the run for harness.checkers.waits:
+
+- ``TableSampler``: the server's own open, lock, oplock and lease tables (``smbstatus``, on
+  servers the harness runs), the entries on the run's held file and the victim's, sampled
+  before the start, at the drop and every ``SAMPLE_INTERVAL_S`` until the end of the fault
+  phase (``server_tables`` events);
+- ``record_breaks``: from the run's packet capture, every oplock or lease break the server
+  sent the victim, with when its TCP and the victim acknowledged it (``victim_break``
+  events, and one ``victim_breaks`` event saying whether there was a capture at all).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from harness.history import HistoryWriter
+from harness.lab.inns import start_without_signals
+from harness.packets.smb2_breaks import breaks_to
+from harness.smbstatus import tables, victim_pids
+from harness.targets.base import Target
+
+# One smbstatus costs about 45 ms of CPU and 50-70 ms of wall time on the 2-core lab (Samba
+# 4.17, a handful of sessions): one every 2 s is about 2 % of one core.
+SAMPLE_INTERVAL_S = 2.0
+STOP_WAIT_S = 10.0
+
+
+class TableSampler:
+    """Samples ``target.server_tables()`` in a thread of its own, at normal priority (the
+    tool is a process the thread starts), writing ``server_tables`` events."""
+
+    def __init__(
+        self,
+        target: Target,
+        log: HistoryWriter,
+        victim: str | None,
+        held_file: str | None,
+        drop_at_s: float,
+        until_s: float,
+        interval_s: float = SAMPLE_INTERVAL_S,
+    ) -> None:
+        self.target, self.log = target, log
+        self.victim, self.held_file = victim, held_file
+        self.drop_at_s, self.until_s, self.interval_s = drop_at_s, until_s, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="nbth-tables", daemon=True)
+        self._pids: list[str] | None = None
+
+    def start(self) -> TableSampler:
+        start_without_signals(self._thread)
+        return self
+
+    def _sample(self, when: str) -> bool:
+        t_s = self.log.now_s()
+        doc = self.target.server_tables()
+        if doc is None:
+            self.log.write("server_tables", t_s=t_s, when=when, available=False)
+            return False
+        if self._pids is None:  # before the start: who holds the file is the victim
+            self._pids = victim_pids(doc, self.victim, self.held_file)
+        self.log.write(
+            "server_tables",
+            t_s=t_s,
+            when=when,
+            available=True,
+            victim_pids=self._pids,
+            **tables(doc, self._pids, self.held_file),
+        )
+        return True
+
+    def _run(self) -> None:
+        if not self._sample("before"):
+            return
+        if self._stop.wait(max(0.0, self.drop_at_s - self.log.now_s())):
+            return
+        when = "drop"
+        while not self._stop.is_set() and self.log.now_s() <= self.until_s:
+            if not self._sample(when):
+                return
+            when = "fault"
+            if self._stop.wait(self.interval_s):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(STOP_WAIT_S)
+
+
+def record_breaks(capture, victim: str | None, log: HistoryWriter) -> None:
+    """The breaks the server sent ``victim`` ("addr:port") in the running ``capture``
+    (harness.lab.capture.PacketCapture, or None), on the run's clock."""
+    t0 = log.t0
+    if victim is None or t0 is None:
+        return
+    if capture is None:
+        log.write("victim_breaks", captured=False, victim=victim)
+        return
+    addr, port = victim.rsplit(":", 1)
+    wall_minus_monotonic = time.time() - time.monotonic()
+    frames = capture.frames()
+
+    def run_clock(t_wall: float | None) -> float | None:
+        return None if t_wall is None else round(t_wall - wall_minus_monotonic - t0, 6)
+
+    found = breaks_to(((f.t_s, f.data) for f in frames), (addr, int(port)))
+    log.write(
+        "victim_breaks",
+        captured=True,
+        victim=victim,
+        count=len(found),
+        frames=len(frames),
+        ring_dropped=capture.ring.dropped,
+    )
+    for b in found:
+        times = ("sent_s", "tcp_acked_s", "acked_s", "answered_s")
+        log.write(
+            "victim_break",
+            t_s=run_clock(b["sent_s"]),
+            **{k: (run_clock(v) if k in times else v) for k, v in b.items()},
+        )
+
+
+def victim_address(clients) -> str | None:
+    """The victim's own address ("addr:port") once it said ready, else None."""
+    victim = next((c for c in clients if c.spec.role == "victim"), None)
+    return (victim.info or {}).get("local") if victim else None
+
+
+def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> TableSampler | None:
+    """A started sampler of the server's tables for a scenario with a victim and a drop."""
+    if victim is None or drop is None:
+        return None
+    holding = victim.ready.get("holding") or {}
+    phases = scenario.phases
+    return TableSampler(
+        target,
+        log,
+        victim.ready.get("local"),
+        holding.get("file"),
+        phases.fault_start_s,
+        phases.fault_start_s + phases.fault_s,
+    ).start()

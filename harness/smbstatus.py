@@ -1,0 +1,91 @@
+"""What Samba's own tables say of one run's files and of the victim, from ``smbstatus --json
+--byterange`` (Samba 4.16 and later): the opens (share mode, access, oplock or lease), and the
+byte-range locks. Pure: the tool's JSON in, one compact record for the history out.
+
+Which entries are the victim's: those of the smbd process serving the session whose client
+address is the victim's (``hostname`` "ipv4:ADDR:PORT"), and, where the victim's connection
+reaches Samba through something else (the replica's relay), those of the processes holding
+the run's held file when the first sample is taken, before any healthy client starts.
+"""
+
+from __future__ import annotations
+
+MAX_ENTRIES = 8  # opens, and locks, kept per sample: the held file's and the victim's
+
+
+def _pid(entry: dict) -> str:
+    return str((entry.get("server_id") or {}).get("pid", ""))
+
+
+def victim_pids(doc: dict, victim: str | None, held_file: str | None) -> list[str]:
+    """The smbd processes serving the victim: by its session's client address, else (no such
+    session) by who holds ``held_file`` now."""
+    if victim:
+        pids = sorted(
+            {
+                _pid(s)
+                for s in (doc.get("sessions") or {}).values()
+                if str(s.get("hostname", "")).endswith(f":{victim}")
+            }
+        )
+        if pids:
+            return pids
+    if not held_file:
+        return []
+    return sorted(
+        {
+            _pid(o)
+            for f in (doc.get("open_files") or {}).values()
+            if f.get("filename") == held_file
+            for o in (f.get("opens") or {}).values()
+        }
+    )
+
+
+def _text(d: dict | None) -> str | None:
+    return (d or {}).get("text") or None
+
+
+def tables(doc: dict, pids: list[str], held_file: str | None) -> dict:
+    """{opens: [{file, pid, victim, share, access, oplock, lease}], locks: [{file, pid,
+    victim, type, start, size}], sessions}: the entries on ``held_file`` and those of the
+    victim's processes ``pids``, at most MAX_ENTRIES of each."""
+    opens, locks = [], []
+    for f in (doc.get("open_files") or {}).values():
+        name = f.get("filename")
+        for o in (f.get("opens") or {}).values():
+            pid = _pid(o)
+            if name != held_file and pid not in pids:
+                continue
+            opens.append(
+                {
+                    "file": name,
+                    "pid": pid,
+                    "victim": pid in pids,
+                    "share": _text(o.get("sharemode")) or "none",
+                    "access": _text(o.get("access_mask")),
+                    "oplock": _text(o.get("oplock")),
+                    "lease": _text(o.get("lease")),
+                }
+            )
+    for f in (doc.get("byte_range_locks") or {}).values():
+        name = f.get("file_name")
+        for lk in f.get("locks") or []:
+            pid = _pid(lk)
+            if name != held_file and pid not in pids:
+                continue
+            locks.append(
+                {
+                    "file": name,
+                    "pid": pid,
+                    "victim": pid in pids,
+                    "type": lk.get("type"),
+                    "start": lk.get("start"),
+                    "size": lk.get("size"),
+                }
+            )
+    return {
+        "opens": opens[:MAX_ENTRIES],
+        "locks": locks[:MAX_ENTRIES],
+        "sessions": len(doc.get("sessions") or {}),
+    }
