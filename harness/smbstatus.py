@@ -5,7 +5,8 @@ byte-range locks. Pure: the tool's JSON in, one compact record for the history o
 Which entries are the victim's: those of the smbd process serving the session whose client
 address is the victim's (``hostname`` "ipv4:ADDR:PORT"), and, where the victim's connection
 reaches Samba through something else (the replica's relay), those of the processes holding
-the run's held file when the first sample is taken, before any healthy client starts.
+the run's held file or a file of the victim's own when the first sample is taken, before any
+healthy client starts.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ def _pid(entry: dict) -> str:
     return str((entry.get("server_id") or {}).get("pid", ""))
 
 
-def victim_pids(doc: dict, victim: str | None, held_file: str | None) -> list[str]:
+def victim_pids(
+    doc: dict, victim: str | None, held_file: str | None, own_mark: str | None = None
+) -> list[str]:
     """The smbd processes serving the victim: by its session's client address, else (no such
-    session) by who holds ``held_file`` now."""
+    session: a relay in between) by who holds ``held_file`` or a file of the victim's own
+    (a name starting ``nbth-`` that holds ``own_mark``: harness.clients.scratch) now."""
     if victim:
         pids = sorted(
             {
@@ -30,13 +34,16 @@ def victim_pids(doc: dict, victim: str | None, held_file: str | None) -> list[st
         )
         if pids:
             return pids
-    if not held_file:
-        return []
+
+    def victims(name: str) -> bool:
+        mine = bool(own_mark) and name.startswith("nbth-") and str(own_mark) in name
+        return mine or (held_file is not None and name == held_file)
+
     return sorted(
         {
             _pid(o)
             for f in (doc.get("open_files") or {}).values()
-            if f.get("filename") == held_file
+            if victims(str(f.get("filename", "")))
             for o in (f.get("opens") or {}).values()
         }
     )

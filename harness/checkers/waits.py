@@ -27,7 +27,10 @@ OUTCOME = {"ok": "then granted", "timeout": "timed out", "stall": "never answere
 
 
 def _when(t_s: float, drop_at_s: float | None) -> str:
-    return f"{t_s:.2f} s" if drop_at_s is None else f"{t_s - drop_at_s:.2f} s after the drop"
+    if drop_at_s is None:
+        return f"{t_s:.2f} s"
+    since_s = t_s - drop_at_s
+    return f"{0.0 if abs(since_s) < 0.005 else since_s:.2f} s after the drop"
 
 
 def the_wait(violation: dict, ops: list[Op], drop_at_s: float | None) -> Op | None:

@@ -37,12 +37,13 @@ class TableSampler:
         log: HistoryWriter,
         victim: str | None,
         held_file: str | None,
+        own_mark: str | None,
         drop_at_s: float,
         until_s: float,
         interval_s: float = SAMPLE_INTERVAL_S,
     ) -> None:
         self.target, self.log = target, log
-        self.victim, self.held_file = victim, held_file
+        self.victim, self.held_file, self.own_mark = victim, held_file, own_mark
         self.drop_at_s, self.until_s, self.interval_s = drop_at_s, until_s, interval_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nbth-tables", daemon=True)
@@ -59,7 +60,7 @@ class TableSampler:
             self.log.write("server_tables", t_s=t_s, when=when, available=False)
             return False
         if self._pids is None:  # before the start: who holds the file is the victim
-            self._pids = victim_pids(doc, self.victim, self.held_file)
+            self._pids = victim_pids(doc, self.victim, self.held_file, self.own_mark)
         self.log.write(
             "server_tables",
             t_s=t_s,
@@ -140,6 +141,7 @@ def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> T
         log,
         victim.ready.get("local"),
         holding.get("file"),
+        f"-{victim.proc.pid}-",  # the victim's own files (harness.clients.scratch)
         phases.fault_start_s,
         phases.fault_start_s + phases.fault_s,
     ).start()

@@ -116,3 +116,13 @@ def test_fails_behind_a_server_holding_opens_after_the_loss(runs, drop):
     assert [v["stat"] for v in r["violations"]] == ["time_to_access"], r["violations"]
     a = r["access"]
     assert a["time_to_access_s"] is None or a["time_to_access_s"] > a["max_wait_s"], a
+    # the wait explained in one line (checkers.waits): the break the capture saw go to the
+    # victim, what became of it, and the victim's open in the server's tables (smbstatus)
+    said = r["violations"][0]["waited_on"]
+    assert said.startswith("smb_contend waited "), said
+    assert "an oplock break (to level II) was sent to the victim at " in said, said
+    if drop == "late_ack":
+        assert " and acknowledged " in said and "never" not in said, said
+    else:  # read by its kernel (hang) or by the victim itself (ignore_breaks), never answered
+        assert "its TCP took the bytes but it never acknowledged the break" in said, said
+    assert "the victim's open (share R" in said and "still stood" in said, said

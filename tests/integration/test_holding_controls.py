@@ -124,6 +124,12 @@ def assert_made_to_wait(r, holds, proven=True):
     tta = r["access"]["time_to_access_s"]
     assert tta is None or tta > r["access"]["max_wait_s"], r["access"]
     assert r["access"]["granted"]["holds"] == holds  # the victim held it before its loss
+    # what the opener waited on (checkers.waits): the breaks sent to the victim, from the
+    # capture, and the server's tables (smbstatus) of the victim's entries meanwhile
+    said = r["violations"][0]["waited_on"]
+    assert said.startswith("smb_contend waited ") and "(server's tables)" in said, said
+    assert "the server sent the victim no break" in said or "break (" in said, said
+    return said
 
 
 @pytest.mark.parametrize("holds", list(HOLDINGS))
@@ -153,7 +159,8 @@ def test_blackholed_holder_fails_when_the_server_freezes_after_the_loss(runs, ho
     server is the default Samba behind the replica, frozen for 6 s once it counts the
     blackholed victim's loss (about 3 s after the cut): access about 9.3 s after the drop."""
     r = runs[("replica freeze 6 s", "blackhole", holds)]
-    assert_made_to_wait(r, holds)
+    said = assert_made_to_wait(r, holds)
+    assert "the victim's open (share R" in said and "still stood" in said, said  # frozen
     assert r["drop"]["evidence"]["server_tcp"].startswith("retransmitted"), r["drop"]
 
 

@@ -49,6 +49,11 @@ def test_a_server_that_holds_new_logons_fails_on_smb_logon_alone(nbt_run):
     assert entry["verdict"] == "fail", entry["reason"]
     assert {v["probe"] for v in entry["violations"]} == {"smb_logon"}, entry["violations"]
     assert entry["drop"]["evidence"]
+    # each violation says what the logon waited on, and what the server's tables held of the
+    # victim meanwhile (checkers.waits; no capture in this run, so nothing of its breaks)
+    for v in entry["violations"]:
+        assert v["waited_on"].startswith("smb_logon waited "), v
+        assert "(server's tables)" in v["waited_on"] or "server's tables showed" in v["waited_on"], v
 
 
 def test_a_server_that_holds_locks_fails_on_smb_lock_alone(nbt_run):

@@ -32,6 +32,10 @@ def test_the_victim_by_its_sessions_address_else_by_who_holds_the_file():
     assert victim_pids(DOC, "10.0.0.11:40000", "held.dat") == ["100"]
     assert victim_pids(DOC, "10.0.0.2:1", "held.dat") == ["100"]  # behind a relay
     assert victim_pids(DOC, None, None) == []
+    assert victim_pids(DOC, None, None, "-4242-") == []
+    doc = {**DOC, "open_files": {**DOC["open_files"], "/s/o": {
+        "filename": "nbth-victim_data-4242-ab12.dat", "opens": {"300/1": open_(300, "RW")}}}}
+    assert victim_pids(doc, None, "held.dat", "-4242-") == ["100", "300"]
 
 
 def test_the_held_files_and_the_victims_entries_only():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import secrets
 import socket
@@ -225,3 +226,18 @@ def server_version(container) -> str | None:
     if result.exit_code != 0 or not text.startswith("Version "):
         return None
     return "Samba " + text.removeprefix("Version ").split()[0]
+
+
+def server_tables(container) -> dict | None:
+    """``smbstatus --json --byterange`` inside the container, parsed; None when it fails."""
+    try:
+        result = container.exec_run(
+            ["smbstatus", "--json", "--byterange"], stdout=True, stderr=False
+        )
+    except docker_errors():
+        return None
+    try:
+        doc = json.loads(result.output or b"") if result.exit_code == 0 else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None

@@ -174,6 +174,9 @@ class DockerSamba(Target):
     def server_version(self) -> str | None:
         return self._server_version
 
+    def server_tables(self) -> dict | None:
+        return None if self._container is None else lifecycle.server_tables(self._container)
+
     def __repr__(self) -> str:
         host = self._endpoint.host if self._endpoint else None
         return (
