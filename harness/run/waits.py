@@ -3,7 +3,7 @@ the run for harness.checkers.waits:
 
 - ``TableSampler``: the server's own open, lock, oplock and lease tables (``smbstatus``, on
   servers the harness runs), the entries on the run's held file and the victim's, sampled
-  before the start, at the drop and every ``SAMPLE_INTERVAL_S`` until the end of the fault
+  before the start, just after the drop and every ``SAMPLE_INTERVAL_S`` until the end of the fault
   phase (``server_tables`` events);
 - ``record_breaks``: from the run's packet capture, every oplock or lease break the server
   sent the victim, with when its TCP and the victim acknowledged it (``victim_break``
@@ -24,6 +24,8 @@ from harness.targets.base import Target
 # One smbstatus costs about 45 ms of CPU and 50-70 ms of wall time on the 2-core lab (Samba
 # 4.17, a handful of sessions): one every 2 s is about 2 % of one core.
 SAMPLE_INTERVAL_S = 2.0
+# The drop's sample, this long after it: not competing with the drop itself for the CPU.
+AFTER_DROP_S = 0.1
 STOP_WAIT_S = 10.0
 
 
@@ -74,7 +76,7 @@ class TableSampler:
     def _run(self) -> None:
         if not self._sample("before"):
             return
-        if self._stop.wait(max(0.0, self.drop_at_s - self.log.now_s())):
+        if self._stop.wait(max(0.0, self.drop_at_s + AFTER_DROP_S - self.log.now_s())):
             return
         when = "drop"
         while not self._stop.is_set() and self.log.now_s() <= self.until_s:

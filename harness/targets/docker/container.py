@@ -232,7 +232,7 @@ def server_tables(container) -> dict | None:
     """``smbstatus --json --byterange`` inside the container, parsed; None when it fails."""
     try:
         result = container.exec_run(
-            ["smbstatus", "--json", "--byterange"], stdout=True, stderr=False
+            ["smbstatus", "--json", "--byterange", "--fast"], stdout=True, stderr=False
         )
     except docker_errors():
         return None
