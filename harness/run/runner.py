@@ -102,10 +102,12 @@ def run_scenario(
             spawn.await_ready(clients)
             victim = spawn.victim_of(clients) if single else None
             watch = evidence.watch(target, victim, log)
+            sampler = waits.sampler_for(scenario, target, victim, single, log)
             t0 = spawn.record_start(log, scenario, target, clients)
             evidence.record_scheduled(log, scenario, single, victim, watch)
             repeated.record_scheduled(log, faults, clients)
-            sampler = waits.sampler_for(scenario, target, victim, single, log)
+            if sampler:
+                sampler.start()
             spawn.start(clients, t0)
             if on_start:
                 on_start(t0, events_dir)

@@ -50,37 +50,47 @@ class TableSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nbth-tables", daemon=True)
         self._pids: list[str] | None = None
+        self._before: tuple[float, dict | None] | None = None
 
-    def start(self) -> TableSampler:
-        start_without_signals(self._thread)
+    def before(self) -> TableSampler:
+        """The first sample, in the caller's thread before the run's t0 is fixed (so that the
+        tool's process never runs in the timed phases' first moments): the victim is who
+        holds what it holds now. Kept until ``start`` writes it."""
+        self._before = (time.monotonic(), self.target.server_tables())
+        if self._before[1] is not None:
+            self._pids = victim_pids(self._before[1], self.victim, self.held_file, self.own_mark)
         return self
 
-    def _sample(self, when: str) -> bool:
-        t_s = self.log.now_s()
-        doc = self.target.server_tables()
+    def start(self) -> TableSampler:
+        """Write the first sample (``before`` it if not yet taken), then sample from just
+        after the drop to the end of the fault phase in a thread."""
+        if self._before is None:
+            self.before()
+        at, doc = self._before or (time.monotonic(), None)
+        if self._write("before", at - (self.log.t0 or at), doc):
+            start_without_signals(self._thread)
+        return self
+
+    def _write(self, when: str, t_s: float, doc: dict | None) -> bool:
         if doc is None:
             self.log.write("server_tables", t_s=t_s, when=when, available=False)
             return False
-        if self._pids is None:  # before the start: who holds the file is the victim
-            self._pids = victim_pids(doc, self.victim, self.held_file, self.own_mark)
         self.log.write(
             "server_tables",
             t_s=t_s,
             when=when,
             available=True,
-            victim_pids=self._pids,
-            **tables(doc, self._pids, self.held_file),
+            victim_pids=self._pids or [],
+            **tables(doc, self._pids or [], self.held_file),
         )
         return True
 
     def _run(self) -> None:
-        if not self._sample("before"):
-            return
         if self._stop.wait(max(0.0, self.drop_at_s + AFTER_DROP_S - self.log.now_s())):
             return
         when = "drop"
         while not self._stop.is_set() and self.log.now_s() <= self.until_s:
-            if not self._sample(when):
+            if not self._write(when, self.log.now_s(), self.target.server_tables()):
                 return
             when = "fault"
             if self._stop.wait(self.interval_s):
@@ -133,7 +143,8 @@ def victim_address(clients) -> str | None:
 
 
 def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> TableSampler | None:
-    """A started sampler of the server's tables for a scenario with a victim and a drop."""
+    """For a scenario with a victim and a drop: a sampler of the server's tables, its first
+    sample taken (call before the run's t0 is fixed; ``start`` it after)."""
     if victim is None or drop is None:
         return None
     holding = victim.ready.get("holding") or {}
@@ -146,4 +157,4 @@ def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> T
         f"-{victim.proc.pid}-",  # the victim's own files (harness.clients.scratch)
         phases.fault_start_s,
         phases.fault_start_s + phases.fault_s,
-    ).start()
+    ).before()
