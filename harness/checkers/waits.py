@@ -35,15 +35,17 @@ def _when(t_s: float, drop_at_s: float | None) -> str:
 
 def the_wait(violation: dict, ops: list[Op], drop_at_s: float | None) -> Op | None:
     """The healthy operation that stands for the violation's wait: the longest (a stall
-    counts as waiting to the end of the history), of the probe in the phase (since the drop,
-    for an access violation)."""
+    counts as waiting to the end of the history), of the probe in the phase (for an access
+    violation: outstanding at the drop or sent after it)."""
     probe, phase = violation.get("probe"), violation.get("phase")
     if violation.get("stat") in ACCESS_STATS:
-        mine = [
+        mine = [  # outstanding at the drop or sent after it
             o
             for o in ops
             if o.probe == probe
-            and (drop_at_s is None or o.intended_s >= drop_at_s)
+            and (
+                drop_at_s is None or o.outcome == "stall" or o.intended_s + waited_s(o) >= drop_at_s
+            )
             and attempt_status(o) != "not_sent"
         ]
     else:
@@ -160,18 +162,20 @@ def tables_part(events: list[dict], held_file: str | None, end_s: float, drop_at
     return f"the server's tables showed none of the victim's entries at {at}"
 
 
-def waited_on(violation: dict, events: list[dict], ops: list[Op], drop_at_s: float | None) -> str:
-    """The sentence for one violation (see the module docstring)."""
+def waited_on(
+    violation: dict, events: list[dict], ops: list[Op], drop_at_s: float | None
+) -> str | None:
+    """The sentence for one violation (see the module docstring); None when no healthy
+    operation stands for it (an idle session lost, a write read back wrong)."""
     op = the_wait(violation, ops, drop_at_s)
-    end_of_history = max((e.get("t_s", 0.0) for e in events), default=0.0)
     if op is None:
-        head, start_s, end_s = f"{violation.get('probe')} waited", 0.0, end_of_history
-    else:
-        start_s = op.intended_s
-        end_s = end_of_history if op.outcome == "stall" else start_s + waited_s(op)
-        head = f"{op.probe} waited {end_s - start_s:.1f} s ({_status(op)})"
-        if violation.get("stat") in ACCESS_STATS and drop_at_s is not None:
-            start_s = min(start_s, drop_at_s)  # what the server did since the drop counts
+        return None
+    end_of_history = max((e.get("t_s", 0.0) for e in events), default=0.0)
+    start_s = op.intended_s
+    end_s = end_of_history if op.outcome == "stall" else start_s + waited_s(op)
+    head = f"{op.probe} waited {end_s - start_s:.1f} s ({_status(op)})"
+    if violation.get("stat") in ACCESS_STATS and drop_at_s is not None:
+        start_s = min(start_s, drop_at_s)  # what the server did since the drop counts
     held = next((e.get("file") for e in events if e.get("type") == "holding"), None)
     parts = [breaks_part(events, start_s, end_s, drop_at_s)]
     table = tables_part(events, held, end_s, drop_at_s)
@@ -182,7 +186,12 @@ def waited_on(violation: dict, events: list[dict], ops: list[Op], drop_at_s: flo
 
 def explain(violations: list[dict], events: list[dict], ops: list[Op], drop_at_s) -> list[dict]:
     """The violations, each with its ``waited_on`` sentence where a victim was part of the run
-    (a scenario with no victim waited on nothing the victim did)."""
+    (a scenario with no victim waited on nothing the victim did) and a healthy operation
+    stands for it."""
     if not any(e.get("type") == "client" and e.get("role") == "victim" for e in events):
         return violations
-    return [{**v, "waited_on": waited_on(v, events, ops, drop_at_s)} for v in violations]
+    out = []
+    for v in violations:
+        said = waited_on(v, events, ops, drop_at_s)
+        out.append(v if said is None else {**v, "waited_on": said})
+    return out

@@ -102,6 +102,11 @@ def test_report_opens_in_chromium_with_every_series(runs, tmp_path):
                     "els => els.map(e => e.closest('[data-spectrum]').dataset.spectrum + '/' + e.dataset.series)")
                 assert sorted(spectra) == sorted(f"{pr}/{ph}" for pr in entry["probes"]
                                                  for ph in ("baseline", "fault", "recovery"))
+                # each violation's waited-on sentence (checkers.waits) is on the page as written
+                said = [v["waited_on"] for v in entry["violations"]]
+                assert said and all(s.split(":")[0].endswith(")") for s in said), said
+                cells = page.locator(f'section[data-scenario="{name}"] td').all_inner_texts()
+                assert set(said) <= set(cells), (said, cells)
             shot = runs["replica"] / "report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:

@@ -13,7 +13,8 @@ HOLDING = {"t_s": -0.1, "type": "holding", "holds": "batch_oplock", "file": HELD
 
 
 def op(t, outcome="ok", latency_s=0.005, error=None, probe="smb_contend", phase="fault"):
-    return Op("c1", "healthy", probe, int(t * 100), phase, t, outcome, latency_s * 1e6, error)
+    latency_us = None if latency_s is None else latency_s * 1e6
+    return Op("c1", "healthy", probe, int(t * 100), phase, t, outcome, latency_us, error)
 
 
 def tables(t_s, victim_open=True, when="fault"):
@@ -93,6 +94,8 @@ def test_only_runs_with_a_victim_get_the_field():
     assert explain([v], [CAPTURED], [], None) == [v]
     [got] = explain([v], [VICTIM, CAPTURED], [op(1.0)], None)
     assert got["waited_on"].startswith("smb_contend waited 0.0 s (then granted)")
+    idle = {"probe": "idle", "phase": "fault", "stat": "errors", "observed": 1, "limit": 0}
+    assert explain([idle], [VICTIM, CAPTURED], [op(1.0)], None) == [idle]  # no operation of its own
 
 
 def test_from_a_history_through_the_operations():
@@ -103,3 +106,10 @@ def test_from_a_history_through_the_operations():
                "latency_us": 27.5e6, "error": SV}]
     line = waited_on(ACCESS, events, operations(events), 2.0)
     assert line.startswith("smb_contend waited 27.5 s (then STATUS_SHARING_VIOLATION)")
+
+
+def test_an_attempt_outstanding_since_before_the_drop_stands_for_a_never():
+    events = [VICTIM, HOLDING, CAPTURED]  # the history ends at 30.0 s
+    ops = [op(1.0, "ok", 0.01), op(1.5, "stall", None), op(2.5, "info", 0.0, "not sent: waiting")]
+    line = waited_on(ACCESS, events, ops, 2.0)
+    assert line.startswith("smb_contend waited 28.5 s (never answered)"), line  # to the end
