@@ -129,13 +129,12 @@ def _entry(o: dict) -> str:
 
 
 def tables_part(events: list[dict], held_file: str | None, end_s: float, drop_at_s) -> str | None:
-    """The victim's entries in the server's tables at the last sample by ``end_s``."""
+    """The victim's entries in the server's tables by ``end_s``: still there at the last
+    sample, or the last sample they stood at and the first they were gone at."""
     samples = [e for e in events if e.get("type") == "server_tables" and e.get("available")]
     if not samples:
         return None
     before_end = [s for s in samples if s["t_s"] <= end_s] or samples[:1]
-    last = before_end[-1]
-    at = _when(last["t_s"], drop_at_s)
 
     def victims(sample: dict) -> tuple[list[dict], list[dict]]:
         pick = [o for o in sample.get("opens", []) if o.get("victim")]
@@ -145,21 +144,33 @@ def tables_part(events: list[dict], held_file: str | None, end_s: float, drop_at
             locks = [lk for lk in locks if lk.get("file") == held_file]
         return pick, locks
 
-    opens, locks = victims(last)
-    what = "open of the held file was" if held_file else "opens were"
-    if opens or locks:
+    def entries(sample: dict) -> str:
+        opens, locks = victims(sample)
         whose = "its" if opens else "the victim's"
-        parts = [f"the victim's open ({_entry(o)})" for o in opens[:1]] + [
-            f"{whose} byte-range lock ({lk.get('type')} {lk.get('start')}+{lk.get('size')})"
-            for lk in locks[:1]
-        ]
-        return " and ".join(parts) + f" still stood at {at} (server's tables)"
+        return " and ".join(
+            [f"the victim's open ({_entry(o)})" for o in opens[:1]]
+            + [
+                f"{whose} byte-range lock ({lk.get('type')} {lk.get('start')}+{lk.get('size')})"
+                for lk in locks[:1]
+            ]
+        )
+
+    last = before_end[-1]
+    if any(victims(last)):
+        return f"{entries(last)} still stood at {_when(last['t_s'], drop_at_s)} (server's tables)"
     had = [s for s in before_end if any(victims(s))]
-    if had:
-        gone = next(s for s in samples if s["t_s"] > had[-1]["t_s"])
-        when = _when(gone["t_s"], drop_at_s)
-        return f"the victim's {what} gone by {when} (server's tables)"
-    return f"the server's tables showed none of the victim's entries at {at}"
+    if not had:
+        at = _when(last["t_s"], drop_at_s)
+        return f"the server's tables showed none of the victim's entries at {at}"
+    stood = had[-1]
+    gone = _when(next(s for s in samples if s["t_s"] > stood["t_s"])["t_s"], drop_at_s)
+    if drop_at_s is None or stood["t_s"] >= drop_at_s:
+        return (
+            f"{entries(stood)} stood until at least {_when(stood['t_s'], drop_at_s)} and was "
+            f"gone by {gone} (server's tables)"
+        )
+    what = "open of the held file was" if held_file else "opens were"
+    return f"the victim's {what} gone by {gone} (server's tables)"
 
 
 def waited_on(
@@ -175,7 +186,16 @@ def waited_on(
     end_s = end_of_history if op.outcome == "stall" else start_s + waited_s(op)
     head = f"{op.probe} waited {end_s - start_s:.1f} s ({_status(op)})"
     if violation.get("stat") in ACCESS_STATS and drop_at_s is not None:
-        start_s = min(start_s, drop_at_s)  # what the server did since the drop counts
+        # the whole wait counts: from the drop to access (or the first answer), or the end
+        start_s = min(start_s, drop_at_s)
+        observed_us = violation.get("observed_us")
+        what = "access" if violation.get("stat") == "time_to_access" else "a first answer"
+        if observed_us is None:
+            end_s = max(end_s, end_of_history)
+            head += f", no {what.removeprefix('a ')} in the run"
+        else:
+            end_s = max(end_s, drop_at_s + observed_us / 1e6)
+            head += f", {what} {observed_us / 1e6:.1f} s after the drop"
     held = next((e.get("file") for e in events if e.get("type") == "holding"), None)
     parts = [breaks_part(events, start_s, end_s, drop_at_s)]
     table = tables_part(events, held, end_s, drop_at_s)

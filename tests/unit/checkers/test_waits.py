@@ -41,26 +41,38 @@ def test_a_timed_out_open_behind_a_break_never_acknowledged_and_the_victims_open
     ops = [op(3.0, "info", 10.0, "timed out"), op(13.0, "fail", 0.01, SV)]
     line = waited_on(ACCESS, events, ops, 2.0)
     assert line == (
-        "smb_contend waited 10.0 s (timed out): an oplock break (to none) was sent to the victim "
-        "at 1.01 s after the drop; its TCP took the bytes but it never acknowledged the break; "
-        "the victim's open (share R, BATCH oplock) still stood at 10.00 s after the drop "
-        "(server's tables)")
+        "smb_contend waited 10.0 s (timed out), no access in the run: an oplock break (to none) "
+        "was sent to the victim at 1.01 s after the drop; its TCP took the bytes but it never "
+        "acknowledged the break; the victim's open (share R, BATCH oplock) stood until at least "
+        "23.10 s after the drop and was gone by 38.00 s after the drop (server's tables)")
+    # access at 20 s: the window ends there, the open still standing
+    line = waited_on({**ACCESS, "observed_us": 18_000_000}, events, ops, 2.0)
+    assert line.startswith("smb_contend waited 10.0 s (timed out), access 18.0 s after the drop:")
+    assert line.endswith("the victim's open (share R, BATCH oplock) still stood at 10.00 s after "
+                         "the drop (server's tables)")
 
 
 def test_a_break_lost_on_the_wire_and_an_open_gone_by_the_next_sample():
     events = [VICTIM, HOLDING, tables(2.0), brk(2.5, retransmits=3), CAPTURED, tables(4.0),
               tables(6.0, False)]
-    line = waited_on(ACCESS, events, [op(2.5, "ok", 9.0)], 2.0)
+    line = waited_on({**ACCESS, "observed_us": 9_500_000}, events, [op(2.5, "ok", 9.0)], 2.0)
     assert "was sent to the victim at 0.50 s after the drop and never acknowledged, not even by " \
            "its TCP (retransmitted 3 times)" in line
-    assert "the victim's open of the held file was gone by 4.00 s after the drop" in line
+    assert "the victim's open (share R, BATCH oplock) stood until at least 2.00 s after the drop " \
+           "and was gone by 4.00 s after the drop" in line
 
 
 def test_a_break_acknowledged_in_time_and_the_open_gone():
     events = [VICTIM, HOLDING, tables(2.0), brk(2.5, 2.51, 2.6), CAPTURED, tables(4.0, False)]
-    line = waited_on(ACCESS, events, [op(2.5, "ok", 3.0)], 2.0)
+    line = waited_on({**ACCESS, "observed_us": 3_500_000}, events, [op(2.5, "ok", 3.0)], 2.0)
+    assert line.startswith("smb_contend waited 3.0 s (then granted), access 3.5 s after the drop")
     assert "acknowledged 0.10 s later" in line
-    assert "the victim's open of the held file was gone by 2.00 s after the drop" in line
+    assert "stood until at least 0.00 s after the drop and was gone by 2.00 s after" in line
+    # gone already before the drop's sample: only when it was gone
+    events = [VICTIM, HOLDING, tables(-0.1, when="before"), CAPTURED, tables(2.1, False)]
+    line = waited_on({**ACCESS, "observed_us": 3_500_000}, events, [op(2.5, "ok", 3.0)], 2.0)
+    assert line.endswith("the victim's open of the held file was gone by 0.10 s after the drop "
+                         "(server's tables)")
 
 
 def test_no_break_sent_and_no_capture_are_told_apart():
