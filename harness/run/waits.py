@@ -3,8 +3,8 @@ the run for harness.checkers.waits:
 
 - ``TableSampler``: the server's own open, lock, oplock and lease tables (``smbstatus``, on
   servers the harness runs), the entries on the run's held file and the victim's, sampled
-  before the start, just after the drop and every ``SAMPLE_INTERVAL_S`` until the end of the fault
-  phase (``server_tables`` events);
+  before the start, just after the drop and every ``SAMPLE_INTERVAL_S`` until the end of the
+  run (``server_tables`` events);
 - ``record_breaks``: from the run's packet capture, every oplock or lease break the server
   sent the victim, with when its TCP and the victim acknowledged it (``victim_break``
   events, and one ``victim_breaks`` event saying whether there was a capture at all).
@@ -63,7 +63,7 @@ class TableSampler:
 
     def start(self) -> TableSampler:
         """Write the first sample (``before`` it if not yet taken), then sample from just
-        after the drop to the end of the fault phase in a thread."""
+        after the drop to the end of the run in a thread."""
         if self._before is None:
             self.before()
         at, doc = self._before or (time.monotonic(), None)
@@ -156,5 +156,5 @@ def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> T
         holding.get("file"),
         f"-{victim.proc.pid}-",  # the victim's own files (harness.clients.scratch)
         phases.fault_start_s,
-        phases.fault_start_s + phases.fault_s,
+        phases.total_s,  # while the last operations may still wait
     ).before()
