@@ -101,9 +101,9 @@ def test_a_latency_bound_names_the_slowest_operation_of_its_probe_in_the_phase()
         "server's tables showed none of the victim's entries at 1.00 s after the drop")
 
 
-def test_only_runs_with_a_victim_get_the_field():
+def test_only_runs_that_gathered_the_victims_side_get_the_field():
     v = {**ACCESS}
-    assert explain([v], [CAPTURED], [], None) == [v]
+    assert explain([v], [VICTIM], [op(1.0)], None) == [v]  # nothing gathered (several victims)
     [got] = explain([v], [VICTIM, CAPTURED], [op(1.0)], None)
     assert got["waited_on"].startswith("smb_contend waited 0.0 s (then granted)")
     idle = {"probe": "idle", "phase": "fault", "stat": "errors", "observed": 1, "limit": 0}
