@@ -71,3 +71,21 @@ def test_a_break_behind_another_message_in_one_segment_and_other_flows_ignored()
 def test_lease_letters_and_describe():
     assert lease_letters(0) == "none" and lease_letters(7) == "RWH" and lease_letters(5) == "RW"
     assert describe(oplock_break(1))["to"] == "level II"
+
+
+# A capture holds whatever the wire carried: the reader takes any bytes (Hypothesis).
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=500, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.binary(max_size=200), st.booleans()), max_size=8))
+def test_any_payload_in_the_flow_is_read_without_error(payloads):
+    packets = []
+    for i, (junk, server) in enumerate(payloads):
+        # near-valid: a framed SMB2 header with junk around it, or junk alone
+        payload = junk[:20] + NOTIFY[: len(junk) % len(NOTIFY)] + junk[20:] if i % 2 else junk
+        packets.append((float(i), to_client(1000 + i, payload) if server else from_client(1000, payload)))
+    for b in breaks_to(packets, CLIENT):
+        assert b["kind"] in ("oplock", "lease") and b["sent_s"] >= 0
