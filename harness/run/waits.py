@@ -17,8 +17,8 @@ import time
 
 from harness.history import HistoryWriter
 from harness.lab.inns import start_without_signals
+from harness.lab.smbstatus import tables, victim_pids
 from harness.packets.smb2_breaks import breaks_to
-from harness.smbstatus import tables, victim_pids
 from harness.targets.base import Target
 
 # One smbstatus costs about 45 ms of CPU and 50-70 ms of wall time on the 2-core lab (Samba

@@ -62,7 +62,7 @@ class Target(abc.ABC):
 
     def server_tables(self) -> dict | None:
         """The server's own open, lock, oplock and lease tables as ``smbstatus --json
-        --byterange`` gives them (harness.smbstatus), or None where the harness cannot ask
+        --byterange`` gives them (harness.lab.smbstatus), or None where the harness cannot ask
         (a server it does not run, or one without the tool). Sampled a few times a scenario:
         it may start a process."""
         return None

@@ -1,6 +1,6 @@
 """The victim's entries in smbstatus --json output (the shape Samba 4.17 prints). Pure."""
 
-from harness.smbstatus import tables, victim_pids
+from harness.lab.smbstatus import tables, victim_pids
 
 
 def sid(pid):

@@ -53,46 +53,43 @@ def _text(d: dict | None) -> str | None:
     return (d or {}).get("text") or None
 
 
+def _entries(
+    files: dict, name_key: str, items: str, fields, pids: list[str], held_file: str | None
+) -> list[dict]:
+    """The entries (``items`` of each file in ``files``) on ``held_file`` or of the victim's
+    processes ``pids``: file, pid, victim, and ``fields(entry)``; at most MAX_ENTRIES."""
+    out = []
+    for f in files.values():
+        name = f.get(name_key)
+        listed = f.get(items) or []
+        for e in listed.values() if isinstance(listed, dict) else listed:
+            pid = _pid(e)
+            if name == held_file or pid in pids:
+                out.append({"file": name, "pid": pid, "victim": pid in pids, **fields(e)})
+    return out[:MAX_ENTRIES]
+
+
+def _open_fields(o: dict) -> dict:
+    return {
+        "share": _text(o.get("sharemode")) or "none",
+        "access": _text(o.get("access_mask")),
+        "oplock": _text(o.get("oplock")),
+        "lease": _text(o.get("lease")),
+    }
+
+
+def _lock_fields(lk: dict) -> dict:
+    return {"type": lk.get("type"), "start": lk.get("start"), "size": lk.get("size")}
+
+
 def tables(doc: dict, pids: list[str], held_file: str | None) -> dict:
     """{opens: [{file, pid, victim, share, access, oplock, lease}], locks: [{file, pid,
     victim, type, start, size}], sessions}: the entries on ``held_file`` and those of the
     victim's processes ``pids``, at most MAX_ENTRIES of each."""
-    opens, locks = [], []
-    for f in (doc.get("open_files") or {}).values():
-        name = f.get("filename")
-        for o in (f.get("opens") or {}).values():
-            pid = _pid(o)
-            if name != held_file and pid not in pids:
-                continue
-            opens.append(
-                {
-                    "file": name,
-                    "pid": pid,
-                    "victim": pid in pids,
-                    "share": _text(o.get("sharemode")) or "none",
-                    "access": _text(o.get("access_mask")),
-                    "oplock": _text(o.get("oplock")),
-                    "lease": _text(o.get("lease")),
-                }
-            )
-    for f in (doc.get("byte_range_locks") or {}).values():
-        name = f.get("file_name")
-        for lk in f.get("locks") or []:
-            pid = _pid(lk)
-            if name != held_file and pid not in pids:
-                continue
-            locks.append(
-                {
-                    "file": name,
-                    "pid": pid,
-                    "victim": pid in pids,
-                    "type": lk.get("type"),
-                    "start": lk.get("start"),
-                    "size": lk.get("size"),
-                }
-            )
+    open_files = doc.get("open_files") or {}
+    locked_files = doc.get("byte_range_locks") or {}
     return {
-        "opens": opens[:MAX_ENTRIES],
-        "locks": locks[:MAX_ENTRIES],
+        "opens": _entries(open_files, "filename", "opens", _open_fields, pids, held_file),
+        "locks": _entries(locked_files, "file_name", "locks", _lock_fields, pids, held_file),
         "sessions": len(doc.get("sessions") or {}),
     }
