@@ -30,6 +30,7 @@ from harness.checkers.bounds import Bound
 from harness.clients.holdings import HOLDINGS
 from harness.drops import DROPS
 from harness.probes import PROBES
+from harness.scenario.crowd import CROWD_KEYS, CROWD_OPS, CrowdSpec
 from harness.scenario.fault_schedule import FaultSchedule
 from harness.scenario.model import TOP_KEYS, DropSpec, Scenario
 from harness.scenario.victim import VICTIM_KEYS, VictimSpec
@@ -217,6 +218,16 @@ def scenario_keys() -> dict[str, list[Entry]]:
         "[bounds] and [bounds.per_probe.PROBE]": section(Bound),
         "[victim]": section(VictimSpec, VICTIM_KEYS),
         "[schedule]": section(FaultSchedule),
+        "[crowd] (see the crowd page)": [
+            Entry(
+                e.name,
+                e.text,
+                (("operations", ", ".join(f"`{op}`" for op in CROWD_OPS)),)
+                if e.name == "mix"
+                else e.facts,
+            )
+            for e in section(CrowdSpec, CROWD_KEYS)
+        ],
     }
 
 

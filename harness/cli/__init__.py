@@ -34,6 +34,7 @@ import traceback
 from pathlib import Path
 
 from harness.checkers.compare import Thresholds, compare_reports
+from harness.cli import crowd_worker
 from harness.cli.parser import build_parser
 from harness.errors import (
     EXIT_FAIL,
@@ -254,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["replica"]:
         return replica_main(argv[1:])
+    if argv[:1] == ["crowd-worker"]:  # before the password leaves the environment: it needs it
+        return crowd_worker.main(argv[1:])
     take_password_env()  # out of os.environ before any child process is started
     args = build_parser().parse_args(argv)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):

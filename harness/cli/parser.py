@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "replica", help="run the Q186873 replica relay in the foreground", add_help=False
     )
+    sub.add_parser(
+        "crowd-worker",
+        help="join a crowd's master and run its SMB users (Locust worker)",
+        add_help=False,
+    )
     rep = sub.add_parser("report", help="(re)build report.html of a run directory")
     rep.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="directory holding report.json")
     rep.add_argument("-o", "--output", type=Path, default=None, help="default: RUN_DIR/report.html")

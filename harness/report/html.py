@@ -11,6 +11,7 @@ from harness.checkers.compare import buckets_of
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.findings import PhaseStats
+from harness.report.crowd import crowd_html
 from harness.report.plots import spectrum_svg
 from harness.report.summary import limits_of, worst_probe
 from harness.report.table import nothing_tested_line
@@ -278,6 +279,7 @@ def _scenario_section(entry: ScenarioResult, events: list[dict] | None) -> str:
     parts.append(_drop(entry))
     parts.append(_violations(entry))
     parts.append(_probe_table(entry))
+    parts.append(crowd_html(entry.extra.get("crowd")))
     parts.append(_spectra(entry))
     stalls = entry.host_stalls
     if stalls:

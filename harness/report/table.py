@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness.checkers.access import access_line
 from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
+from harness.report.crowd import crowd_lines
 from harness.report.drops import drops_lines
 from harness.results import Report, ScenarioResult, nothing_tested
 from harness.schedule import PHASES
@@ -97,6 +98,7 @@ def render_table(entry: ScenarioResult) -> str:
                     f"   {probe:<12} {phase:<9} {row.count:>6} {row.errors:>6} "
                     f"{_ms(row.p50_us):>8} {_p99_cell(row):>8} {_ms(row.max_us):>8}"
                 )
+    lines += crowd_lines(entry.extra.get("crowd"))
     if few:
         lines.append(
             "   max*: fewer than 100 samples, so no p99; the p99 bound is applied to the max"

@@ -30,8 +30,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from harness.checkers import crowd as crowd_checker
 from harness.checkers.combination import negotiated
 from harness.checkers.verdict import verdict
+from harness.crowd.control import Crowd
 from harness.drops import drop_for
 from harness.errors import HarnessError
 from harness.history import HistoryWriter
@@ -92,7 +94,10 @@ def run_scenario(
         clients: list[spawn.Client] = []
         sampler: waits.TableSampler | None = None
         not_granted = None  # why the server refused the victim's holding, where that is a skip
+        crowd = Crowd(scenario, target, events_dir) if scenario.crowd else None
         try:
+            if crowd:  # the crowd runs before the warm-up, every user logged on
+                crowd_ready = crowd.start()
             spawn.fork(
                 clients,
                 plan.workers(scenario, target, events_dir, single)
@@ -108,12 +113,17 @@ def run_scenario(
             repeated.record_scheduled(log, faults, clients)
             if sampler:
                 sampler.start()
+            if crowd:
+                log.write("crowd", event="ready", workers=crowd_ready.get("workers"))
+                crowd.begin(t0)
             spawn.start(clients, t0)
             if on_start:
                 on_start(t0, events_dir)
             evidence.collect(scenario, target, single, victim, watch, log, t0)
             repeated.collect(scenario, target, faults, clients, log, t0)
             spawn.join(clients, scenario, t0, log)
+            if crowd:  # its figures, once the recovery phase is over
+                crowd.finish(log)
         except HoldingNotGranted as exc:
             if target.grants_every_holding:  # a server the harness configured to grant it: a fault
                 log.write("error", error=f"victim: {exc}")
@@ -128,6 +138,8 @@ def run_scenario(
             with signals_held():  # the clients and what the drop put on a host go, whatever comes
                 spawn.stop(clients, drop)
                 repeated.cleanup(target, faults)
+                if crowd:
+                    crowd.stop()
             waits.record_breaks(capture, waits.victim_address(clients) if single else None, log)
             aftercare.verify_writes(scenario, target, events_dir, log)
             aftercare.sweep_scratch(scenario, target, clients, events_dir, log)
@@ -146,6 +158,7 @@ def run_scenario(
         host_stall_us=scenario.host_stall_ms * 1000 if scenario.host_stall_ms else None,
         access=plan.access_expectation(scenario, target),
     )
+    result = crowd_checker.judge(result, events, scenario.crowd)
     result = result.with_(
         name=scenario.name,
         history=str(history),

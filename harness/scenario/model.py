@@ -19,6 +19,7 @@ from harness.checkers.bounds import Bound, Bounds
 from harness.drops import DROPS
 from harness.errors import BadInput, one_line
 from harness.probes import PROBES as PROBE_KINDS
+from harness.scenario.crowd import CrowdSpec, crowd_from_dict
 from harness.scenario.fault_schedule import FaultSchedule, faults_from_dict
 from harness.scenario.overrides import apply_override
 from harness.scenario.unsupported import unsupported
@@ -54,6 +55,7 @@ TOP_KEYS = {
     "victim",
     "victims",
     "schedule",
+    "crowd",
 }
 
 
@@ -83,6 +85,7 @@ class Scenario:
     host_stall_ms: float = 20.0  # canary lateness taken off overlapping samples; 0: never
     source: str = ""
     victim: VictimSpec | None = None  # [victim]: a holding on a shared file (None: nothing)
+    crowd: CrowdSpec | None = None  # [crowd]: a Locust crowd as background load (None: none)
     # The dialect and transport were chosen by a matrix (--nbt-matrix, --matrix): a
     # combination the scenario cannot express is then a skip, not bad input.
     from_matrix: bool = False
@@ -132,6 +135,8 @@ class Scenario:
             d["victims"] = self.victims
         if self.schedule:
             d["schedule"] = self.schedule.to_dict()
+        if self.crowd:
+            d["crowd"] = self.crowd.to_dict()
         return d
 
     def with_overrides(self, overrides: dict[str, str]) -> Scenario:
@@ -311,13 +316,10 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
             raise bad("a scenario with a drop needs phases.fault_s > 0")
         drop = DropSpec(mode, dict(params))
 
-    try:
+    try:  # the tables read by modules of their own: the first problem, with the file
         victim = victim_from_dict(d.get("victim"), rates)
-    except ValueError as exc:
-        raise bad(str(exc)) from None
-
-    try:
         victims, schedule = faults_from_dict(d, drop.mode if drop else None, phases, DROPS)
+        crowd = crowd_from_dict(d.get("crowd"))
     except ValueError as exc:
         raise bad(str(exc)) from None
     scenario = Scenario(
@@ -325,6 +327,7 @@ def from_dict(d: dict, source: str, from_matrix: bool = False) -> Scenario:
         victims=victims,
         schedule=schedule,
         victim=victim,
+        crowd=crowd,
         description=str(d.get("description", "")),
         drop=drop,
         phases=phases,
