@@ -120,9 +120,8 @@ def lost_lines(lost: list[dict]) -> list[str]:
     out = []
     for w in lost:
         at = w.get("at_s")
-        when = (
-            "" if at is None else f" at {at:.1f} s" + (f" ({w['phase']})" if w.get("phase") else "")
-        )
+        phase = f" ({w['phase']})" if w.get("phase") else ""
+        when = "" if at is None else f", last heard at {at:.1f} s{phase}"
         out.append(f"{CROWD} worker {w.get('worker')} lost{when}: {w.get('why', 'no report')}")
     return out
 
@@ -156,13 +155,12 @@ def judge(result: ScenarioResult, events: list[dict], spec: CrowdSpec | None) ->
         extra={**result.extra, CROWD: summary},
         violations=result.violations + tuple(Violation.from_json(v) for v in violations),
     )
-    if problems and result.verdict != "fail":
+    if problems:  # as the verdict's order has it: a run that broke is an error, not a fail
         all_problems = (*result.problems, *problems)
-        return result.with_(verdict="error", reason="; ".join(all_problems), problems=all_problems)
-    if problems:
-        return result.with_(
-            problems=(*result.problems, *problems), reason=f"{result.reason}; {'; '.join(problems)}"
-        )
+        reason = "; ".join(all_problems)
+        if result.verdict == "fail":
+            reason += f"; {result.reason}"
+        return result.with_(verdict="error", reason=reason, problems=all_problems)
     if violations:
         worst = ", ".join(f"{CROWD}/{v['phase']} {v['stat']}" for v in violations[:4])
         note = f"{len(violations)} crowd bound(s) violated: {worst}"

@@ -100,10 +100,12 @@ def test_a_lost_worker_is_an_error_naming_it():
     result = judge(passed(), [event(healthy_reports(), lost)], SPEC)
     assert result.verdict == "error"
     assert "crowd worker crowd2 lost, last heard at 3.2 s (fault): no heartbeat from it" in result.reason
-    # a fail stays a fail, and says it too
+    # as in the verdict's order, a run that broke is an error even where a bound failed;
+    # the reason says both
     failed = passed().with_(verdict="fail", reason="1 bound(s) violated: nbstat/fault p99")
     result = judge(failed, [event(healthy_reports(), lost)], SPEC)
-    assert result.verdict == "fail" and "crowd worker crowd2 lost" in result.reason
+    assert result.verdict == "error" and "crowd worker crowd2 lost" in result.reason
+    assert "nbstat/fault p99" in result.reason
 
 
 def test_no_result_from_the_master_is_an_error_and_no_crowd_changes_nothing():

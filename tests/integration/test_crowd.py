@@ -1,0 +1,114 @@
+"""A Locust crowd beside the probes: 200 users on two local workers, each in a lab host of its
+own, carried through an rst run on the embedded Samba (a pass, the crowd's rows in report.json
+and report.html), the same against the Q186873 replica (a fail, the stall in the crowd's
+fault row), and a worker killed in the fault phase (named in the result; the run ends on
+time)."""
+
+import json
+import os
+import signal
+import threading
+import time
+from glob import glob
+from pathlib import Path
+
+import pytest
+
+from harness.targets.replica import DEFAULT_HOLD_S
+from tests.conftest import FAST
+from tests.support.cli import harness_cli
+
+pytestmark = pytest.mark.integration
+
+CROWD = {"crowd.users": 200, "crowd.workers": 2, "crowd.spawn_rate": 200}
+# the replica's 1 s freeze after the rst, with 1 s to spare, in the judged phases
+REPLICA = {**FAST, "phases.fault_s": DEFAULT_HOLD_S + 1.0}
+
+
+def sets(overrides: dict) -> list[str]:
+    return [x for k, v in overrides.items() for x in ("--set", f"{k}={v}")]
+
+
+def test_the_crowd_passes_rst_on_embedded_samba(tmp_path):
+    done = harness_cli("run", "rst", "--target", "local", "--report-dir", tmp_path,
+                       *sets({**FAST, **CROWD}), timeout=180)
+    report = json.loads((tmp_path / "report.json").read_text())
+    entry = report["scenarios"][0]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert entry["verdict"] == "pass", entry["reason"]
+    crowd = entry["crowd"]
+    assert crowd["workers"] == ["crowd1", "crowd2"] and crowd["lost"] == []
+    assert crowd["spawned"] == 200
+    for phase in ("baseline", "fault", "recovery"):
+        row = crowd["rows"][phase]
+        assert row["count"] > 0 and row["errors"] == 0 and row["workers"] == 2, row
+        assert row["p50_us"] is not None and row["max_us"] >= row["p50_us"]
+    assert "crowd: 200 of 200 users on 2 workers (crowd1, crowd2)" in done.stdout
+    html = (tmp_path / "report.html").read_text()
+    assert 'data-crowd="1"' in html and "<td>crowd</td><td>fault</td>" in html
+
+
+def test_the_crowd_shows_the_replicas_stall(nbt_run):
+    entry = nbt_run("rst", target="replica:any", overrides={**REPLICA, **CROWD})
+    assert entry["verdict"] == "fail", entry["reason"]
+    crowd = entry.to_json()["crowd"]
+    assert crowd["lost"] == []
+    base, fault = crowd["rows"]["baseline"], crowd["rows"]["fault"]
+    # the freeze holds every session: the crowd's operations wait it out (or time out)
+    assert fault["errors"] > 0 or fault["max_us"] > 10 * base["p99_us"], (base, fault)
+    assert any(v["probe"] == "crowd" and v["phase"] == "fault" for v in entry["violations"]), \
+        entry["violations"]
+
+
+def crowd_worker_pid(name: str) -> int | None:
+    """The pid of this process's local crowd worker ``name``, if it runs."""
+    for status in glob("/proc/[0-9]*/cmdline"):
+        try:
+            argv = Path(status).read_bytes().split(b"\0")
+            ppid = int(Path(status).with_name("stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"harness.crowd.worker" in argv and name.encode() in argv:
+            return int(Path(status).parent.name)
+    return None
+
+
+def t0_of_this_run() -> float | None:
+    """The run's t0 (monotonic) from its runner's event file, once written."""
+    for path in glob(f"/tmp/nbth-{os.getpid()}-events-*/events-runner.jsonl"):
+        for line in Path(path).read_text().splitlines():
+            if '"t0_monotonic"' in line:
+                return json.loads(line)["t0_monotonic"]
+    return None
+
+
+def test_a_worker_killed_in_the_fault_phase_is_named_and_the_run_ends_on_time(nbt_run):
+    fault_at_s = FAST["phases.warmup_s"] + FAST["phases.baseline_s"]
+    killed: dict = {}
+
+    def killer():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "at" not in killed:
+            t0 = t0_of_this_run()
+            pid = crowd_worker_pid("crowd2")
+            if t0 and pid and time.monotonic() >= t0 + fault_at_s + 0.3:
+                os.kill(pid, signal.SIGKILL)
+                killed["at"] = time.monotonic()
+                killed["t_s"] = time.monotonic() - t0
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    entry = nbt_run("rst", target="local", overrides={**FAST, **CROWD})
+    ended = time.monotonic()
+    thread.join(5)
+    assert "at" in killed, "the worker was never killed"
+    assert fault_at_s < killed["t_s"] < fault_at_s + FAST["phases.fault_s"]
+    # the rest of the phases, the flush (a probe timeout + 3 s) and margins: never a hang
+    left_s = sum(FAST.values()) - killed["t_s"]
+    assert ended - killed["at"] < left_s + 12, ended - killed["at"]
+    assert entry["verdict"] == "error", entry["reason"]
+    assert "crowd worker crowd2 lost" in entry["reason"], entry["reason"]
+    lost = entry.to_json()["crowd"]["lost"]
+    assert [w["worker"] for w in lost] == ["crowd2"]
+    assert lost[0]["phase"] == "fault", lost
