@@ -13,6 +13,7 @@ import argparse
 import os
 import socket
 import sys
+import uuid
 
 from harness.errors import EXIT_BAD_INPUT
 from harness.scenario.crowd import DEFAULT_MASTER_PORT, parse_host_port
@@ -42,7 +43,9 @@ def parser() -> argparse.ArgumentParser:
         help=f"the crowd master's address (port default {DEFAULT_MASTER_PORT})",
     )
     p.add_argument(
-        "--name", default=None, help="this worker's name in reports (default: HOSTNAME-PID)"
+        "--name",
+        default=None,
+        help="this worker's name in reports (default: HOSTNAME-<6 random hex digits>)",
     )
     return p
 
@@ -56,7 +59,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     except ValueError as exc:
         p.error(f"--master: {exc}")
     if args.name is None:
-        args.name = f"{socket.gethostname()}-{os.getpid()}"
+        # unique also between scaled containers of one host (same hostname, same pid 1)
+        args.name = f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
     return args
 
 

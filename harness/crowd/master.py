@@ -74,17 +74,23 @@ class Master:
 
     def on_hello(self, environment, msg, **_kw) -> None:
         name = str(msg.data.get("name"))
+        if name in self.hosts and self.names.get(msg.node_id) != name:  # two workers, one name
+            name = f"{name}#{msg.node_id[-6:]}"
         self.names[msg.node_id] = name
         self.hosts[name] = {"pid": msg.data.get("pid"), "host": msg.data.get("host")}
         self.runner.send_message(protocol.CONFIG, self.cfg["worker_config"], client_id=msg.node_id)
 
+    def name_of(self, msg) -> str:
+        """The worker's name as the master knows it (its hello's, made unique)."""
+        return self.names.get(msg.node_id) or str(msg.data.get("name"))
+
     def on_status(self, environment, msg, **_kw) -> None:
-        name = str(msg.data.get("name"))
+        name = self.name_of(msg)
         self.status[name] = dict(msg.data)
         self.last_heard[name] = time.monotonic()
 
     def on_report(self, environment, msg, **_kw) -> None:
-        self.reports[str(msg.data.get("name"))] = msg.data.get("phases") or {}
+        self.reports[self.name_of(msg)] = msg.data.get("phases") or {}
 
     def joined(self) -> list[str]:
         live = {c.id for c in self.runner.clients.all if c.state != "missing"}
