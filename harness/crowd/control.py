@@ -56,6 +56,18 @@ def lab_addr(netns: str) -> str:
     raise HarnessError(f"lab host {netns} has no IPv4 address")
 
 
+def placement_error(spec: CrowdSpec, target: Target) -> str | None:
+    """Why the master cannot be where the scenario puts it, or None: a master bound outside
+    the lab (``master_bind``) is out of reach of local workers in lab hosts."""
+    if spec.master_bind and spec.workers and target.client_netns(worker_host(0)):
+        return (
+            "[crowd] master_bind: local workers in lab hosts cannot reach a master outside "
+            "the lab; use master_bind with a target whose clients run in the harness's "
+            "own namespace (a remote target), or leave it out"
+        )
+    return None
+
+
 class Crowd:
     """One run's crowd: ``start`` (before the clients), ``begin(t0)``, ``finish`` (after
     the clients), ``stop`` (always; idempotent)."""
@@ -94,13 +106,9 @@ class Crowd:
         every worker has joined and every user has logged on. HarnessError otherwise."""
         spec, target = self.spec, self.target
         bound = spec.master_host_port
-        lab = target.client_netns(worker_host(0)) if spec.workers else None
-        if bound and lab:
-            raise HarnessError(
-                "[crowd] master_bind: local workers in lab hosts cannot reach a master outside "
-                "the lab; use master_bind with a target whose clients run in the harness's "
-                "own namespace (a remote target), or leave it out"
-            )
+        error = placement_error(spec, target)
+        if error:
+            raise HarnessError(error)
         if bound:
             master_ns, (bind_host, port) = None, bound
             self.master_addr = "127.0.0.1" if bind_host in ("*", "0.0.0.0") else bind_host

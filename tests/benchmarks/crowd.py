@@ -96,7 +96,8 @@ def crowd_row(result: ScenarioResult, phase: str) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--users", default="50,100,200", help="users on one worker, 1 op/s each")
+    p.add_argument("--users", default="50,100,200",
+                   help="users on one worker, 1 op/s each ('' skips this part)")
     p.add_argument("--lag-users", type=int, default=200, help="users of the lag comparison")
     args = p.parse_args(argv)
     if os.geteuid() != 0:
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
     try:
         with LocalSamba() as target:
             print("users/worker  ops/s  crowd p50 ms  p99 ms  worker CPU s / s  users per core")
-            for users in (int(u) for u in args.users.split(",")):
+            for users in (int(u) for u in args.users.split(",") if u):
                 sc = resolve(["baseline"])[0].with_overrides({
                     **PHASES, "crowd.users": str(users), "crowd.workers": "1",
                     "crowd.op_interval_s": "1", "crowd.spawn_rate": "200",

@@ -112,3 +112,11 @@ def test_a_worker_killed_in_the_fault_phase_is_named_and_the_run_ends_on_time(nb
     lost = entry.to_json()["crowd"]["lost"]
     assert [w["worker"] for w in lost] == ["crowd2"]
     assert lost[0]["phase"] == "fault", lost
+
+
+def test_a_master_outside_the_lab_with_local_workers_is_one_clear_error(nbt_run):
+    entry = nbt_run("rst", target="local",
+                    overrides={**FAST, "crowd.users": 2, "crowd.master_bind": "127.0.0.1:5599"})
+    assert entry["verdict"] == "error"
+    assert entry["reason"].startswith("[crowd] master_bind: local workers in lab hosts cannot "
+                                      "reach a master outside the lab"), entry["reason"]
