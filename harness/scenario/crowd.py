@@ -50,7 +50,10 @@ class CrowdSpec:
     op_interval_s: float = 5.0
     join_timeout_s: float = 30.0  # every worker joined and every user spawned by then
     max_errors: int = 0  # crowd operations failed or unanswered, per judged phase
-    p99_floor_ms: float = 250.0  # judged p99 <= max(p99_floor_ms, p99_factor x baseline p99)
+    # judged p99 <= max(p99_floor_ms, p99_factor x baseline p99). 500 ms: the crowd is
+    # coarse (no machine-stall correction, nice 10 on a busy machine: 170 ms seen on a
+    # healthy server), and a server stall is seconds (the replica's freeze: 1.1 s)
+    p99_floor_ms: float = 500.0
     p99_factor: float = 5.0  # see p99_floor_ms
 
     @property
@@ -152,6 +155,6 @@ def crowd_from_dict(crowd_d) -> CrowdSpec | None:
         op_interval_s=float(num("op_interval_s", 5.0, 0.01, 3600)),
         join_timeout_s=float(num("join_timeout_s", 30.0, 1, 3600)),
         max_errors=int(num("max_errors", 0, 0, 10**9, integer=True)),
-        p99_floor_ms=float(num("p99_floor_ms", 250.0, 0, 3.6e6)),
+        p99_floor_ms=float(num("p99_floor_ms", 500.0, 0, 3.6e6)),
         p99_factor=float(num("p99_factor", 5.0, 0, 1e6)),
     )
