@@ -53,6 +53,12 @@ def crowd_lines(crowd: dict | None) -> list[str]:
         f"   {c[0]:<12} {c[1]:<9} {c[2]:>6} {c[3]:>6} {c[4]:>8} {c[5]:>8} {c[6]:>8} {c[7]:>7}"
         for c in crowd_cells(crowd)
     ]
+    rows = crowd.get("rows") or {}
+    lines += [
+        f"   crowd {phase} errors: {rows[phase]['top_error']}"
+        for phase in PHASES
+        if (rows.get(phase) or {}).get("top_error")
+    ]
     lines += [f"   {line}" for line in lost_lines(crowd.get("lost") or [])]
     return lines
 

@@ -13,7 +13,8 @@ CROWD = {
         "baseline": {"count": 80, "errors": 0, "p50_us": 4100, "p99_us": 9000, "max_us": 9000,
                      "p99_basis": "max", "workers": 2},
         "fault": {"count": 310, "errors": 12, "p50_us": 1_500_000, "p99_us": 2_000_000,
-                  "max_us": 2_100_000, "p99_basis": "p99", "workers": 1},
+                  "max_us": 2_100_000, "p99_basis": "p99", "workers": 1,
+                  "top_error": "12 x echo: TimeoutError: timed out"},
     },
 }
 
@@ -27,6 +28,7 @@ def test_the_table_shows_a_row_per_phase_and_the_lost_worker():
     assert fault.split()[2:] == ["310", "12", "1500.00", "2000.00", "2100.00", "1"]
     base = next(x for x in lines if x.split()[:2] == ["crowd", "baseline"])
     assert base.split()[5] == "max*"
+    assert "   crowd fault errors: 12 x echo: TimeoutError: timed out" in lines
     assert "crowd worker crowd2 lost, last heard at 3.0 s (fault): no heartbeat from it" in text
 
 
