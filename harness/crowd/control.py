@@ -35,6 +35,7 @@ CROWD_NICE = 10  # the crowd yields the CPU to the probes (real-time) and the ca
 FLUSH_MARGIN_S = 3.0  # beyond a probe timeout, for the workers' histograms to arrive
 RESULT_MARGIN_S = 5.0  # beyond the flush, before the master counts as hung
 PR_SET_PDEATHSIG = 1
+QUIT_GRACE_S = 3.0  # after the result, for the workers' users to remove their files
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -85,6 +86,7 @@ class Crowd:
         self.t0: float | None = None
         self.master_addr = ""
         self._buf = b""  # the master's output not yet read as lines
+        self.finished = False  # the master gave its result (its workers are quitting)
 
     def _spawn(self, argv: list[str], netns: str | None, log_name: str, **kw) -> subprocess.Popen:
         prefix = ["ip", "netns", "exec", netns] if netns else []
@@ -240,6 +242,7 @@ class Crowd:
             + RESULT_MARGIN_S
         )
         result = self._expect(protocol.RESULT, deadline)
+        self.finished = True
         log.write(
             "crowd",
             event="result",
@@ -251,8 +254,15 @@ class Crowd:
         )
 
     def stop(self) -> None:
-        """Kill the master and the workers (their process groups) and reap them. Idempotent."""
+        """Kill the master and the workers (their process groups) and reap them. Idempotent.
+        After a run that ended well (the master gave its result and quit, taking its workers
+        with it), the workers get QUIT_GRACE_S to stop their users first: each user closes
+        and deletes its file on the share and logs off."""
         procs = [p for p in [self.master, *self.workers] if p is not None]
+        if self.finished:
+            deadline = time.monotonic() + QUIT_GRACE_S
+            while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+                time.sleep(0.05)
         for p in procs:
             if p.poll() is None:
                 try:
@@ -270,3 +280,4 @@ class Crowd:
         for log in self.logs:
             log.close()
         self.master, self.workers, self.logs = None, [], []
+        self.finished = False

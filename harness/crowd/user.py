@@ -78,6 +78,7 @@ class CrowdUser(User):
             self.session = None
             return
         state.logged_on += 1
+        state.users.add(self)
         # The schedule starts with the harness's warm-up (the master's first phase message),
         # after every user's logon: the logons' CPU is not a lag the operations carry. Users
         # spread over the interval, not all at its start.
@@ -92,16 +93,16 @@ class CrowdUser(User):
 
     @task
     def operation(self) -> None:
-        if self.session is None:
-            return
         state = self.environment.crowd
-        if state.recorder.phase == END_PHASE:  # the run is over: nothing new starts
-            self.session_idle()
+        if self.session is None or state.recorder.phase == END_PHASE:
+            self.due = time.monotonic() + 3600.0  # the run is over: nothing new starts
             return
         op = random.choices(self.ops, self.weights)[0]
         due = self.due
         if due > time.monotonic():  # Locust runs the first task at once: it waits for its time
             gevent.sleep(due - time.monotonic())
+        if self.session is None or state.recorder.phase == END_PHASE:  # ended meanwhile
+            return
         self.due += self.interval_s
         token = state.recorder.begin(op)
         try:
@@ -111,17 +112,25 @@ class CrowdUser(User):
             return
         state.recorder.end(token, (time.monotonic() - due) * 1e6)
 
-    def session_idle(self) -> None:
-        self.due = time.monotonic() + 3600.0
-
-    def on_stop(self) -> None:
+    def close_session(self) -> None:
+        """Close and delete this user's file and log off. Idempotent: the worker calls it
+        for every user at the end of the run (before Locust's quit can cut it short), and
+        on_stop again. Each step is tried whatever the one before did: impacket's close of
+        the held handle can fail in its own bookkeeping (open_close opened the same name
+        again), and a delete of a file still open is done when the logoff closes it."""
+        self.environment.crowd.users.discard(self)
         session, self.session = self.session, None
         if session is None:
             return
-        try:
-            if self.fid is not None:
-                smbops.close_file(session, self.fid)
-            session.conn.deleteFile(session.endpoint.share, self.name)
-        except smbops.SMB_ERRORS:
-            pass  # the server may be gone; the embedded share goes with its lab
+        steps = [lambda: session.conn.deleteFile(session.endpoint.share, self.name)]
+        if self.fid is not None:
+            steps.insert(0, lambda: smbops.close_file(session, self.fid))
+        for step in steps:
+            try:
+                step()
+            except Exception:  # noqa: BLE001 the server may be gone or the session broken
+                pass  # the embedded share goes with its lab; elsewhere the file is left
         session.close()
+
+    def on_stop(self) -> None:
+        self.close_session()

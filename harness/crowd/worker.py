@@ -42,6 +42,7 @@ class WorkerState:
         self.logged_on = 0
         self.logon_failed = 0
         self.logon_error = ""
+        self.users: set = set()  # logged-on users (harness.crowd.user.CrowdUser)
 
 
 def run_worker(master: str, name: str) -> int:
@@ -64,6 +65,10 @@ def run_worker(master: str, name: str) -> int:
         deadline = time.monotonic() + timeout_s
         while state.recorder.in_flight and time.monotonic() < deadline:
             gevent.sleep(0.02)
+        # every user removes its file and logs off now: Locust's quit, which follows the
+        # report, may kill a user greenlet in the middle of its on_stop
+        closing = [gevent.spawn(user.close_session) for user in list(state.users)]
+        gevent.joinall(closing, timeout=timeout_s)
         runner.send_message(protocol.REPORT, {"name": name, "phases": state.recorder.report()})
 
     def on_flush(environment, msg, **_kw) -> None:
