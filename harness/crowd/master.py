@@ -114,7 +114,9 @@ class Master:
                 f"{len(got)} of {want} crowd workers joined within {cfg['join_timeout_s']:g} s"
                 + (f" ({', '.join(got)})" if got else "")
             )
-        self.runner.start(cfg["users"], cfg["spawn_rate"])
+        # Locust's master ramps its users up inside start() (users / spawn_rate seconds):
+        # in a greenlet of its own, so that the deadline below holds
+        gevent.spawn(self.runner.start, cfg["users"], cfg["spawn_rate"])
 
         def settled() -> bool:
             return (

@@ -6,6 +6,7 @@ time)."""
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -123,3 +124,15 @@ def test_a_master_outside_the_lab_with_local_workers_is_one_clear_error(nbt_run)
     assert entry["verdict"] == "error"
     assert entry["reason"].startswith("[crowd] master_bind: local workers in lab hosts cannot "
                                       "reach a master outside the lab"), entry["reason"]
+
+
+def test_a_crowd_not_ready_in_time_is_one_clear_error_not_a_hang(nbt_run):
+    started = time.monotonic()
+    entry = nbt_run("rst", target="local",
+                    overrides={**FAST, **CROWD, "crowd.users": 400, "crowd.spawn_rate": 10,
+                               "crowd.join_timeout_s": 1})
+    # 400 users at 10 a second cannot all log on within 1 s (nor may the workers join)
+    assert entry["verdict"] == "error"
+    assert re.search(r"crowd: \d+ of (2 crowd workers joined|400 crowd users logged on) "
+                     r"within 1 s", entry["reason"]), entry["reason"]
+    assert time.monotonic() - started < 20
