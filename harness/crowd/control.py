@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -103,31 +104,30 @@ class Crowd:
             **kw,
         )
 
-    def start(self) -> dict:
-        """Start the master and the local workers; return the master's ``ready`` line once
-        every worker has joined and every user has logged on. HarnessError otherwise."""
-        spec, target = self.spec, self.target
-        bound = spec.master_host_port
-        error = placement_error(spec, target)
-        if error:
-            raise HarnessError(error)
+    def _place_master(self) -> tuple[str | None, str, int]:
+        """(network namespace, bind address, port) of the master: a lab host of its own
+        (port 5557 there), else loopback on a free port, or ``master_bind`` in the harness's
+        own namespace; ``master_addr`` is where the local workers reach it."""
+        bound = self.spec.master_host_port
         if bound:
-            master_ns, (bind_host, port) = None, bound
+            bind_host, port = bound
             self.master_addr = "127.0.0.1" if bind_host in ("*", "0.0.0.0") else bind_host
-        else:
-            master_ns = target.client_netns(MASTER_HOST)
-            bind_host = lab_addr(master_ns) if master_ns else "127.0.0.1"
-            port = DEFAULT_MASTER_PORT if master_ns else 0
-            if not port:  # no lab: a free port of loopback
-                import socket
+            return None, bind_host, port
+        netns = self.target.client_netns(MASTER_HOST)
+        if netns:
+            self.master_addr = lab_addr(netns)
+            return netns, self.master_addr, DEFAULT_MASTER_PORT
+        with socket.socket() as s:  # no lab: a free port of loopback
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.master_addr = "127.0.0.1"
+        return None, self.master_addr, port
 
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", 0))
-                    port = s.getsockname()[1]
-            self.master_addr = bind_host
-        ep = target.endpoint
+    def _config(self, bind_host: str, port: int) -> dict:
+        """What the master is told (its stdin's first line): never the password."""
+        spec, ep = self.spec, self.target.endpoint
         timeout_s = self.scenario.probe_timeout_s
-        cfg = {
+        return {
             "bind_host": bind_host,
             "bind_port": port,
             "expected_workers": spec.expected_workers,
@@ -154,34 +154,37 @@ class Crowd:
                 "op_interval_s": spec.op_interval_s,
             },
         }
+
+    def start(self) -> dict:
+        """Start the master and the local workers; return the master's ``ready`` line once
+        every worker has joined and every user has logged on. HarnessError otherwise."""
+        error = placement_error(self.spec, self.target)
+        if error:
+            raise HarnessError(error)
+        netns, bind_host, port = self._place_master()
         self.master = self._spawn(
             ["harness.crowd.master"],
-            master_ns,
+            netns,
             "crowd-master.log",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
         assert self.master.stdin is not None
-        self.master.stdin.write(json.dumps(cfg).encode() + b"\n")
+        self.master.stdin.write(json.dumps(self._config(bind_host, port)).encode() + b"\n")
         self.master.stdin.flush()
-        for i in range(spec.workers):
+        addr = f"[{self.master_addr}]" if ":" in self.master_addr else self.master_addr
+        for i in range(self.spec.workers):
             name = worker_host(i)
             self.workers.append(
                 self._spawn(
-                    [
-                        "harness.crowd.worker",
-                        "--master",
-                        f"{self.master_addr}:{port}",
-                        "--name",
-                        name,
-                    ],
-                    target.client_netns(name),
+                    ["harness.crowd.worker", "--master", f"{addr}:{port}", "--name", name],
+                    self.target.client_netns(name),
                     f"crowd-{name}.log",
-                    env={PASSWORD_ENV: ep.password},
+                    env={PASSWORD_ENV: self.target.endpoint.password},
                     stdout=subprocess.DEVNULL,
                 )
             )
-        return self._expect(protocol.READY, time.monotonic() + spec.join_timeout_s + 10.0)
+        return self._expect(protocol.READY, time.monotonic() + self.spec.join_timeout_s + 10.0)
 
     def _expect(self, event: str, deadline: float) -> dict:
         """The master's next line of ``event`` before ``deadline``; HarnessError with its
