@@ -62,19 +62,27 @@ def test_the_crowd_shows_the_replicas_stall(nbt_run):
     assert fault["errors"] > 0 or fault["max_us"] > 10 * base["p99_us"], (base, fault)
     assert any(v["probe"] == "crowd" and v["phase"] == "fault" for v in entry["violations"]), \
         entry["violations"]
+    assert crowd_children() == {}  # the master and the workers are gone with the run
 
 
-def crowd_worker_pid(name: str) -> int | None:
-    """The pid of this process's local crowd worker ``name``, if it runs."""
+def crowd_children() -> dict[int, list[bytes]]:
+    """pid -> argv of this process's crowd processes (master and local workers) running."""
+    found = {}
     for status in glob("/proc/[0-9]*/cmdline"):
         try:
             argv = Path(status).read_bytes().split(b"\0")
             ppid = int(Path(status).with_name("stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == os.getpid() and b"harness.crowd.worker" in argv and name.encode() in argv:
-            return int(Path(status).parent.name)
-    return None
+        if ppid == os.getpid() and any(a.startswith(b"harness.crowd.") for a in argv):
+            found[int(Path(status).parent.name)] = argv
+    return found
+
+
+def crowd_worker_pid(name: str) -> int | None:
+    """The pid of this process's local crowd worker ``name``, if it runs."""
+    return next((pid for pid, argv in crowd_children().items()
+                 if b"harness.crowd.worker" in argv and name.encode() in argv), None)
 
 
 def t0_of_this_run() -> float | None:
@@ -118,6 +126,7 @@ def test_a_worker_killed_in_the_fault_phase_is_named_and_the_run_ends_on_time(nb
     # last heard: its last status (every 0.5 s) before the kill, in the phase of that time
     assert killed["t_s"] - 1.0 <= lost[0]["at_s"] <= killed["t_s"], (lost, killed)
     assert lost[0]["phase"] == ("fault" if lost[0]["at_s"] >= fault_at_s else "baseline"), lost
+    assert crowd_children() == {}
 
 
 def test_a_master_outside_the_lab_with_local_workers_is_one_clear_error(nbt_run):
@@ -138,3 +147,4 @@ def test_a_crowd_not_ready_in_time_is_one_clear_error_not_a_hang(nbt_run):
     assert re.search(r"crowd: \d+ of (2 crowd workers joined|400 crowd users logged on) "
                      r"within 1 s", entry["reason"]), entry["reason"]
     assert time.monotonic() - started < 20
+    assert crowd_children() == {}
