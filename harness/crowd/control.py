@@ -11,7 +11,6 @@ namespace and binds that address for remote workers.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import select
@@ -35,13 +34,12 @@ MASTER_HOST = "crowdm"  # the lab host of the master (when it binds no address o
 CROWD_NICE = 10  # the crowd yields the CPU to the probes (real-time) and the canaries
 FLUSH_MARGIN_S = 3.0  # beyond a probe timeout, for the workers' histograms to arrive
 RESULT_MARGIN_S = 5.0  # beyond the flush, before the master counts as hung
-PR_SET_PDEATHSIG = 1
+# util-linux's setpriv sets the parent-death signal, which survives the execs that follow
+# (ip netns exec, nice): a crowd process is killed when the harness dies, whatever kills it
+# (set in the child by the harness itself, it would need a pre-exec hook, unsafe in a
+# process with threads)
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL"]
 QUIT_GRACE_S = 3.0  # after the result, for the workers' users to remove their files
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """The child is killed when the harness dies (a crowd never outlives its run)."""
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def worker_host(index: int) -> str:
@@ -90,7 +88,7 @@ class Crowd:
         self.finished = False  # the master gave its result (its workers are quitting)
 
     def _spawn(self, argv: list[str], netns: str | None, log_name: str, **kw) -> subprocess.Popen:
-        prefix = ["ip", "netns", "exec", netns] if netns else []
+        prefix = DIE_WITH_PARENT + (["ip", "netns", "exec", netns] if netns else [])
         log = open(self.events_dir / log_name, "wb")  # noqa: SIM115 closed in stop()
         self.logs.append(log)
         env = {k: v for k, v in os.environ.items() if k != PASSWORD_ENV}
@@ -100,7 +98,6 @@ class Crowd:
             stderr=log,
             env=env,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 only prctl, before exec
             **kw,
         )
 

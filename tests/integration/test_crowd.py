@@ -8,6 +8,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from glob import glob
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets.replica import DEFAULT_HOLD_S
-from tests.conftest import FAST
+from tests.conftest import FAST, wait_for
 from tests.support.cli import harness_cli
 
 pytestmark = pytest.mark.integration
@@ -148,3 +150,60 @@ def test_a_crowd_not_ready_in_time_is_one_clear_error_not_a_hang(nbt_run):
                      r"within 1 s", entry["reason"]), entry["reason"]
     assert time.monotonic() - started < 20
     assert crowd_children() == {}
+
+
+def test_the_crowd_dies_with_a_harness_killed_by_sigkill(tmp_path):
+    """No exit path of the harness's own can run under SIGKILL: its crowd (master and
+    workers, started through setpriv --pdeathsig) must die with it all the same. Killed
+    once the phases run (a master killed earlier dies anyway: its 'ready' meets a closed
+    pipe), with 5 s of baseline left, during which a master left alone would keep going."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "rst", "--target", "local", "--quiet",
+         "--report-dir", str(tmp_path),
+         *sets({**FAST, **CROWD, "crowd.users": 20, "phases.baseline_s": 6})],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def crowd_running() -> bool:
+        """The run's history says the crowd is ready and its phases have begun."""
+        for path in glob(f"/tmp/nbth-{proc.pid}-events-*/events-runner.jsonl"):
+            try:
+                if '"type":"crowd"' in Path(path).read_text():
+                    return True
+            except OSError:
+                pass
+        return False
+
+    try:
+        def crowd():
+            found = []
+            for path in glob("/proc/[0-9]*/cmdline"):
+                try:
+                    argv = Path(path).read_bytes().split(b"\0")
+                    stat = Path(path).with_name("stat").read_text().rsplit(")", 1)[1].split()
+                except (OSError, IndexError):
+                    continue
+                if int(stat[1]) == proc.pid and any(a.startswith(b"harness.crowd.") for a in argv):
+                    found.append(int(Path(path).parent.name))
+            return found
+
+        wait_for(crowd_running, "the crowd's phases", timeout_s=60)
+        pids = wait_for(lambda: (c := crowd()) and len(c) == 3 and c, "the crowd's processes")
+        time.sleep(1.0)
+        proc.kill()
+        proc.wait(5)
+
+        def alive(pid):
+            try:
+                return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+            except OSError:
+                return False
+
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.05)
+        assert not [p for p in pids if alive(p)], "the crowd outlived the harness"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        subprocess.run([sys.executable, "-m", "harness", "cleanup"], capture_output=True,
+                       timeout=60, check=False)
