@@ -27,6 +27,20 @@ def number(
     return value
 
 
+def table(value, name: str, known) -> dict:
+    """``value`` if it is a table (a dict) of ``known`` keys only; otherwise ValueError with
+    one line naming the table ``[name]`` (and, for unknown keys, the known ones)."""
+    if not isinstance(value, dict):
+        raise ValueError(f"[{name}] must be a table")
+    unknown = set(value) - set(known)
+    if unknown:
+        raise ValueError(
+            f"[{name}]: unknown key(s) {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+    return value
+
+
 def non_finite_path(value, path: str = "") -> str | None:
     """The dotted key of the first nan or inf anywhere in a nested dict/list, or None."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -95,6 +95,33 @@ class Bounds:
         }
 
 
+def errors_violation(probe: str, phase: str, errors: int, max_errors: int) -> dict:
+    """A phase with more failed operations than its bound allows."""
+    return {
+        "probe": probe,
+        "phase": phase,
+        "stat": "errors",
+        "observed_us": None,
+        "limit_us": None,
+        "observed": errors,
+        "limit": max_errors,
+    }
+
+
+def latency_violation(probe: str, phase: str, stat: str, row: dict, limit_us: float) -> dict:
+    """A phase row's ``stat`` (p99_us or max_us) over ``limit_us``."""
+    v = {
+        "probe": probe,
+        "phase": phase,
+        "stat": stat[:-3],
+        "observed_us": row[stat],
+        "limit_us": int(limit_us),
+    }
+    if stat == "p99_us" and row.get("p99_basis") == "max":
+        v["basis"] = "max"  # fewer than 100 samples: the max held to the p99 limit
+    return v
+
+
 def check_bounds(
     table: dict[str, dict[str, dict]],
     bounds: Bounds,
@@ -122,30 +149,12 @@ def check_bounds(
                 problems.append(f"{probe}: no samples in phase {phase}")
                 continue
             if row["errors"] > bound.max_errors:
-                violations.append(
-                    {
-                        "probe": probe,
-                        "phase": phase,
-                        "stat": "errors",
-                        "observed_us": None,
-                        "limit_us": None,
-                        "observed": row["errors"],
-                        "limit": bound.max_errors,
-                    }
-                )
-            for stat in ("p99_us", "max_us"):
-                observed = row[stat]
-                if observed is not None and observed > limits[stat]:
-                    v = {
-                        "probe": probe,
-                        "phase": phase,
-                        "stat": stat[:-3],
-                        "observed_us": observed,
-                        "limit_us": int(limits[stat]),
-                    }
-                    if stat == "p99_us" and row.get("p99_basis") == "max":
-                        v["basis"] = "max"  # fewer than 100 samples: the max held to the p99 limit
-                    violations.append(v)
+                violations.append(errors_violation(probe, phase, row["errors"], bound.max_errors))
+            violations.extend(
+                latency_violation(probe, phase, stat, row, limits[stat])
+                for stat in ("p99_us", "max_us")
+                if row[stat] is not None and row[stat] > limits[stat]
+            )
             excursion = check_excursions(
                 probe, phase, base, row, bound.excursion_margin_ms, bound.max_excursions
             )

@@ -11,14 +11,25 @@ own baseline: errors <= max_errors and p99 <= max(p99_floor_ms, p99_factor x bas
 from __future__ import annotations
 
 from collections import Counter
+from typing import Protocol
 
 from harness.checkers import histograms
+from harness.checkers.bounds import errors_violation, latency_violation
 from harness.results import ScenarioResult
-from harness.scenario.crowd import CrowdSpec
 from harness.schedule import JUDGED_PHASES, PHASES
 from harness.stats import p99_basis
 
 CROWD = "crowd"  # the probe name of the crowd's rows and violations
+
+
+class CrowdBounds(Protocol):
+    """The crowd's bounds, as a scenario's [crowd] table gives them
+    (harness.scenario.crowd.CrowdSpec)."""
+
+    @property
+    def max_errors(self) -> int: ...
+
+    def p99_limit_us(self, baseline_p99_us: float) -> float: ...
 
 
 def crowd_event(events: list[dict]) -> dict | None:
@@ -76,7 +87,7 @@ def crowd_rows(reports: dict[str, dict]) -> dict[str, dict]:
     return rows
 
 
-def check_crowd(rows: dict[str, dict], spec: CrowdSpec) -> tuple[list[dict], list[str]]:
+def check_crowd(rows: dict[str, dict], spec: CrowdBounds) -> tuple[list[dict], list[str]]:
     """Violations of the crowd's bounds, and problems that leave it unjudgeable."""
     violations: list[dict] = []
     problems: list[str] = []
@@ -90,28 +101,9 @@ def check_crowd(rows: dict[str, dict], spec: CrowdSpec) -> tuple[list[dict], lis
             problems.append(f"{CROWD}: no operations in phase {phase}")
             continue
         if row["errors"] > spec.max_errors:
-            violations.append(
-                {
-                    "probe": CROWD,
-                    "phase": phase,
-                    "stat": "errors",
-                    "observed_us": None,
-                    "limit_us": None,
-                    "observed": row["errors"],
-                    "limit": spec.max_errors,
-                }
-            )
+            violations.append(errors_violation(CROWD, phase, row["errors"], spec.max_errors))
         if row["p99_us"] is not None and row["p99_us"] > limit_us:
-            v = {
-                "probe": CROWD,
-                "phase": phase,
-                "stat": "p99",
-                "observed_us": row["p99_us"],
-                "limit_us": int(limit_us),
-            }
-            if row["p99_basis"] == "max":
-                v["basis"] = "max"
-            violations.append(v)
+            violations.append(latency_violation(CROWD, phase, "p99_us", row, limit_us))
     return violations, problems
 
 
@@ -126,7 +118,7 @@ def lost_lines(lost: list[dict]) -> list[str]:
     return out
 
 
-def judge(result: ScenarioResult, events: list[dict], spec: CrowdSpec | None) -> ScenarioResult:
+def judge(result: ScenarioResult, events: list[dict], spec: CrowdBounds | None) -> ScenarioResult:
     """The result with the crowd's rows (``extra.crowd``) and its verdict folded in: a lost
     worker or a crowd that never reported is an error (its figures are incomplete); a
     broken crowd bound fails a run that had passed. A skip stays a skip."""

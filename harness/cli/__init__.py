@@ -34,8 +34,8 @@ import traceback
 from pathlib import Path
 
 from harness.checkers.compare import Thresholds, compare_reports
-from harness.cli import crowd_worker
 from harness.cli.parser import build_parser
+from harness.crowd import command as crowd_worker
 from harness.errors import (
     EXIT_FAIL,
     EXIT_INFRA,

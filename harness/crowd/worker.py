@@ -22,8 +22,8 @@ monkey.patch_all()  # before anything else imports socket or threading
 import gevent  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
-from harness.cli.crowd_worker import parse  # noqa: E402
 from harness.crowd import protocol  # noqa: E402
+from harness.crowd.command import parse  # noqa: E402
 from harness.crowd.recorder import Recorder  # noqa: E402
 from harness.crowd.user import CrowdUser  # noqa: E402
 from harness.scenario.crowd import parse_host_port  # noqa: E402

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from harness.validate import number
+from harness.validate import number, table
 
 CROWD_OPS = ("echo", "open_close", "read", "write", "list")
 DEFAULT_MIX = {"echo": 4, "open_close": 2, "read": 2, "write": 1, "list": 1}
@@ -101,14 +101,7 @@ def crowd_from_dict(crowd_d) -> CrowdSpec | None:
     model adds the file it came from)."""
     if crowd_d is None or crowd_d == {}:
         return None
-    if not isinstance(crowd_d, dict):
-        raise ValueError("[crowd] must be a table")
-    unknown = set(crowd_d) - CROWD_KEYS
-    if unknown:
-        raise ValueError(
-            f"[crowd]: unknown key(s) {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(CROWD_KEYS))})"
-        )
+    table(crowd_d, "crowd", CROWD_KEYS)
     if "users" not in crowd_d:
         raise ValueError("[crowd] needs 'users' (how many SMB sessions the crowd runs)")
 

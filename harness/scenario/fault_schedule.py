@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass
 
 from harness.schedule import Phases
-from harness.validate import number
+from harness.validate import number, table
 
 SCHEDULE_KEYS = ("every_s", "count", "jitter_s", "seed", "modes", "drops")
 MAX_VICTIMS = 8
@@ -83,14 +83,7 @@ def victim_name(victim: int) -> str:
 def schedule_from_dict(d, known_modes, repeatable) -> FaultSchedule:
     """The [schedule] table. ``known_modes``: every drop mode; ``repeatable``: those a victim
     can act again (the others are refused by name). ValueError names the first problem."""
-    if not isinstance(d, dict):
-        raise ValueError("[schedule] must be a table")
-    unknown = set(d) - set(SCHEDULE_KEYS)
-    if unknown:
-        raise ValueError(
-            f"[schedule]: unknown key(s) {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(SCHEDULE_KEYS)})"
-        )
+    table(d, "schedule", SCHEDULE_KEYS)
     every_s = float(number(d.get("every_s", 1.0), "[schedule] every_s", 0, 3600, lo_open=True))
     count = int(number(d.get("count", 1), "[schedule] count", 1, MAX_DROPS, integer=True))
     jitter_s = float(number(d.get("jitter_s", 0.0), "[schedule] jitter_s", 0, 3600))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from harness.clients.holdings import HOLDINGS
 from harness.probes import PROBES as PROBE_KINDS
-from harness.validate import number
+from harness.validate import number, table
 
 VICTIM_KEYS = {"holds", "max_wait_s", "max_wait_s_by_target", "durable_timeout_ms", "max_answer_s"}
 
@@ -53,14 +53,7 @@ def victim_from_dict(victim_d, rates: dict) -> VictimSpec | None:
         if contended:
             raise ValueError(f"probe {contended[0]} needs a holding: set [victim] holds")
         return None
-    if not isinstance(victim_d, dict):
-        raise ValueError("[victim] must be a table")
-    unknown = set(victim_d) - VICTIM_KEYS
-    if unknown:
-        raise ValueError(
-            f"[victim]: unknown key(s) {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(VICTIM_KEYS))})"
-        )
+    table(victim_d, "victim", VICTIM_KEYS)
     holds = victim_d.get("holds")
     if not isinstance(holds, str):
         raise ValueError("[victim] needs 'holds' (a string)")
