@@ -3,8 +3,10 @@ the run for harness.checkers.waits:
 
 - ``TableSampler``: the server's own open, lock, oplock and lease tables (``smbstatus``, on
   servers the harness runs), the entries on the run's held file and the victim's, sampled
-  before the start, just after the drop and every ``SAMPLE_INTERVAL_S`` until the end of the
-  run (``server_tables`` events);
+  before the start, and then: in a run whose victim holds something (its time to access is
+  judged), just after the drop and every ``SAMPLE_INTERVAL_S`` until the end of the run; in
+  any other run once more after the end, so that it spawns no process while it measures
+  (``server_tables`` events);
 - ``record_breaks``: from the run's packet capture, every oplock or lease break the server
   sent the victim, with when its TCP and the victim acknowledged it (``victim_break``
   events, and one ``victim_breaks`` event saying whether there was a capture at all).
@@ -43,13 +45,16 @@ class TableSampler:
         drop_at_s: float,
         until_s: float,
         interval_s: float = SAMPLE_INTERVAL_S,
+        during: bool = True,
     ) -> None:
         self.target, self.log = target, log
         self.victim, self.held_file, self.own_mark = victim, held_file, own_mark
         self.drop_at_s, self.until_s, self.interval_s = drop_at_s, until_s, interval_s
+        self.during = during  # sample in the timed phases (else once more after the end)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nbth-tables", daemon=True)
         self._pids: list[str] | None = None
+        self._available = False  # the first sample came (the tool answers)
         self._before: tuple[float, dict | None] | None = None
 
     def before(self) -> TableSampler:
@@ -62,12 +67,13 @@ class TableSampler:
         return self
 
     def start(self) -> TableSampler:
-        """Write the first sample (``before`` it if not yet taken), then sample from just
-        after the drop to the end of the run in a thread."""
+        """Write the first sample (``before`` it if not yet taken), then (``during``) sample
+        from just after the drop to the end of the run in a thread."""
         if self._before is None:
             self.before()
         at, doc = self._before or (time.monotonic(), None)
-        if self._write("before", at - (self.log.t0 or at), doc):
+        self._available = self._write("before", at - (self.log.t0 or at), doc)
+        if self._available and self.during:
             start_without_signals(self._thread)
         return self
 
@@ -97,9 +103,12 @@ class TableSampler:
                 return
 
     def stop(self) -> None:
+        """End the sampling; without ``during``, take the one sample after the run's end."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(STOP_WAIT_S)
+        if not self.during and self._available:
+            self._write("end", self.log.now_s(), self.target.server_tables())
 
 
 def record_breaks(capture, victim: str | None, log: HistoryWriter) -> None:
@@ -149,6 +158,8 @@ def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> T
         return None
     holding = victim.ready.get("holding") or {}
     phases = scenario.phases
+    # only where a time to access is judged does a sample inside the timed phases tell more
+    # than the noise of the process it starts costs the other figures
     return TableSampler(
         target,
         log,
@@ -157,4 +168,5 @@ def sampler_for(scenario, target: Target, victim, drop, log: HistoryWriter) -> T
         f"-{victim.proc.pid}-",  # the victim's own files (harness.clients.scratch)
         phases.fault_start_s,
         phases.total_s,  # while the last operations may still wait
+        during=bool(holding),
     ).before()

@@ -35,9 +35,11 @@ def leftovers(pid: int) -> list[str]:
 START_HOOK = textwrap.dedent("""
     import os, signal, sys, time
     import harness.targets.local as local
-    # SIGINT as a terminal's child has it, even when this pytest runs with it ignored (a
-    # background job): an ignored SIGINT stays ignored by design (see harness.cli.main).
+    # SIGINT and SIGHUP as a terminal's child has them, even when this pytest runs with them
+    # ignored (a background job, or under nohup): an ignored SIGINT or SIGHUP stays ignored
+    # by design (see harness.cli.main).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     what = sys.argv[1]
     def interrupted_wait(self, endpoint):
         if what == "bug":

@@ -76,3 +76,17 @@ def test_a_server_without_tables_is_asked_once(tmp_path):
     assert target.calls == 1
     assert events(tmp_path / "e.jsonl") == [{**events(tmp_path / "e.jsonl")[0],
                                              "when": "before", "available": False}]
+
+
+def test_without_a_holding_the_sampler_starts_nothing_while_the_run_measures(tmp_path):
+    # its tool is a process: only before the start and after the end (test_no_spawn)
+    log = HistoryWriter(tmp_path / "e.jsonl", "runner", time.monotonic())
+    target = Tables(DOC)
+    sampler = TableSampler(target, log, None, None, None, 0.1, 0.4, interval_s=0.1, during=False)
+    sampler.start()
+    time.sleep(0.5)
+    assert target.calls == 1
+    sampler.stop()
+    log.close()
+    assert [e["when"] for e in events(tmp_path / "e.jsonl")] == ["before", "end"]
+    assert target.calls == 2
