@@ -237,6 +237,14 @@ def harness_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "harness", *args]
 
 
+
+def terminal_signals() -> None:
+    """In the run's child: SIGINT and SIGHUP as a terminal's child has them. Started in the
+    background (``&``, nohup) this script has them ignored, and the harness keeps an ignored
+    signal ignored by design: the run would exit 0 on its SIGINT, a wrong exit code."""
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
 def run_one(plan: Plan, work: Path, learned: dict[str, list[float]], docker: bool) -> Outcome:
     out = Outcome(plan)
     run_dir = work / f"run{plan.index:02d}"
@@ -248,7 +256,8 @@ def run_one(plan: Plan, work: Path, learned: dict[str, list[float]], docker: boo
         harness_cmd("run", plan.scenario, "--target", plan.target, "--quiet",
                     "--report-dir", str(run_dir), *sets),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-        start_new_session=True, cwd=Path(__file__).resolve().parents[2])
+        start_new_session=True, cwd=Path(__file__).resolve().parents[2],
+        preexec_fn=terminal_signals)
     pid = proc.pid
     watch = Watch(proc, run_dir, plan.scenario)
     spans = phase_spans()
