@@ -109,10 +109,9 @@ class ReplicaTarget(LocalSamba):
                 if self.lose_write_from
                 else f"; lose WRITE #{self.lose_write}"
             )
-        if self.grant_reclaim:
-            how += "; grant every durable reclaim"
+        grant = "; grant every durable reclaim" if self.grant_reclaim else ""
         return (
-            f"{self.name} ({how} for {self.hold_s:g}s) in front of "
+            f"{self.name} ({how} for {self.hold_s:g}s{grant}) in front of "
             f"{self._upstream.describe()}: {self.endpoint.describe()}"
             + (f" [{self.server_version()}]" if self.server_version() else "")
         )

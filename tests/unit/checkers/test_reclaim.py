@@ -50,12 +50,14 @@ def test_a_stale_reclaim_granted_after_a_conflicting_open_is_a_violation_naming_
     v = violations[0]
     assert v["probe"] == "reclaim" and v["phase"] == "recovery" and v["observed"] == "ok"
     assert "granted the stale durable reclaim (DH2C) 3.0 s after the drop" in v["detail"]
-    assert "h1 was granted a conflicting open at 3.51 s" in v["detail"]
+    assert "h1 was granted a conflicting open 0.51 s after it" in v["detail"]
     assert "STATUS_OBJECT_NAME_NOT_FOUND" in v["detail"]
-    assert summary["conflict"] == {"client": "h1", "granted_s": 3.51}
+    assert summary["conflict"] == {"client": "h1", "granted_s": 3.51, "after_drop_s": 0.51}
+    assert summary["read_back"] == "STATUS_FILE_CLOSED"  # shown, not judged
     assert summary["expected"] == "refused"
-    assert reclaim_line(summary).endswith("granted after a conflicting open (h1 at 3.51 s), "
-                                          "must be refused")
+    assert reclaim_line(summary) == (
+        "reclaim DH2C 3.0 s after the drop: granted after a conflicting open (h1, 0.51 s after "
+        "the drop), must be refused; read back STATUS_FILE_CLOSED")
 
 
 def test_a_stale_reclaim_refused_after_a_conflicting_open_passes():
@@ -65,7 +67,7 @@ def test_a_stale_reclaim_refused_after_a_conflicting_open_passes():
     assert summary["expected"] == "refused" and summary["status"] == "STATUS_OBJECT_NAME_NOT_FOUND"
     assert reclaim_line(summary) == (
         "reclaim DH2C 3.0 s after the drop: refused STATUS_OBJECT_NAME_NOT_FOUND after a "
-        "conflicting open (h1 at 3.51 s), as required")
+        "conflicting open (h1, 0.51 s after the drop), as required")
 
 
 def test_refused_opens_are_no_conflict_and_the_reclaim_must_then_succeed_and_read_back():
