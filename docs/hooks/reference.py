@@ -146,6 +146,8 @@ def drops() -> list[Entry]:
             facts.append(("needs", ", ".join(needs)))
         if cls.smb1_unsupported:
             facts.append(("not over nt1", cls.smb1_unsupported))
+        if cls.needs_holdings:
+            facts.append(("holdings", ", ".join(f"`{h}`" for h in cls.needs_holdings)))
         facts.append(("implementation", f"`{cls.__module__}:{cls.__name__}`"))
         out.append(Entry(mode, _doc(cls), tuple(facts)))
     return out

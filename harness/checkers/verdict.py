@@ -4,7 +4,8 @@ Order: the server lost or changed data it acknowledged (a read-back differed) ->
 whatever else broke; the run broke (a client could not start, no samples) -> ``error``; a bound was
 violated -> ``fail`` (a stall is a stall, whatever else happened); the drop left no
 server-side evidence, or began so late that the fault phase did not hold it -> ``error``
-(never ``pass``); otherwise ``pass``.
+(never ``pass``); otherwise ``pass``. A durable reclaim (the ``reclaim`` drop) is judged by
+harness.checkers.reclaim: a stale reclaim granted is a violation like a bound's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from harness.checkers.bounds import Bounds, check_bounds
 from harness.checkers.correlated import check_correlated, excursions
 from harness.checkers.drops import drop_problems, drops_summary
 from harness.checkers.ops import corrected_latency_us, host_stalls, operations, probe_table
+from harness.checkers.reclaim import reclaim_summary
 from harness.checkers.waits import explain
 from harness.checkers.writes import write_violations
 from harness.findings import DropResult, HostStalls, PhaseStats, Scratch, Violation
@@ -167,6 +169,9 @@ def verdict(
                 k: v for k, v in held.items() if k not in ("type", "process", "t_s")
             }
     violations = explain(violations, events, ops, drop.get("at_s") if drop else None)
+    reclaimed, reclaim_violations, reclaim_problems = reclaim_summary(events, ops)
+    violations += reclaim_violations  # a durable reclaim judged by [MS-SMB2]
+    problems += reclaim_problems
     run_errors = [e.get("error", "error") for e in events if e.get("type") == "error"]
     scratch = next((e for e in reversed(events) if e.get("type") == "scratch"), None)
     result = ScenarioResult(
@@ -187,7 +192,8 @@ def verdict(
         host_stalls=HostStalls(
             count=len(windows), worst_us=round(max((b - a for a, b in windows), default=0) * 1e6)
         ),
-        extra={} if access_result is None else {"access": access_result},
+        extra=({} if access_result is None else {"access": access_result})
+        | ({} if reclaimed is None else {"reclaim": reclaimed}),
     )
     each_drop = drops_summary(events)  # a run of several drops: each its own evidence
     if each_drop:

@@ -120,11 +120,43 @@ def _answered(exc: BaseException) -> bool:
     )
 
 
+class _SMB3OfClient(SMB3):
+    """impacket's SMB3 negotiating with a ClientGuid of our choosing (impacket draws a random
+    one in __init__, just before it negotiates): a durable v2 handle is reclaimed only by the
+    client that opened it ([MS-SMB2] 3.3.5.9.12: Open.ClientGuid)."""
+
+    client_guid: str | bytes = ""
+
+    def negotiateSession(self, preferredDialect=None, negSessionResponse=None):
+        self.ClientGuid = self.client_guid
+        return super().negotiateSession(preferredDialect, negSessionResponse)
+
+
 def _negotiate(
-    endpoint: Endpoint, client_name: str, timeout_s: float, dialect: str | None, port: int
+    endpoint: Endpoint,
+    client_name: str,
+    timeout_s: float,
+    dialect: str | None,
+    port: int,
+    client_guid: str | bytes | None = None,
 ) -> SMBConnection:
     """impacket's SMBConnection, negotiated. ``dialect`` None or ``any``: every SMB 2/3
-    dialect in one SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too)."""
+    dialect in one SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too).
+    ``client_guid``: the SMB2 NEGOTIATE's ClientGuid (else impacket's random one)."""
+    if client_guid is not None:
+        smb3 = type("SMB3OfClient", (_SMB3OfClient,), {"client_guid": client_guid})
+        exact = dialect is not None and dialects.exact(dialect) != dialects.ANY
+        return SMBConnection(
+            existingConnection=smb3(
+                endpoint.netbios_name,
+                endpoint.host,
+                client_name[:15].upper(),
+                nmb.TYPE_SERVER,
+                port,
+                timeout_s,
+                preferredDialect=DIALECTS[dialect] if exact and dialect else None,
+            )
+        )
     if dialect is not None and dialects.exact(dialect) != dialects.ANY:
         return SMBConnection(
             remoteName=endpoint.netbios_name,
@@ -152,12 +184,14 @@ def connect(
     dialect: str | None,
     transport: str,
     encrypt: bool = False,
+    client_guid: str | bytes | None = None,
 ) -> tuple[SMBConnection, str]:
     """Connect and negotiate (no login): the connection and the dialect negotiated.
     NotOffered (one line) when the server answers the NEGOTIATE without the dialect asked
     for, or offers SMB1 without extended security; InfraError on a network error.
     ``encrypt``: let impacket encrypt an SMB 3.x session (else only when the server demands
-    it: see open_session)."""
+    it: see open_session). ``client_guid``: the ClientGuid to negotiate with (SMB 2/3 only:
+    a reconnect as the same client)."""
     if dialect is not None and dialects.exact(dialect) == dialects.ANY:
         dialect = None  # the server picks
     port = transport_port(endpoint, transport)
@@ -165,7 +199,7 @@ def connect(
     how += f", SMB {dialects.exact(dialect)})" if dialect else ")"
     try:
         with _session_request(transport == "nbt", port):
-            conn = _negotiate(endpoint, client_name, timeout_s, dialect, port)
+            conn = _negotiate(endpoint, client_name, timeout_s, dialect, port, client_guid)
     except Exception as exc:  # noqa: BLE001 impacket raises assorted types; one line
         error = NotOffered if _answered(exc) else InfraError
         raise error(f"connect to {how} failed: {describe_error(exc, endpoint)}") from None

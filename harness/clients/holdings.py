@@ -87,6 +87,17 @@ DIALECT_RANK = {
 }
 
 
+@dataclass(frozen=True)
+class HeldOpen:
+    """The open a holding left on the victim's session (``Session.held``): what a drop that
+    reclaims it needs (harness.drops.reclaim)."""
+
+    holds: str
+    file: str
+    file_id: bytes  # 16 bytes: FileId.Persistent, FileId.Volatile
+    create_guid: bytes = b""  # durable_v2: the CreateGuid of its DH2Q
+
+
 class NotGranted(ValueError):
     """The server granted less than the holding asked for (a lower oplock, no lease, no
     durable context): the victim cannot hold what the scenario says."""
@@ -117,7 +128,7 @@ def held_file_name(owner_pid: int, run_tag: str = "", victim: int = 1) -> str:
     return f"nbth-held-{owner_pid}{'-' + tag if tag else ''}{own}.dat"
 
 
-def _raw_create(
+def raw_create(
     session,
     name: str,
     access: int,
@@ -171,12 +182,13 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
     session.conn.closeFile(session.tree_id, fid)
     rw, disposition = GENERIC_READ | GENERIC_WRITE, 1  # FILE_OPEN
     smb3 = session.smb._Connection["Dialect"] >= 0x300
-    key = os.urandom(16)
+    key, create_guid = os.urandom(16), os.urandom(16)
     if holds == "byte_range_lock":
-        r = _raw_create(
+        r = raw_create(
             session, name, rw, FILE_SHARE_READ | FILE_SHARE_WRITE, disposition, OPLOCK_NONE
         )
         lock(session, struct.pack("<QQ", *r["file_id"]), 0, LOCKED_BYTES)  # exclusive, no wait
+        session.held = HeldOpen(holds, name, struct.pack("<QQ", *r["file_id"]))
         return {"holds": holds, "file": name, "locked": [0, LOCKED_BYTES]}
     oplock, contexts = {
         "batch_oplock": (OPLOCK_BATCH, []),
@@ -184,9 +196,9 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
         "lease_rwh": (OPLOCK_LEASE, [lease_v2(key) if smb3 else lease_v1(key)]),
         "deny_write": (OPLOCK_NONE, []),
         "durable_v1": (OPLOCK_BATCH, [durable_v1()]),
-        "durable_v2": (OPLOCK_BATCH, [durable_v2(os.urandom(16), durable_timeout_ms)]),
+        "durable_v2": (OPLOCK_BATCH, [durable_v2(create_guid, durable_timeout_ms)]),
     }[holds]
-    r = _raw_create(session, name, rw, FILE_SHARE_READ, disposition, oplock, chain(contexts))
+    r = raw_create(session, name, rw, FILE_SHARE_READ, disposition, oplock, chain(contexts))
     granted = {
         "holds": holds,
         "file": name,
@@ -215,4 +227,10 @@ def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:
             )
     if holds == "durable_v2":
         granted["durable_timeout_ms"] = struct.unpack_from("<I", r["contexts"]["DH2Q"])[0]
+    session.held = HeldOpen(
+        holds,
+        name,
+        struct.pack("<QQ", *r["file_id"]),
+        create_guid if holds == "durable_v2" else b"",
+    )
     return granted

@@ -61,6 +61,7 @@ class Session:
     dialect: str = ""  # negotiated, a name of harness.dialects ('3.1.1', 'nt1')
     transport: str = dialects.DEFAULT_TRANSPORT
     port: int = 139
+    held: object = None  # the open a holding left (harness.clients.holdings.HeldOpen)
 
     @property
     def is_smb1(self) -> bool:

@@ -1,7 +1,8 @@
 """SMB operations on an established session that impacket lacks or gets wrong, for probes and
 drops to share: open-and-close of a file, byte-range lock and unlock (SMB2 LOCK, [MS-SMB2]
 2.2.26; SMB1 LOCKING_ANDX, [MS-CIFS] 2.2.4.32), FLUSH (SMB2 FLUSH, [MS-SMB2] 2.2.17; SMB1
-SMB_COM_FLUSH, [MS-CIFS] 2.2.4.6, which impacket lacks). Every call waits at most the
+SMB_COM_FLUSH, [MS-CIFS] 2.2.4.6, which impacket lacks), and SMB2 WRITE, READ and CLOSE of a
+handle impacket did not open. Every call waits at most the
 session's timeout (impacket's socket timeout) and raises on a status other than success.
 """
 
@@ -20,7 +21,15 @@ from impacket.smb3structs import (
     FILE_SHARE_WRITE,
     GENERIC_READ,
     GENERIC_WRITE,
+    SMB2_CLOSE,
     SMB2_LOCK,
+    SMB2_READ,
+    SMB2_WRITE,
+    SMB2Close,
+    SMB2Read,
+    SMB2Read_Response,
+    SMB2Write,
+    SMB2Write_Response,
 )
 from impacket.smbconnection import SessionError
 
@@ -153,3 +162,47 @@ def flush(session, file_id) -> None:
     command["Parameters"] = flush_parameters(file_id)
     command["Data"] = b""
     _smb1_call(session, command, SMB_COM_FLUSH)
+
+
+def _smb2_call(session, command: int, body):
+    """One SMB2 request on the session's tree, answered; raises smb3.SessionError on any
+    status but success."""
+    dialect = session.smb
+    packet = session.smb2_packet(command)
+    packet["Data"] = body
+    answer = dialect.recvSMB(dialect.sendSMB(packet))
+    if answer["Status"] != STATUS_SUCCESS:
+        raise smb3.SessionError(answer["Status"], answer)
+    return answer
+
+
+# impacket's own read/write/close refuse a FileId it did not open itself (its OpenTable): the
+# ones below take any, such as a handle holdings.raw_create opened or reclaimed.
+def smb2_write(session, file_id: bytes, data: bytes, offset: int) -> int:
+    """One SMB2 WRITE ([MS-SMB2] 2.2.21) of ``data`` (within the server's MaxWriteSize);
+    the byte count the server acknowledged."""
+    write = SMB2Write()
+    write["FileID"] = file_id
+    write["Length"] = len(data)
+    write["Offset"] = offset
+    write["WriteChannelInfoOffset"] = 0
+    write["Buffer"] = data
+    return SMB2Write_Response(_smb2_call(session, SMB2_WRITE, write)["Data"])["Count"]
+
+
+def smb2_read(session, file_id: bytes, offset: int, length: int) -> bytes:
+    """One SMB2 READ ([MS-SMB2] 2.2.19) of at most ``length`` bytes (64 KiB or less)."""
+    read = SMB2Read()
+    read["Padding"] = 0x50
+    read["FileID"] = file_id
+    read["Length"] = length
+    read["Offset"] = offset
+    return bytes(SMB2Read_Response(_smb2_call(session, SMB2_READ, read)["Data"])["Buffer"])
+
+
+def smb2_close(session, file_id: bytes) -> None:
+    """SMB2 CLOSE ([MS-SMB2] 2.2.15) of the handle."""
+    close = SMB2Close()
+    close["Flags"] = 0
+    close["FileID"] = file_id
+    _smb2_call(session, SMB2_CLOSE, close)

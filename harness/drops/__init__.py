@@ -15,6 +15,7 @@ from harness.drops.late_ack import LateAck
 from harness.drops.netem import Netem
 from harness.drops.partition import Partition
 from harness.drops.pause import Pause
+from harness.drops.reclaim import Reclaim
 from harness.drops.rst import Rst
 from harness.drops.stall import Stall
 
@@ -34,6 +35,7 @@ DROPS: dict[str, type[Drop]] = {
         IgnoreBreaks,
         LateAck,
         HalfLogon,
+        Reclaim,
     )
 }
 

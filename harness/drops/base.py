@@ -30,6 +30,9 @@ class Drop:
     # The victim process lives on after act() and release() and can log on again: the drop
     # can repeat on a fault schedule (harness.scenario.fault_schedule).
     repeatable = False
+    # The holdings ([victim] holds) this drop acts on; empty: any, or none (see
+    # harness.scenario.unsupported).
+    needs_holdings: tuple[str, ...] = ()
     fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
     victim_events_path: str | None = None  # set by the runner before evidence: the victim's history
 

@@ -59,12 +59,13 @@ def write_request_length(request: bytes) -> int:
     return struct.unpack_from("<I", request, HEADER_BYTES + 4)[0]
 
 
-def fake_write_response(request: bytes) -> bytes:
-    """A successful SMB2 WRITE response ([MS-SMB2] 2.2.22) to ``request``, as if the server
-    had written all of it: same MessageId, TreeId, SessionId and credit charge, one credit
-    granted, unsigned, Count = the request's Length. (For the replica's lost-write control:
-    impacket does not verify the signatures of responses.)"""
-    length = write_request_length(request)
+def success_response_header(request: bytes, command: int) -> bytes:
+    """The SMB2 header of a successful response to ``request`` (its header and more): same
+    MessageId, TreeId, SessionId and credit charge, at least one credit granted, unsigned.
+    (For the answers the replica gives itself: impacket does not verify the signatures of
+    responses.)"""
+    if len(request) < HEADER_BYTES:
+        raise SMB2Error(f"{len(request)} bytes: shorter than an SMB2 header")
     (
         _proto,
         _size,
@@ -80,12 +81,12 @@ def fake_write_response(request: bytes) -> bytes:
         session_id,
         _sig,
     ) = _HEADER.unpack_from(request)
-    header = _HEADER.pack(
+    return _HEADER.pack(
         PROTOCOL_ID,
         HEADER_BYTES,
         charge,
         STATUS_SUCCESS,
-        SMB2_WRITE,
+        command,
         max(1, charge),
         SMB2_FLAGS_SERVER_TO_REDIR,
         0,
@@ -95,4 +96,12 @@ def fake_write_response(request: bytes) -> bytes:
         session_id,
         bytes(16),
     )
+
+
+def fake_write_response(request: bytes) -> bytes:
+    """A successful SMB2 WRITE response ([MS-SMB2] 2.2.22) to ``request``, as if the server
+    had written all of it (success_response_header's header), Count = the request's Length.
+    (For the replica's lost-write control.)"""
+    length = write_request_length(request)
+    header = success_response_header(request, SMB2_WRITE)
     return header + _WRITE_RESPONSE.pack(17, 0, length, 0, 0, 0) + b"\x00"

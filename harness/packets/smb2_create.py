@@ -1,5 +1,7 @@
 """SMB2 CREATE contexts, the CREATE response and the LOCK request body: what a victim needs to
-hold a lease, a durable handle or a byte-range lock ([MS-SMB2] 2.2.13.2, 2.2.14, 2.2.26). Pure.
+hold a lease, a durable handle or a byte-range lock, and to reclaim a durable handle
+([MS-SMB2] 2.2.13.2, 2.2.14, 2.2.26); and what the replica needs to spot a reclaim and grant
+it itself. Pure.
 
 A create context is Next(4) NameOffset(2) NameLength(2) Reserved(2) DataOffset(2)
 DataLength(4), the 4-byte name, padding to 8, the data; contexts are chained by ``Next``
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from harness.packets.smb2 import HEADER_BYTES, SMB2Error
+from harness.packets.smb2 import HEADER_BYTES, SMB2Error, success_response_header
 
 LEASE_READ = 0x01  # SMB2_LEASE_READ_CACHING ([MS-SMB2] 2.2.13.2.8)
 LEASE_HANDLE = 0x02
@@ -147,3 +149,76 @@ def lock_request(file_id: bytes, locks: list[tuple[int, int, int]], sequence: in
     return body + b"".join(
         struct.pack("<QQII", off, length, flags, 0) for off, length, flags in locks
     )
+
+
+def durable_v1_reconnect(file_id: bytes) -> bytes:
+    """SMB2_CREATE_DURABLE_HANDLE_RECONNECT ("DHnC": the FileId of the open to reclaim,
+    [MS-SMB2] 2.2.13.2.4)."""
+    if len(file_id) != 16:
+        raise ValueError("a file id is 16 bytes")
+    return create_context(b"DHnC", file_id)
+
+
+def durable_v2_reconnect(file_id: bytes, create_guid: bytes, persistent: bool = False) -> bytes:
+    """SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 ("DH2C": FileId, the CreateGuid the open was
+    made with, Flags; [MS-SMB2] 2.2.13.2.12)."""
+    if len(file_id) != 16 or len(create_guid) != 16:
+        raise ValueError("a file id and a create GUID are 16 bytes each")
+    flags = DH2_FLAG_PERSISTENT if persistent else 0
+    return create_context(b"DH2C", file_id + create_guid + struct.pack("<I", flags))
+
+
+RECONNECT_CONTEXTS = ("DHnC", "DH2C")
+# StructureSize 57 ... NameOffset, NameLength, CreateContextsOffset, CreateContextsLength
+_CREATE_REQUEST_CONTEXTS = struct.Struct("<HHII")
+_CREATE_REQUEST_CONTEXTS_AT = 44  # within the request body
+
+
+def create_request_contexts(message: bytes) -> dict[str, bytes]:
+    """{name: data} of the create contexts of an SMB2 CREATE request (``message``: its SMB2
+    header and body; the contexts' offset counts from the header). SMB2Error when it is no
+    CREATE request or its contexts run outside it."""
+    body = HEADER_BYTES + _CREATE_REQUEST_CONTEXTS_AT
+    if len(message) < body + _CREATE_REQUEST_CONTEXTS.size or message[:4] != b"\xfeSMB":
+        raise SMB2Error(f"{len(message)} bytes: no SMB2 CREATE request")
+    if struct.unpack_from("<H", message, 12)[0] != SMB2_CREATE:
+        raise SMB2Error("not an SMB2 CREATE request")
+    _name_off, _name_len, ctx_off, ctx_len = _CREATE_REQUEST_CONTEXTS.unpack_from(message, body)
+    if not ctx_len:
+        return {}
+    if ctx_off < body + _CREATE_REQUEST_CONTEXTS.size or ctx_off + ctx_len > len(message):
+        raise SMB2Error("CREATE request contexts outside the message")
+    return parse_contexts(message[ctx_off : ctx_off + ctx_len])
+
+
+def durable_reconnect(message: bytes) -> tuple[str, bytes] | None:
+    """(``DHnC`` or ``DH2C``, the FileId it reclaims) when ``message`` is an SMB2 CREATE that
+    reconnects a durable handle; None for any other message (or one that does not parse)."""
+    try:
+        contexts = create_request_contexts(message)
+    except SMB2Error:
+        return None
+    for name in RECONNECT_CONTEXTS:
+        data = contexts.get(name, b"")
+        if len(data) >= 16:
+            return name, data[:16]
+    return None
+
+
+FILE_OPENED = 0x00000001  # CreateAction ([MS-SMB2] 2.2.14)
+SMB2_CREATE = 0x0005
+
+
+def granted_create_response(request: bytes, file_id: bytes) -> bytes:
+    """A successful SMB2 CREATE response ([MS-SMB2] 2.2.14) to ``request``, as if the server
+    had opened the file: ``file_id``, the oplock level asked for, FILE_OPENED, no create
+    contexts; the header as success_response_header makes it (unsigned)."""
+    if len(file_id) != 16:
+        raise ValueError("a file id is 16 bytes")
+    if len(request) < HEADER_BYTES + 4:
+        raise SMB2Error("no SMB2 CREATE request")
+    oplock = request[HEADER_BYTES + 3]  # RequestedOplockLevel
+    body = _CREATE_RESPONSE.pack(
+        89, oplock, 0, FILE_OPENED, 0, 0, 0, 0, 0, 0, 0x80, 0, file_id, 0, 0
+    )
+    return success_response_header(request, SMB2_CREATE) + body + b"\x00"

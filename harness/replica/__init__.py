@@ -37,6 +37,10 @@ several responses cannot go below zero.
 and every name-service answer is delayed by ``degrade_ms`` (an SMB round trip gains about
 2 x degrade_ms, an NBSTAT round trip 1 x degrade_ms).
 
+Requests the relay answers itself, never forwarded (harness.replica.answer): ``lose_write``
+N (the Nth WRITE acknowledged and lost) and ``grant_reclaim`` (every durable reconnect, DHnC or
+DH2C, granted: a server that lets a stale reclaim succeed).
+
 Events, one JSON object per line (to ``log_path``, else stderr; ``listening`` also on stdout)::
 
     {"t_monotonic": ..., "event": "listening", "listen": ..., "nbt_port": ..., ...}
@@ -44,6 +48,7 @@ Events, one JSON object per line (to ``log_path``, else stderr; ``listening`` al
      "reason": "reset"|"timeout"|"frame_timeout"|"close_outstanding",
      "action": "freeze"|"degrade"|"ignored", ...}
     {"t_monotonic": ..., "event": "recover", "action": "freeze"|"degrade", "held_s": ..., ...}
+    {"t_monotonic": ..., "event": "granted_reclaim", "peer": "ip:port", "handle": "DH2C", ...}
 
 ``t_monotonic`` is CLOCK_MONOTONIC (``time.monotonic()``), comparable across processes on one
 machine, network namespaces included.

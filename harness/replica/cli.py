@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --lose-write N: count only connections from this client address, and lose "
         "the Nth WRITE of each of them (e.g. the victim's lab host)",
     )
+    p.add_argument(
+        "--grant-reclaim",
+        action="store_true",
+        help="answer every durable reconnect (an SMB2 CREATE with DHnC or DH2C) with success "
+        "from the relay, never forwarded: a server that grants a stale reclaim (a control)",
+    )
     p.add_argument("--nbt-port", type=int, default=139, metavar="P")
     p.add_argument("--smb-port", type=int, default=445, metavar="P")
     p.add_argument("--ns-port", type=int, default=137, metavar="P")
@@ -167,6 +173,7 @@ def config_from_args(argv: list[str] | None = None) -> ReplicaConfig:
         holds=args.hold,
         lose_write=args.lose_write,
         lose_write_from=args.lose_write_from,
+        grant_reclaim=args.grant_reclaim,
         user_timeout_ms=args.user_timeout_ms,
         frame_timeout_s=args.frame_timeout_s,
         log_path=args.log,

@@ -67,6 +67,9 @@ class ReplicaConfig:
     lose_write: int = 0  # > 0: the Nth WRITE is acknowledged by the relay, never forwarded
     # an IP address: count only connections from that host, the Nth WRITE of each
     lose_write_from: str | None = None
+    # every durable reconnect (DHnC, DH2C) answered with success by the relay, never forwarded
+    # (harness.replica.answer): a server that grants a stale reclaim
+    grant_reclaim: bool = False
     user_timeout_ms: int = 3000  # TCP_USER_TIMEOUT on client sockets; 0 leaves the default
     frame_timeout_s: float = 1.0
     log_path: str | None = None
@@ -114,6 +117,10 @@ class ReplicaConfig:
                 raise BadInput("lose_write_from needs lose_write (which write to lose)")
         if self.lose_write and self.holds != "all":
             raise BadInput(f"lose_write and a {self.holds} hold cannot be combined")
+        if not isinstance(self.grant_reclaim, bool):
+            raise BadInput(f"grant_reclaim must be true or false, got {self.grant_reclaim!r}")
+        if self.grant_reclaim and self.holds != "all":
+            raise BadInput(f"grant_reclaim and a {self.holds} hold cannot be combined")
         _check_number("hold_s", self.hold_s, 0.0)
         _check_number("degrade_ms", self.degrade_ms, 0.0)
         _check_number("frame_timeout_s", self.frame_timeout_s, 0.0, strict=True)

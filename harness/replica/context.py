@@ -1,5 +1,5 @@
 """What the relay's parts (pipes, client sessions, the name service) may ask of the relay:
-its loop, settings and hold policy, and three notifications. A Protocol, so the parts depend
+its loop, settings and hold policy, and its notifications. A Protocol, so the parts depend
 on this page and not on the relay that composes them."""
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ class RelayContext(Protocol):
         self, session: Any, request: bytes, offset: int, length: int, nth: int
     ) -> None:
         """The relay acknowledged a WRITE itself and dropped it (the ``nth`` it counted)."""
+
+    def note_granted_reclaim(self, session: Any, handle: str, file_id: bytes) -> None:
+        """The relay granted a durable reconnect (``handle``: DHnC, DH2C) itself."""
 
     def note_held(self, pipe: Any, item: Any) -> None:
         """``pipe`` has items waiting for the end of a freeze (``item``: the newest)."""

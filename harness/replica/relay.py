@@ -125,6 +125,7 @@ class Relay:
                 "holds": cfg.holds,
                 "lose_write": cfg.lose_write,
                 "lose_write_from": cfg.lose_write_from,
+                "grant_reclaim": cfg.grant_reclaim,
                 "user_timeout_ms": cfg.user_timeout_ms,
                 "frame_timeout_s": cfg.frame_timeout_s,
             }
@@ -200,6 +201,17 @@ class Relay:
                 "offset": offset,
                 "length": length,
                 "smb": 1 if request[:4] == b"\xffSMB" else 2,
+            }
+        )
+
+    def note_granted_reclaim(self, session: ClientSession, handle: str, file_id: bytes) -> None:
+        self.emit(
+            {
+                "t_monotonic": time.monotonic(),
+                "event": "granted_reclaim",
+                "peer": session.peer,
+                "handle": handle,
+                "file_id": file_id.hex(),
             }
         )
 

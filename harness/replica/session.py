@@ -9,10 +9,10 @@ import socket
 from typing import Any
 
 from harness.packets.nbt import SESSION_MESSAGE
+from harness.replica.answer import answering, store_and_forward
 from harness.replica.context import RelayContext
 from harness.replica.framing import FrameTracker, smb_message_kind
 from harness.replica.logon import LogonWatch
-from harness.replica.lose import lost_write_answer, write_kind
 from harness.replica.pipe import ABORT, EOF, Pipe, abort_with_reset, format_addr
 from harness.replica.triggers import Ending, ending_of, loss_reason, outstanding_after
 from harness.replica.upstream import UpstreamSide
@@ -50,7 +50,7 @@ class ClientSession(asyncio.Protocol):
         self.connecting: socket.socket | None = None  # upstream socket until connected
         self.connect_timer: asyncio.TimerHandle | None = None
         self.connect_task: asyncio.Task[Any] | None = None
-        self.unsent = b""  # lose_write armed: the start of an incomplete frame, not sent yet
+        self.unsent = b""  # answering: the start of an incomplete frame, not sent yet
         self.logon = LogonWatch(relay.loop, relay.config.frame_timeout_s, self._half_logon)
 
     # --- client side (asyncio.Protocol of the accepted socket) -----------------------------
@@ -144,16 +144,16 @@ class ClientSession(asyncio.Protocol):
             self.relay.loop.remove_writer(sock.fileno())
             sock.close()
 
-    def _losing(self) -> bool:
-        """lose_write is armed on this connection (see harness.replica.lose)."""
-        return self.relay.write_loss.armed(self, self.peer_host)
+    def _answering(self) -> bool:
+        """The relay may answer a request of this connection itself (harness.replica.answer)."""
+        return answering(self)
 
     def data_received(self, data: bytes) -> None:
         frames = self.client_frames.feed(data)
-        if self.unsent or self._losing():
+        if self.unsent or self._answering():
             self._count_frames(frames)
             self._note_incomplete()
-            self._store_and_forward(data, frames)
+            store_and_forward(self, data, frames)
             return
         hold = self.relay.hold
         if hold.holding_creates and not self.up.blocked:
@@ -171,44 +171,6 @@ class ClientSession(asyncio.Protocol):
             self._count_frames(frames)
         self._note_incomplete()
         self.up.push(data)
-
-    def _store_and_forward(self, data: bytes, frames) -> None:
-        """lose_write armed: only whole frames go upstream, so one WRITE (SMB2 WRITE, SMB1
-        WRITE_ANDX) can be taken out whole and answered here. Once it is lost, what is left
-        goes."""
-        relay = self.relay
-        buf, base = self.unsent + data, len(self.unsent)
-        if not self._losing() or self.client_frames.opaque:
-            self.unsent = b""
-            self.up.push(buf)
-            return
-        sent = 0
-        for frame, chunk_end in zip(frames, self.client_frames.ends, strict=True):
-            end = base + chunk_end
-            if frame.packet_type != SESSION_MESSAGE or self.server_frames.incomplete:
-                continue  # a fake answer must not split a frame of the server's
-            kind = write_kind(frame.head)
-            if kind is None:
-                continue
-            start = end - frame.length
-            request = buf[start:end]
-            nth = relay.write_loss.count(self, self.peer_host)
-            if nth is None:
-                continue
-            if start - 4 > sent:
-                self.up.push(buf[sent : start - 4])
-            sent = end
-            self.outstanding = max(0, self.outstanding - 1)
-            answer, offset, length = lost_write_answer(request, kind)
-            self.down.push(answer)
-            relay.note_lost_write(self, request, offset, length, nth)
-        complete = (self.client_frames.ends[-1] + base) if frames else sent
-        if complete > sent:
-            self.up.push(buf[sent:complete])
-        self.unsent = buf[max(complete, sent) :]
-        if self.unsent and not self._losing():
-            self.up.push(self.unsent)
-            self.unsent = b""
 
     def _count_frames(self, frames) -> None:
         for frame in frames:

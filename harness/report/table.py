@@ -4,6 +4,7 @@ the results (harness.results)."""
 from __future__ import annotations
 
 from harness.checkers.access import access_line
+from harness.checkers.reclaim import reclaim_line
 from harness.errors import EXIT_FAIL, EXIT_INFRA, EXIT_PASS
 from harness.report.crowd import crowd_lines
 from harness.report.drops import drops_lines
@@ -82,6 +83,9 @@ def render_table(entry: ScenarioResult) -> str:
     access = entry.extra.get("access")
     if access:  # a contended probe's time-to-access and status sequence
         lines.append("   " + access_line(access))
+    reclaimed = entry.extra.get("reclaim")
+    if isinstance(reclaimed, dict):  # a durable reclaim and what [MS-SMB2] expects of it
+        lines.append("   " + reclaim_line(reclaimed))
     few = False
     if entry.probes:
         lines.append(

@@ -63,3 +63,18 @@ def _holding_needs_its_dialect(scenario: Any) -> str | None:
         return None
     why = holding_problem(scenario.victim.holds, scenario.dialect)
     return why and f"[victim] {why}"
+
+
+@unsupported_check
+def _drop_needs_its_holding(scenario: Any) -> str | None:
+    """A drop that acts on what the victim holds (reclaim: a durable handle) without it."""
+    if scenario.drop is None:
+        return None
+    need = DROPS[scenario.drop.mode].needs_holdings
+    holds = scenario.victim.holds if scenario.victim else None
+    if need and holds not in need:
+        return (
+            f"drop {scenario.drop.mode} needs [victim] holds = one of {', '.join(need)}"
+            f" (the scenario's: {holds or 'none'})"
+        )
+    return None

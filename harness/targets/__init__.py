@@ -60,9 +60,10 @@ TARGETS: dict[str, TargetKind] = {
             tuple(REPLICA_TRIGGERS),
             "any",
             variant_in_label=True,
-            spelling="replica[:TRIGGER][,hold=create|logon|lock][,lose_write=N[,lose_write_from=victim]]",
+            spelling="replica[:TRIGGER][,hold=create|logon|lock][,lose_write=N[,lose_write_from=victim]]"
+            "[,reclaim=grant]",
             variant_name="trigger",
-            options=("hold", "lose_write", "lose_write_from"),
+            options=("hold", "lose_write", "lose_write_from", "reclaim"),
         ),
         TargetKind(
             "docker",

@@ -50,6 +50,7 @@ class ReplicaTarget(LocalSamba):
         hold: str = "all",
         lose_write: int | str = 0,
         lose_write_from: str | None = None,
+        reclaim: str | None = None,
     ) -> None:
         super().__init__()
         self.trigger = trigger
@@ -79,11 +80,17 @@ class ReplicaTarget(LocalSamba):
             raise BadInput(
                 f"replica: hold={hold} holds requests; it cannot also degrade (--degrade-ms)"
             )
+        if reclaim not in (None, "grant"):
+            raise BadInput(f"replica reclaim={reclaim!r}: expected grant")
+        self.grant_reclaim = reclaim == "grant"
+        if self.grant_reclaim and hold != "all":
+            raise BadInput(f"replica: reclaim=grant and hold={hold} cannot be combined")
         self.hold = hold
         opts = (
             (f",hold={hold}" if hold != "all" else "")
             + (f",lose_write={self.lose_write}" if self.lose_write else "")
             + (f",lose_write_from={lose_write_from}" if lose_write_from else "")
+            + (",reclaim=grant" if self.grant_reclaim else "")
         )
         self.name = f"replica:{trigger}{opts}"
         self.relay: subprocess.Popen | None = None
@@ -102,8 +109,9 @@ class ReplicaTarget(LocalSamba):
                 if self.lose_write_from
                 else f"; lose WRITE #{self.lose_write}"
             )
+        grant = "; grant every durable reclaim" if self.grant_reclaim else ""
         return (
-            f"{self.name} ({how} for {self.hold_s:g}s) in front of "
+            f"{self.name} ({how} for {self.hold_s:g}s{grant}) in front of "
             f"{self._upstream.describe()}: {self.endpoint.describe()}"
             + (f" [{self.server_version()}]" if self.server_version() else "")
         )
@@ -140,6 +148,8 @@ class ReplicaTarget(LocalSamba):
             argv += ["--lose-write", str(self.lose_write)]
         if self.lose_write_from:  # the role's lab host (the victim's sessions come from it alone)
             argv += ["--lose-write-from", self.lab.add_host(self.lose_write_from).addr]
+        if self.grant_reclaim:
+            argv.append("--grant-reclaim")
         with open(self.dir / "replica.stdout", "wb") as stdout:  # the relay holds its copy
             self.relay = subprocess.Popen(
                 ["ip", "netns", "exec", self.lab.server_netns, *argv],
@@ -188,7 +198,7 @@ class ReplicaTarget(LocalSamba):
         return [
             {"source": "replica", **e}
             for e in self._read_log(advance=True)
-            if e.get("event") in ("trigger", "recover", "lost_write")
+            if e.get("event") in ("trigger", "recover", "lost_write", "granted_reclaim")
         ]
 
     def logs(self) -> str:

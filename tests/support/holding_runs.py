@@ -35,6 +35,9 @@ SHORT_BY_DROP = {
     "rst": {**SHORT, "phases.fault_s": 2.0},  # a RST releases everything at once
     # a hung holder is killed at the fault phase's end (4 s), then access at once
     "pause": {**SHORT, "phases.fault_s": 4.0, "phases.recovery_s": 2.0},
+    # the contended open granted 0.5 s after the RST, the reclaim at the fault phase's end
+    "reclaim": {**SHORT, "phases.fault_s": 2.0, "phases.recovery_s": 1.0,
+                "evidence_timeout_s": 6.0},
 }
 RUN_TIMEOUT_S = 150.0
 

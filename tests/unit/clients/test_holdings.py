@@ -135,8 +135,12 @@ def test_holdings_group_is_opt_in_and_selectable_by_name():
     group = resolve(["holdings"])
     assert not default & {s.name for s in group}
     assert {s.victim.holds for s in group} == set(HOLDINGS)
-    assert {s.drop.mode for s in group} == {"rst", "blackhole", "pause"}
-    assert len(group) == 3 * len(HOLDINGS)  # every holding with every drop
+    assert {s.drop.mode for s in group} == {"rst", "blackhole", "pause", "reclaim"}
+    grid = [s for s in group if s.drop.mode != "reclaim"]
+    assert len(grid) == 3 * len(HOLDINGS)  # every holding with every transport-loss drop
+    # a reclaim needs a durable handle: one scenario per durable holding
+    assert sorted(s.victim.holds for s in group if s.drop.mode == "reclaim") == [
+        "durable_v1", "durable_v2"]
     assert all(s.drop.params == {"after": "kill"} for s in group if s.drop.mode == "pause")
     assert resolve(["holdings/deny_write-rst"])[0].victim.holds == "deny_write"
 
