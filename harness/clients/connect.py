@@ -143,21 +143,8 @@ def _negotiate(
     """impacket's SMBConnection, negotiated. ``dialect`` None or ``any``: every SMB 2/3
     dialect in one SMB2 NEGOTIATE (never SMB1: impacket's own negotiation would offer NT1 too).
     ``client_guid``: the SMB2 NEGOTIATE's ClientGuid (else impacket's random one)."""
-    if client_guid is not None:
-        smb3 = type("SMB3OfClient", (_SMB3OfClient,), {"client_guid": client_guid})
-        exact = dialect is not None and dialects.exact(dialect) != dialects.ANY
-        return SMBConnection(
-            existingConnection=smb3(
-                endpoint.netbios_name,
-                endpoint.host,
-                client_name[:15].upper(),
-                nmb.TYPE_SERVER,
-                port,
-                timeout_s,
-                preferredDialect=DIALECTS[dialect] if exact and dialect else None,
-            )
-        )
-    if dialect is not None and dialects.exact(dialect) != dialects.ANY:
+    exact = dialect is not None and dialects.exact(dialect) != dialects.ANY
+    if exact and dialect and client_guid is None:  # impacket's negotiation (SMB1 dialects too)
         return SMBConnection(
             remoteName=endpoint.netbios_name,
             remoteHost=endpoint.host,
@@ -166,15 +153,22 @@ def _negotiate(
             timeout=timeout_s,
             preferredDialect=DIALECTS[dialect],
         )
-    smb2 = SMB3(
-        endpoint.netbios_name,
-        endpoint.host,
-        client_name[:15].upper(),
-        nmb.TYPE_SERVER,
-        port,
-        timeout_s,
+    smb3 = (
+        SMB3
+        if client_guid is None
+        else type("SMB3OfClient", (_SMB3OfClient,), {"client_guid": client_guid})
     )
-    return SMBConnection(existingConnection=smb2)
+    return SMBConnection(
+        existingConnection=smb3(
+            endpoint.netbios_name,
+            endpoint.host,
+            client_name[:15].upper(),
+            nmb.TYPE_SERVER,
+            port,
+            timeout_s,
+            preferredDialect=DIALECTS[dialect] if exact and dialect else None,
+        )
+    )
 
 
 def connect(
