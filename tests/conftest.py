@@ -166,6 +166,21 @@ def wait_for(condition, what, timeout_s=30.0):
     raise AssertionError(f"never saw {what}")
 
 
+def still_alive(pids, within_s):
+    """The processes among ``pids`` still alive (zombies are not) after waiting up to
+    ``within_s`` for all of them to end."""
+    def alive(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return [p for p in pids if alive(p)]
+
+
 def wait_for_victim_host(pid, proc=None):
     """The victim host namespace of the harness process ``pid``, once it exists; if ``proc``
     (that process) exits first, fail at once with what it printed."""

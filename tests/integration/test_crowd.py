@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets.replica import DEFAULT_HOLD_S
-from tests.conftest import FAST, wait_for
+from tests.conftest import FAST, still_alive, wait_for
 from tests.support.cli import harness_cli
 
 pytestmark = pytest.mark.integration
@@ -192,16 +192,7 @@ def test_the_crowd_dies_with_a_harness_killed_by_sigkill(tmp_path):
         proc.kill()
         proc.wait(5)
 
-        def alive(pid):
-            try:
-                return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-            except OSError:
-                return False
-
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline and any(alive(p) for p in pids):
-            time.sleep(0.05)
-        assert not [p for p in pids if alive(p)], "the crowd outlived the harness"
+        assert not still_alive(pids, 3.0), "the crowd outlived the harness"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -6,13 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from harness.lab import netns
-from tests.conftest import CHILD_PYTEST, FAST, wait_for, wait_for_victim_host
+from tests.conftest import CHILD_PYTEST, FAST, still_alive, wait_for, wait_for_victim_host
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -102,16 +101,7 @@ def test_clients_die_with_a_runner_killed_by_sigkill(tmp_path):
         proc.kill()
         proc.wait(5)
 
-        def alive(pid):
-            try:
-                return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-            except OSError:
-                return False
-
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and any(alive(p) for p in pids):
-            time.sleep(0.05)
-        assert not [p for p in pids if alive(p)], "clients outlived their runner"
+        assert not still_alive(pids, 2.0), "clients outlived their runner"
     finally:
         if proc.poll() is None:
             proc.kill()
