@@ -216,7 +216,8 @@ def test_the_lock_and_open_probes_run_on_the_target(runs, key):
     runs at once on two cores, latency bounds would judge the machine's load (the default suite
     on each target judges them)."""
     r = entry(runs, key, "rst")
-    assert r["drop"]["evidence"], r["drop"]
+    assert r["drop"] and r["drop"]["evidence"], (r["verdict"], r["reason"], r["drop"],
+                                                 exit_of(runs, key))
     for probe in ("smb_lock", "smb_open"):
         rows = r["probes"][probe]
         assert all(rows[p]["count"] > 0 and rows[p]["errors"] == 0

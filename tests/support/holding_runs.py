@@ -70,8 +70,9 @@ class Run:
 
 
 def run_all(runs: list[Run], work: Path, env: dict | None = None) -> dict:
-    """Start every run at once; {(run key, scenario name): report entry}, and under
-    ("exit", run key + index) each run's exit status, wall time (s) and the tail of its output."""
+    """Start every run at once; {(run key, scenario name): report entry, with "server": the
+    build its report names}, and under ("exit", run key + index) each run's exit status, wall
+    time (s) and the tail of its output."""
     env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "NBT_HARNESS_TARGET"}
     procs = []
     started = time.monotonic()
@@ -94,12 +95,12 @@ def run_all(runs: list[Run], work: Path, env: dict | None = None) -> dict:
             text = (work / f"{i}.out").read_text(errors="replace")
             out[("exit", f"{run.key}#{i}")] = (proc.returncode, ended.get(i), text[-3000:])
             report_dir = work / str(i)
+            report = (json.loads((report_dir / "report.json").read_text())
+                      if not run.pytest and (report_dir / "report.json").exists() else {})
             entries = ([json.loads(p.read_text()) for p in sorted(report_dir.rglob("entry.json"))]
-                       if run.pytest else
-                       json.loads((report_dir / "report.json").read_text())["scenarios"]
-                       if (report_dir / "report.json").exists() else [])
-            for entry in entries:
-                out[(run.key, entry["name"])] = entry
+                       if run.pytest else report.get("scenarios", []))
+            for entry in entries:  # with the report's server build, where the target knows it
+                out[(run.key, entry["name"])] = {"server": report.get("server"), **entry}
         return out
     finally:
         for _, _, proc in procs:
