@@ -209,6 +209,21 @@ def test_cleanup_stale_removes_containers_of_dead_owners(engine):
                 pass
 
 
+def test_a_container_removed_while_the_engine_lists_is_not_an_error(engine, monkeypatch):
+    """Runs at once each clean up stale containers and look for a compose service as they
+    start: a container another run removes between the engine's listing and its inspection
+    (NotFound from the SDK's per-container inspect) is not listed, never an error of this run.
+    The listing here names a container that no longer exists, as that race leaves it."""
+    from harness.targets.docker.container import find_compose_container
+
+    gone_id = engine.containers.create(docker_target.IMAGE_TAG, entrypoint=["true"]).id
+    engine.containers.get(gone_id).remove(force=True)
+    real = engine.api.containers
+    monkeypatch.setattr(engine.api, "containers", lambda *a, **kw: [*real(*a, **kw), {"Id": gone_id}])
+    assert docker_target.cleanup_stale(engine) == []
+    assert find_compose_container(engine, f"nbthtest{os.getpid()}", "bookworm") is None
+
+
 COMPOSE_PASSWORD = uuid.uuid4().hex
 
 

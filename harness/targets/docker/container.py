@@ -67,7 +67,12 @@ def find_compose_container(client, project: str, suite: str):
         f"com.docker.compose.service={COMPOSE_SERVICE}",
         f"com.docker.compose.project={project}",
     ]
-    running = client.containers.list(filters={"label": labels, "status": "running"})
+    try:  # a container removed between the listing and its inspection: not listed
+        running = client.containers.list(
+            filters={"label": labels, "status": "running"}, ignore_removed=True
+        )
+    except docker_errors() as exc:
+        raise InfraError(f"cannot list containers: {one_line(exc)}") from exc
     # Images built before the suite label existed are bookworm's.
     running = [
         c

@@ -81,7 +81,13 @@ def cleanup_stale(client=None, include_live: bool = False) -> list[str]:
         except InfraError:
             return []
     removed = []
-    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+    try:  # another run's container removed between the listing and its inspection: not listed
+        listed = client.containers.list(
+            all=True, filters={"label": OWNER_LABEL}, ignore_removed=True
+        )
+    except docker_errors() as exc:
+        raise InfraError(f"cannot list containers: {one_line(exc)}") from exc
+    for container in listed:
         if not provably_ours(container.labels or {}, include_live):
             continue
         try:
