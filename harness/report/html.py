@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from harness.checkers.compare import buckets_of
+from harness.checkers.drops import drops_summary
 from harness.checkers.ops import host_stalls, operations
 from harness.checkers.verdict import HOST_STALL_US, drop_summary
 from harness.findings import PhaseStats
@@ -61,7 +62,14 @@ def timeline_of(entry: ScenarioResult, events: list[dict]) -> Timeline:
     marks: list[tuple[float, str, str]] = []
     if drop.get("at_s") is not None:
         fault = (drop["at_s"], drop.get("end_s") or (fault_phase or (0, end_s))[1])
-    if drop.get("evidence_at_s") is not None:
+    each = drops_summary(events)  # a run of several drops: each one marked, and its proof
+    if each:
+        for d in each:
+            if d.get("at_s") is not None:
+                marks.append((d["at_s"], f"drop {d['index']} {d.get('mode')}", "drop"))
+            if d.get("evidence_at_s") is not None:
+                marks.append((d["evidence_at_s"], f"evidence {d['index']}", "evidence"))
+    elif drop.get("evidence_at_s") is not None:
         marks.append((drop["evidence_at_s"], "evidence", "evidence"))
     for e in events:
         if e.get("type") == "server" and e.get("t_s") is not None:
@@ -173,7 +181,42 @@ def _violations(entry: ScenarioResult) -> str:
     return "<h3>Violations</h3>" + _table(headers, rows, ["fail"] * len(rows))
 
 
+def _drops(drops: list[dict]) -> str:
+    """A run of several drops (report.json ``drops``): one row per drop, its proof or why
+    there is none."""
+    rows, classes = [], []
+    for d in drops:
+        proven = bool(d.get("evidence"))
+        proof = (
+            "; ".join(f"{k}: {v}" for k, v in d["evidence"].items())
+            if proven
+            else f"unproven: {d.get('no_evidence') or 'no evidence'}"
+        )
+        rows.append(
+            [
+                escape(str(d.get("index"))),
+                escape(str(d.get("mode"))),
+                escape(str(d.get("victim") or "-")),
+                _s(d.get("scheduled_s")),
+                _s(d.get("at_s")),
+                _s(d.get("evidence_at_s")),
+                f'<span class="l">{escape(proof)}</span>',
+            ]
+        )
+        classes.append("" if proven else "fail")
+    return f"<h3>Drops: {len(drops)}</h3>" + _table(
+        ["#", "mode", "victim", "planned s", "began s", "evidence s", "proof"], rows, classes
+    )
+
+
+def _s(t_s: float | None) -> str:
+    return "-" if t_s is None else f"{t_s:.3f}"
+
+
 def _drop(entry: ScenarioResult) -> str:
+    drops = entry.extra.get("drops")
+    if isinstance(drops, list) and drops:
+        return _drops(drops)
     drop = entry.drop
     if not drop:
         return "<p>No drop (control scenario).</p>"

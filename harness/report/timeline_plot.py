@@ -92,7 +92,12 @@ def timeline_svg(tl: Timeline, title: str = "") -> str:
             f"<title>machine stall {(b - a) * 1000:.0f} ms at {a:.3f}s</title></rect>"
         )
     for t_s, label, kind in tl.marks:
-        colour = {"evidence": "#000", "trigger": "#9400d3", "recover": "#2e8b57"}.get(kind, "#444")
+        colour = {
+            "evidence": "#000",
+            "trigger": "#9400d3",
+            "recover": "#2e8b57",
+            "drop": "#c00",
+        }.get(kind, "#444")
         parts.append(
             f'<g data-mark="{escape(kind)}"><line x1="{x(t_s):.1f}" x2="{x(t_s):.1f}" '
             f'y1="{MT}" y2="{MT + ph}" stroke="{colour}" stroke-width="1.5" '

@@ -169,3 +169,34 @@ def test_a_violation_says_what_it_waited_on():
     assert "<th>waited on</th>" in html
     assert "the victim&#x27;s open (share R, BATCH oplock) stood" in html
     assert "<th>waited on</th>" not in render_report(Report.from_json(doc()), {}, "9.9.9")
+
+
+def several_drops():
+    """A run of two drops on two victims: the first proven, the second not."""
+    drops = [{"index": 0, "mode": "rst", "victim": "10.213.0.2:40001", "scheduled_s": 2.0,
+              "at_s": 2.001, "evidence": {"server_socket_after": "gone"}, "evidence_at_s": 2.04},
+             {"index": 1, "mode": "fin", "victim": "10.213.0.3:40002", "scheduled_s": 3.5,
+              "at_s": 3.502, "evidence": None, "no_evidence": "no server-side evidence within 5.0s"}]
+    ev = [{"t_s": -0.1, "type": "drop", "event": "scheduled", "index": d["index"], "mode": d["mode"],
+           "at_s": d["scheduled_s"], "victim": d["victim"]} for d in drops]
+    ev += [{"t_s": d["at_s"], "type": "drop", "event": "start", "index": d["index"], "mode": d["mode"]}
+           for d in drops]
+    ev += [{"t_s": 2.04, "type": "drop", "event": "evidence", "index": 0, "mode": "rst",
+            "evidence": drops[0]["evidence"]},
+           {"t_s": 8.5, "type": "drop", "event": "no_evidence", "index": 1, "mode": "fin",
+            "reason": drops[1]["no_evidence"]}]
+    return {**entry(), "verdict": "error", "drops": drops}, ev
+
+
+def test_a_run_of_several_drops_marks_each_and_lists_each_proof():
+    doc_entry, ev = several_drops()
+    tl = timeline_of(ScenarioResult.from_json(doc_entry), ev)
+    assert [(t, label) for t, label, kind in tl.marks if kind == "drop"] == [
+        (2.001, "drop 0 rst"), (3.502, "drop 1 fin")]
+    assert [(t, label) for t, label, kind in tl.marks if kind == "evidence"] == [(2.04, "evidence 0")]
+    html = render_report(Report.from_json({**doc(), "scenarios": [doc_entry]}), {"rst": ev}, "9.9.9")
+    assert "<h3>Drops: 2</h3>" in html and html.count('data-mark="drop"') == 2
+    assert "10.213.0.3:40002" in html and "3.500" in html and "3.502" in html
+    assert "unproven: no server-side evidence within 5.0s" in html
+    assert '<tr class="fail"><td>1</td><td>fin</td>' in html  # the unproven drop's row stands out
+    assert '<tr class=""><td>0</td><td>rst</td>' in html
