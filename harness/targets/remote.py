@@ -192,6 +192,20 @@ class RemoteTarget(Target):
                 f"{self.spec.host} does not offer direct TCP on {self.spec.smb_port} "
                 "(transport tcp)"
             )
+        if scenario.drop and (scenario.victims > 1 or scenario.schedule is not None):
+            several = " and ".join(
+                w
+                for w, on in (
+                    (f"victims = {scenario.victims}", scenario.victims > 1),
+                    ("[schedule]", scenario.schedule is not None),
+                )
+                if on
+            )
+            return (  # else every drop would end unproven (error), after the whole run
+                f"several drops ({several}) are each proven from the server's own TCP table, "
+                f"which {self.spec.host} (a server the harness does not run) does not show; "
+                "run them on local, docker or replica"
+            )
         if scenario.drop and os.geteuid() != 0:  # else every drop would end unproven (error)
             return (
                 f"drop {scenario.drop.mode} on {self.spec.host} is proven by a capture of the "

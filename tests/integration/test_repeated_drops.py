@@ -55,6 +55,7 @@ def runs(tmp_path_factory):
     got = run_all(plan, first)
     (reproducer,) = (first / "1").rglob("reproducer.toml")
     got[("reproducers", "local")] = list((first / "0").rglob("reproducer.toml"))
+    got[("html", "local")] = (first / "0" / "report.html").read_text()
     replay_dir = work / "replay"
     replay_dir.mkdir()
     got.update({("replay", k[1]): v for k, v in run_all(
@@ -73,6 +74,8 @@ def test_every_drop_is_proven_and_the_run_passes_on_the_embedded_samba(runs):
         assert d["evidence"]["server_socket_after"] in ("gone", "CLOSE-WAIT", "LAST-ACK", "TIME-WAIT"), d
         assert d["at_s"] - d["scheduled_s"] < 0.5, d
     assert len({d["evidence"]["peer"] for d in r["drops"]}) == 6  # a new session for each
+    html = runs[("html", "local")]  # each drop a row of report.html and a mark on its timeline
+    assert "<h3>Drops: 6</h3>" in html and html.count('data-mark="drop"') == 6, html[-2000:]
 
 
 def test_fails_behind_a_replica_that_freezes_and_the_reproducer_replays_the_drops(runs):

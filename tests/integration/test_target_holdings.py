@@ -14,7 +14,8 @@ its time-to-access in the report, and each target has a failing control.
   the stopped victim's zero window). The byte-range lock's blackhole runs through the pytest
   plugin (``pytest scenarios/holdings/... --nbt-target smb://...``). Failing control: the same
   server behind the stand-alone replica holding every open for 4 s after the victim's loss.
-  And a share without durable handles: the durable scenario is a skip with the reason.
+  And a share without durable handles: the durable scenario is a skip with the reason; so are
+  several drops (each proven from the server's TCP table, which a URL target does not show).
 - on both: the smb_lock and smb_open probes around an rst, without an error in any phase.
 
 Every run at once (one fixture for both targets, so the added time is the longest run, not the
@@ -121,7 +122,8 @@ def runs(tmp_path_factory):
                     ("byte_range_lock",), netns=ns),
                 Run("url-nodurable", url.replace("/share", "/nodurable"), "rst", ("durable_v1",),
                     netns=ns),
-                Run("url-lock", url, "rst", (), plain=True, sets=LOCK_PROBE_RUN, netns=ns)]
+                Run("url-lock", url, "rst", (), plain=True, sets=LOCK_PROBE_RUN, netns=ns),
+                Run("url-repeated", url, "repeated/two_victims-rst_fin", (), plain=True, netns=ns)]
         if why_not_docker is None:
             plan += [Run("docker", "docker", "rst", HOLDINGS_ON_DOCKER),
                      *[Run("docker", "docker", "blackhole", (h,)) for h in HOLDINGS_ON_DOCKER],
@@ -207,6 +209,14 @@ def test_a_holding_the_url_target_does_not_grant_is_a_skip(runs):
     r = entry(runs, "url-nodurable", "durable_v1-rst")
     assert r["verdict"] == "skip" and "does not grant" in r["reason"] and "DHnQ" in r["reason"], r
     assert exit_of(runs, "url-nodurable")[0] == 0
+
+
+def test_several_drops_on_a_url_target_are_a_skip_with_the_reason(runs):
+    """Several drops are each proven from the server's TCP table: a server the harness does
+    not run shows none, so the run is skipped before it starts (exit 0), not an error after."""
+    r = entry(runs, "url-repeated", "two_victims-rst_fin")
+    assert r["verdict"] == "skip" and "several drops (victims = 2 and [schedule])" in r["reason"], r
+    assert exit_of(runs, "url-repeated")[0] == 0
 
 
 @pytest.mark.parametrize("key", ["docker-lock", "url-lock"])

@@ -115,6 +115,14 @@ def test_a_url_target_skips_what_it_lacks_and_a_refused_holding(monkeypatch):
     assert target.unsupported(no_nbstat) is None
     assert "direct TCP" in target.unsupported(no_nbstat.with_combination("3.1.1", "tcp"))
     assert (target.kind, target.grants_every_holding) == ("remote", False)
+    # several drops are each proven from the server's TCP table, which a URL target lacks:
+    # a skip before the run, where the run would end in an error (every drop unproven)
+    two = from_dict({**base, "probes": {"nbstat": 0, "nb_query": 0}, "victims": 2}, "t")
+    assert ("several drops (victims = 2) are each proven from the server's own TCP table, "
+            "which 192.0.2.10") in target.unsupported(two)
+    scheduled = from_dict({"name": "s", "drop": {"mode": "rst"}, "probes": {"nbstat": 0, "nb_query": 0},
+                           "schedule": {"every_s": 1.0, "count": 2}}, "t")
+    assert "several drops ([schedule])" in target.unsupported(scheduled)
     import os
 
     # without root no capture, so no drop could be proven: a skip, not an error
