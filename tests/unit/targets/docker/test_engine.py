@@ -35,5 +35,5 @@ def test_a_container_without_this_hosts_label_or_an_owner_record_is_never_cleane
                   Container("other-host", {config.OWNER_LABEL: pid, config.HOST_LABEL: "elsewhere"}),
                   Container("no-record", {config.OWNER_LABEL: unrecorded, **host})]
     client = type("Client", (), {"containers": type("C", (), {
-        "list": staticmethod(lambda all=False, filters=None: containers)})()})()
+        "list": staticmethod(lambda all=False, filters=None, ignore_removed=False: containers)})()})()
     assert cleanup_stale(client) == ["ours-ended"] and removed == ["ours-ended"]
