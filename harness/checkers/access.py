@@ -45,6 +45,11 @@ def waited_s(op: Op) -> float:
     return (op.latency_us or 0) / 1e6
 
 
+def answered_at_s(op: Op) -> float:
+    """When the attempt's answer came, or the client gave up on it (s on the run's clock)."""
+    return op.intended_s + waited_s(op)
+
+
 def status_sequence(ops: list[Op]) -> list[dict]:
     """[{status, count, first_s, last_s, longest_s}] in the order the attempts were sent
     (intended_s); longest_s: the longest any of them waited."""
@@ -89,11 +94,11 @@ def access_summary(
         since = [o for o in mine if o.intended_s >= drop_at_s]
         first_ok = next((o for o in since if o.outcome == "ok"), None)
         if first_ok is not None:
-            completed_s = first_ok.intended_s + waited_s(first_ok)
+            completed_s = answered_at_s(first_ok)
             time_to_access_s = round(max(0.0, completed_s - drop_at_s), 3)
         answer = next((o for o in since if answered(o)), None)
         if answer is not None:
-            first_answer_s = round(max(0.0, answer.intended_s + waited_s(answer) - drop_at_s), 3)
+            first_answer_s = round(max(0.0, answered_at_s(answer) - drop_at_s), 3)
         if since:
             longest_wait_s = round(max(waited_s(o) for o in since), 3)
     summary = {

@@ -25,16 +25,13 @@ smbtorture's durable-open and durable-v2-open tests):
 
 from __future__ import annotations
 
+from harness.checkers.access import answered_at_s
 from harness.checkers.ops import Op
 
 PROBE = "reclaim"  # the violations' probe
 CONTENDED = "smb_contend"
 MS_SMB2 = "[MS-SMB2] 3.3.5.9.7/3.3.5.9.12"
 UNANSWERED = ("timeout", "error")  # the reclaim's CREATE got no NT status back
-
-
-def _done_s(op: Op) -> float:
-    return op.intended_s + (op.latency_us or 0) / 1e6
 
 
 def _violation(stat: str, phase: str, detail: str, **more) -> dict:
@@ -78,20 +75,20 @@ def reclaim_summary(events: list[dict], ops: list[Op]) -> tuple[dict | None, lis
     granted_opens = [
         o for o in ops if o.role == "healthy" and o.probe == CONTENDED and o.outcome == "ok"
     ]
-    before = [o for o in granted_opens if drop_s <= _done_s(o) <= sent_s]
+    before = [o for o in granted_opens if drop_s <= answered_at_s(o) <= sent_s]
     during = [
         o
         for o in granted_opens
-        if _done_s(o) > sent_s and (o.sent_s or o.intended_s) <= done["t_s"]
+        if answered_at_s(o) > sent_s and (o.sent_s or o.intended_s) <= done["t_s"]
     ]
-    first = min(before, key=_done_s, default=None)
+    first = min(before, key=answered_at_s, default=None)
     summary["sent_s"] = round(sent_s, 3)
     summary["conflict"] = None
     if first is not None:
         summary["conflict"] = {
             "client": first.process,
-            "granted_s": round(_done_s(first), 3),
-            "after_drop_s": round(_done_s(first) - drop_s, 3),
+            "granted_s": round(answered_at_s(first), 3),
+            "after_drop_s": round(answered_at_s(first) - drop_s, 3),
         }
     summary["expected"] = "refused" if first else "granted"
     return summary, _judged(summary, done, first, bool(during), events), []

@@ -19,7 +19,7 @@ Times are from the drop when there was one ("3.01 s after the drop"), else on th
 
 from __future__ import annotations
 
-from harness.checkers.access import attempt_status, waited_s
+from harness.checkers.access import answered_at_s, attempt_status, waited_s
 from harness.checkers.ops import Op
 
 ACCESS_STATS = ("time_to_access", "first_answer")
@@ -43,9 +43,7 @@ def the_wait(violation: dict, ops: list[Op], drop_at_s: float | None) -> Op | No
             o
             for o in ops
             if o.probe == probe
-            and (
-                drop_at_s is None or o.outcome == "stall" or o.intended_s + waited_s(o) >= drop_at_s
-            )
+            and (drop_at_s is None or o.outcome == "stall" or answered_at_s(o) >= drop_at_s)
             and attempt_status(o) != "not_sent"
         ]
     else:

@@ -32,7 +32,7 @@ import os
 import struct
 from dataclasses import dataclass
 
-from harness.clients.smbops import lock
+from harness.clients.smbops import lock, smb2_call
 from harness.packets.smb2_create import (
     LEASE_RWH,
     chain,
@@ -138,11 +138,8 @@ def raw_create(
     contexts: bytes = b"",
 ) -> dict:
     """One SMB2 CREATE with our own contexts; the parsed answer (SessionError on failure)."""
-    from impacket.nt_errors import STATUS_SUCCESS
-    from impacket.smb3 import SMB2_CREATE, SessionError, SMB2Create, SMB2Packet
+    from impacket.smb3 import SMB2_CREATE, SMB2Create, SMB2Packet
 
-    dialect = session.smb
-    packet = session.smb2_packet(SMB2_CREATE)
     create = SMB2Create()
     create["SecurityFlags"] = 0
     create["RequestedOplockLevel"] = oplock
@@ -164,11 +161,7 @@ def raw_create(
     else:
         create["CreateContextsOffset"] = 0
         create["CreateContextsLength"] = 0
-    packet["Data"] = create
-    answer = dialect.recvSMB(dialect.sendSMB(packet))
-    if answer["Status"] != STATUS_SUCCESS:
-        raise SessionError(answer["Status"], answer)
-    return parse_create_response(answer["Data"])
+    return parse_create_response(smb2_call(session, SMB2_CREATE, create)["Data"])
 
 
 def take(session, holds: str, name: str, durable_timeout_ms: int = 0) -> dict:

@@ -82,13 +82,9 @@ def open_close(session, name: str) -> None:
 
 
 def _smb2_lock(session, file_id: bytes, offset: int, length: int, flags: int) -> None:
-    dialect = session.smb
-    packet = session.smb2_packet(SMB2_LOCK)
     # the body from harness.packets (impacket's own lock() joins str() of the elements: not
     # bytes on py3)
-    packet["Data"] = lock_request(file_id, [(offset, length, flags)])
-    answer = dialect.recvSMB(dialect.sendSMB(packet))
-    answer.isValidAnswer(STATUS_SUCCESS)  # raises SessionError on any other status
+    smb2_call(session, SMB2_LOCK, lock_request(file_id, [(offset, length, flags)]))
 
 
 def smb1_locking_andx(
@@ -164,7 +160,7 @@ def flush(session, file_id) -> None:
     _smb1_call(session, command, SMB_COM_FLUSH)
 
 
-def _smb2_call(session, command: int, body):
+def smb2_call(session, command: int, body):
     """One SMB2 request on the session's tree, answered; raises smb3.SessionError on any
     status but success."""
     dialect = session.smb
@@ -187,7 +183,7 @@ def smb2_write(session, file_id: bytes, data: bytes, offset: int) -> int:
     write["Offset"] = offset
     write["WriteChannelInfoOffset"] = 0
     write["Buffer"] = data
-    return SMB2Write_Response(_smb2_call(session, SMB2_WRITE, write)["Data"])["Count"]
+    return SMB2Write_Response(smb2_call(session, SMB2_WRITE, write)["Data"])["Count"]
 
 
 def smb2_read(session, file_id: bytes, offset: int, length: int) -> bytes:
@@ -197,7 +193,7 @@ def smb2_read(session, file_id: bytes, offset: int, length: int) -> bytes:
     read["FileID"] = file_id
     read["Length"] = length
     read["Offset"] = offset
-    return bytes(SMB2Read_Response(_smb2_call(session, SMB2_READ, read)["Data"])["Buffer"])
+    return bytes(SMB2Read_Response(smb2_call(session, SMB2_READ, read)["Data"])["Buffer"])
 
 
 def smb2_close(session, file_id: bytes) -> None:
@@ -205,4 +201,4 @@ def smb2_close(session, file_id: bytes) -> None:
     close = SMB2Close()
     close["Flags"] = 0
     close["FileID"] = file_id
-    _smb2_call(session, SMB2_CLOSE, close)
+    smb2_call(session, SMB2_CLOSE, close)

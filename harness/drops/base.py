@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from pathlib import Path
 
 from impacket.smbconnection import SessionError
 
 from harness.clients.scratch import client_file_name
 from harness.clients.session import Session
+from harness.history import read_events
 from harness.server import ServerSocket
 from harness.validate import number
 
@@ -49,6 +51,17 @@ class Drop:
                 "clients in the harness's own network namespace"
             )
         return None
+
+    def victim_drop_events(self) -> list[dict] | None:
+        """The drop events of the victim's history (``victim_events_path``), for a drop
+        proven by what its victim recorded; None while there is none to read."""
+        if not self.victim_events_path:
+            return None
+        try:
+            events = read_events(Path(self.victim_events_path))
+        except OSError:
+            return None
+        return [e for e in events if e.get("type") == "drop"]
 
     def prepare(self, session: Session) -> None:
         """Set-up in the victim process before the run starts (e.g. a file to read)."""

@@ -20,10 +20,8 @@ from __future__ import annotations
 import os
 import struct
 import time
-from pathlib import Path
 
 from harness.drops.base import Drop, abort
-from harness.history import read_events
 from harness.validate import number
 
 UNSOLICITED = 0xFFFFFFFFFFFFFFFF  # the MessageId of a break notification ([MS-SMB2] 2.2.23)
@@ -167,13 +165,8 @@ class IgnoreBreaks(Drop):
         return self._from_history(None)
 
     def _from_history(self, rows) -> dict | None:
-        if not self.victim_events_path:
-            return None
-        try:
-            events = [
-                e for e in read_events(Path(self.victim_events_path)) if e.get("type") == "drop"
-            ]
-        except OSError:
+        events = self.victim_drop_events()
+        if events is None:
             return None
         now = time.monotonic()
         if self._seen_at is None:

@@ -23,15 +23,12 @@ from __future__ import annotations
 import os
 import time
 import zlib
-from pathlib import Path
 
 from harness.clients.holdings import HeldOpen
 from harness.clients.reclaim import RECONNECT, reclaim
 from harness.clients.smbops import smb2_write
-from harness.drops.base import abort, left_with, vanished
+from harness.drops.base import abort
 from harness.drops.rst import Rst
-from harness.history import read_events
-from harness.packets.tcp import RST
 from harness.validate import number
 
 BLOCK_BYTES = 512  # the victim's own block, at offset 0 of the held file
@@ -131,23 +128,10 @@ class Reclaim(Rst):
         pass  # the RST went in act(); the reclaim's session closed itself
 
     def evidence(self, before, rows, detail, victim_exitcode):
-        """vanished() from the server's rows, then the victim's history (reclaim_evidence)."""
-        return reclaim_evidence(vanished(before, rows), self._victim_events())
+        """rst's (the server's rows), then the victim's history (reclaim_evidence)."""
+        lost = super().evidence(before, rows, detail, victim_exitcode)
+        return reclaim_evidence(lost, self.victim_drop_events() or [])
 
     def client_evidence(self, captured, since_monotonic, detail, victim_exitcode):
-        lost = (
-            {"capture": "RST left the victim"}
-            if left_with(captured, since_monotonic, RST)
-            else None
-        )
-        return reclaim_evidence(lost, self._victim_events())
-
-    def _victim_events(self) -> list[dict]:
-        if not self.victim_events_path:
-            return []
-        try:
-            return [
-                e for e in read_events(Path(self.victim_events_path)) if e.get("type") == "drop"
-            ]
-        except OSError:
-            return []
+        lost = super().client_evidence(captured, since_monotonic, detail, victim_exitcode)
+        return reclaim_evidence(lost, self.victim_drop_events() or [])
