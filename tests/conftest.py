@@ -166,6 +166,14 @@ def wait_for(condition, what, timeout_s=30.0):
     raise AssertionError(f"never saw {what}")
 
 
+def scratch_dirs_of(pid: int, kind: str = "") -> list[Path]:
+    """The temp dirs ``nbth-<pid>-<kind>*`` of harness process ``pid``, in every root the
+    harness makes them in (harness.scratch: memory or the system's temp dir)."""
+    from harness.scratch import scratch_roots
+
+    return [d for root in scratch_roots() for d in root.glob(f"nbth-{pid}-{kind}*")]
+
+
 def still_alive(pids, within_s):
     """The processes among ``pids`` still alive (zombies are not) after waiting up to
     ``within_s`` for all of them to end."""

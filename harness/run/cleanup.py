@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from harness.lab import firewall, netns, owner
+from harness.scratch import scratch_roots
 from harness.targets import docker as docker_target
 
 
@@ -53,7 +52,7 @@ def cleanup_stale(include_live: bool = False) -> Cleanup:
             out.left.append(f"iptables rules: {exc}")
     if n:
         out.removed.append(f"{n} iptables rule(s)")
-    for d in Path(tempfile.gettempdir()).iterdir():
+    for d in (d for root in scratch_roots() for d in root.iterdir()):
         try:
             ours = d.is_dir() and not d.is_symlink() and d.stat().st_uid == os.geteuid()
         except OSError:

@@ -13,7 +13,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from harness.lab.inns import call_in_netns
 from harness.lab.netns import Lab
 from harness.lab.sockdiag import TcpTable, netns_path
 from harness.probes.readiness import server_ready
+from harness.scratch import make_scratch_dir
 from harness.targets import LOCAL_CONFIGS
 from harness.targets.base import Endpoint, ServerSocket, Target
 
@@ -186,7 +186,7 @@ class LocalSamba(Target):
         from harness.lab import owner
 
         owner.register()
-        self.dir = Path(tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-samba-"))
+        self.dir = make_scratch_dir(f"nbth-{os.getpid()}-samba-")
         for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc", "share"):
             (self.dir / sub).mkdir()
         os.chmod(self.dir / "share", 0o777)

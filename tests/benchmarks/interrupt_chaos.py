@@ -42,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.scratch import scratch_roots
 from tests.benchmarks import leftovers as machine
 
 SCENARIOS = ("rst", "blackhole", "stall", "netem", "partition", "kill")
@@ -192,10 +193,13 @@ class Watch:
             self.stderr.append(line.rstrip("\n"))
 
     def runner_events(self) -> list[Path]:
-        """The runner's event file: in the run's own event dir (/tmp/nbth-<pid>-events-*),
-        where the harness writes it while the run lasts, or in the report dir."""
-        tmp = Path(tempfile.gettempdir())
-        return [*tmp.glob(f"nbth-{self.proc.pid}-events-*/events-runner.jsonl"), self.events]
+        """The runner's event file: in the run's own event dir (nbth-<pid>-events-* in a
+        scratch root), where the harness writes it while the run lasts, or in the report dir."""
+        return [
+            *(f for root in scratch_roots()
+              for f in root.glob(f"nbth-{self.proc.pid}-events-*/events-runner.jsonl")),
+            self.events,
+        ]
 
     def poll_t0(self) -> float | None:
         if self.t0 is None:
@@ -214,8 +218,8 @@ class Watch:
         return self.t0
 
     def tempdir_seen(self) -> bool:
-        tmp = Path(tempfile.gettempdir())
-        return any(machine.owned_name(p.name, self.proc.pid) for p in tmp.iterdir())
+        return any(machine.owned_name(p.name, self.proc.pid)
+                   for root in scratch_roots() for p in root.iterdir())
 
     def wait_anchor(self, anchor: str) -> float | None:
         """Monotonic time of the anchor, or None if the process exited (or timed out) first."""

@@ -5,9 +5,9 @@ network namespaces ``nbth-P-*``; processes of the run (its session or process gr
 the caller's environment marker, a command line naming ``nbth-P-``, or inside one of its
 namespaces); iptables rules commented ``nbth-P-*`` in the root namespace (every table);
 netem qdiscs in the root namespace that a baseline did not have (a netem qdisc cannot be
-traced to its owner: such an entry is reported but never removed); temp dirs
-``/tmp/nbth-P-*`` and the scratch files (``nbth-*``) on the embedded share inside them; the
-scratch files of a visible share directory that a baseline did not have; containers labelled
+traced to its owner: such an entry is reported but never removed); temp dirs ``nbth-P-*``
+in every scratch root (harness.scratch: /tmp, /dev/shm) and the scratch files (``nbth-*``)
+on the embedded share inside them; the scratch files of a visible share directory that a baseline did not have; containers labelled
 ``nbt-harness.owner=P``.
 
 ``scan()`` lists them, ``remove()`` removes those that carry the owner pid and nothing else
@@ -23,9 +23,10 @@ import shlex
 import shutil
 import signal
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from harness.scratch import scratch_roots
 
 PREFIX = "nbth-"
 IPTABLES_TABLES = ("filter", "nat", "mangle", "raw")
@@ -215,8 +216,7 @@ def scan(owner_pid: int, marker: str | None = None, share_dirs: tuple[Path, ...]
         if line not in baseline.root_netem:
             found.append(Leftover("qdisc", f"root namespace: {line} (owner unknown)", line,
                                   owned=False))
-    tmp = Path(tempfile.gettempdir())
-    for d in sorted(tmp.iterdir()):
+    for d in sorted(d for root in scratch_roots() for d in root.iterdir()):
         if owned_name(d.name, owner_pid):
             found.append(Leftover("tempdir", str(d), str(d)))
             share = d / "share"

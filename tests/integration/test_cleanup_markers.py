@@ -91,6 +91,9 @@ def test_an_ended_runs_namespace_and_dir_go_and_all_takes_a_live_runs_temp_dir(s
     add_netns(f"nbth-{ended}-1-srv", made)
     ended_dir = Path(tempfile.mkdtemp(prefix=f"nbth-{ended}-events-"))
     made.append(str(ended_dir))
+    # the embedded Samba's directory is in memory (harness.scratch): cleanup looks there too
+    ended_samba = Path(tempfile.mkdtemp(prefix=f"nbth-{ended}-samba-", dir="/dev/shm"))
+    made.append(str(ended_samba))
     live = spawn_owner(live=True)
     try:
         deadline = time.monotonic() + 20
@@ -101,6 +104,7 @@ def test_an_ended_runs_namespace_and_dir_go_and_all_takes_a_live_runs_temp_dir(s
         done = cleanup()
         assert done.returncode == 0, done.stderr
         assert f"nbth-{ended}-1-srv" not in netns.list_netns() and not ended_dir.exists()
+        assert not ended_samba.exists(), done.stdout
         assert live_dir.exists()  # a live run's: only --all
         assert not (state / f"{ended}.json").exists()  # nothing of it left: its record goes too
         done = cleanup("--all")  # safe here: only owners recorded in this test's state dir

@@ -1,7 +1,6 @@
 """The command-line contract: exit codes, report.json fields, one-line errors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,13 @@ import sys
 import pytest
 
 from harness.lab import netns
-from tests.conftest import FAST, iptables_rules, wait_for, wait_for_victim_host
+from tests.conftest import (
+    FAST,
+    iptables_rules,
+    scratch_dirs_of,
+    wait_for,
+    wait_for_victim_host,
+)
 from tests.support.cli import harness_cli as cli
 
 pytestmark = pytest.mark.integration
@@ -83,7 +88,7 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     proc.send_signal(signal.SIGTERM)
     proc.wait(30)
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
-    assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
+    assert not scratch_dirs_of(proc.pid)
 
     # SIGKILL in the middle of a blackhole, once its firewall cut is in place
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "blackhole", "--report-dir",
@@ -97,7 +102,7 @@ def test_sigterm_and_sigkill_leave_nothing_behind(tmp_path):
     done = cli("cleanup", timeout=60)
     assert done.returncode == 0, done.stderr
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
-    assert not [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{proc.pid}-")]
+    assert not scratch_dirs_of(proc.pid)
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
     assert f"nbth-{proc.pid}-cut" not in iptables_rules(None)  # no rule left in our own namespace

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.targets.replica import DEFAULT_HOLD_S
-from tests.conftest import FAST, still_alive, wait_for
+from tests.conftest import FAST, scratch_dirs_of, still_alive, wait_for
 from tests.support.cli import harness_cli
 
 pytestmark = pytest.mark.integration
@@ -87,9 +87,14 @@ def crowd_worker_pid(name: str) -> int | None:
                  if b"harness.crowd.worker" in argv and name.encode() in argv), None)
 
 
+def runner_event_files(pid: int) -> list[Path]:
+    """The runner's event files of harness process ``pid``'s running scenarios."""
+    return [f for d in scratch_dirs_of(pid, "events-") if (f := d / "events-runner.jsonl").exists()]
+
+
 def t0_of_this_run() -> float | None:
     """The run's t0 (monotonic) from its runner's event file, once written."""
-    for path in glob(f"/tmp/nbth-{os.getpid()}-events-*/events-runner.jsonl"):
+    for path in runner_event_files(os.getpid()):
         for line in Path(path).read_text().splitlines():
             if '"t0_monotonic"' in line:
                 return json.loads(line)["t0_monotonic"]
@@ -165,7 +170,7 @@ def test_the_crowd_dies_with_a_harness_killed_by_sigkill(tmp_path):
 
     def crowd_running() -> bool:
         """The run's history says the crowd is ready and its phases have begun."""
-        for path in glob(f"/tmp/nbth-{proc.pid}-events-*/events-runner.jsonl"):
+        for path in runner_event_files(proc.pid):
             try:
                 if '"type":"crowd"' in Path(path).read_text():
                     return True

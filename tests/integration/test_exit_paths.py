@@ -2,7 +2,6 @@
 with SIGKILL (its clients must die with it), two runs at once, pytest-xdist workers."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from harness.lab import netns
-from tests.conftest import CHILD_PYTEST, FAST, still_alive, wait_for, wait_for_victim_host
+from tests.conftest import (
+    CHILD_PYTEST,
+    FAST,
+    scratch_dirs_of,
+    still_alive,
+    wait_for,
+    wait_for_victim_host,
+)
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -22,7 +28,7 @@ SETS = [a for k, v in FAST.items() for a in ("--set", f"{k}={v}")]
 def leftovers(pid: int) -> list[str]:
     """What a harness process ``pid`` left: namespaces, temp dirs, smbd/nmbd of its config."""
     left = [n for n in netns.list_netns() if n.startswith(f"nbth-{pid}-")]
-    left += [d for d in os.listdir("/tmp") if d.startswith(f"nbth-{pid}-")]
+    left += [d.name for d in scratch_dirs_of(pid)]
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     left += [line for line in ps.splitlines() if f"nbth-{pid}-" in line]
     return left

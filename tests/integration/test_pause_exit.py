@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import scratch_dirs_of, wait_for
 from tests.integration.test_exit_paths import REPO, leftovers
 
 pytestmark = pytest.mark.integration
@@ -73,5 +73,5 @@ def remove_leftovers_of(pid: int) -> None:
     for name in netns.list_netns():
         if name.startswith(f"nbth-{pid}-"):
             netns.delete_netns(name)
-    for d in Path("/tmp").glob(f"nbth-{pid}-*"):
+    for d in scratch_dirs_of(pid):
         shutil.rmtree(d, ignore_errors=True)

@@ -1,7 +1,6 @@
 """The pytest plugin end to end: scenario files collected as items and run for real."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -10,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from harness.lab import netns
-from tests.conftest import CHILD_PYTEST, FAST, iptables_rules, wait_for, wait_for_victim_host
+from tests.conftest import (
+    CHILD_PYTEST,
+    FAST,
+    iptables_rules,
+    scratch_dirs_of,
+    wait_for,
+    wait_for_victim_host,
+)
 
 pytestmark = pytest.mark.integration
 pytest_plugins = ["pytester"]
@@ -78,7 +84,7 @@ def test_pytest_timeout_mid_blackhole_leaves_nothing_behind(pytester):
             proc.kill()
     assert "Timeout" in out and "1 failed" in out, out[-2000:]
     assert not [n for n in netns.list_netns() if n.startswith(f"nbth-{proc.pid}-")]
-    assert not [t for t in os.listdir("/tmp") if t.startswith(f"nbth-{proc.pid}-")]
+    assert not scratch_dirs_of(proc.pid)
     ps = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     assert f"nbth-{proc.pid}-" not in ps  # no smbd/nmbd of that run
 
