@@ -47,6 +47,8 @@ sed -e "s/@NETBIOS_NAME@/$netbios_name/g" -e "s/@WORKGROUP@/$workgroup/g" \
     /etc/samba/smb.conf.template > /etc/samba/smb.conf
 testparm -s /etc/samba/smb.conf >/dev/null 2>&1 || die "generated smb.conf is invalid"
 
+# The harness (and compose) mount these as tmpfs: empty, so make what Samba expects in them.
+mkdir -p /var/lib/samba/private /var/cache/samba /var/log/samba /run/samba
 id -u "$user" >/dev/null 2>&1 || useradd --no-create-home --shell /usr/sbin/nologin "$user"
 mkdir -p "/srv/samba/$share"
 chown "$user:" "/srv/samba/$share"

@@ -93,6 +93,17 @@ def test_password_is_in_no_environment(engine, target):
     assert mode.decode().split() == ["600", "root"]
 
 
+def test_samba_state_and_share_are_in_memory(engine, target):
+    """Samba's state, logs, sockets and the share are tmpfs mounts (harness.scratch's reason),
+    and the running server keeps its passdb and the share there."""
+    container = engine.containers.get(target.container_name)
+    mounts = container.exec_run(["cat", "/proc/self/mounts"]).output.decode().splitlines()
+    fs_of = {line.split()[1]: line.split()[2] for line in mounts}
+    assert {fs_of.get(d) for d in docker_target.SCRATCH_DIRS} == {"tmpfs"}, fs_of
+    found = container.exec_run(["sh", "-c", "ls /var/lib/samba/private /srv/samba"]).output
+    assert b"passdb.tdb" in found and target.endpoint.share.encode() in found
+
+
 def test_nbstat_answered_on_bridge_and_published_port(target):
     ep, pub = target.endpoint, target.published_endpoint
     for host, port in ((ep.host, ep.ns_port), (pub.host, pub.ns_port)):

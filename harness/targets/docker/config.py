@@ -14,6 +14,11 @@ DEFAULT_SUITE = "bookworm"
 IMAGE_REPO = "nbt-harness/samba"
 SUITE_LABEL = "nbt-harness.suite"  # set by docker/samba/Dockerfile from its SUITE build arg
 PASSWORD_FILE = "/run/secrets/samba_password"  # docker/samba/entrypoint.sh reads it
+# Samba's state, cache, logs, sockets and the share, in memory (tmpfs) as the embedded
+# target's (harness.scratch): on the container's overlay they wait on the disk's journal
+# whenever the machine writes and syncs. entrypoint.sh makes the directories inside them.
+SCRATCH_DIRS = ("/var/lib/samba", "/var/cache/samba", "/var/log/samba", "/run/samba", "/srv/samba")
+SCRATCH_TMPFS = dict.fromkeys(SCRATCH_DIRS, "")
 
 
 def image_tag_for(suite: str) -> str:

@@ -31,6 +31,7 @@ from harness.targets.docker.config import (
     NAME_PREFIX,
     OWNER_LABEL,
     PASSWORD_FILE,
+    SCRATCH_TMPFS,
     SERVER_TCP_RETRIES2,
     STOP_GRACE_S,
     SUITE_LABEL,
@@ -148,6 +149,7 @@ def create_container(
             },
             ports=ports,
             cap_add=["NET_ADMIN"],
+            tmpfs=dict(SCRATCH_TMPFS),
             # As on the embedded target: the server's TCP gives up on a silent peer in
             # about 3 s, so a blackholed victim's session dies inside the scenario (unless a
             # target asks for another value: docker:SUITE,tcp_retries2=15 is Linux's default).
