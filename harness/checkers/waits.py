@@ -14,7 +14,8 @@ in the phase. What the server did to the victim meanwhile, from what the run gat
 - the server's own tables (``server_tables``, smbstatus): the victim's entry on the held file
   (or its opens, without one) at the last sample inside the wait, or when it was gone.
 
-Times are from the drop when there was one ("3.01 s after the drop"), else on the run's clock.
+Times are from the drop when there was one ("3.01 s after the drop", "1.64 s before the
+drop"), else on the run's clock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def _when(t_s: float, drop_at_s: float | None) -> str:
     if drop_at_s is None:
         return f"{t_s:.2f} s"
     since_s = t_s - drop_at_s
+    if since_s <= -0.005:
+        return f"{-since_s:.2f} s before the drop"
     return f"{0.0 if abs(since_s) < 0.005 else since_s:.2f} s after the drop"
 
 
@@ -155,6 +158,11 @@ def tables_part(events: list[dict], held_file: str | None, end_s: float, drop_at
 
     last = before_end[-1]
     if any(victims(last)):
+        if drop_at_s is not None and last["t_s"] < drop_at_s:  # the run samples before and after
+            return (
+                f"{entries(last)} stood at {_when(last['t_s'], drop_at_s)}, the server's tables' "
+                "last sample by then"
+            )
         return f"{entries(last)} still stood at {_when(last['t_s'], drop_at_s)} (server's tables)"
     had = [s for s in before_end if any(victims(s))]
     if not had:

@@ -52,6 +52,20 @@ def test_a_timed_out_open_behind_a_break_never_acknowledged_and_the_victims_open
                          "the drop (server's tables)")
 
 
+def test_a_wait_with_only_the_sample_before_the_drop_says_so():
+    """A run whose victim holds nothing samples the tables before its start and after its end:
+    a wait that ended in between knows only the sample before the drop (never "-1.64 s after
+    the drop")."""
+    wait = {"probe": "smb_logon", "phase": "recovery", "stat": "p99", "observed_us": 363_798,
+            "limit_us": 300_000}
+    events = [VICTIM, tables(-0.1, when="before"), tables(9.0, False, when="end")]
+    line = waited_on(wait, events, [op(3.0, "ok", 0.364, probe="smb_logon", phase="recovery")],
+                     1.54)
+    assert line.endswith("the victim's open (share R, BATCH oplock) stood at 1.64 s before the "
+                         "drop, the server's tables' last sample by then"), line
+    assert "-" not in line.split(":", 1)[1]
+
+
 def test_a_break_lost_on_the_wire_and_an_open_gone_by_the_next_sample():
     events = [VICTIM, HOLDING, tables(2.0), brk(2.5, retransmits=3), CAPTURED, tables(4.0),
               tables(6.0, False)]
