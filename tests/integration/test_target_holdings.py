@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 
 import pytest
 
@@ -57,9 +56,10 @@ def samba_behind_a_url():
     """(server, url, password, nodurable dir, client netns): the lab Samba, reachable from a
     client namespace of its own, with a second share ``nodurable`` whose durable handles are
     off. Namespace and temp dir are named ``nbth-<pid>-...``: `cleanup` finds them if killed."""
+    from harness.scratch import make_scratch_dir
     from harness.targets.local import LocalSamba
 
-    nodurable = tempfile.mkdtemp(prefix=f"nbth-{os.getpid()}-nodurable-")
+    nodurable = make_scratch_dir(f"nbth-{os.getpid()}-nodurable-")  # in memory, as the share
     os.chmod(nodurable, 0o777)
     client = f"nbth-{os.getpid()}-urlclient"
     try:
