@@ -160,8 +160,8 @@ def tables_part(events: list[dict], held_file: str | None, end_s: float, drop_at
     if any(victims(last)):
         if drop_at_s is not None and last["t_s"] < drop_at_s:  # the run samples before and after
             return (
-                f"{entries(last)} stood at {_when(last['t_s'], drop_at_s)}, the server's tables' "
-                "last sample by then"
+                f"{entries(last)} stood at {_when(last['t_s'], drop_at_s)}, the last sample by "
+                "then (server's tables)"
             )
         return f"{entries(last)} still stood at {_when(last['t_s'], drop_at_s)} (server's tables)"
     had = [s for s in before_end if any(victims(s))]
