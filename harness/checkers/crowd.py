@@ -2,9 +2,10 @@
 the history (each worker's encoded HdrHistograms per phase x operation, and the workers the
 master lost), one row per phase and the violations of the crowd's own bounds.
 
-A crowd row: count (operations started in the phase), errors (failed or unanswered), p50,
-p99 and max of the successful ones (µs, from the merged histograms: exact across workers),
-and how many workers reported operations in it. Judged like the probes, against the crowd's
+A crowd row: count (operations started in the phase, or caught by it: see
+harness.crowd.recorder), errors (failed or unanswered), p50, p99 and max of the successful
+ones (µs, from the merged histograms: exact across workers), and how many workers reported
+operations in it. Judged like the probes, against the crowd's
 own baseline: errors <= max_errors and p99 <= max(p99_floor_ms, p99_factor x baseline p99).
 """
 

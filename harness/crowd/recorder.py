@@ -2,9 +2,12 @@
 operations' latencies, with counts of failed ones. Pure (no locust, no I/O); the worker
 process feeds it and ships ``report()`` to the master.
 
-An operation belongs to the phase it started in. One still in flight when the report is
-made is counted as an error of that phase (unanswered): a stalled operation is a failure,
-never a dropped sample.
+An operation belongs to the phase it started in, except one started in a phase that is not
+judged (warm-up, baseline) and ended in a judged one (fault, recovery): the fault touched it
+(it was in flight at the drop, or started in the moment between the drop and the worker's
+hearing of the phase change), and in the baseline it would raise the limits the fault is
+judged by. One still in flight when the report is made is counted as an error of the phase
+it started in (unanswered): a stalled operation is a failure, never a dropped sample.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections import Counter, defaultdict
 from hdrh.histogram import HdrHistogram
 
 from harness.checkers import histograms
+from harness.schedule import JUDGED_PHASES
 
 UNANSWERED = "unanswered when the worker reported"
 
@@ -50,6 +54,8 @@ class Recorder:
         key = self._in_flight.pop(token, None)
         if key is None:  # already counted as unanswered by a report
             return
+        if key[0] not in JUDGED_PHASES and self.phase in JUDGED_PHASES:
+            key = (self.phase, key[1])  # the fault touched it (see the module's text)
         self._counts[key] += 1
         if error is not None:
             self._errors[key] += 1

@@ -24,8 +24,8 @@ from tests.support.cli import harness_cli
 pytestmark = pytest.mark.integration
 
 CROWD = {"crowd.users": 200, "crowd.workers": 2, "crowd.spawn_rate": 200}
-# 120 crowd operations in the baseline (200 users, one operation per 5 s each): a p99 that
-# one operation in flight when the fault begins (it belongs to the baseline) cannot set
+# 120 crowd operations in the baseline (200 users, one operation per 5 s each); one in flight
+# when the fault begins is the fault's (harness.crowd.recorder), not the baseline's
 CROWD_PHASES = {**FAST, "phases.baseline_s": 3.0}
 # the replica's 1 s freeze after the rst, with 1 s to spare, in the judged phases
 REPLICA = {**CROWD_PHASES, "phases.fault_s": DEFAULT_HOLD_S + 1.0}
