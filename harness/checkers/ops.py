@@ -1,4 +1,10 @@
-"""Pair invocations with completions; summarize per probe and phase. Pure."""
+"""Pair invocations with completions; summarize per probe and phase. Pure.
+
+An operation belongs to the phase it was intended in, except one intended before the first
+judged phase (warm-up, baseline) and still outstanding when that phase began: it belongs to
+that phase (the fault touched it, and in the baseline it would raise the limits the fault is
+judged by; the crowd's workers file theirs the same way, harness.crowd.recorder).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass
 
 from harness.checkers import histograms
 from harness.history import COMPLETIONS, INVOKE
+from harness.schedule import JUDGED_PHASES
 from harness.stats import summarize_us
 
 STALL = "stall"  # invoked, never completed
@@ -31,7 +38,12 @@ def operations(events: Iterable[dict]) -> list[Op]:
     """Every probe operation in the history, completions paired to invocations."""
     invokes: dict[tuple, dict] = {}
     done: dict[tuple, dict] = {}
+    judged_from: tuple[str, float] | None = None  # the first judged phase and its start (s)
     for e in events:
+        if e.get("type") == "run" and e.get("phases") and judged_from is None:
+            judged_from = next(
+                ((name, start) for name, start, _end in e["phases"] if name in JUDGED_PHASES), None
+            )
         if "probe" not in e or "seq" not in e:
             continue
         key = (e.get("process"), e["probe"], e["seq"])
@@ -42,13 +54,21 @@ def operations(events: Iterable[dict]) -> list[Op]:
     ops = []
     for key, inv in invokes.items():
         comp = done.get(key)
+        phase = inv.get("phase", "?")
+        if (
+            judged_from is not None
+            and phase not in JUDGED_PHASES
+            and (comp is None or comp["t_s"] >= judged_from[1])
+            and inv.get("intended_s", inv["t_s"]) < judged_from[1]
+        ):
+            phase = judged_from[0]  # outstanding when the first judged phase began
         ops.append(
             Op(
                 process=inv.get("process", "?"),
                 role=inv.get("role", "healthy"),
                 probe=inv["probe"],
                 seq=inv["seq"],
-                phase=inv.get("phase", "?"),
+                phase=phase,
                 intended_s=inv.get("intended_s", inv["t_s"]),
                 outcome=comp["type"] if comp else STALL,
                 latency_us=comp.get("latency_us") if comp else None,
