@@ -3,7 +3,8 @@ operations' latencies, with counts of failed ones. Pure (no locust, no I/O); the
 process feeds it and ships ``report()`` to the master.
 
 An operation belongs to the phase it started in, except one started in a phase that is not
-judged (warm-up, baseline) and ended in a judged one (fault, recovery): the fault touched it
+judged (warm-up, baseline) and ended in a judged one (fault, recovery): it belongs to the
+first judged phase (as the probes' operations, harness.checkers.ops). The fault touched it
 (it was in flight at the drop, or started in the moment between the drop and the worker's
 hearing of the phase change), and in the baseline it would raise the limits the fault is
 judged by. One still in flight when the report is made is counted as an error of the phase
@@ -28,6 +29,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.phase = "setup"  # before the master's first phase message
+        self._first_judged: str | None = None  # the first judged phase the master announced
         self._hists: dict[tuple[str, str], HdrHistogram] = {}
         self._counts: Counter[tuple[str, str]] = Counter()
         self._errors: Counter[tuple[str, str]] = Counter()
@@ -37,6 +39,8 @@ class Recorder:
 
     def set_phase(self, phase: str) -> None:
         self.phase = phase
+        if phase in JUDGED_PHASES and self._first_judged is None:
+            self._first_judged = phase
 
     @property
     def in_flight(self) -> int:
@@ -54,8 +58,8 @@ class Recorder:
         key = self._in_flight.pop(token, None)
         if key is None:  # already counted as unanswered by a report
             return
-        if key[0] not in JUDGED_PHASES and self.phase in JUDGED_PHASES:
-            key = (self.phase, key[1])  # the fault touched it (see the module's text)
+        if key[0] not in JUDGED_PHASES and self.phase in JUDGED_PHASES and self._first_judged:
+            key = (self._first_judged, key[1])  # the fault touched it (see the module's text)
         self._counts[key] += 1
         if error is not None:
             self._errors[key] += 1

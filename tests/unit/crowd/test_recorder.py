@@ -35,17 +35,20 @@ def test_a_baseline_operation_the_fault_caught_is_the_faults():
     r = Recorder()
     r.set_phase("baseline")
     fast = [r.begin("echo") for _ in range(3)]
-    caught = [r.begin("echo") for _ in range(2)]
+    caught = [r.begin("echo") for _ in range(3)]
     for token in fast:
         r.end(token, 3000.0)
     r.set_phase("fault")
-    for token in caught:
+    for token in caught[:2]:
         r.end(token, 1_025_000.0)
+    r.set_phase("recovery")
+    r.end(caught[2], 2_500_000.0)  # held through the whole fault: the fault's too
     report = r.report()
     base = histograms.decode(report["baseline"]["echo"]["hdr"])
     assert base.get_total_count() == 3 and base.get_max_value() < 3100
     fault = histograms.decode(report["fault"]["echo"]["hdr"])
-    assert fault.get_total_count() == 2 and fault.get_min_value() > 1_000_000
+    assert fault.get_total_count() == 3 and fault.get_min_value() > 1_000_000
+    assert "recovery" not in report
 
 
 def test_an_operation_in_flight_at_the_report_is_an_unanswered_error_once():
