@@ -1,13 +1,14 @@
-"""Where the harness makes its temporary directories: the embedded Samba's (its share, state
-and logs) and each run's per-process event files.
+"""Where the harness makes the embedded Samba's directory (smb.conf, state, logs, messaging
+sockets, the share).
 
-They go to memory (``/dev/shm``, a tmpfs on Linux) when it is there, writable and has room,
-else to the system's temp directory. A directory on a disk file system makes the server's and
-the clients' own file operations wait on the disk's journal whenever anything else on the
-machine writes and syncs: an embedded smbd creating its messaging files for a new connection,
-or renaming and truncating a probe's file, then waits hundreds of milliseconds, and a healthy
-server fails its bounds (docs/pages/benchmarks.md, "Samba's files in memory"). An
-explicit ``$TMPDIR`` wins. Cleanup looks in every root (``scratch_roots``).
+It goes to memory (``/dev/shm``, a tmpfs on Linux) when that is there, writable and has room,
+else to the system's temp directory. On a disk file system the server's own file operations
+wait on the disk's journal whenever anything else on the machine writes and syncs: smbd
+creating its messaging files for a new connection, or renaming and truncating a probe's file,
+then waits hundreds of milliseconds, and a healthy server fails its bounds
+(docs/pages/benchmarks.md, "Samba's files in memory"). An explicit ``$TMPDIR`` wins. A run's
+event files stay in the system's temp directory (no difference measured; a long run cannot
+fill memory with them). Cleanup looks in every root (``scratch_roots``).
 """
 
 from __future__ import annotations
