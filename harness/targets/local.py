@@ -51,6 +51,9 @@ SMB_CONF = """\
     cache directory = {dir}/cache
     pid directory = {dir}/pid
     ncalrpc dir = {dir}/ncalrpc
+    # nmbd's socket for unexpected packets is /run/samba/nmbd/unexpected unless set: shared,
+    # two embedded nmbds starting at once fail with NT_STATUS_ADDRESS_ALREADY_ASSOCIATED
+    nmbd:socket dir = {dir}/nmbd
     log file = {dir}/log.%m
     server min protocol = NT1
     server max protocol = SMB3_11
