@@ -174,6 +174,15 @@ def scratch_dirs_of(pid: int, kind: str = "") -> list[Path]:
     return [d for root in scratch_roots() for d in root.glob(f"nbth-{pid}-{kind}*")]
 
 
+def cmdline(pid: int) -> bytes:
+    """The process's command line; empty once it has gone (a short-lived helper can end
+    between a listing of processes and this read: CI at e0bb7fe failed on that)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def still_alive(pids, within_s):
     """The processes among ``pids`` still alive (zombies are not) after waiting up to
     ``within_s`` for all of them to end."""

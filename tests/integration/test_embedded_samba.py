@@ -37,7 +37,9 @@ def test_nmbd_and_smbd_sockets_are_in_the_servers_own_directory():
 
 
 def test_three_embedded_sambas_started_at_once_all_come_up(tmp_path):
-    """Three runs, each with its own embedded Samba, started together."""
+    """Three runs, each with its own embedded Samba, started together: each target comes up.
+    Their verdicts are not judged (three runs on two cores with short phases judge the
+    machine: a 0.5 s baseline may hold no 1-per-second smb_logon, an error)."""
     procs = [subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "baseline", "--quiet", "--target", "local",
          "--report-dir", str(tmp_path / str(n)), "--set", "phases.warmup_s=0.2",
@@ -45,5 +47,6 @@ def test_three_embedded_sambas_started_at_once_all_come_up(tmp_path):
          "--set", "phases.recovery_s=0.3"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in range(3)]
     outs = [(p.wait(120), p.stdout.read()) for p in procs]
-    assert all(rc in (0, 1) for rc, _ in outs), [out[-400:] for _, out in outs]
+    for rc, out in outs:
+        assert rc != 4 and "ready in" in out and "unreachable" not in out, (rc, out[-600:])
     assert not [d for p in procs for d in scratch_dirs_of(p.pid)]

@@ -13,6 +13,7 @@ from harness.lab import netns
 from tests.conftest import (
     CHILD_PYTEST,
     FAST,
+    cmdline,
     scratch_dirs_of,
     still_alive,
     wait_for,
@@ -101,7 +102,7 @@ def test_clients_die_with_a_runner_killed_by_sigkill(tmp_path):
 
         def clients():
             kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-            return [int(k) for k in kids if b"harness" in Path(f"/proc/{k}/cmdline").read_bytes()]
+            return [int(k) for k in kids if b"harness" in cmdline(int(k))]
 
         pids = wait_for(lambda: (c := clients()) and len(c) >= 5 and c, "the client processes")
         proc.kill()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import scratch_dirs_of, wait_for
+from tests.conftest import cmdline, scratch_dirs_of, wait_for
 from tests.integration.test_exit_paths import REPO, leftovers
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ def test_no_stopped_victim_outlives_its_run(tmp_path, how, code):
         stopped = wait_for(lambda: [p for p in descendants(proc.pid) if state(p) == "T"],
                            "the stopped victim", timeout_s=60)
         family = [p for p in descendants(proc.pid)  # the clients, not the target's daemons
-                  if b"harness" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                  if b"harness" in cmdline(p)]
         proc.send_signal(how)
         assert proc.wait(30) == code
         deadline = time.monotonic() + 3.0
