@@ -18,6 +18,11 @@ from harness.validate import number
 GONE_OR_CLOSING = ("CLOSE-WAIT", "LAST-ACK", "CLOSING", "TIME-WAIT", "CLOSED")
 BIG_FILE_BYTES = 4 << 20
 CHUNK_BYTES = 1 << 20
+# A victim that stays connected lets go this long before the fault phase's end, half a
+# contended-open interval: the contended opens run on the drop's half-second grid, and one
+# sent at the very instant of the holder's end raced its RST to the server (a server that
+# holds opens after the loss then let it through: CI at d1c618a).
+HOLDER_END_LEAD_S = 0.25
 
 
 class Drop:
@@ -37,6 +42,13 @@ class Drop:
     needs_holdings: tuple[str, ...] = ()
     fault_end_monotonic: float | None = None  # set in the victim before act(): the fault's end
     victim_events_path: str | None = None  # set by the runner before evidence: the victim's history
+
+    def holder_end_monotonic(self, until_monotonic: float) -> float:
+        """When a victim that stays connected (hang, pause, ignore_breaks, late_ack) lets go:
+        HOLDER_END_LEAD_S before the fault phase's end (else ``until_monotonic``)."""
+        if self.fault_end_monotonic is None:
+            return until_monotonic
+        return self.fault_end_monotonic - HOLDER_END_LEAD_S
 
     def unsupported(self, victim_netns: str | None) -> str | None:
         """Why this drop cannot run where the victim runs (the scenario is skipped), or None."""

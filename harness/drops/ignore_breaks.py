@@ -121,7 +121,7 @@ class IgnoreBreaks(Drop):
         }
 
     def during(self, session, until_monotonic, record):
-        end = self.fault_end_monotonic or until_monotonic
+        end = self.holder_end_monotonic(until_monotonic)
         answered, say_working = 0, True  # "working": the first echo, and the first after a break
         pending = session.smb._Connection["OutstandingResponses"]  # impacket keeps unsolicited ones
         while time.monotonic() < end:

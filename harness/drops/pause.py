@@ -85,7 +85,7 @@ class Pause(WithBigFile):
         return {**detail, "pid": os.getpid(), "then": "SIGSTOP", "after": self.after}
 
     def during(self, session, until_monotonic, record):
-        release_at = self.fault_end_monotonic or until_monotonic
+        release_at = self.holder_end_monotonic(until_monotonic)
         victim = os.getpid()
         waker = os.fork()
         if waker == 0:  # the waker: no Python teardown, nothing but the signal

@@ -42,7 +42,8 @@ BREAK_TIMEOUT_BOUND_S = {
     "ignore_breaks": 30.0,
     "late_ack": 10.0,
 }  # answered not before
-HOLDER_GONE_S = {"hang": 40.0, "ignore_breaks": 40.0, "late_ack": 15.0}  # the fault phase's end
+# the holder lets go HOLDER_END_LEAD_S (0.25 s) before the fault phase's end (40 s; 15 s)
+HOLDER_GONE_S = {"hang": 39.75, "ignore_breaks": 39.75, "late_ack": 14.75}
 # every probe on by default off (as holding_runs' SHORT): only the contended open is judged
 ONLY_CONTENDED = {f"probes.{name}": 0 for name, kind in PROBES.items() if kind.default_rate_hz > 0}
 RUNS = {
