@@ -215,9 +215,14 @@ def open_session(
     timeout_s: float,
     dialect: str | None = None,
     transport: str = dialects.DEFAULT_TRANSPORT,
+    setup_timeout_s: float | None = None,
 ) -> Session:
     """Connect, negotiate ``dialect`` (exactly; ``any``/None: what the server picks) over
-    ``transport``, log in and connect the share; InfraError with one line on failure."""
+    ``transport``, log in and connect the share; InfraError with one line on failure.
+    ``setup_timeout_s`` (if longer): each answer of the set-up may take that long; the
+    session's own operations then wait ``timeout_s`` for each answer."""
+    operation_timeout_s = timeout_s
+    timeout_s = max(timeout_s, setup_timeout_s or 0.0)
     conn, got = connect(endpoint, client_name, timeout_s, dialect, transport)
     port = transport_port(endpoint, transport)
     stage = "login"
@@ -237,4 +242,7 @@ def open_session(
         ) from None
     session = Session(conn, tree_id, endpoint, got, transport, port)
     session.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if operation_timeout_s != timeout_s:
+        session.set_timeout(operation_timeout_s)
+        session.sock.settimeout(operation_timeout_s)
     return session

@@ -35,6 +35,12 @@ from harness.procs.worker_spec import WorkerSpec
 # take milliseconds (a logon 20-40 ms), and 33 sends a second of the default run's shared
 # probers spinning 2 ms each held a tenth of a core.
 SHARED_SPIN_S = 0.0005
+# Each answer of a client's session set-up (connect, NBT session request, NEGOTIATE,
+# SESSION_SETUP, TREE_CONNECT) may take this long, not the probe timeout: set-up is not timed,
+# and a server just started beside a dozen other runs answered a victim's connect in more
+# than 2 s (CI at ef64db4: the docker-lock run errored before its drop, "connect to
+# 172.17.0.4:139 (nbt) failed: NetBIOSTimeout"). The runner's deadline for all clients stays.
+SESSION_SETUP_TIMEOUT_S = 10.0
 
 
 def _build_probes(spec: WorkerSpec, session):
@@ -98,7 +104,12 @@ def _build_shared(spec: WorkerSpec, info: dict) -> tuple[dict, list]:
         session = None
         if PROBES[name].needs_session:
             session = open_session(
-                spec.endpoint, f"NBTH-{client}", spec.timeout_s, spec.dialect, spec.transport
+                spec.endpoint,
+                f"NBTH-{client}",
+                spec.timeout_s,
+                spec.dialect,
+                spec.transport,
+                setup_timeout_s=SESSION_SETUP_TIMEOUT_S,
             )
         ctx = ProbeContext(
             spec.endpoint,
@@ -176,7 +187,12 @@ def worker_main(spec: WorkerSpec, conn) -> None:
         drop = spec.drop
         if needs_session:
             session = open_session(
-                spec.endpoint, f"NBTH-{spec.name}", spec.timeout_s, spec.dialect, spec.transport
+                spec.endpoint,
+                f"NBTH-{spec.name}",
+                spec.timeout_s,
+                spec.dialect,
+                spec.transport,
+                setup_timeout_s=SESSION_SETUP_TIMEOUT_S,
             )
             info.update(_session_info(session))
         if spec.role == "victim":
